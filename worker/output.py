@@ -1,0 +1,57 @@
+"""Printing for the command line: tables, JSON and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from pydantic import BaseModel, ValidationError
+
+
+class CommandError(click.ClickException):
+    """A command failed; ``main`` prints it as one line and exits non-zero."""
+
+
+def print_json(value: Any) -> None:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+        value = [item.model_dump(mode="json") for item in value]
+    click.echo(json.dumps(value, indent=2, default=str))
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+def print_fields(pairs: Sequence[tuple[str, Any]]) -> None:
+    width = max(len(name) for name, _ in pairs)
+    for name, value in pairs:
+        click.echo(f"{name.ljust(width)}  {'' if value is None else value}")
+
+
+def describe_validation(err: ValidationError) -> str:
+    """The first problem of a validation error, on one line."""
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{where}: {message}{more}" if where else f"{message}{more}"
+
+
+def parse_pairs(values: Sequence[str], what: str) -> dict[str, str]:
+    """``K=V`` options into a dict; a malformed one is an error."""
+    pairs: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CommandError(f"{what} must look like KEY=VALUE, got {item!r}")
+        pairs[key.strip()] = value
+    return pairs

@@ -1,0 +1,69 @@
+"""Settings, read once from the environment and validated up front."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from activities.crypto import load_or_create_key
+from activities.guard import IPNetwork, parse_networks
+
+DEFAULT_DATA_DIR = ".hookflow"
+
+
+class SettingsError(ValueError):
+    """A setting has an invalid value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    """Where ``hookflow up`` keeps its state (``HOOKFLOW_DATA_DIR``)."""
+    temporal_address: str = "127.0.0.1:7233"
+    """Temporal frontend (``TEMPORAL_ADDRESS``)."""
+    namespace: str = "default"
+    """Temporal namespace (``TEMPORAL_NAMESPACE``)."""
+    task_queue: str = "hookflow"
+    """Task queue of sessions and deliveries (``HOOKFLOW_TASK_QUEUE``)."""
+    database_url: str = ""
+    """Configuration database (``HOOKFLOW_DATABASE_URL``); a SQLite file by default."""
+    allow_networks: list[IPNetwork] = field(default_factory=list)
+    """CIDRs the address guard lets through (``HOOKFLOW_ALLOW_NETWORKS``)."""
+    temporal_api_key: str | None = field(default=None, repr=False)
+    """API key for Temporal Cloud (``TEMPORAL_API_KEY``); implies TLS."""
+    temporal_tls: bool = False
+    """Connect to Temporal over TLS (``TEMPORAL_TLS=1``)."""
+    secret_key_env: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(
+        cls, *, data_dir: Path | str | None = None, env: Mapping[str, str] | None = None
+    ) -> Settings:
+        env = os.environ if env is None else env
+        root = Path(data_dir or env.get("HOOKFLOW_DATA_DIR") or DEFAULT_DATA_DIR).absolute()
+        try:
+            networks = parse_networks(env.get("HOOKFLOW_ALLOW_NETWORKS", ""))
+        except ValueError as err:
+            raise SettingsError(str(err)) from None
+        task_queue = env.get("HOOKFLOW_TASK_QUEUE", "hookflow").strip()
+        if not task_queue:
+            raise SettingsError("HOOKFLOW_TASK_QUEUE is empty")
+        return cls(
+            data_dir=root,
+            temporal_address=env.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+            namespace=env.get("TEMPORAL_NAMESPACE", "default"),
+            task_queue=task_queue,
+            database_url=env.get("HOOKFLOW_DATABASE_URL") or f"sqlite:///{root / 'hookflow.db'}",
+            allow_networks=networks,
+            temporal_api_key=env.get("TEMPORAL_API_KEY") or None,
+            temporal_tls=env.get("TEMPORAL_TLS", "").lower() in ("1", "true", "yes"),
+            secret_key_env=env.get("HOOKFLOW_SECRET_KEY") or None,
+        )
+
+    def secret_key(self) -> str:
+        """``HOOKFLOW_SECRET_KEY``, else the data dir's key file (created 0600)."""
+        if self.secret_key_env:
+            return self.secret_key_env
+        return load_or_create_key(self.data_dir / "secret.key")

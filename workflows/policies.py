@@ -1,0 +1,47 @@
+"""Timeouts and retry policies of every activity, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import WebhookTarget
+    from activities.retry import schedule_span
+
+
+@dataclass(frozen=True)
+class Policy:
+    start_to_close: timedelta
+    retry: RetryPolicy
+    schedule_to_close: timedelta | None = None
+
+
+# Reading configuration: retried until the database answers; no event is lost.
+RESOLVE = Policy(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
+)
+
+# Margin over the webhook's own timeout for the worker to load, send and record.
+_ATTEMPT_MARGIN = timedelta(seconds=15)
+
+
+def delivery(target: WebhookTarget) -> Policy:
+    """One delivery: the activity computes the ladder (``next_retry_delay``) and
+    says when it is exhausted; Temporal's own backoff only covers an attempt
+    lost with its worker. ``schedule_to_close`` bounds the whole delivery."""
+    per_attempt = timedelta(seconds=target.timeout) + _ATTEMPT_MARGIN
+    span = timedelta(seconds=schedule_span(target.retry_schedule) * 1.25)
+    return Policy(
+        start_to_close=per_attempt,
+        schedule_to_close=span + per_attempt * (len(target.retry_schedule) + 1),
+        retry=RetryPolicy(
+            initial_interval=timedelta(seconds=5),
+            backoff_coefficient=2.0,
+            maximum_interval=timedelta(minutes=30),
+        ),
+    )

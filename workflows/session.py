@@ -1,0 +1,448 @@
+"""The ``Session`` workflow: one recipient filling one form, and its webhooks.
+
+Signals record events in arrival order (each gets the next ``sequence``); the
+main loop hands them to one queue per webhook; each queue is drained by its
+own task, so a failing webhook never delays another, and events reach one
+webhook in order. Expiry and retention are one timer task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import uuid
+from collections import deque
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from pydantic import JsonValue, ValidationError
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.catalog import CATALOG
+    from activities.config import ConfigActivities
+    from activities.contracts import (
+        DEFAULT_EXPIRES_IN,
+        ClientSignal,
+        CreateSession,
+        DeliverInput,
+        DeliveryCarry,
+        DeliveryError,
+        DeliveryRecord,
+        DeliveryStatus,
+        Envelope,
+        EventInfo,
+        EventRecord,
+        FormSubmittedSignal,
+        RecipientRef,
+        ResolveWebhooks,
+        SessionCarry,
+        SessionInfo,
+        SessionState,
+        SessionStatus,
+        SignalPayload,
+        StorageSignal,
+        WebhookTarget,
+    )
+    from activities.delivery import DeliveryActivities
+    from workflows import policies
+
+P = TypeVar("P", bound=SignalPayload)
+
+SA_PROJECT = SearchAttributeKey.for_keyword("HookflowProject")
+SA_SESSION = SearchAttributeKey.for_keyword("HookflowSessionId")
+SA_PROCESS = SearchAttributeKey.for_keyword("HookflowProcessId")
+SA_TEMPLATE = SearchAttributeKey.for_keyword("HookflowTemplate")
+SA_STATUS = SearchAttributeKey.for_keyword("HookflowStatus")
+SA_FAILED = SearchAttributeKey.for_keyword_list("HookflowFailedWebhooks")
+SEARCH_ATTRIBUTES = (SA_PROJECT, SA_SESSION, SA_PROCESS, SA_TEMPLATE, SA_STATUS, SA_FAILED)
+
+# Configuration is read again when older than this, so that a webhook added
+# while a session runs gets the session's later events.
+TARGETS_TTL = timedelta(minutes=5)
+MAX_PROBLEMS = 50
+
+CREATED = "WHEF_SESSION_CREATED"
+LOGGED_IN = "WHEF_CLIENT_LOGGED_IN"
+FORM_LOADED = "WHEF_CLIENT_FORM_LOADED"
+SUBMITTED = "WHEF_CLIENT_FORM_SUBMITTED"
+ARCHIVE = "WHP_ARCHIVE"
+STORAGE = "WHP_STORAGE_CALLBACK"
+EXPIRED = "WHEF_SESSION_EXPIRED"
+DELETED = "WHEF_SESSION_DELETED"
+
+
+@workflow.defn(name="Session")
+class SessionWorkflow:
+    @workflow.init
+    def __init__(self, req: CreateSession) -> None:
+        self._req = req
+        carry = req.resume
+        now = workflow.now()
+        self._info = SessionInfo(
+            id=req.id,
+            reference=str(req.process_id),
+            process_id=str(req.process_id),
+            process_number=req.process_number or 0,
+            transaction_number=req.transaction_number or 0,
+            recipient=RecipientRef(id=req.recipient.id, name=req.recipient.name),
+            labels=req.labels,
+        )
+        self._status = carry.status if carry else SessionStatus.ACTIVE
+        self._sequence = carry.sequence if carry else 0
+        self._seen: set[str] = set(carry.seen_event_ids) if carry else set()
+        self._expires_at: datetime = (
+            carry.expires_at
+            if carry
+            else req.expires_at or now + (req.expires_in or DEFAULT_EXPIRES_IN)
+        )
+        self._delete_at: datetime | None = carry.delete_at if carry else None
+        self._events: list[EventRecord] = list(carry.events) if carry else []
+        self._deliveries: list[DeliveryRecord] = list(carry.deliveries) if carry else []
+        self._problems: list[str] = list(carry.problems) if carry else []
+        self._inbox: list[Envelope] = []
+        self._targets: list[WebhookTarget] = []
+        self._resolved_at: datetime | None = None
+        self._queues: dict[uuid.UUID, deque[Envelope]] = {}
+        self._draining: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._failed: set[str] = set()
+        self._carried = list(carry.pending) if carry else []
+        if carry is None:
+            self._emit(CREATED)
+
+    # --- run -------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, req: CreateSession) -> SessionState:
+        self._publish_status()
+        for item in self._carried:
+            self._enqueue(item.target, item.envelope, new=False)
+        clock = asyncio.create_task(self._clock())
+        while True:
+            await workflow.wait_condition(
+                lambda: bool(self._inbox) or self._status == SessionStatus.DELETED
+            )
+            await self._dispatch()
+            if self._status == SessionStatus.DELETED and not self._inbox:
+                break
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self._carry_over())
+        await workflow.wait_condition(
+            lambda: not self._draining and workflow.all_handlers_finished()
+        )
+        clock.cancel()
+        self._describe()
+        return self.state()
+
+    async def _clock(self) -> None:
+        """Expiry, then deletion at the end of retention: one timer at a time."""
+        while self._status != SessionStatus.DELETED:
+            deadline = self._deadline()
+            wait = (deadline - workflow.now()).total_seconds()
+            if wait > 0:
+                summary = "expiry" if self._status == SessionStatus.ACTIVE else "retention"
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(
+                        functools.partial(self._deadline_moved, deadline),
+                        timeout=wait,
+                        timeout_summary=summary,
+                    )
+                continue
+            if self._status == SessionStatus.ACTIVE:
+                self._expire(event_id=None)
+            else:
+                self._delete(event_id=None)
+
+    def _deadline_moved(self, deadline: datetime) -> bool:
+        return self._deadline() != deadline
+
+    def _deadline(self) -> datetime:
+        if self._status == SessionStatus.ACTIVE or self._delete_at is None:
+            return self._expires_at
+        return self._delete_at
+
+    # --- signals ---------------------------------------------------------------
+
+    @workflow.signal(name="client_logged_in")
+    def client_logged_in(self, payload: JsonValue = None) -> None:
+        if (data := self._accept("client_logged_in", payload, ClientSignal)) is not None:
+            self._emit(LOGGED_IN, client=data.client)
+
+    @workflow.signal(name="form_loaded")
+    def form_loaded(self, payload: JsonValue = None) -> None:
+        if (data := self._accept("form_loaded", payload, ClientSignal)) is not None:
+            self._emit(FORM_LOADED, client=data.client)
+
+    @workflow.signal(name="form_submitted")
+    def form_submitted(self, payload: JsonValue = None) -> None:
+        data = self._accept("form_submitted", payload, FormSubmittedSignal)
+        if data is None:
+            return
+        self._status = SessionStatus.SUBMITTED
+        self._delete_at = workflow.now() + self._req.retention
+        files: dict[str, Any] = {"attachments": data.attachments, "document": data.document}
+        self._emit(SUBMITTED, client=data.client, form_data=data.form_data, **files)
+        self._emit(ARCHIVE, form_data=data.form_data, **files)
+        self._publish_status()
+
+    @workflow.signal(name="storage_completed")
+    def storage_completed(self, payload: JsonValue = None) -> None:
+        allowed = (SessionStatus.ACTIVE, SessionStatus.SUBMITTED, SessionStatus.EXPIRED)
+        data = self._accept("storage_completed", payload, StorageSignal, allowed=allowed)
+        if data is not None:
+            self._emit(STORAGE, storage=data.storage)
+
+    @workflow.signal(name="expire")
+    def expire(self, payload: JsonValue = None) -> None:
+        if (data := self._accept("expire", payload, SignalPayload)) is not None:
+            self._expire(event_id=data.event_id)
+
+    @workflow.signal(name="delete")
+    def delete(self, payload: JsonValue = None) -> None:
+        allowed = (SessionStatus.ACTIVE, SessionStatus.SUBMITTED, SessionStatus.EXPIRED)
+        if (data := self._accept("delete", payload, SignalPayload, allowed=allowed)) is not None:
+            self._delete(event_id=data.event_id)
+
+    @workflow.query(name="state")
+    def state(self) -> SessionState:
+        return SessionState(
+            id=self._req.id,
+            project=self._req.project,
+            status=self._status,
+            sequence=self._sequence,
+            expires_at=self._expires_at,
+            delete_at=self._delete_at,
+            webhooks=self._targets,
+            events=self._events,
+            deliveries=self._deliveries,
+            problems=self._problems,
+        )
+
+    def _accept(
+        self,
+        name: str,
+        payload: JsonValue,
+        model: type[P],
+        *,
+        allowed: tuple[SessionStatus, ...] = (SessionStatus.ACTIVE,),
+    ) -> P | None:
+        """The signal's payload when it is valid, new and allowed in this state.
+
+        A malformed payload is recorded as a problem: it never fails the session.
+        """
+        try:
+            data = model.model_validate({} if payload is None else payload)
+        except (ValidationError, ValueError, TypeError) as err:
+            self._problem(f"signal {name} ignored: invalid payload: {_one_line(err)}")
+            return None
+        if data.event_id is not None:
+            if data.event_id in self._seen:
+                return None
+            self._seen.add(data.event_id)
+        if self._status not in allowed:
+            self._problem(f"signal {name} ignored: the session is {self._status.value}")
+            return None
+        return data
+
+    def _expire(self, *, event_id: str | None) -> None:
+        if self._status != SessionStatus.ACTIVE:
+            return
+        self._status = SessionStatus.EXPIRED
+        self._delete_at = workflow.now() + self._req.retention
+        self._emit(EXPIRED)
+        self._publish_status()
+
+    def _delete(self, *, event_id: str | None) -> None:
+        if self._status == SessionStatus.DELETED:
+            return
+        self._status = SessionStatus.DELETED
+        self._emit(DELETED)
+        self._publish_status()
+
+    # --- events and deliveries ---------------------------------------------------
+
+    def _emit(self, event_type: str, **extra: Any) -> None:
+        self._sequence += 1
+        event = EventInfo(
+            id="evt_" + workflow.uuid4().hex,
+            type=event_type,
+            timestamp=workflow.now(),
+            sequence=self._sequence,
+        )
+        self._events.append(EventRecord(**event.model_dump()))
+        self._inbox.append(Envelope(event=event, session=self._info, **extra))
+
+    async def _dispatch(self) -> None:
+        now = workflow.now()
+        if self._resolved_at is None or now - self._resolved_at >= TARGETS_TTL:
+            await self._resolve_targets()
+        inbox, self._inbox = self._inbox, []
+        for envelope in inbox:
+            for target in self._targets:
+                if CATALOG[target.type].event == envelope.event.type:
+                    self._enqueue(target, envelope, new=True)
+        self._describe()
+
+    async def _resolve_targets(self) -> None:
+        resolved = await workflow.execute_activity_method(
+            ConfigActivities.resolve_webhooks,
+            ResolveWebhooks(
+                project=self._req.project,
+                template=self._req.template,
+                integrations=[i.uuid for i in self._req.integrations],
+            ),
+            start_to_close_timeout=policies.RESOLVE.start_to_close,
+            retry_policy=policies.RESOLVE.retry,
+            summary=f"resolve webhooks of {self._req.project}",
+        )
+        self._targets = resolved.targets
+        self._resolved_at = workflow.now()
+        for problem in resolved.problems:
+            if problem not in self._problems:
+                self._problem(problem)
+
+    def _enqueue(self, target: WebhookTarget, envelope: Envelope, *, new: bool) -> None:
+        if new:
+            self._deliveries.append(
+                DeliveryRecord(
+                    sequence=envelope.event.sequence,
+                    event_id=envelope.event.id,
+                    event_type=envelope.event.type,
+                    webhook_id=target.id,
+                    webhook_alias=target.alias,
+                )
+            )
+        self._queues.setdefault(target.id, deque()).append(envelope)
+        if target.id not in self._draining:
+            self._draining[target.id] = asyncio.create_task(self._drain(target))
+
+    async def _drain(self, target: WebhookTarget) -> None:
+        queue = self._queues[target.id]
+        try:
+            while queue:
+                if not await self._deliver(target, queue[0]):
+                    for envelope in queue:
+                        self._record(envelope, target).status = DeliveryStatus.SKIPPED
+                    queue.clear()
+                    break
+                queue.popleft()
+        finally:
+            del self._draining[target.id]
+            self._describe()
+
+    async def _deliver(self, target: WebhookTarget, envelope: Envelope) -> bool:
+        """Send one event to one webhook; False when the webhook is gone for good."""
+        record = self._record(envelope, target)
+        policy = policies.delivery(target)
+        try:
+            result = await workflow.execute_activity_method(
+                DeliveryActivities.deliver,
+                DeliverInput(
+                    webhook_id=target.id,
+                    project=self._req.project,
+                    envelope=envelope,
+                    retry_schedule=target.retry_schedule,
+                ),
+                start_to_close_timeout=policy.start_to_close,
+                schedule_to_close_timeout=policy.schedule_to_close,
+                retry_policy=policy.retry,
+                summary=f"{envelope.event.type} -> {target.alias} ({target.host})",
+            )
+        except ActivityError as err:
+            return self._delivery_failed(record, target, err)
+        record.status = DeliveryStatus.DELIVERED
+        record.attempts = result.attempt
+        record.status_code = result.status_code
+        return True
+
+    def _delivery_failed(
+        self, record: DeliveryRecord, target: WebhookTarget, err: ActivityError
+    ) -> bool:
+        cause = err.cause
+        kind = cause.type if isinstance(cause, ApplicationError) else None
+        record.error = _one_line(cause or err)
+        if kind == DeliveryError.UNAVAILABLE:
+            record.status = DeliveryStatus.SKIPPED
+            return False
+        record.status = DeliveryStatus.FAILED
+        if kind == DeliveryError.EXHAUSTED:
+            record.attempts = len(target.retry_schedule)
+        self._failed.add(target.alias)
+        workflow.upsert_search_attributes([SA_FAILED.value_set(sorted(self._failed))])
+        workflow.logger.warning(
+            "ALERT delivery failed: %s -> %s: %s", record.event_type, target.alias, record.error
+        )
+        if kind == DeliveryError.GONE:
+            self._targets = [t for t in self._targets if t.id != target.id]
+            return False
+        return True
+
+    def _record(self, envelope: Envelope, target: WebhookTarget) -> DeliveryRecord:
+        for record in reversed(self._deliveries):
+            if record.event_id == envelope.event.id and record.webhook_id == target.id:
+                return record
+        raise LookupError(f"no delivery record for {envelope.event.id} -> {target.alias}")
+
+    # --- visibility and continue-as-new ----------------------------------------
+
+    def _problem(self, text: str) -> None:
+        workflow.logger.warning("session %s: %s", self._req.id, text)
+        self._problems = [*self._problems, text][-MAX_PROBLEMS:]
+
+    def _publish_status(self) -> None:
+        pairs: list[SearchAttributeUpdate[Any]] = [
+            SA_PROJECT.value_set(self._req.project),
+            SA_SESSION.value_set(self._req.id),
+            SA_PROCESS.value_set(str(self._req.process_id)),
+            SA_STATUS.value_set(self._status.value),
+        ]
+        if self._req.template:
+            pairs.append(SA_TEMPLATE.value_set(self._req.template))
+        workflow.upsert_search_attributes(pairs)
+        self._describe()
+
+    def _describe(self) -> None:
+        pending = [d for d in self._deliveries if d.status == DeliveryStatus.PENDING]
+        lines = [
+            f"**{self._status.value}**, {self._sequence} events, "
+            f"{len(self._deliveries)} deliveries, {len(pending)} pending",
+        ]
+        lines += [
+            f"- pending: #{d.sequence} {d.event_type} -> {d.webhook_alias}" for d in pending[:20]
+        ]
+        failed = [d for d in self._deliveries if d.status == DeliveryStatus.FAILED]
+        lines += [
+            f"- failed: #{d.sequence} {d.event_type} -> {d.webhook_alias}" for d in failed[:20]
+        ]
+        lines += [f"- problem: {p}" for p in self._problems[-5:]]
+        workflow.set_current_details("\n".join(lines))
+
+    def _carry_over(self) -> CreateSession:
+        by_id = {t.id: t for t in self._targets}
+        pending = [
+            DeliveryCarry(target=by_id[webhook_id], envelope=envelope)
+            for webhook_id, queue in self._queues.items()
+            if webhook_id in by_id
+            for envelope in queue
+        ]
+        carry = SessionCarry(
+            sequence=self._sequence,
+            status=self._status,
+            seen_event_ids=sorted(self._seen),
+            expires_at=self._expires_at,
+            delete_at=self._delete_at,
+            events=self._events,
+            deliveries=self._deliveries,
+            problems=self._problems,
+            pending=pending,
+        )
+        return self._req.model_copy(update={"resume": carry})
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text[:300]
