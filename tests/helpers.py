@@ -30,11 +30,21 @@ def new_id() -> str:
 
 
 async def start(
-    client: Client, settings: Settings, **fields: Any
+    client: Client, settings: Settings, *, attributes: bool = True, **fields: Any
 ) -> WorkflowHandle[Any, SessionState]:
+    """Start a session as ``hookflow sessions create`` does (``attributes=False``:
+    without search attributes, for the time-skipping server)."""
     fields.setdefault("id", new_id())
     fields.setdefault("project", "acme")
     req = CreateSession.model_validate(fields)
+    if not attributes:
+        return await client.start_workflow(
+            "Session",
+            req,
+            id=req.workflow_id,
+            task_queue=settings.task_queue,
+            result_type=SessionState,
+        )
     await start_session(client, settings, req)
     return client.get_workflow_handle(req.workflow_id, result_type=SessionState)
 

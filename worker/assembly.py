@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
@@ -20,7 +20,7 @@ from activities.http import HttpClients
 from worker.settings import Settings
 from workflows.session import SessionWorkflow
 
-WORKFLOWS = [SessionWorkflow]
+WORKFLOWS: list[type] = [SessionWorkflow]
 MAX_ACTIVITIES = 200
 
 
@@ -48,6 +48,7 @@ async def running_worker(
     engine: Engine,
     box: SecretBox,
     resolver: Resolver = system_resolver,
+    workflows: Sequence[type] = WORKFLOWS,
 ) -> AsyncIterator[Worker]:
     """A started worker on the settings' task queue, shut down on exit."""
     http = HttpClients(allowed=settings.allow_networks, resolver=resolver)
@@ -58,7 +59,7 @@ async def running_worker(
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=WORKFLOWS,
+            workflows=workflows,
             activities=[delivery.deliver, config.resolve_webhooks],
             activity_executor=pool,
             max_concurrent_activities=MAX_ACTIVITIES,

@@ -370,7 +370,7 @@ class SessionWorkflow:
         if kind == DeliveryError.EXHAUSTED:
             record.attempts = len(target.retry_schedule)
         self._failed.add(target.alias)
-        workflow.upsert_search_attributes([SA_FAILED.value_set(sorted(self._failed))])
+        self._upsert_attributes([SA_FAILED.value_set(sorted(self._failed))])
         workflow.logger.warning(
             "ALERT delivery failed: %s -> %s: %s", record.event_type, target.alias, record.error
         )
@@ -400,8 +400,11 @@ class SessionWorkflow:
         ]
         if self._req.template:
             pairs.append(SA_TEMPLATE.value_set(self._req.template))
-        workflow.upsert_search_attributes(pairs)
+        self._upsert_attributes(pairs)
         self._describe()
+
+    def _upsert_attributes(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
+        workflow.upsert_search_attributes(updates)
 
     def _describe(self) -> None:
         pending = [d for d in self._deliveries if d.status == DeliveryStatus.PENDING]
