@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -150,10 +151,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(130)
 
 
+def entry_point() -> None:
+    """The ``hookflow`` console script.
+
+    Exits without interpreter teardown: the Temporal client's native threads
+    can abort a finalizing interpreter (sdk-python issue 300), which would
+    turn a finished command into a crash.
+    """
+    code = 0
+    try:
+        main()
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"hookflow: error: {message}", err=True)
     sys.exit(code)
 
 
 if __name__ == "__main__":
-    main()
+    entry_point()

@@ -99,6 +99,8 @@ async def test_lifecycle_delivers_documented_envelopes_in_order(
     )
     assert state.status == SessionStatus.SUBMITTED
     assert [e.type for e in state.events] == [code for code, _, _ in expected.values()]
+    history = await handle.fetch_history()
+    assert len(history.events) < 100  # five events to five webhooks
 
 
 async def test_500_twice_then_200_is_delivered_on_the_third_attempt(

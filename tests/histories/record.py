@@ -1,0 +1,73 @@
+"""Record the histories that ``tests/workflows/test_replay.py`` replays.
+
+Run after a deliberate, compatible change of the workflow when a new history
+should join the kept ones (never to paper over a replay failure: a failure
+means running sessions would break):
+
+    .venv/bin/python -m tests.histories.record NAME
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.crypto import SecretBox
+from activities.database import init_db, make_engine
+from activities.guard import parse_networks
+from tests.conftest import BIN, LOOPBACK
+from tests.helpers import add_webhook, start, wait_for_requests
+from worker.assembly import running_worker
+from worker.receiver import Receiver, Reply
+from worker.settings import Settings
+from workflows.session import SEARCH_ATTRIBUTES
+
+HERE = Path(__file__).parent
+
+
+async def record(name: str) -> Path:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=pydantic_data_converter,
+    )
+    with tempfile.TemporaryDirectory() as tmp, Receiver() as receiver:
+        settings = Settings(
+            data_dir=Path(tmp),
+            task_queue="hookflow-record",
+            allow_networks=parse_networks(LOOPBACK),
+            secret_key_env="record",
+        )
+        engine = make_engine(f"sqlite:///{tmp}/hookflow.db")
+        init_db(engine)
+        box = SecretBox("record")
+        for type_ in ("session_created", "form_loaded", "form_submitted", "archive"):
+            add_webhook(
+                engine, box, type=type_, url=receiver.url(f"/{type_}"), retry_schedule=[0, 0.5]
+            )
+        add_webhook(engine, box, type="session_deleted", url=receiver.url("/gone"))
+        receiver.script("/form_submitted", Reply(status=500))
+        receiver.always("/gone", Reply(status=410))
+        async with running_worker(env.client, settings, engine=engine, box=box):
+            handle = await start(env.client, settings, id="recorded01", template="loan")
+            await handle.signal("form_loaded", {"client": {"ip": "203.0.113.7"}})
+            await handle.signal("form_loaded", {"client": "malformed"})
+            await handle.signal("form_submitted", {"form_data": {"a": 1}, "event_id": "s1"})
+            await handle.signal("form_submitted", {"form_data": {"a": 1}, "event_id": "s1"})
+            await wait_for_requests(receiver, 2, "/form_submitted")
+            await handle.signal("delete")
+            await handle.result()
+            history = await handle.fetch_history()
+    await env.shutdown()
+    path = HERE / f"{name}.json"
+    path.write_text(history.to_json())
+    return path
+
+
+if __name__ == "__main__":
+    print(asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "session")))  # noqa: T201

@@ -1,0 +1,143 @@
+"""``hookflow up`` as a user runs it: a real process, real ports, Ctrl-C, a restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+HOOKFLOW = str(Path(sys.executable).parent / "hookflow")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Up:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port, self.ui_port = free_port(), free_port()
+        self.env = {
+            **os.environ,
+            "HOOKFLOW_DATA_DIR": str(data_dir),
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}",
+            "HOOKFLOW_ALLOW_NETWORKS": "127.0.0.0/8",
+        }
+        self.env.pop("HOOKFLOW_DATABASE_URL", None)
+        self.env.pop("HOOKFLOW_SECRET_KEY", None)
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> str:
+        self.process = subprocess.Popen(
+            [HOOKFLOW, "up", "--port", str(self.port), "--ui-port", str(self.ui_port)],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        lines = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                return "".join(lines)
+        self.process.kill()
+        raise AssertionError("hookflow up did not start:\n" + "".join(lines))
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        assert self.process is not None
+        self.process.send_signal(signum)
+        code = self.process.wait(timeout=30)
+        self.process = None
+        return code
+
+    def hookflow(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [HOOKFLOW, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[Up]:
+    runner = Up(tmp_path / "data")
+    yield runner
+    if runner.process is not None:
+        runner.process.kill()
+
+
+def temporal_processes(data_dir: Path) -> list[str]:
+    found = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    return [line for line in found.stdout.splitlines() if str(data_dir) in line]
+
+
+def test_up_runs_everything_stops_cleanly_and_keeps_state(up: Up) -> None:
+    banner = up.start()
+    assert f"http://127.0.0.1:{up.ui_port}" in banner
+    assert httpx.get(f"http://127.0.0.1:{up.ui_port}/", timeout=10).status_code == 200
+    assert (up.data_dir / "temporal.db").exists() and (up.data_dir / "hookflow.db").exists()
+
+    added = up.hookflow(
+        "webhooks",
+        "add",
+        "--project",
+        "acme",
+        "--alias",
+        "crm",
+        "--type",
+        "session_created",
+        "--url",
+        "http://127.0.0.1:9/none",
+    )
+    assert added.returncode == 0, added.stderr
+    created = up.hookflow("sessions", "create", "--project", "acme", "--id", "keepme0001")
+    assert created.returncode == 0, created.stderr
+
+    assert up.stop(signal.SIGTERM) == 0
+    assert temporal_processes(up.data_dir) == []
+
+    up.start()
+    shown = up.hookflow("sessions", "show", "keepme0001")
+    assert shown.returncode == 0, shown.stderr
+    assert "keepme0001 (acme): active" in shown.stdout
+    assert "crm" in up.hookflow("webhooks", "list").stdout
+    assert up.stop(signal.SIGINT) == 0
+    assert temporal_processes(up.data_dir) == []
+
+
+def test_busy_port_is_one_clear_line(up: Up) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", up.port))
+        holder.listen()
+        done = subprocess.run(
+            [HOOKFLOW, "up", "--port", str(up.port), "--ui-port", str(up.ui_port)],
+            env=up.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"hookflow: error: port {up.port} (Temporal frontend) is already in use: "
+        "stop what holds it or pass another port"
+    )
+    assert temporal_processes(up.data_dir) == []
