@@ -6,6 +6,7 @@ import base64
 import json
 import time
 import uuid
+from dataclasses import replace
 
 from sqlmodel import Session
 from temporalio.client import Client
@@ -16,6 +17,7 @@ from activities.crypto import SecretBox
 from activities.deliveries import attempts_of, delivery_id, list_deliveries
 from activities.tables import Webhook
 from tests.helpers import add_webhook, start, state_of, wait_for_requests, wait_state
+from worker.assembly import running_worker
 from worker.receiver import Receiver, Reply
 from worker.settings import Settings
 
@@ -370,3 +372,19 @@ async def test_malformed_signal_is_recorded_and_the_session_goes_on(
     assert all(p.startswith("signal form_loaded ignored: invalid payload") for p in state.problems)
     request = (await wait_for_requests(receiver, 1, "/fl"))[0]
     assert json.loads(request.body)["client"] == {"ip": "203.0.113.7"}
+
+
+async def test_refused_destination_fails_at_once_without_a_request(
+    client: Client, settings: Settings, engine, box: SecretBox, receiver: Receiver
+) -> None:
+    guarded = replace(settings, allow_networks=[])  # loopback is refused like any internal address
+    async with running_worker(client, guarded, engine=engine, box=box):
+        add_webhook(engine, box, alias="internal", type="session_created", url=receiver.url("/x"))
+        handle = await start(client, guarded)
+        state = await wait_state(handle, lambda s: s.deliveries[0].status == DeliveryStatus.FAILED)
+    error = state.deliveries[0].error or ""
+    assert error.startswith(
+        "DestinationRefused: destination 127.0.0.1 refused: 127.0.0.1 is loopback"
+    )
+    assert "attempt 1/8" in error
+    assert receiver.requests == []
