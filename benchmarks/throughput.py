@@ -1,0 +1,176 @@
+"""Deliveries per second: hookflow beside a plain loop, in one run, on one dev server.
+
+The plain loop is the baseline of DESIGN.md section 10: one workflow per
+session, one regular activity per event posting with httpx to a loopback
+receiver. hookflow runs its real worker (SQLite configuration, attempt log,
+address guard). Both post to the same receiver, which runs in a process of
+its own.
+
+    .venv/bin/python -m benchmarks.throughput [--sessions 50] [--events 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.crypto import SecretBox
+from activities.database import init_db, make_engine
+from activities.guard import parse_networks
+from benchmarks.plain import PlainActivities, PlainSession
+from tests.helpers import add_webhook, start
+from worker.assembly import running_worker
+from worker.receiver import Receiver
+from worker.settings import Settings
+from workflows.session import SEARCH_ATTRIBUTES
+
+BIN = Path(sys.executable).parent
+
+
+# --- the receiver, in a process of its own -----------------------------------------
+
+
+def _serve(port_out: Any, stop: Any, counter: Any) -> None:
+    with Receiver() as receiver:
+        port_out.put(receiver.port)
+        while not stop.wait(0.05):
+            counter.value = len(receiver.requests)
+
+
+class ReceiverProcess:
+    def __enter__(self) -> ReceiverProcess:
+        ctx = multiprocessing.get_context("spawn")
+        self._stop = ctx.Event()
+        self._counter = ctx.Value("i", 0)
+        ports: Any = ctx.Queue()
+        self._process = ctx.Process(target=_serve, args=(ports, self._stop, self._counter))
+        self._process.start()
+        self.port = ports.get(timeout=30)
+        return self
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    @property
+    def count(self) -> int:
+        return int(self._counter.value)
+
+    async def wait_for(self, count: int, timeout: float = 600) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.count} of {count} deliveries arrived")
+            await asyncio.sleep(0.02)
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._process.join(10)
+
+
+# --- runs ------------------------------------------------------------------------
+
+
+async def run_plain(client: Client, receiver: ReceiverProcess, sessions: int, events: int) -> float:
+    queue = f"plain-{uuid.uuid4().hex[:6]}"
+    async with httpx.AsyncClient() as http:
+        worker = Worker(
+            client,
+            task_queue=queue,
+            workflows=[PlainSession],
+            activities=[PlainActivities(http).post],
+            max_concurrent_activities=200,
+        )
+        async with worker:
+            base = receiver.count
+            handles = [
+                await client.start_workflow(
+                    PlainSession.run,
+                    receiver.url("/plain"),
+                    id=f"plain-{uuid.uuid4()}",
+                    task_queue=queue,
+                )
+                for _ in range(sessions)
+            ]
+            started = time.perf_counter()
+            for n in range(events):
+                await asyncio.gather(*(h.signal(PlainSession.event, {"n": n}) for h in handles))
+            await receiver.wait_for(base + sessions * events)
+            elapsed = time.perf_counter() - started
+            await asyncio.gather(*(h.signal(PlainSession.finish) for h in handles))
+    return sessions * events / elapsed
+
+
+async def run_hookflow(
+    client: Client, receiver: ReceiverProcess, sessions: int, events: int, data_dir: Path
+) -> float:
+    settings = Settings(
+        data_dir=data_dir,
+        task_queue=f"hookflow-{uuid.uuid4().hex[:6]}",
+        database_url=f"sqlite:///{data_dir / 'hookflow.db'}",
+        allow_networks=parse_networks("127.0.0.0/8"),
+        secret_key_env="bench",
+    )
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    box = SecretBox("bench")
+    add_webhook(engine, box, project="bench", type="storage_callback", url=receiver.url("/hf"))
+    async with running_worker(client, settings, engine=engine, box=box):
+        base = receiver.count
+        handles = [
+            await start(client, settings, project="bench", id=uuid.uuid4().hex[:10])
+            for _ in range(sessions)
+        ]
+        started = time.perf_counter()
+        for n in range(events):
+            await asyncio.gather(
+                *(h.signal("storage_completed", {"storage": {"n": n}}) for h in handles)
+            )
+        await receiver.wait_for(base + sessions * events)
+        elapsed = time.perf_counter() - started
+        await asyncio.gather(*(h.signal("delete") for h in handles))
+    engine.dispose()
+    return sessions * events / elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--events", type=int, default=10)
+    args = parser.parse_args()
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
+    total = args.sessions * args.events
+    try:
+        with ReceiverProcess() as receiver, tempfile.TemporaryDirectory() as tmp:
+            plain = await run_plain(env.client, receiver, args.sessions, args.events)
+            hookflow = await run_hookflow(
+                env.client, receiver, args.sessions, args.events, Path(tmp)
+            )
+    finally:
+        await env.shutdown()
+    print(
+        f"{total} deliveries ({args.sessions} sessions x {args.events} events), dev server in memory"
+    )  # noqa: T201
+    print(f"  plain loop  {plain:7.1f} deliveries/s")  # noqa: T201
+    print(f"  hookflow    {hookflow:7.1f} deliveries/s  ({hookflow / plain:.2f}x)")  # noqa: T201
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
