@@ -167,9 +167,9 @@ async def main() -> None:
         await env.shutdown()
     print(
         f"{total} deliveries ({args.sessions} sessions x {args.events} events), dev server in memory"
-    )  # noqa: T201
-    print(f"  plain loop  {plain:7.1f} deliveries/s")  # noqa: T201
-    print(f"  hookflow    {hookflow:7.1f} deliveries/s  ({hookflow / plain:.2f}x)")  # noqa: T201
+    )
+    print(f"  plain loop  {plain:7.1f} deliveries/s")
+    print(f"  hookflow    {hookflow:7.1f} deliveries/s  ({hookflow / plain:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -70,4 +70,4 @@ async def record(name: str) -> Path:
 
 
 if __name__ == "__main__":
-    print(asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "session")))  # noqa: T201
+    print(asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "session")))
