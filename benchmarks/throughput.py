@@ -165,9 +165,8 @@ async def main() -> None:
             )
     finally:
         await env.shutdown()
-    print(
-        f"{total} deliveries ({args.sessions} sessions x {args.events} events), dev server in memory"
-    )
+    shape = f"{args.sessions} sessions x {args.events} events"
+    print(f"{total} deliveries ({shape}), dev server in memory")
     print(f"  plain loop  {plain:7.1f} deliveries/s")
     print(f"  hookflow    {hookflow:7.1f} deliveries/s  ({hookflow / plain:.2f}x)")
 
