@@ -24,6 +24,7 @@ from activities.formats import decode, encode
 from activities.guard import DestinationRefused
 from activities.http import HttpClients, HttpReply
 from activities.retry import format_schedule, next_delay, parse_retry_after
+from activities.tokens import TokenCache, TokenError
 from activities.webhooks import disable_webhook
 
 ERR_UNDELIVERED = DeliveryError.UNDELIVERED.value
@@ -44,10 +45,13 @@ class _Verdict:
 class DeliveryActivities:
     """Activities that send webhooks; built once per worker with its shared clients."""
 
-    def __init__(self, *, engine: Engine, box: SecretBox, http: HttpClients) -> None:
+    def __init__(
+        self, *, engine: Engine, box: SecretBox, http: HttpClients, tokens: TokenCache
+    ) -> None:
         self._engine = engine
         self._box = box
         self._http = http
+        self._tokens = tokens
 
     @activity.defn(name="deliver")
     async def deliver(self, req: DeliverInput) -> DeliveryResult:
@@ -127,20 +131,33 @@ class DeliveryActivities:
             msg_id=req.envelope.event.id, timestamp=int(time.time()), body=body
         )
         try:
-            reply = await self._http.post(
-                endpoint.url,
-                content=body,
-                headers=headers,
-                timeout=endpoint.timeout,
-                verify_ssl=endpoint.verify_ssl,
-            )
+            reply = await self._send(endpoint, body, headers)
+            if reply.status_code == 401 and endpoint.bearer is not None:
+                # The token may have been revoked early: fetch a new one, once.
+                reply = await self._send(endpoint, body, headers, refresh=True)
         except DestinationRefused as err:
             return _Verdict("refused", str(err), None)
+        except TokenError as err:
+            return _Verdict("retrying", str(err), None)
         except httpx.TimeoutException:
             return _Verdict("retrying", f"timed out after {endpoint.timeout:g}s", None)
         except httpx.HTTPError as err:
             return _Verdict("retrying", f"{type(err).__name__}: {err}"[:300], None)
         return judge(endpoint, reply)
+
+    async def _send(
+        self, endpoint: Endpoint, body: bytes, headers: dict[str, str], *, refresh: bool = False
+    ) -> HttpReply:
+        if endpoint.bearer is not None:
+            token = await self._tokens.token(endpoint.bearer, refresh=refresh)
+            headers = {**headers, "authorization": f"Bearer {token}"}
+        return await self._http.post(
+            endpoint.url,
+            content=body,
+            headers=headers,
+            timeout=endpoint.timeout,
+            verify_ssl=endpoint.verify_ssl,
+        )
 
     def _record(self, record: AttemptRecord) -> None:
         with Session(self._engine) as session:

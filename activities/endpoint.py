@@ -11,12 +11,14 @@ import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from activities.crypto import SecretBox
+from activities.database import utcnow
 from activities.formats import MEDIA_TYPES
 from activities.signing import signature_header
-from activities.tables import Webhook
+from activities.tables import Secret, Webhook
+from activities.tokens import TokenSource
 
 
 class EndpointUnavailable(Exception):
@@ -35,6 +37,7 @@ class Endpoint:
     accept: str
     headers: dict[str, str] = field(repr=False)
     signing_secrets: tuple[str, ...] = field(default=(), repr=False)
+    bearer: TokenSource | None = None
 
     def request_headers(self, *, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
         headers = {
@@ -69,10 +72,38 @@ def load_endpoint(*, engine: Engine, box: SecretBox, webhook_id: uuid.UUID) -> E
             content_type=webhook.content_type,
             accept=webhook.accept,
             headers=_auth_headers(webhook, box),
-            signing_secrets=(box.open(webhook.signing_secret_enc),)
-            if webhook.signing_secret_enc
-            else (),
+            signing_secrets=_signing_secrets(webhook, box),
+            bearer=_token_source(session, webhook, box) if webhook.auth == "secret" else None,
         )
+
+
+def _signing_secrets(webhook: Webhook, box: SecretBox) -> tuple[str, ...]:
+    """The current signing secret, and the previous one while its grace period runs."""
+    secrets = []
+    if webhook.signing_secret_enc:
+        secrets.append(box.open(webhook.signing_secret_enc))
+    until = webhook.previous_signing_secret_until
+    if webhook.previous_signing_secret_enc and until and until > utcnow():
+        secrets.append(box.open(webhook.previous_signing_secret_enc))
+    return tuple(secrets)
+
+
+def _token_source(session: Session, webhook: Webhook, box: SecretBox) -> TokenSource:
+    secret = session.exec(
+        select(Secret).where(
+            Secret.project == webhook.project, Secret.alias == webhook.secret_alias
+        )
+    ).first()
+    if secret is None:
+        raise EndpointUnavailable(
+            f"webhook {webhook.alias} uses secret {webhook.secret_alias!r}, which was deleted"
+        )
+    return TokenSource(
+        secret_id=secret.id,
+        alias=secret.alias,
+        token_url=secret.token_url,
+        form=box.open_json(secret.credentials_enc),
+    )
 
 
 def _auth_headers(webhook: Webhook, box: SecretBox) -> dict[str, str]:

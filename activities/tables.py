@@ -38,6 +38,10 @@ class Webhook(SQLModel, table=True):
     accept: str = Field(default="json", max_length=8)
     retry_schedule: list[float] | None = Field(default=None, sa_type=JSON)
     signing_secret_enc: str | None = Field(default=None, sa_type=Text)
+    # While a signing secret rotates, the previous one signs too until this time.
+    previous_signing_secret_enc: str | None = Field(default=None, sa_type=Text)
+    previous_signing_secret_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failover_url: str | None = Field(default=None, max_length=2048)
     enabled: bool = True
     disabled_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -90,3 +94,19 @@ class Attempt(SQLModel, table=True):
     outcome: str = Field(max_length=16)  # delivered | retrying | failed | refused
     error: str | None = Field(default=None, sa_type=Text)
     response_excerpt: str | None = Field(default=None, sa_type=Text)
+
+
+class Secret(SQLModel, table=True):
+    """A bearer-token source: a token endpoint and the credentials it takes."""
+
+    __tablename__ = "secret"
+    __table_args__ = (UniqueConstraint("project", "alias", name="uq_secret_project_alias"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    project: str = Field(index=True, max_length=64)
+    alias: str = Field(max_length=100)
+    token_url: str = Field(max_length=2048)
+    convention: str = Field(max_length=32)  # general | microsoft_graph
+    # The convention's form fields, encrypted as one JSON map.
+    credentials_enc: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

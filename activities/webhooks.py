@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -23,7 +23,7 @@ from activities.contracts import ResolvedWebhooks, Slug, WebhookTarget
 from activities.crypto import REDACTED, SecretBox
 from activities.database import utcnow
 from activities.retry import DEFAULT_SCHEDULE, validate_schedule
-from activities.tables import Webhook, WebhookTemplate
+from activities.tables import Secret, Webhook, WebhookTemplate
 
 
 class ConfigError(ValueError):
@@ -45,6 +45,9 @@ _RESERVED_HEADERS = frozenset(
         "webhook-signature",
     }
 )
+
+# While a signing secret rotates, the old one keeps signing this long (24 h).
+DEFAULT_SIGNING_GRACE = 24 * 3600.0
 
 Format = Literal["json", "xml"]
 AuthKind = Literal["none", "basic", "custom", "secret"]
@@ -101,6 +104,8 @@ class WebhookSettings(BaseModel):
     accept: Format | None = None
     retry_schedule: list[float] | None = None
     signing_secret: str | None = None
+    signing_grace: float = Field(default=DEFAULT_SIGNING_GRACE, ge=0, le=30 * 86400)
+    failover_url: str | None = None
     enabled: bool | None = None
     disabled_reason: str | None = Field(default=None, max_length=500)
 
@@ -111,10 +116,10 @@ class WebhookSettings(BaseModel):
             raise ValueError("alias: 1-100 letters, digits, spaces, '_', '.' or '-'")
         return value
 
-    @field_validator("url")
+    @field_validator("url", "failover_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        return None if value is None else check_url(value)
+        return None if value is None or value == "" else check_url(value)
 
     @field_validator("headers", "custom_auth")
     @classmethod
@@ -133,7 +138,7 @@ class WebhookSettings(BaseModel):
     @field_validator("signing_secret")
     @classmethod
     def _signing(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"whsec_[A-Za-z0-9+/=]{16,}", value):
+        if value and not re.fullmatch(r"whsec_[A-Za-z0-9+/=]{16,}", value):
             raise ValueError("a signing secret looks like whsec_ followed by base64")
         return value
 
@@ -179,7 +184,14 @@ def _auth_fields(data: WebhookSettings) -> AuthKind | None:
 def _apply(webhook: Webhook, data: WebhookSettings, box: SecretBox) -> None:
     plain = data.model_dump(
         exclude_unset=True,
-        exclude={"templates", "basic_password", "custom_auth", "signing_secret", "auth"},
+        exclude={
+            "templates",
+            "basic_password",
+            "custom_auth",
+            "signing_secret",
+            "signing_grace",
+            "auth",
+        },
     )
     for name, value in plain.items():
         setattr(webhook, name, value)
@@ -195,13 +207,40 @@ def _apply(webhook: Webhook, data: WebhookSettings, box: SecretBox) -> None:
     if data.custom_auth is not None:
         webhook.custom_auth_enc = box.seal_json(data.custom_auth)
     if data.signing_secret is not None:
-        webhook.signing_secret_enc = box.seal(data.signing_secret)
+        _rotate_signing_secret(webhook, data.signing_secret, data.signing_grace, box)
     if webhook.auth == "basic" and not (webhook.basic_username and webhook.basic_password_enc):
         raise ConfigError("basic authentication needs USER:PASSWORD")
     if data.enabled is True:
         webhook.disabled_reason = None
     elif data.enabled is False and not webhook.disabled_reason:
         webhook.disabled_reason = "disabled by a user"
+
+
+def _rotate_signing_secret(webhook: Webhook, secret: str, grace: float, box: SecretBox) -> None:
+    """Install ``secret``; the one it replaces keeps signing for ``grace`` seconds.
+    An empty ``secret`` stops signing at once."""
+    if webhook.signing_secret_enc and secret and grace > 0:
+        webhook.previous_signing_secret_enc = webhook.signing_secret_enc
+        webhook.previous_signing_secret_until = utcnow() + timedelta(seconds=grace)
+    else:
+        webhook.previous_signing_secret_enc = None
+        webhook.previous_signing_secret_until = None
+    webhook.signing_secret_enc = box.seal(secret) if secret else None
+
+
+def _check_secret(session: Session, webhook: Webhook) -> None:
+    if webhook.auth != "secret":
+        return
+    found = session.exec(
+        select(Secret).where(
+            Secret.project == webhook.project, Secret.alias == webhook.secret_alias
+        )
+    ).first()
+    if found is None:
+        raise ConfigError(
+            f"project {webhook.project!r} has no secret {webhook.secret_alias!r}: "
+            "add it with `hookflow secrets add`"
+        )
 
 
 class WebhookPublic(BaseModel):
@@ -227,6 +266,8 @@ class WebhookPublic(BaseModel):
     accept: str
     retry_schedule: list[float]
     signing_secret: str | None
+    signing_rotation_until: datetime | None
+    failover_url: str | None
     enabled: bool
     disabled_reason: str | None
     created_at: datetime
@@ -260,6 +301,10 @@ def public(webhook: Webhook, *, templates: Sequence[str], box: SecretBox) -> Web
         accept=webhook.accept,
         retry_schedule=list(webhook.retry_schedule or DEFAULT_SCHEDULE),
         signing_secret="whsec_" + REDACTED if webhook.signing_secret_enc else None,
+        signing_rotation_until=webhook.previous_signing_secret_until
+        if webhook.previous_signing_secret_enc
+        else None,
+        failover_url=webhook.failover_url,
         enabled=webhook.enabled,
         disabled_reason=webhook.disabled_reason,
         created_at=webhook.created_at,
@@ -285,6 +330,7 @@ def _set_templates(session: Session, webhook_id: uuid.UUID, templates: list[str]
 def create_webhook(*, session: Session, data: WebhookCreate, box: SecretBox) -> Webhook:
     webhook = Webhook(project=data.project, alias=data.alias, type=data.type, url=data.url)
     _apply(webhook, data, box)
+    _check_secret(session, webhook)
     session.add(webhook)
     try:
         session.flush()
@@ -303,6 +349,7 @@ def update_webhook(
     *, session: Session, webhook: Webhook, data: WebhookSettings, box: SecretBox
 ) -> Webhook:
     _apply(webhook, data, box)
+    _check_secret(session, webhook)
     if data.templates is not None:
         if data.templates and not webhook.explicit:
             raise ConfigError("templates can be coupled to explicit webhooks only")

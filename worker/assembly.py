@@ -17,6 +17,7 @@ from activities.database import init_db, make_engine
 from activities.delivery import DeliveryActivities
 from activities.guard import Resolver, system_resolver
 from activities.http import HttpClients
+from activities.tokens import TokenCache
 from worker.settings import Settings
 from workflows.session import SessionWorkflow
 
@@ -52,7 +53,7 @@ async def running_worker(
 ) -> AsyncIterator[Worker]:
     """A started worker on the settings' task queue, shut down on exit."""
     http = HttpClients(allowed=settings.allow_networks, resolver=resolver)
-    delivery = DeliveryActivities(engine=engine, box=box, http=http)
+    delivery = DeliveryActivities(engine=engine, box=box, http=http, tokens=TokenCache(http))
     config = ConfigActivities(engine=engine)
     # Threads are made on demand; only configuration reads run there.
     with ThreadPoolExecutor(max_workers=MAX_ACTIVITIES, thread_name_prefix="hookflow") as pool:

@@ -115,10 +115,11 @@ def _redact_url(url: str) -> str:
 
 def _register_groups() -> None:
     from worker.cli_deliveries import deliveries
+    from worker.cli_secrets import secrets
     from worker.cli_sessions import sessions
     from worker.cli_webhooks import webhooks
 
-    for group in (webhooks, sessions, deliveries):
+    for group in (webhooks, secrets, sessions, deliveries):
         cli.add_command(group)
 
 

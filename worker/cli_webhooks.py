@@ -11,16 +11,19 @@ from sqlmodel import Session
 
 from activities.catalog import CATALOG
 from activities.crypto import SecretBox
-from activities.retry import format_schedule, parse_schedule
+from activities.retry import format_schedule, parse_duration, parse_schedule
+from activities.signing import new_secret
 from activities.tables import Webhook
 from activities.webhooks import (
     WebhookCreate,
     WebhookPublic,
+    WebhookSettings,
     create_webhook,
     find_webhook,
     list_webhooks,
     public,
     templates_of,
+    update_webhook,
 )
 from worker.context import AppContext, pass_app
 from worker.output import CommandError, parse_pairs, print_fields, print_json, print_table
@@ -94,10 +97,7 @@ def add(
     as_json: bool,
 ) -> None:
     """Add a webhook; prints its UUID."""
-    try:
-        schedule = parse_schedule(retry_schedule) if retry_schedule else None
-    except ValueError as err:
-        raise CommandError(f"--retry-schedule: {err}") from None
+    schedule = _schedule(retry_schedule) if retry_schedule else None
     data = WebhookCreate(
         project=project,
         alias=alias,
@@ -122,6 +122,119 @@ def add(
         print_json(shown)
     else:
         click.echo(str(shown.id))
+
+
+def _signing(shown: WebhookPublic) -> str:
+    if not shown.signing_secret:
+        return "-"
+    if shown.signing_rotation_until:
+        until = f"{shown.signing_rotation_until:%Y-%m-%d %H:%M}Z"
+        return f"{shown.signing_secret} (previous secret also signs until {until})"
+    return shown.signing_secret
+
+
+@webhooks.command("update")
+@click.argument("ref", metavar="UUID|ALIAS")
+@click.option("--project", help="Project, when an alias is used in several.")
+@click.option("--alias", "new_alias", help="New alias.")
+@click.option("--url")
+@click.option("--explicit/--implicit", default=None)
+@click.option("--template", "templates", multiple=True, help="Replace the template couplings.")
+@click.option("--no-templates", is_flag=True, help="Remove every template coupling.")
+@click.option("--timeout", type=float)
+@click.option("--verify-ssl/--no-verify-ssl", default=None)
+@click.option("--header", "headers", multiple=True, metavar="K=V", help="Replace the headers.")
+@click.option("--no-headers", is_flag=True, help="Remove every configured header.")
+@click.option("--basic-auth", metavar="USER:PASSWORD")
+@click.option("--custom-auth", multiple=True, metavar="K=V")
+@click.option("--secret", metavar="ALIAS")
+@click.option("--no-auth", is_flag=True, help="Send no authentication.")
+@click.option("--content-type", type=FORMATS)
+@click.option("--accept", type=FORMATS)
+@click.option("--retry-schedule", metavar="0s,5s,5m,...")
+@click.option("--default-retry-schedule", is_flag=True, help="Back to the default ladder.")
+@click.option("--signing-secret", metavar="whsec_...", help="New signing secret (rotates).")
+@click.option("--rotate-signing-secret", is_flag=True, help="Generate a new signing secret.")
+@click.option("--no-signing", is_flag=True, help="Stop signing at once.")
+@click.option(
+    "--grace", default="24h", show_default=True, help="How long the old secret signs too."
+)
+@click.option("--failover-url", help="Where an exhausted archive is sent ('' to remove).")
+@click.option("--enable/--disable", "enabled", default=None)
+@click.option("--reason", help="Why it is disabled.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def update(app: AppContext, /, ref: str, project: str | None, **opts: Any) -> None:
+    """Change a webhook; its UUID stays the same."""
+    changes = _update_changes(opts)
+    as_json = opts["as_json"]
+    engine, box = app.store()
+    with Session(engine) as session:
+        webhook = find_webhook(session=session, ref=ref, project=project)
+        webhook = update_webhook(
+            session=session, webhook=webhook, data=WebhookSettings(**changes), box=box
+        )
+        shown = _public(session, webhook, box)
+    if as_json:
+        print_json(shown)
+    else:
+        click.echo(f"updated {shown.id} ({shown.project}/{shown.alias})")
+    if opts["rotate_signing_secret"]:
+        click.echo(f"new signing secret: {changes['signing_secret']}", err=True)
+
+
+def _update_changes(opts: dict[str, Any]) -> dict[str, Any]:
+    """The fields an update sets, from the options given; conflicts are errors."""
+    pick = {
+        "alias": opts["new_alias"],
+        "url": opts["url"],
+        "explicit": opts["explicit"],
+        "timeout": opts["timeout"],
+        "verify_ssl": opts["verify_ssl"],
+        "content_type": opts["content_type"],
+        "accept": opts["accept"],
+        "failover_url": opts["failover_url"],
+        "enabled": opts["enabled"],
+        "disabled_reason": opts["reason"],
+    }
+    changes: dict[str, Any] = {k: v for k, v in pick.items() if v is not None}
+    if opts["templates"] or opts["no_templates"]:
+        changes["templates"] = list(opts["templates"])
+    if opts["headers"] or opts["no_headers"]:
+        changes["headers"] = parse_pairs(opts["headers"], "--header")
+    changes.update(_auth_options(opts["basic_auth"], opts["custom_auth"], opts["secret"]))
+    if opts["no_auth"]:
+        if "auth" in changes:
+            raise CommandError("--no-auth cannot be combined with other authentication")
+        changes["auth"] = "none"
+    if opts["retry_schedule"] and opts["default_retry_schedule"]:
+        raise CommandError("choose --retry-schedule or --default-retry-schedule")
+    if opts["retry_schedule"]:
+        changes["retry_schedule"] = _schedule(opts["retry_schedule"])
+    elif opts["default_retry_schedule"]:
+        changes["retry_schedule"] = None
+    signing = [opts["signing_secret"], opts["rotate_signing_secret"], opts["no_signing"]]
+    if sum(bool(x) for x in signing) > 1:
+        raise CommandError("choose one of --signing-secret, --rotate-signing-secret, --no-signing")
+    if opts["rotate_signing_secret"]:
+        changes["signing_secret"] = new_secret()
+    elif opts["signing_secret"] or opts["no_signing"]:
+        changes["signing_secret"] = opts["signing_secret"] or ""
+    if "signing_secret" in changes:
+        try:
+            changes["signing_grace"] = parse_duration(opts["grace"])
+        except ValueError as err:
+            raise CommandError(f"--grace: {err}") from None
+    if not changes:
+        raise CommandError("nothing to change: give at least one option")
+    return changes
+
+
+def _schedule(text: str) -> list[float]:
+    try:
+        return parse_schedule(text)
+    except ValueError as err:
+        raise CommandError(f"--retry-schedule: {err}") from None
 
 
 @webhooks.command("list")
@@ -189,7 +302,8 @@ def show(app: AppContext, ref: str, project: str | None, as_json: bool) -> None:
             ("content type", shown.content_type),
             ("accept", shown.accept),
             ("retry schedule", format_schedule(shown.retry_schedule)),
-            ("signing secret", shown.signing_secret or "-"),
+            ("signing secret", _signing(shown)),
+            ("failover url", shown.failover_url or "-"),
             ("enabled", "yes" if shown.enabled else f"no ({shown.disabled_reason})"),
         ]
     )

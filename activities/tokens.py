@@ -1,0 +1,87 @@
+"""Bearer tokens from token endpoints, cached per worker until shortly before they expire."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+
+from activities.http import HttpClients
+
+# Refresh this long before the endpoint's expiry, so no request carries a dying token.
+EXPIRY_MARGIN = 30.0
+DEFAULT_EXPIRES_IN = 300.0
+TOKEN_TIMEOUT = 15.0
+
+
+class TokenError(Exception):
+    """The token endpoint did not give a usable token."""
+
+
+@dataclass(frozen=True)
+class TokenSource:
+    secret_id: uuid.UUID
+    alias: str
+    token_url: str
+    form: dict[str, str] = field(repr=False)
+
+
+class TokenCache:
+    """One per worker: at most one fetch per secret at a time."""
+
+    def __init__(self, http: HttpClients, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._http = http
+        self._clock = clock
+        self._tokens: dict[uuid.UUID, tuple[str, float]] = {}
+        self._locks: dict[uuid.UUID, asyncio.Lock] = {}
+
+    async def token(self, source: TokenSource, *, refresh: bool = False) -> str:
+        lock = self._locks.setdefault(source.secret_id, asyncio.Lock())
+        async with lock:
+            cached = self._tokens.get(source.secret_id)
+            if cached and not refresh and cached[1] > self._clock():
+                return cached[0]
+            token, lifetime = await self._fetch(source)
+            usable = max(lifetime - EXPIRY_MARGIN, lifetime / 2)
+            self._tokens[source.secret_id] = (token, self._clock() + usable)
+            return token
+
+    def forget(self, secret_id: uuid.UUID) -> None:
+        self._tokens.pop(secret_id, None)
+
+    async def _fetch(self, source: TokenSource) -> tuple[str, float]:
+        host = urlsplit(source.token_url).hostname
+        try:
+            reply = await self._http.post(
+                source.token_url,
+                content=urlencode(source.form).encode(),
+                headers={
+                    "content-type": "application/x-www-form-urlencoded",
+                    "accept": "application/json",
+                },
+                timeout=TOKEN_TIMEOUT,
+                verify_ssl=True,
+            )
+        except httpx.HTTPError as err:
+            raise TokenError(f"token endpoint {host} of secret {source.alias}: {err}") from None
+        if not 200 <= reply.status_code < 300:
+            raise TokenError(
+                f"token endpoint {host} of secret {source.alias} answered HTTP {reply.status_code}"
+            )
+        try:
+            data = json.loads(reply.body)
+            token = data["access_token"]
+            lifetime = float(data.get("expires_in") or DEFAULT_EXPIRES_IN)
+        except (ValueError, KeyError, TypeError):
+            raise TokenError(
+                f"token endpoint {host} of secret {source.alias} gave no access_token"
+            ) from None
+        if not isinstance(token, str) or not token:
+            raise TokenError(f"token endpoint {host} of secret {source.alias} gave an empty token")
+        return token, lifetime
