@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import uuid
 from collections import deque
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.config import ConfigActivities
     from activities.contracts import (
         DEFAULT_EXPIRES_IN,
+        MAX_SIGNAL_BYTES,
         ClientSignal,
         CreateSession,
         DeliverInput,
@@ -234,6 +236,9 @@ class SessionWorkflow:
 
         A malformed payload is recorded as a problem: it never fails the session.
         """
+        if len(json.dumps(payload, default=str)) > MAX_SIGNAL_BYTES:
+            self._problem(f"signal {name} ignored: payload over {MAX_SIGNAL_BYTES // 1024} KiB")
+            return None
         try:
             data = model.model_validate({} if payload is None else payload)
         except (ValidationError, ValueError, TypeError) as err:

@@ -388,3 +388,13 @@ async def test_refused_destination_fails_at_once_without_a_request(
     )
     assert "attempt 1/8" in error
     assert receiver.requests == []
+
+
+async def test_oversized_signal_is_recorded_not_applied(
+    client: Client, worker: Worker, settings: Settings
+) -> None:
+    handle = await start(client, settings)
+    await handle.signal("form_submitted", {"form_data": {"blob": "x" * 300_000}})
+    state = await wait_state(handle, lambda s: bool(s.problems))
+    assert state.problems == ["signal form_submitted ignored: payload over 256 KiB"]
+    assert state.status == SessionStatus.ACTIVE

@@ -1,0 +1,162 @@
+"""Random input never crashes a model, a command or a session, and never half-writes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.contracts import SESSION_SIGNALS, CreateSession, SessionStatus
+from activities.webhooks import ConfigError, WebhookCreate
+from tests.helpers import start, state_of
+from tests.worker.cli import Cli
+from tests.worker.test_cli_webhooks import stored
+from worker.settings import Settings
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+session_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.text(max_size=70),
+        "project": st.text(max_size=70),
+        "template": json_values,
+        "recipient": json_values,
+        "labels": json_values,
+        "expires_in": json_values,
+        "retention": json_values,
+        "integrations": json_values,
+        "process_id": json_values,
+    },
+)
+
+
+@given(session_like)
+def test_create_session_accepts_or_names_the_problem(data: dict[str, object]) -> None:
+    try:
+        CreateSession.model_validate(data)
+    except ValidationError:
+        pass
+
+
+@given(st.sampled_from(sorted(SESSION_SIGNALS)), json_values)
+def test_signal_models_accept_or_name_the_problem(name: str, payload: object) -> None:
+    try:
+        SESSION_SIGNALS[name].model_validate(payload)
+    except ValidationError:
+        pass
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            "project": st.text(max_size=20),
+            "alias": st.text(max_size=20),
+            "type": st.text(max_size=20),
+            "url": st.text(max_size=40),
+        },
+        optional={"headers": json_values, "retry_schedule": json_values, "timeout": json_values},
+    )
+)
+def test_webhook_model_accepts_or_names_the_problem(data: dict[str, object]) -> None:
+    try:
+        WebhookCreate.model_validate(data)
+    except (ValidationError, ConfigError):
+        pass
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    alias=st.text(max_size=12),
+    url=st.one_of(st.text(max_size=30), st.just("https://ok.example.com/")),
+    header=st.text(max_size=15),
+    schedule=st.text(max_size=10),
+)
+def test_add_command_with_random_input(
+    cli: Cli, tmp_path: Path, alias: str, url: str, header: str, schedule: str
+) -> None:
+    before = len(stored(tmp_path))
+    args = [
+        "webhooks",
+        "add",
+        "--project",
+        "acme",
+        "--type",
+        "archive",
+        "--alias",
+        alias,
+        "--url",
+        url,
+        "--header",
+        header,
+        "--retry-schedule",
+        schedule,
+    ]
+    code, out, err = cli.run(*args)
+    if code:
+        assert err.startswith("hookflow: error: ") and len(err.strip().splitlines()) == 1
+        assert len(stored(tmp_path)) == before
+    else:
+        assert len(stored(tmp_path)) == before + 1
+
+
+def random_json(rng: random.Random, depth: int = 0) -> object:
+    kind = rng.randrange(7 if depth < 3 else 5)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.choice([True, False])
+    if kind == 2:
+        return rng.randint(-(10**12), 10**12)
+    if kind == 3:
+        return rng.random() * 1e6
+    if kind == 4:
+        return "".join(chr(rng.randrange(32, 0x2FF)) for _ in range(rng.randrange(12)))
+    if kind == 5:
+        return [random_json(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = ["client", "form_data", "storage", "event_id", "ip", "x", "document", "attachments"]
+    return {rng.choice(keys): random_json(rng, depth + 1) for _ in range(rng.randrange(4))}
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    monkeypatch.setenv("HOOKFLOW_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("HOOKFLOW_DATABASE_URL", raising=False)
+    return Cli(capsys)
+
+
+async def test_random_signals_never_kill_a_session(
+    client: Client, worker: Worker, settings: Settings
+) -> None:
+    handle = await start(client, settings)
+    rng = random.Random(20261128)
+    names = sorted(SESSION_SIGNALS) + ["nonsense"]
+    sent = [(rng.choice(names), random_json(rng)) for _ in range(40)]
+    for name, payload in sent:
+        if name in ("delete", "form_submitted", "expire"):
+            name = "client_logged_in"  # keep the session open to look at it afterwards
+        await handle.signal(name, payload)
+    await handle.signal("form_loaded", {"client": {"ip": "203.0.113.1"}})
+    for _ in range(100):
+        state = await state_of(handle)
+        if state.events[-1].type == "WHEF_CLIENT_FORM_LOADED":
+            break
+        await asyncio.sleep(0.05)
+    assert state.status == SessionStatus.ACTIVE
+    assert state.events[-1].type == "WHEF_CLIENT_FORM_LOADED"
+    assert json.dumps(state.model_dump(mode="json"))  # still a readable state
