@@ -235,7 +235,7 @@ class WebhookTarget(Model):
     host: str
     timeout: float
     retry_schedule: list[float]
-    reason: Literal["implicit", "template", "integration"]
+    reason: Literal["implicit", "template", "integration", "redelivery"]
 
 
 class ResolveWebhooks(Model):
@@ -317,6 +317,25 @@ class SessionState(Model):
 DeliveryCarry.model_rebuild()
 SessionCarry.model_rebuild()
 CreateSession.model_rebuild()
+
+
+class Redeliver(Model):
+    """Input of the ``Redeliver`` workflow: deliveries sent again, in order per webhook."""
+
+    project: str
+    items: list[DeliveryCarry] = Field(min_length=1)
+
+
+class RedeliverProgress(Model):
+    total: int
+    delivered: int = 0
+    failed: int = 0
+    errors: list[str] = Field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return self.delivered + self.failed
+
 
 # The signals of a ``Session`` and the payload each takes.
 SESSION_SIGNALS: dict[str, type[SignalPayload]] = {

@@ -24,7 +24,6 @@ class AttemptRecord:
     webhook_id: uuid.UUID
     project: str
     envelope: Envelope
-    attempt: int
     started_at: datetime
     status_code: int | None
     latency_ms: float
@@ -66,7 +65,8 @@ def record_attempt(*, session: Session, record: AttemptRecord) -> None:
     session.add(
         Attempt(
             delivery_id=key,
-            attempt=record.attempt,
+            # Numbered across redeliveries: a redelivery's first attempt follows the last.
+            attempt=delivery.attempts,
             started_at=record.started_at,
             status_code=record.status_code,
             latency_ms=round(record.latency_ms, 2),

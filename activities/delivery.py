@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import catalog
 from activities.contracts import DeliverInput, DeliveryError, DeliveryResult
 from activities.crypto import SecretBox
 from activities.database import utcnow
 from activities.deliveries import AttemptRecord, record_attempt
 from activities.endpoint import Endpoint, EndpointUnavailable, load_endpoint
-from activities.formats import decode, encode
-from activities.guard import DestinationRefused
-from activities.http import HttpClients, HttpReply
+from activities.http import HttpClients
 from activities.retry import format_schedule, next_delay, parse_retry_after
-from activities.tokens import TokenCache, TokenError
+from activities.sender import Sender, Verdict
+from activities.tokens import TokenCache
 from activities.webhooks import disable_webhook
 
 ERR_UNDELIVERED = DeliveryError.UNDELIVERED.value
@@ -32,14 +27,6 @@ ERR_EXHAUSTED = DeliveryError.EXHAUSTED.value
 ERR_GONE = DeliveryError.GONE.value
 ERR_REFUSED = DeliveryError.REFUSED.value
 ERR_UNAVAILABLE = DeliveryError.UNAVAILABLE.value
-
-
-@dataclass(frozen=True)
-class _Verdict:
-    outcome: str  # delivered | retrying | gone | refused
-    error: str | None
-    reply: HttpReply | None
-    response: object = None
 
 
 class DeliveryActivities:
@@ -50,8 +37,7 @@ class DeliveryActivities:
     ) -> None:
         self._engine = engine
         self._box = box
-        self._http = http
-        self._tokens = tokens
+        self._sender = Sender(http=http, tokens=tokens)
 
     @activity.defn(name="deliver")
     async def deliver(self, req: DeliverInput) -> DeliveryResult:
@@ -63,9 +49,10 @@ class DeliveryActivities:
         except EndpointUnavailable as err:
             raise ApplicationError(str(err), type=ERR_UNAVAILABLE, non_retryable=True) from None
         started_at = utcnow()
-        verdict = await self._attempt(endpoint, req)
-        latency = verdict.reply.latency_ms if verdict.reply else 0.0
-        status = verdict.reply.status_code if verdict.reply else None
+        verdict = await self._sender.attempt(
+            endpoint, body=req.envelope.body(), msg_id=req.envelope.event.id
+        )
+        latency, status = verdict.latency_ms, verdict.status_code
         delay = None
         if verdict.outcome == "retrying":
             retry_after = parse_retry_after(
@@ -79,7 +66,6 @@ class DeliveryActivities:
                 webhook_id=req.webhook_id,
                 project=req.project,
                 envelope=req.envelope,
-                attempt=attempt,
                 started_at=started_at,
                 status_code=status,
                 latency_ms=latency,
@@ -101,7 +87,7 @@ class DeliveryActivities:
         self,
         endpoint: Endpoint,
         req: DeliverInput,
-        verdict: _Verdict,
+        verdict: Verdict,
         *,
         attempt: int,
         delay: float | None,
@@ -125,40 +111,6 @@ class DeliveryActivities:
             next_retry_delay=timedelta(seconds=delay),
         )
 
-    async def _attempt(self, endpoint: Endpoint, req: DeliverInput) -> _Verdict:
-        body = encode(req.envelope.body(), endpoint.content_type)
-        headers = endpoint.request_headers(
-            msg_id=req.envelope.event.id, timestamp=int(time.time()), body=body
-        )
-        try:
-            reply = await self._send(endpoint, body, headers)
-            if reply.status_code == 401 and endpoint.bearer is not None:
-                # The token may have been revoked early: fetch a new one, once.
-                reply = await self._send(endpoint, body, headers, refresh=True)
-        except DestinationRefused as err:
-            return _Verdict("refused", str(err), None)
-        except TokenError as err:
-            return _Verdict("retrying", str(err), None)
-        except httpx.TimeoutException:
-            return _Verdict("retrying", f"timed out after {endpoint.timeout:g}s", None)
-        except httpx.HTTPError as err:
-            return _Verdict("retrying", f"{type(err).__name__}: {err}"[:300], None)
-        return judge(endpoint, reply)
-
-    async def _send(
-        self, endpoint: Endpoint, body: bytes, headers: dict[str, str], *, refresh: bool = False
-    ) -> HttpReply:
-        if endpoint.bearer is not None:
-            token = await self._tokens.token(endpoint.bearer, refresh=refresh)
-            headers = {**headers, "authorization": f"Bearer {token}"}
-        return await self._http.post(
-            endpoint.url,
-            content=body,
-            headers=headers,
-            timeout=endpoint.timeout,
-            verify_ssl=endpoint.verify_ssl,
-        )
-
     def _record(self, record: AttemptRecord) -> None:
         with Session(self._engine) as session:
             record_attempt(session=session, record=record)
@@ -168,23 +120,3 @@ class DeliveryActivities:
                     webhook_id=record.webhook_id,
                     reason="the endpoint answered 410 Gone",
                 )
-
-
-def judge(endpoint: Endpoint, reply: HttpReply) -> _Verdict:
-    """Success is a 2xx whose body is not the type's error response; 3xx is a
-    failure (redirects are not followed); 410 stops; everything else retries."""
-    status = reply.status_code
-    data = decode(reply.body, endpoint.accept) if not reply.truncated else None
-    if 200 <= status < 300:
-        if catalog.is_error_response(data):
-            return _Verdict("retrying", f"HTTP {status} with an error body", reply)
-        response = data if endpoint.type == "remote_data" else None
-        return _Verdict("delivered", None, reply, response)
-    if status == 410:
-        return _Verdict("gone", "HTTP 410 Gone", reply)
-    if 300 <= status < 400:
-        location = reply.headers.get("location", "")
-        return _Verdict(
-            "retrying", f"HTTP {status} redirect to {location[:100]!r} not followed", reply
-        )
-    return _Verdict("retrying", f"HTTP {status}", reply)

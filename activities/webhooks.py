@@ -400,7 +400,7 @@ def disable_webhook(*, session: Session, webhook_id: uuid.UUID, reason: str) -> 
 
 
 def target_of(
-    webhook: Webhook, reason: Literal["implicit", "template", "integration"]
+    webhook: Webhook, reason: Literal["implicit", "template", "integration", "redelivery"]
 ) -> WebhookTarget:
     return WebhookTarget(
         id=webhook.id,

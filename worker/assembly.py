@@ -19,9 +19,10 @@ from activities.guard import Resolver, system_resolver
 from activities.http import HttpClients
 from activities.tokens import TokenCache
 from worker.settings import Settings
+from workflows.redeliver import RedeliverWorkflow
 from workflows.session import SessionWorkflow
 
-WORKFLOWS: list[type] = [SessionWorkflow]
+WORKFLOWS: list[type] = [SessionWorkflow, RedeliverWorkflow]
 MAX_ACTIVITIES = 200
 
 

@@ -30,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         MAX_SIGNAL_BYTES,
         ClientSignal,
         CreateSession,
-        DeliverInput,
         DeliveryCarry,
         DeliveryError,
         DeliveryRecord,
@@ -49,8 +48,8 @@ with workflow.unsafe.imports_passed_through():
         StorageSignal,
         WebhookTarget,
     )
-    from activities.delivery import DeliveryActivities
     from workflows import policies
+    from workflows.delivery import deliver
 
 P = TypeVar("P", bound=SignalPayload)
 
@@ -340,21 +339,8 @@ class SessionWorkflow:
     async def _deliver(self, target: WebhookTarget, envelope: Envelope) -> bool:
         """Send one event to one webhook; False when the webhook is gone for good."""
         record = self._record(envelope, target)
-        policy = policies.delivery(target)
         try:
-            result = await workflow.execute_activity_method(
-                DeliveryActivities.deliver,
-                DeliverInput(
-                    webhook_id=target.id,
-                    project=self._req.project,
-                    envelope=envelope,
-                    retry_schedule=target.retry_schedule,
-                ),
-                start_to_close_timeout=policy.start_to_close,
-                schedule_to_close_timeout=policy.schedule_to_close,
-                retry_policy=policy.retry,
-                summary=f"{envelope.event.type} -> {target.alias} ({target.host})",
-            )
+            result = await deliver(project=self._req.project, target=target, envelope=envelope)
         except ActivityError as err:
             return self._delivery_failed(record, target, err)
         record.status = DeliveryStatus.DELIVERED
