@@ -99,3 +99,19 @@ def list_deliveries(
 def attempts_of(*, session: Session, delivery: str) -> list[Attempt]:
     query = select(Attempt).where(Attempt.delivery_id == delivery).order_by(col(Attempt.id))
     return list(session.exec(query))
+
+
+def deliveries_from(
+    *, session: Session, session_id: str, webhook_id: uuid.UUID, from_sequence: int
+) -> list[Delivery]:
+    """A session's deliveries to one webhook from a sequence on, in event order."""
+    query = (
+        select(Delivery)
+        .where(
+            Delivery.session_id == session_id,
+            Delivery.webhook_id == webhook_id,
+            Delivery.sequence >= from_sequence,
+        )
+        .order_by(col(Delivery.sequence))
+    )
+    return list(session.exec(query))

@@ -38,6 +38,8 @@ class Endpoint:
     headers: dict[str, str] = field(repr=False)
     signing_secrets: tuple[str, ...] = field(default=(), repr=False)
     bearer: TokenSource | None = None
+    secret_headers: frozenset[str] = frozenset({"authorization"})
+    """Lower-case names of the headers that carry credentials (redacted when shown)."""
 
     def request_headers(self, *, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
         headers = {
@@ -54,12 +56,14 @@ class Endpoint:
         return headers
 
 
-def load_endpoint(*, engine: Engine, box: SecretBox, webhook_id: uuid.UUID) -> Endpoint:
+def load_endpoint(
+    *, engine: Engine, box: SecretBox, webhook_id: uuid.UUID, allow_disabled: bool = False
+) -> Endpoint:
     with Session(engine) as session:
         webhook = session.get(Webhook, webhook_id)
         if webhook is None:
             raise EndpointUnavailable(f"webhook {webhook_id} was deleted")
-        if not webhook.enabled:
+        if not webhook.enabled and not allow_disabled:
             reason = webhook.disabled_reason or "disabled"
             raise EndpointUnavailable(f"webhook {webhook.alias} is disabled: {reason}")
         return Endpoint(
@@ -74,7 +78,15 @@ def load_endpoint(*, engine: Engine, box: SecretBox, webhook_id: uuid.UUID) -> E
             headers=_auth_headers(webhook, box),
             signing_secrets=_signing_secrets(webhook, box),
             bearer=_token_source(session, webhook, box) if webhook.auth == "secret" else None,
+            secret_headers=_secret_header_names(webhook, box),
         )
+
+
+def _secret_header_names(webhook: Webhook, box: SecretBox) -> frozenset[str]:
+    names = {"authorization"}
+    if webhook.custom_auth_enc:
+        names |= {name.lower() for name in box.open_json(webhook.custom_auth_enc)}
+    return frozenset(names)
 
 
 def _signing_secrets(webhook: Webhook, box: SecretBox) -> tuple[str, ...]:

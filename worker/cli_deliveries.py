@@ -6,11 +6,16 @@ import uuid
 
 import click
 from sqlmodel import Session
+from temporalio.client import Client
 
-from activities.deliveries import attempts_of, list_deliveries
-from activities.tables import Delivery
+from activities.contracts import DeliveryCarry, Envelope, Redeliver, RedeliverProgress
+from activities.deliveries import attempts_of, deliveries_from, list_deliveries
+from activities.tables import Delivery, Webhook
+from activities.webhooks import find_webhook, target_of
+from worker.cli_sessions import run_with_client
 from worker.context import AppContext, pass_app
-from worker.output import CommandError, print_fields, print_json, print_table
+from worker.output import CommandError, follow, print_fields, print_json, print_table
+from workflows.redeliver import RedeliverWorkflow
 
 
 @click.group()
@@ -61,6 +66,107 @@ def list_(
             ]
             for r in rows
         ],
+    )
+
+
+@deliveries.command("redeliver")
+@click.argument("delivery_id", metavar="ID", required=False)
+@click.option("--session", "session_id", help="Replay a session's stream to --webhook.")
+@click.option("--webhook", "webhook_ref", metavar="UUID|ALIAS", help="With --session.")
+@click.option("--from-sequence", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--no-wait", is_flag=True, help="Start the redelivery and return.")
+@pass_app
+def redeliver(
+    app: AppContext,
+    delivery_id: str | None,
+    session_id: str | None,
+    webhook_ref: str | None,
+    from_sequence: int,
+    no_wait: bool,
+) -> None:
+    """Send a delivery (or a session's stream) again, with the same webhook-id.
+
+    It runs as a Redeliver workflow on Temporal, with the webhook's retry
+    ladder, and shows in the UI and in the delivery log.
+    """
+    engine, _box = app.store()
+    with Session(engine) as session:
+        rows, webhook = _redelivery_rows(
+            session, delivery_id, session_id, webhook_ref, from_sequence
+        )
+        if not webhook.enabled:
+            raise CommandError(
+                f"webhook {webhook.alias} is disabled ({webhook.disabled_reason}): "
+                "enable it with `hookflow webhooks update --enable` first"
+            )
+        target = target_of(webhook, "redelivery")
+        items = [
+            DeliveryCarry(target=target, envelope=Envelope.model_validate(row.envelope))
+            for row in rows
+        ]
+    req = Redeliver(project=webhook.project, items=items)
+    workflow_id = f"redeliver-{uuid.uuid4().hex[:12]}"
+    progress = run_with_client(
+        app.settings, lambda client: _run_redelivery(client, app, req, workflow_id, no_wait)
+    )
+    if progress is None:
+        click.echo(f"started {workflow_id}: {len(items)} deliveries to {webhook.alias}")
+        return
+    click.echo(f"{progress.delivered} delivered, {progress.failed} failed ({workflow_id})")
+    for error in progress.errors:
+        click.echo(f"  {error}")
+    if progress.failed:
+        raise CommandError(f"{progress.failed} of {progress.total} redeliveries failed")
+
+
+def _redelivery_rows(
+    session: Session,
+    delivery_id: str | None,
+    session_id: str | None,
+    webhook_ref: str | None,
+    from_sequence: int,
+) -> tuple[list[Delivery], Webhook]:
+    if delivery_id and (session_id or webhook_ref):
+        raise CommandError("give a delivery ID, or --session with --webhook, not both")
+    if delivery_id:
+        row = session.get(Delivery, delivery_id)
+        if row is None:
+            raise CommandError(f"no delivery {delivery_id}")
+        rows = [row]
+        webhook = session.get(Webhook, row.webhook_id)
+        if webhook is None:
+            raise CommandError(f"the webhook of delivery {delivery_id} was deleted")
+        return rows, webhook
+    if not (session_id and webhook_ref):
+        raise CommandError("give a delivery ID, or --session and --webhook")
+    webhook = find_webhook(session=session, ref=webhook_ref)
+    rows = deliveries_from(
+        session=session, session_id=session_id, webhook_id=webhook.id, from_sequence=from_sequence
+    )
+    if not rows:
+        raise CommandError(
+            f"no deliveries of session {session_id} to {webhook.alias} "
+            f"from sequence {from_sequence}"
+        )
+    return rows, webhook
+
+
+async def _run_redelivery(
+    client: Client, app: AppContext, req: Redeliver, workflow_id: str, no_wait: bool
+) -> RedeliverProgress | None:
+    handle = await client.start_workflow(
+        RedeliverWorkflow.run,
+        req,
+        id=workflow_id,
+        task_queue=app.settings.task_queue,
+        static_summary=f"redeliver {len(req.items)} to {req.items[0].target.alias}",
+    )
+    if no_wait:
+        return None
+    return await follow(
+        handle.result(),
+        lambda: handle.query(RedeliverWorkflow.progress),
+        lambda p: f"redelivering: {p.done}/{p.total} ({p.failed} failed)",
     )
 
 

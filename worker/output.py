@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import click
 from pydantic import BaseModel, ValidationError
@@ -55,3 +56,31 @@ def parse_pairs(values: Sequence[str], what: str) -> dict[str, str]:
             raise CommandError(f"{what} must look like KEY=VALUE, got {item!r}")
         pairs[key.strip()] = value
     return pairs
+
+
+T = TypeVar("T")
+P = TypeVar("P")
+
+
+async def follow(
+    work: Awaitable[T],
+    poll: Callable[[], Awaitable[P]],
+    describe: Callable[[P], str],
+    *,
+    every: float = 0.5,
+) -> T:
+    """Await ``work``, printing ``describe(poll())`` to stderr whenever it changes."""
+    task = asyncio.ensure_future(work)
+    last = ""
+    while True:
+        finished = task.done()
+        try:
+            line = describe(await poll())
+        except Exception:  # progress is best effort; the work decides the outcome
+            line = last
+        if line != last:
+            click.echo(line, err=True)
+            last = line
+        if finished:
+            return task.result()
+        await asyncio.wait([task], timeout=every)

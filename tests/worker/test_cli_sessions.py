@@ -157,3 +157,139 @@ async def test_signal_errors_are_one_line(cli: Cli, client: Client, worker: Work
         cli.fails, "sessions", "create", "--project", "acme", "--id", session_id
     )
     assert f"session {session_id} already exists" in err
+
+
+async def test_failed_delivery_is_found_and_redelivered(
+    cli: Cli, client: Client, worker: Worker, engine, box: SecretBox, receiver: Receiver
+) -> None:
+    add_webhook(
+        engine,
+        box,
+        alias="erp",
+        type="session_created",
+        url=receiver.url("/r"),
+        retry_schedule=[0, 0.2],
+    )
+    receiver.always("/r", Reply(status=500))
+    session_id = (
+        await asyncio.to_thread(cli.ok, "sessions", "create", "--project", "acme")
+    ).strip()
+    await wait_for_requests(receiver, 2, "/r")
+    for _ in range(100):
+        failed = json.loads(
+            await asyncio.to_thread(
+                cli.ok,
+                "deliveries",
+                "list",
+                "--status",
+                "failed",
+                "--session",
+                session_id,
+                "--json",
+            )
+        )
+        if failed:
+            break
+        await asyncio.sleep(0.05)
+    [row] = failed
+    assert row["attempts"] == 2 and row["event_type"] == "WHEF_SESSION_CREATED"
+
+    receiver.always("/r", Reply(status=200))
+    code, out, err = await asyncio.to_thread(cli.run, "deliveries", "redeliver", row["id"])
+    assert code == 0, err
+    assert out.startswith("1 delivered, 0 failed (redeliver-")
+    assert "redelivering: 1/1" in err  # progress
+    first, second, again = receiver.at("/r")
+    assert again.headers["webhook-id"] == first.headers["webhook-id"] == row["event_id"]
+    assert again.body == first.body
+    shown = json.loads(await asyncio.to_thread(cli.ok, "deliveries", "show", row["id"], "--json"))
+    assert shown["status"] == "delivered"
+    assert [(a["attempt"], a["outcome"]) for a in shown["attempt_log"]] == [
+        (1, "retrying"),
+        (2, "failed"),
+        (3, "delivered"),
+    ]
+    workflow_id = out.split("(")[1].rstrip(")\n")
+    assert (await client.get_workflow_handle(workflow_id).describe()).workflow_type == "Redeliver"
+
+
+async def test_replay_a_session_stream_from_a_sequence(
+    cli: Cli, client: Client, worker: Worker, engine, box: SecretBox, receiver: Receiver
+) -> None:
+    hook = add_webhook(engine, box, alias="dw", type="storage_callback", url=receiver.url("/dw"))
+    session_id = (
+        await asyncio.to_thread(cli.ok, "sessions", "create", "--project", "acme")
+    ).strip()
+    for n in range(4):
+        await asyncio.to_thread(
+            cli.ok,
+            "sessions",
+            "signal",
+            session_id,
+            "storage_completed",
+            "--data",
+            json.dumps({"storage": {"n": n}}),
+        )
+    await wait_for_requests(receiver, 4, "/dw")
+    for _ in range(100):  # the log is written right after the receiver answers
+        listed = await asyncio.to_thread(
+            cli.ok, "deliveries", "list", "--session", session_id, "--status", "delivered", "--json"
+        )
+        if len(json.loads(listed)) == 4:
+            break
+        await asyncio.sleep(0.05)
+    code, out, err = await asyncio.to_thread(
+        cli.run,
+        "deliveries",
+        "redeliver",
+        "--session",
+        session_id,
+        "--webhook",
+        str(hook),
+        "--from-sequence",
+        "4",
+    )
+    assert code == 0, err
+    assert out.startswith("2 delivered, 0 failed")
+    replayed = receiver.at("/dw")[4:]
+    assert [r.json()["event"]["sequence"] for r in replayed] == [4, 5]
+    code, err = await asyncio.to_thread(
+        cli.fails,
+        "deliveries",
+        "redeliver",
+        "--session",
+        session_id,
+        "--webhook",
+        "dw",
+        "--from-sequence",
+        "99",
+    )
+    assert "no deliveries of session" in err
+
+
+async def test_xml_webhook_delivers_xml_that_parses_back_to_the_envelope(
+    client: Client, worker: Worker, engine, box: SecretBox, receiver: Receiver, settings: Settings
+) -> None:
+    from activities.formats import decode
+    from tests.helpers import start
+
+    add_webhook(
+        engine,
+        box,
+        type="form_submitted",
+        url=receiver.url("/xml"),
+        content_type="xml",
+        accept="xml",
+        retry_schedule=[0, 0.2],
+    )
+    add_webhook(engine, box, type="form_submitted", url=receiver.url("/json"))
+    receiver.script("/xml", Reply(body=b"<r><status>error</status></r>"))
+    handle = await start(client, settings, labels={"DEAL": "D-1"})
+    await handle.signal(
+        "form_submitted",
+        {"form_data": {"amount": 25000, "items": [1, 2]}, "client": {"ip": "203.0.113.7"}},
+    )
+    xml_requests = await wait_for_requests(receiver, 2, "/xml")  # error body, then success
+    [as_json] = await wait_for_requests(receiver, 1, "/json")
+    assert xml_requests[1].headers["content-type"] == "application/xml"
+    assert decode(xml_requests[1].body, "xml") == as_json.json()

@@ -1,0 +1,107 @@
+"""The pane's Test button and examples, from the command line, against loopback receivers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from activities.formats import decode
+from tests.worker.cli import Cli
+from worker.receiver import Receiver, Reply
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    monkeypatch.setenv("HOOKFLOW_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HOOKFLOW_ALLOW_NETWORKS", "127.0.0.0/8")
+    monkeypatch.delenv("HOOKFLOW_DATABASE_URL", raising=False)
+    return Cli(capsys)
+
+
+def add(cli: Cli, url: str, *extra: str, type_: str = "form_submitted") -> str:
+    return cli.ok(
+        "webhooks",
+        "add",
+        "--project",
+        "acme",
+        "--alias",
+        "crm",
+        "--type",
+        type_,
+        "--url",
+        url,
+        *extra,
+    ).strip()
+
+
+def test_test_button_success_with_auth_signing_and_redaction(cli: Cli, receiver: Receiver) -> None:
+    add(
+        cli,
+        receiver.url("/t"),
+        "--custom-auth",
+        "X-Api-Key=k3y-secret",
+        "--signing-secret",
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "--header",
+        "X-Tenant=acme",
+    )
+    code, out, err = cli.run("webhooks", "test", "crm")
+    assert code == 0, err
+    [request] = receiver.requests
+    assert request.headers["x-api-key"] == "k3y-secret"
+    assert request.headers["webhook-signature"].startswith("v1,")
+    body = request.json()
+    assert body["event"]["type"] == "WHEF_CLIENT_FORM_SUBMITTED"
+    assert body["event"]["id"] == request.headers["webhook-id"]
+    assert "k3y-secret" not in out and "X-Api-Key: ********" in out
+    assert "X-Tenant: acme" in out
+    assert "HTTP 200 in" in out and out.rstrip().endswith("verdict: success")
+
+
+def test_test_button_failure_exit_code(cli: Cli, receiver: Receiver) -> None:
+    add(cli, receiver.url("/t"))
+    receiver.always("/t", Reply(status=200, body=b'{"status": "error", "message": "no"}'))
+    code, out, err = cli.run("webhooks", "test", "crm")
+    assert code == 1
+    assert "verdict: failure: HTTP 200 with an error body" in out
+    assert err.strip() == "hookflow: error: test failed: HTTP 200 with an error body"
+
+
+def test_test_button_xml_both_ways(cli: Cli, receiver: Receiver) -> None:
+    add(cli, receiver.url("/x"), "--content-type", "xml", "--accept", "xml")
+    receiver.always(
+        "/x",
+        Reply(
+            body=b"<response><status>error</status></response>",
+            headers={"content-type": "application/xml"},
+        ),
+    )
+    code, out, err = cli.run("webhooks", "test", "crm")
+    assert code == 1 and "error body" in out
+    [request] = receiver.requests
+    assert request.headers["content-type"] == "application/xml"
+    assert request.headers["accept"] == "application/xml"
+    parsed = decode(request.body, "xml")
+    assert parsed["event"]["type"] == "WHEF_CLIENT_FORM_SUBMITTED"
+    assert parsed["session"]["recipient"] == {"id": 1, "name": "client"}
+
+
+def test_test_button_is_guarded(
+    cli: Cli, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOKFLOW_ALLOW_NETWORKS", "")
+    add(cli, receiver.url("/g"))
+    code, out, err = cli.run("webhooks", "test", "crm")
+    assert code == 1 and "127.0.0.1 is loopback" in err
+    assert receiver.requests == []
+
+
+def test_examples(cli: Cli) -> None:
+    out = cli.ok("webhooks", "example", "remote_data")
+    assert "WHEF_FORM_FIELD_CHANGED" in out and "Response success example" in out
+    data = json.loads(cli.ok("webhooks", "example", "archive", "--json"))
+    assert data["event"] == "WHP_ARCHIVE" and data["response_error"]["status"] == "error"
+    xml = cli.ok("webhooks", "example", "session_expired", "--content-type", "xml")
+    assert "<type>WHEF_SESSION_EXPIRED</type>" in xml
