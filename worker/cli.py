@@ -116,11 +116,12 @@ def _redact_url(url: str) -> str:
 def _register_groups() -> None:
     from worker import cli_pane  # noqa: F401  (adds `webhooks test` and `webhooks example`)
     from worker.cli_deliveries import deliveries
+    from worker.cli_demo import demo
     from worker.cli_secrets import secrets
     from worker.cli_sessions import sessions
     from worker.cli_webhooks import webhooks
 
-    for group in (webhooks, secrets, sessions, deliveries):
+    for group in (webhooks, secrets, sessions, deliveries, demo):
         cli.add_command(group)
 
 

@@ -141,3 +141,25 @@ def test_busy_port_is_one_clear_line(up: Up) -> None:
         "stop what holds it or pass another port"
     )
     assert temporal_processes(up.data_dir) == []
+
+
+def test_demo_against_a_running_hookflow(up: Up) -> None:
+    up.start()
+    done = up.hookflow("demo", "--ui-url", f"http://127.0.0.1:{up.ui_port}")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "[6/6]" in out and "The receiver got:" in out
+    for code in ("WHEF_SESSION_CREATED", "WHEF_CLIENT_LOGGED_IN", "WHEF_CLIENT_FORM_LOADED",
+                 "WHEF_CLIENT_FORM_SUBMITTED", "WHP_ARCHIVE", "WHEF_SESSION_DELETED"):
+        assert code in out
+    assert "WHEF_CLIENT_FORM_SUBMITTED -> demo-form_submitted took 3 attempts" in out
+    assert f"http://127.0.0.1:{up.ui_port}/namespaces/default/workflows/session-" in out
+    assert "demo-" not in up.hookflow("webhooks", "list").stdout  # cleaned up
+    assert up.stop() == 0
+
+
+def test_demo_without_temporal_is_one_line(up: Up) -> None:
+    done = up.hookflow("demo")
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"hookflow: error: cannot reach Temporal at 127.0.0.1:{up.port}")
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -1,0 +1,151 @@
+"""``hookflow demo``: a session through its whole life, delivered to a receiver on this machine."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import replace
+from typing import Any
+
+import click
+from sqlmodel import Session
+from temporalio.client import Client
+
+from activities.contracts import CreateSession, DeliveryStatus, SessionState
+from activities.guard import parse_networks
+from activities.signing import new_secret
+from activities.webhooks import WebhookCreate, create_webhook, find_webhook
+from worker.assembly import running_worker
+from worker.cli_sessions import run_with_client, start_session
+from worker.context import AppContext, pass_app
+from worker.output import CommandError, print_table
+from worker.receiver import Receiver, Reply
+from worker.settings import Settings
+
+PROJECT = "demo"
+TYPES = [
+    "session_created",
+    "client_logged_in",
+    "form_loaded",
+    "form_submitted",
+    "archive",
+    "session_deleted",
+]
+CLIENT = {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (hookflow demo)"}
+SIGNALS: list[tuple[str, dict[str, Any]]] = [
+    ("client_logged_in", {"client": {**CLIENT, "channel": "sms"}}),
+    ("form_loaded", {"client": CLIENT}),
+    ("form_submitted", {"client": CLIENT, "form_data": {"first_name": "Dana", "amount": 25000}}),
+    ("delete", {}),
+]
+
+
+@click.command()
+@click.option("--ui-url", help="Web UI address (default: the frontend's port + 1000).")
+@click.option("--keep", is_flag=True, help="Keep the demo webhooks afterwards.")
+@pass_app
+def demo(app: AppContext, ui_url: str | None, keep: bool) -> None:
+    """Run a session through its whole life against a receiver on this machine.
+
+    Needs a running Temporal (`hookflow up` in another terminal). The demo
+    runs its own worker on a task queue of its own, allowed to reach
+    127.0.0.1 only; the form-submitted endpoint fails twice to show retries.
+    """
+    settings = replace(
+        app.settings,
+        task_queue=f"hookflow-demo-{uuid.uuid4().hex[:6]}",
+        allow_networks=parse_networks("127.0.0.1/32"),
+    )
+    host, _, port = settings.temporal_address.rpartition(":")
+    ui = ui_url or f"http://{host or '127.0.0.1'}:{int(port) + 1000}"
+    engine, box = app.store()
+    with Receiver() as receiver:
+        receiver.script("/form_submitted", Reply(status=503), Reply(status=500))
+        with Session(engine) as session:
+            _remove_demo_webhooks(session)
+            for type_ in TYPES:
+                create_webhook(
+                    session=session,
+                    data=WebhookCreate(
+                        project=PROJECT,
+                        alias=f"demo-{type_}",
+                        type=type_,
+                        url=receiver.url(f"/{type_}"),
+                        retry_schedule=[0, 1, 2],
+                        signing_secret=new_secret(),
+                    ),
+                    box=box,
+                )
+        click.echo(f"receiver on {receiver.url('/')}; {len(TYPES)} webhooks in project {PROJECT!r}")
+        try:
+            state = run_with_client(settings, lambda client: _run(client, settings, app))
+        finally:
+            if not keep:
+                with Session(engine) as session:
+                    _remove_demo_webhooks(session)
+        _show(receiver, state, ui)
+
+
+def _remove_demo_webhooks(session: Session) -> None:
+    for type_ in TYPES:
+        try:
+            session.delete(find_webhook(session=session, ref=f"demo-{type_}", project=PROJECT))
+        except ValueError:
+            continue
+    session.commit()
+
+
+async def _run(client: Client, settings: Settings, app: AppContext) -> SessionState:
+    engine, box = app.store()
+    async with running_worker(client, settings, engine=engine, box=box):
+        req = CreateSession(
+            id=uuid.uuid4().hex[:10],
+            project=PROJECT,
+            template="loan-application",
+            labels={"DEAL": "D-1"},
+            retention=0,
+        )
+        await start_session(client, settings, req)
+        handle = client.get_workflow_handle(req.workflow_id, result_type=SessionState)
+        click.echo(f"session {req.id} started")
+        for name, payload in SIGNALS:
+            await handle.signal(name, payload)
+            click.echo(f"  signal {name}")
+        seen: set[tuple[int, str]] = set()
+        while True:
+            state: SessionState = await handle.query("state", result_type=SessionState)
+            for d in state.deliveries:
+                if d.status != DeliveryStatus.PENDING and (d.sequence, d.webhook_alias) not in seen:
+                    seen.add((d.sequence, d.webhook_alias))
+                    click.echo(
+                        f"  [{len(seen)}/{len(TYPES)}] {d.event_type} -> {d.webhook_alias}: "
+                        f"{d.status.value}"
+                    )
+            if len(seen) >= len(TYPES) and state.status == "deleted":
+                return state
+            await asyncio.sleep(0.2)
+
+
+def _show(receiver: Receiver, state: SessionState, ui: str) -> None:
+    click.echo("\nThe receiver got:")
+    print_table(
+        ["SEQ", "EVENT", "PATH", "WEBHOOK-ID", "SIGNED"],
+        [
+            [
+                r.json()["event"]["sequence"],
+                r.json()["event"]["type"],
+                r.path,
+                r.headers.get("webhook-id"),
+                "yes" if "webhook-signature" in r.headers else "no",
+            ]
+            for r in receiver.requests
+        ],
+    )
+    retries = [d for d in state.deliveries if d.attempts > 1]
+    for d in retries:
+        click.echo(f"{d.event_type} -> {d.webhook_alias} took {d.attempts} attempts")
+    if any(d.status != DeliveryStatus.DELIVERED for d in state.deliveries):
+        raise CommandError("some demo deliveries did not arrive")
+    click.echo(f"\nLook in the Web UI: {ui}/namespaces/default/workflows/session-{state.id}")
+    click.echo(f'  or search:  HookflowSessionId = "{state.id}"')
+    click.echo(f"  or run:     hookflow deliveries list --session {state.id}")
