@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     PlainSerializer,
     StringConstraints,
     model_validator,
@@ -179,6 +180,29 @@ class FormSubmittedSignal(ClientSignal):
     document: FileRef | None = None
 
 
+class FormField(Model):
+    """A form field as the form sends it."""
+
+    id: str = Field(max_length=200)
+    type: str = Field(default="text", max_length=50)
+    value: JsonValue = None
+
+
+class FieldChange(ClientSignal):
+    """Payload of the ``field_changed`` update: the field that changed and the
+    fields mapped to the remote-data call."""
+
+    change: FormField
+    fields: list[FormField] = Field(default_factory=list, max_length=500)
+
+
+class FieldValue(Model):
+    """One value the remote-data endpoint sends back to fill the form."""
+
+    id: str = Field(max_length=200)
+    value: JsonValue = None
+
+
 class StorageSignal(SignalPayload):
     storage: dict[str, Any] = Field(default_factory=dict)
 
@@ -218,9 +242,16 @@ class Envelope(Model):
     attachments: list[FileRef] | None = None
     document: FileRef | None = None
     storage: dict[str, Any] | None = None
+    change: FormField | None = None
+    fields: list[FormField] | None = None
 
     def body(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        body = self.model_dump(mode="json", exclude_none=True)
+        # A field's value may be null, and the receiver should see it so.
+        for name in ("change", "fields"):
+            if getattr(self, name) is not None:
+                body[name] = self.model_dump(mode="json", include={name})[name]
+        return body
 
 
 # --- webhook resolution and delivery -------------------------------------------
@@ -254,6 +285,9 @@ class DeliverInput(Model):
     project: str
     envelope: Envelope
     retry_schedule: list[float]
+    timeout: float | None = Field(
+        default=None, description="Cap on the webhook's own timeout (remote data)."
+    )
 
 
 class DeliveryResult(Model):
@@ -347,3 +381,4 @@ SESSION_SIGNALS: dict[str, type[SignalPayload]] = {
     "delete": SignalPayload,
 }
 MAX_SIGNAL_BYTES = 256 * 1024
+REMOTE_DATA_FAILED = "RemoteDataFailed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -48,6 +49,8 @@ class DeliveryActivities:
             )
         except EndpointUnavailable as err:
             raise ApplicationError(str(err), type=ERR_UNAVAILABLE, non_retryable=True) from None
+        if req.timeout is not None and req.timeout < endpoint.timeout:
+            endpoint = dataclasses.replace(endpoint, timeout=max(req.timeout, 0.1))
         started_at = utcnow()
         verdict = await self._sender.attempt(
             endpoint, body=req.envelope.body(), msg_id=req.envelope.event.id

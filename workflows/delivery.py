@@ -10,16 +10,22 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policies
 
 
-async def deliver(*, project: str, target: WebhookTarget, envelope: Envelope) -> DeliveryResult:
-    """Send ``envelope`` to ``target``; raises ActivityError when it fails for good."""
-    policy = policies.delivery(target)
+async def deliver(
+    *, project: str, target: WebhookTarget, envelope: Envelope, remote: bool = False
+) -> DeliveryResult:
+    """Send ``envelope`` to ``target``; raises ActivityError when it fails for good.
+
+    ``remote``: a synchronous remote-data call, with a short deadline and few attempts.
+    """
+    policy = policies.remote_data(target) if remote else policies.delivery(target)
     return await workflow.execute_activity_method(
         DeliveryActivities.deliver,
         DeliverInput(
             webhook_id=target.id,
             project=project,
             envelope=envelope,
-            retry_schedule=target.retry_schedule,
+            retry_schedule=policies.REMOTE_DATA_SCHEDULE if remote else target.retry_schedule,
+            timeout=policy.start_to_close.total_seconds() - 0.5 if remote else None,
         ),
         start_to_close_timeout=policy.start_to_close,
         schedule_to_close_timeout=policy.schedule_to_close,

@@ -45,3 +45,17 @@ def delivery(target: WebhookTarget) -> Policy:
             maximum_interval=timedelta(minutes=30),
         ),
     )
+
+
+# Remote data answers a client who is typing: two quick attempts, ten seconds in all.
+REMOTE_DATA_SCHEDULE = [0.0, 0.25]
+REMOTE_DATA_DEADLINE = timedelta(seconds=10)
+
+
+def remote_data(target: WebhookTarget) -> Policy:
+    per_attempt = min(timedelta(seconds=target.timeout), REMOTE_DATA_DEADLINE / 2)
+    return Policy(
+        start_to_close=per_attempt,
+        schedule_to_close=REMOTE_DATA_DEADLINE,
+        retry=RetryPolicy(initial_interval=timedelta(milliseconds=250), maximum_attempts=2),
+    )

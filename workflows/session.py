@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
         DEFAULT_EXPIRES_IN,
         MAX_SIGNAL_BYTES,
+        REMOTE_DATA_FAILED,
         ClientSignal,
         CreateSession,
         DeliveryCarry,
@@ -37,6 +38,8 @@ with workflow.unsafe.imports_passed_through():
         Envelope,
         EventInfo,
         EventRecord,
+        FieldChange,
+        FieldValue,
         FormSubmittedSignal,
         RecipientRef,
         ResolveWebhooks,
@@ -74,6 +77,7 @@ ARCHIVE = "WHP_ARCHIVE"
 STORAGE = "WHP_STORAGE_CALLBACK"
 EXPIRED = "WHEF_SESSION_EXPIRED"
 DELETED = "WHEF_SESSION_DELETED"
+REMOTE_DATA = "WHEF_FORM_FIELD_CHANGED"
 
 
 @workflow.defn(name="Session")
@@ -208,6 +212,58 @@ class SessionWorkflow:
         if (data := self._accept("delete", payload, SignalPayload, allowed=allowed)) is not None:
             self._delete(event_id=data.event_id)
 
+    @workflow.update(name="field_changed")
+    async def field_changed(self, req: FieldChange) -> list[FieldValue]:
+        """Ask the project's remote-data webhooks for values while the form is edited.
+
+        The event takes its place in the session's sequence; a failing endpoint
+        fails this call with one clear line and the session goes on.
+        """
+        if req.event_id is not None:
+            self._seen.add(req.event_id)
+        envelope = self._event(REMOTE_DATA, client=req.client, change=req.change, fields=req.fields)
+        await workflow.wait_condition(lambda: self._resolved_at is not None)
+        targets = [t for t in self._targets if CATALOG[t.type].event == REMOTE_DATA]
+        if not targets:
+            raise ApplicationError(
+                f"project {self._req.project} has no remote_data webhook", type=REMOTE_DATA_FAILED
+            )
+        values: list[FieldValue] = []
+        for target in targets:
+            values += await self._remote_data(target, envelope)
+        return values
+
+    @field_changed.validator
+    def _validate_field_changed(self, req: FieldChange) -> None:
+        if self._status != SessionStatus.ACTIVE:
+            raise ValueError(f"the session is {self._status.value}")
+        if req.event_id is not None and req.event_id in self._seen:
+            raise ValueError(f"event {req.event_id} was already handled")
+
+    async def _remote_data(self, target: WebhookTarget, envelope: Envelope) -> list[FieldValue]:
+        record = self._new_record(target, envelope)
+        try:
+            result = await deliver(
+                project=self._req.project, target=target, envelope=envelope, remote=True
+            )
+        except ActivityError as err:
+            cause = err.cause
+            record.status = DeliveryStatus.FAILED
+            record.error = _one_line(cause or err)
+            reason = cause.message if isinstance(cause, ApplicationError) else record.error
+            raise ApplicationError(
+                f"remote data from {target.alias} failed: {reason}", type=REMOTE_DATA_FAILED
+            ) from None
+        record.status, record.attempts = DeliveryStatus.DELIVERED, result.attempt
+        record.status_code = result.status_code
+        try:
+            return [FieldValue.model_validate(item) for item in result.response or []]
+        except (ValidationError, TypeError) as err:
+            record.error = f"answer is not [{{id, value}}]: {_one_line(err)}"
+            raise ApplicationError(
+                f"remote data from {target.alias}: {record.error}", type=REMOTE_DATA_FAILED
+            ) from None
+
     @workflow.query(name="state")
     def state(self) -> SessionState:
         return SessionState(
@@ -270,6 +326,10 @@ class SessionWorkflow:
     # --- events and deliveries ---------------------------------------------------
 
     def _emit(self, event_type: str, **extra: Any) -> None:
+        self._inbox.append(self._event(event_type, **extra))
+
+    def _event(self, event_type: str, **extra: Any) -> Envelope:
+        """A new event of this session: the next sequence number, recorded."""
         self._sequence += 1
         event = EventInfo(
             id="evt_" + workflow.uuid4().hex,
@@ -278,7 +338,7 @@ class SessionWorkflow:
             sequence=self._sequence,
         )
         self._events.append(EventRecord(**event.model_dump()))
-        self._inbox.append(Envelope(event=event, session=self._info, **extra))
+        return Envelope(event=event, session=self._info, **extra)
 
     async def _dispatch(self) -> None:
         now = workflow.now()
@@ -288,7 +348,7 @@ class SessionWorkflow:
         for envelope in inbox:
             for target in self._targets:
                 if CATALOG[target.type].event == envelope.event.type:
-                    self._enqueue(target, envelope, new=True)
+                    self._enqueue(target, envelope)
         self._describe()
 
     async def _resolve_targets(self) -> None:
@@ -309,17 +369,20 @@ class SessionWorkflow:
             if problem not in self._problems:
                 self._problem(problem)
 
-    def _enqueue(self, target: WebhookTarget, envelope: Envelope, *, new: bool) -> None:
+    def _new_record(self, target: WebhookTarget, envelope: Envelope) -> DeliveryRecord:
+        record = DeliveryRecord(
+            sequence=envelope.event.sequence,
+            event_id=envelope.event.id,
+            event_type=envelope.event.type,
+            webhook_id=target.id,
+            webhook_alias=target.alias,
+        )
+        self._deliveries.append(record)
+        return record
+
+    def _enqueue(self, target: WebhookTarget, envelope: Envelope, *, new: bool = True) -> None:
         if new:
-            self._deliveries.append(
-                DeliveryRecord(
-                    sequence=envelope.event.sequence,
-                    event_id=envelope.event.id,
-                    event_type=envelope.event.type,
-                    webhook_id=target.id,
-                    webhook_alias=target.alias,
-                )
-            )
+            self._new_record(target, envelope)
         self._queues.setdefault(target.id, deque()).append(envelope)
         if target.id not in self._draining:
             self._draining[target.id] = asyncio.create_task(self._drain(target))

@@ -149,8 +149,14 @@ def test_demo_against_a_running_hookflow(up: Up) -> None:
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "[6/6]" in out and "The receiver got:" in out
-    for code in ("WHEF_SESSION_CREATED", "WHEF_CLIENT_LOGGED_IN", "WHEF_CLIENT_FORM_LOADED",
-                 "WHEF_CLIENT_FORM_SUBMITTED", "WHP_ARCHIVE", "WHEF_SESSION_DELETED"):
+    for code in (
+        "WHEF_SESSION_CREATED",
+        "WHEF_CLIENT_LOGGED_IN",
+        "WHEF_CLIENT_FORM_LOADED",
+        "WHEF_CLIENT_FORM_SUBMITTED",
+        "WHP_ARCHIVE",
+        "WHEF_SESSION_DELETED",
+    ):
         assert code in out
     assert "WHEF_CLIENT_FORM_SUBMITTED -> demo-form_submitted took 3 attempts" in out
     assert f"http://127.0.0.1:{up.ui_port}/namespaces/default/workflows/session-" in out

@@ -1,0 +1,74 @@
+"""Time from a ``field_changed`` update call to its answer, with a loopback endpoint.
+
+.venv/bin/python -m benchmarks.remote_data [--calls 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.contracts import FieldValue
+from activities.crypto import SecretBox
+from activities.database import init_db, make_engine
+from activities.guard import parse_networks
+from tests.helpers import add_webhook, start
+from worker.assembly import running_worker
+from worker.receiver import Receiver, Reply
+from worker.settings import Settings
+from workflows.session import SEARCH_ATTRIBUTES
+
+CHANGE = {"change": {"id": "customer_id", "type": "text", "value": "C-1042"}, "fields": []}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    args = parser.parse_args()
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
+    with tempfile.TemporaryDirectory() as tmp, Receiver() as receiver:
+        data = Path(tmp)
+        settings = Settings(
+            data_dir=data,
+            task_queue=f"bench-{uuid.uuid4().hex[:6]}",
+            database_url=f"sqlite:///{data / 'hookflow.db'}",
+            allow_networks=parse_networks("127.0.0.0/8"),
+            secret_key_env="bench",
+        )
+        engine = make_engine(settings.database_url)
+        init_db(engine)
+        box = SecretBox("bench")
+        add_webhook(engine, box, project="bench", type="remote_data", url=receiver.url("/crm"))
+        receiver.always("/crm", Reply(body=b'[{"id": "customer_name", "value": "Dana"}]'))
+        async with running_worker(env.client, settings, engine=engine, box=box):
+            handle = await start(env.client, settings, project="bench")
+            timings = []
+            for _ in range(args.calls):
+                started = time.perf_counter()
+                await handle.execute_update("field_changed", CHANGE, result_type=list[FieldValue])
+                timings.append((time.perf_counter() - started) * 1000)
+    await env.shutdown()
+    timings.sort()
+    p95 = timings[int(len(timings) * 0.95) - 1]
+    print(f"field_changed, {args.calls} calls, dev server in memory, loopback endpoint")
+    print(
+        f"  median {statistics.median(timings):6.1f} ms   p95 {p95:6.1f} ms   max {timings[-1]:6.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
