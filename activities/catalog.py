@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from activities.contracts import ClientSignal, SignalPayload
+
 _SESSION_EXAMPLE: dict[str, Any] = {
     "id": "xM72By4JkM",
     "reference": "2d12cdb3-d666-4dbd-8827-d7c165ed9d17",
@@ -53,6 +55,11 @@ class HookType:
     request_example: dict[str, Any]
     success_example: Any = field(default_factory=lambda: dict(_OK))
     error_example: Any = field(default_factory=lambda: dict(_ERROR))
+    signal: str | None = None
+    """For a type added to the catalog: the Session signal that fires it."""
+    payload: type[SignalPayload] = ClientSignal
+    """Model of that signal's payload; its fields other than ``client`` and
+    ``event_id`` reach the receiver under ``data``."""
 
 
 def _types() -> list[HookType]:
@@ -143,13 +150,11 @@ def _types() -> list[HookType]:
             _envelope(
                 "WHP_SEND_SMS",
                 2,
-                sms={
-                    "to": "+15551234567",
-                    "text": "Please fill in your form: https://forms.example.com/s/xM72By4JkM",
-                    "purpose": "invitation",
-                    "link": "https://forms.example.com/s/xM72By4JkM",
-                    "locale": "en",
-                },
+                to="+15551234567",
+                text="Hello client, please fill in your form: https://forms.example.com/s/xM72By4JkM",
+                purpose="invitation",
+                link="https://forms.example.com/s/xM72By4JkM",
+                locale="en",
             ),
         ),
     ]
@@ -157,6 +162,33 @@ def _types() -> list[HookType]:
 
 CATALOG: dict[str, HookType] = {hook.name: hook for hook in _types()}
 BY_EVENT: dict[str, HookType] = {hook.event: hook for hook in CATALOG.values()}
+BY_SIGNAL: dict[str, HookType] = {}
+# Signals the Session workflow handles itself.
+BUILT_IN_SIGNALS = frozenset(
+    {
+        "client_logged_in",
+        "form_loaded",
+        "form_submitted",
+        "storage_completed",
+        "send_sms",
+        "expire",
+        "delete",
+    }
+)
+
+
+def register(hook: HookType) -> HookType:
+    """Add a hook type fired by its own Session signal (see README, "Adding a hook type").
+
+    Register before the worker starts, in every worker and in the command line.
+    """
+    if hook.name in CATALOG or hook.event in BY_EVENT:
+        raise ValueError(f"hook type {hook.name} or event {hook.event} already exists")
+    if not hook.signal or hook.signal in BUILT_IN_SIGNALS or hook.signal in BY_SIGNAL:
+        raise ValueError(f"hook type {hook.name} needs a signal name of its own")
+    CATALOG[hook.name] = BY_EVENT[hook.event] = BY_SIGNAL[hook.signal] = hook
+    return hook
+
 
 _ERROR_STATUSES = frozenset({"error", "failed", "failure", "fail"})
 

@@ -102,6 +102,8 @@ class SessionCarry(Model):
     deliveries: list[DeliveryRecord]
     problems: list[str]
     pending: list[DeliveryCarry]
+    logged_in: bool = False
+    reminder_at: UtcDatetime | None = None
 
 
 class CreateSession(Model):
@@ -123,6 +125,14 @@ class CreateSession(Model):
     expires_at: UtcDatetime | None = None
     retention: timedelta = DEFAULT_RETENTION
     integrations: list[Integration] = Field(default_factory=list, max_length=50)
+    link: str | None = Field(default=None, max_length=2048, description="The session's form link.")
+    locale: str = Field(default="en", max_length=16)
+    reminder_after: timedelta | None = Field(
+        default=None, description="SMS reminder when the client has not logged in by then."
+    )
+    standalone: bool = Field(
+        default=True, description="False for a station of a BusinessProcess (it archives)."
+    )
     resume: SessionCarry | None = Field(
         default=None, description="Internal: state carried across continue-as-new."
     )
@@ -203,11 +213,32 @@ class FieldValue(Model):
     value: JsonValue = None
 
 
+class SmsSignal(SignalPayload):
+    """Payload of ``send_sms``: a message for the recipient (reminder, one-time password)."""
+
+    purpose: Literal["invitation", "reminder", "otp", "notice"] = "notice"
+    text: str = Field(min_length=1, max_length=1600)
+
+
 class StorageSignal(SignalPayload):
     storage: dict[str, Any] = Field(default_factory=dict)
 
 
 # --- envelope ----------------------------------------------------------------
+
+
+class StationResult(Model):
+    """One session as an archive lists it: author, submission details, data and files."""
+
+    id: str
+    reference: str
+    transaction_number: int
+    template: str | None = None
+    recipient: Recipient
+    submission: dict[str, Any] = Field(default_factory=dict)
+    form_data: dict[str, Any] = Field(default_factory=dict)
+    attachments: list[FileRef] = Field(default_factory=list)
+    document: FileRef | None = None
 
 
 class EventInfo(Model):
@@ -244,6 +275,16 @@ class Envelope(Model):
     storage: dict[str, Any] | None = None
     change: FormField | None = None
     fields: list[FormField] | None = None
+    # Send SMS: one fixed body.
+    to: str | None = None
+    text: str | None = None
+    purpose: str | None = None
+    link: str | None = None
+    locale: str | None = None
+    # Archive: every session of the process.
+    sessions: list[StationResult] | None = None
+    # Hook types added to the catalog carry their payload here.
+    data: dict[str, Any] | None = None
 
     def body(self) -> dict[str, Any]:
         body = self.model_dump(mode="json", exclude_none=True)
@@ -377,6 +418,7 @@ SESSION_SIGNALS: dict[str, type[SignalPayload]] = {
     "form_loaded": ClientSignal,
     "form_submitted": FormSubmittedSignal,
     "storage_completed": StorageSignal,
+    "send_sms": SmsSignal,
     "expire": SignalPayload,
     "delete": SignalPayload,
 }

@@ -14,16 +14,17 @@ import functools
 import json
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import JsonValue, ValidationError
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import RawValue, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.catalog import CATALOG
+    from activities.catalog import BY_SIGNAL, CATALOG
     from activities.config import ConfigActivities
     from activities.contracts import (
         DEFAULT_EXPIRES_IN,
@@ -48,6 +49,8 @@ with workflow.unsafe.imports_passed_through():
         SessionState,
         SessionStatus,
         SignalPayload,
+        SmsSignal,
+        StationResult,
         StorageSignal,
         WebhookTarget,
     )
@@ -78,6 +81,7 @@ STORAGE = "WHP_STORAGE_CALLBACK"
 EXPIRED = "WHEF_SESSION_EXPIRED"
 DELETED = "WHEF_SESSION_DELETED"
 REMOTE_DATA = "WHEF_FORM_FIELD_CHANGED"
+SEND_SMS = "WHP_SEND_SMS"
 
 
 @workflow.defn(name="Session")
@@ -114,9 +118,18 @@ class SessionWorkflow:
         self._queues: dict[uuid.UUID, deque[Envelope]] = {}
         self._draining: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._failed: set[str] = set()
+        self._signals_out: list[asyncio.Task[None]] = []
         self._carried = list(carry.pending) if carry else []
+        self._logged_in = carry.logged_in if carry else False
+        self._reminder_at: datetime | None = (
+            carry.reminder_at
+            if carry
+            else (now + req.reminder_after if req.reminder_after else None)
+        )
         if carry is None:
             self._emit(CREATED)
+            if req.recipient.phone:
+                self._sms("invitation", f"Hello {req.recipient.name}, please fill in your form")
 
     # --- run -------------------------------------------------------------------
 
@@ -139,6 +152,7 @@ class SessionWorkflow:
         await workflow.wait_condition(
             lambda: not self._draining and workflow.all_handlers_finished()
         )
+        await asyncio.gather(*self._signals_out)
         clock.cancel()
         self._describe()
         return self.state()
@@ -157,7 +171,15 @@ class SessionWorkflow:
                         timeout_summary=summary,
                     )
                 continue
-            if self._status == SessionStatus.ACTIVE:
+            if self._reminder_at is not None and self._reminder_at <= workflow.now():
+                self._reminder_at = None
+                if (
+                    self._status == SessionStatus.ACTIVE
+                    and not self._logged_in
+                    and self._req.recipient.phone
+                ):
+                    self._sms("reminder", f"Reminder: {self._req.recipient.name}, your form waits")
+            elif self._status == SessionStatus.ACTIVE:
                 self._expire(event_id=None)
             else:
                 self._delete(event_id=None)
@@ -167,14 +189,19 @@ class SessionWorkflow:
 
     def _deadline(self) -> datetime:
         if self._status == SessionStatus.ACTIVE or self._delete_at is None:
-            return self._expires_at
-        return self._delete_at
+            deadline = self._expires_at
+        else:
+            deadline = self._delete_at
+        if self._reminder_at is not None and self._status == SessionStatus.ACTIVE:
+            deadline = min(deadline, self._reminder_at)
+        return deadline
 
     # --- signals ---------------------------------------------------------------
 
     @workflow.signal(name="client_logged_in")
     def client_logged_in(self, payload: JsonValue = None) -> None:
         if (data := self._accept("client_logged_in", payload, ClientSignal)) is not None:
+            self._logged_in = True
             self._emit(LOGGED_IN, client=data.client)
 
     @workflow.signal(name="form_loaded")
@@ -191,7 +218,11 @@ class SessionWorkflow:
         self._delete_at = workflow.now() + self._req.retention
         files: dict[str, Any] = {"attachments": data.attachments, "document": data.document}
         self._emit(SUBMITTED, client=data.client, form_data=data.form_data, **files)
-        self._emit(ARCHIVE, form_data=data.form_data, **files)
+        station = self._station_record(data)
+        if self._req.standalone:
+            self._emit(ARCHIVE, form_data=data.form_data, sessions=[station], **files)
+        else:
+            self._notify_process(station)
         self._publish_status()
 
     @workflow.signal(name="storage_completed")
@@ -200,6 +231,38 @@ class SessionWorkflow:
         data = self._accept("storage_completed", payload, StorageSignal, allowed=allowed)
         if data is not None:
             self._emit(STORAGE, storage=data.storage)
+
+    @workflow.signal(name="send_sms")
+    def send_sms(self, payload: JsonValue = None) -> None:
+        if (data := self._accept("send_sms", payload, SmsSignal)) is not None:
+            self._sms(data.purpose, data.text)
+
+    @workflow.signal(dynamic=True)
+    def hook_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        """Signals of hook types added to the catalog (``catalog.register``)."""
+        hook = BY_SIGNAL.get(name)
+        if hook is None:
+            self._problem(f"signal {name} ignored: no such signal")
+            return
+        payload = workflow.payload_converter().from_payload(args[0].payload) if args else None
+        if (data := self._accept(name, payload, hook.payload)) is not None:
+            extra = data.model_dump(mode="json", exclude={"event_id", "client"})
+            self._emit(hook.event, client=getattr(data, "client", None), data=extra or None)
+
+    def _sms(self, purpose: str, text: str) -> None:
+        phone = self._req.recipient.phone
+        if not phone:
+            self._problem(f"SMS ({purpose}) not sent: the recipient has no phone number")
+            return
+        link = self._req.link
+        self._emit(
+            SEND_SMS,
+            to=phone,
+            text=f"{text}: {link}" if link and purpose in ("invitation", "reminder") else text,
+            purpose=purpose,
+            link=link,
+            locale=self._req.locale,
+        )
 
     @workflow.signal(name="expire")
     def expire(self, payload: JsonValue = None) -> None:
@@ -314,6 +377,8 @@ class SessionWorkflow:
         self._status = SessionStatus.EXPIRED
         self._delete_at = workflow.now() + self._req.retention
         self._emit(EXPIRED)
+        if not self._req.standalone:
+            self._notify_process(None)
         self._publish_status()
 
     def _delete(self, *, event_id: str | None) -> None:
@@ -346,9 +411,14 @@ class SessionWorkflow:
             await self._resolve_targets()
         inbox, self._inbox = self._inbox, []
         for envelope in inbox:
-            for target in self._targets:
-                if CATALOG[target.type].event == envelope.event.type:
-                    self._enqueue(target, envelope)
+            targets = [t for t in self._targets if CATALOG[t.type].event == envelope.event.type]
+            for target in targets:
+                self._enqueue(target, envelope)
+            if not targets and envelope.event.type == SEND_SMS:
+                self._problem(
+                    f"SMS ({envelope.purpose}) not sent: project {self._req.project} "
+                    "has no send_sms webhook"
+                )
         self._describe()
 
     async def _resolve_targets(self) -> None:
@@ -476,6 +546,34 @@ class SessionWorkflow:
         lines += [f"- problem: {p}" for p in self._problems[-5:]]
         workflow.set_current_details("\n".join(lines))
 
+    def _station_record(self, data: FormSubmittedSignal) -> StationResult:
+        """This session as the archive lists it: author, submission and data."""
+        recipient = self._req.recipient
+        return StationResult(
+            id=self._req.id,
+            reference=str(self._req.process_id),
+            transaction_number=self._req.transaction_number or 0,
+            template=self._req.template,
+            recipient=recipient,
+            submission={
+                "submitted_at": workflow.now().isoformat(timespec="microseconds"),
+                **(data.client.model_dump(exclude_none=True) if data.client else {}),
+            },
+            form_data=data.form_data,
+            attachments=data.attachments,
+            document=data.document,
+        )
+
+    def _notify_process(self, station: StationResult | None) -> None:
+        """Tell the BusinessProcess that started this station how it ended."""
+        parent = workflow.info().parent
+        if parent is None:
+            self._problem("not standalone, but no process started this session")
+            return
+        handle = workflow.get_external_workflow_handle(parent.workflow_id)
+        name = "station_submitted" if station is not None else "station_expired"
+        self._signals_out.append(asyncio.create_task(handle.signal(name, station or self._req.id)))
+
     def _carry_over(self) -> CreateSession:
         by_id = {t.id: t for t in self._targets}
         pending = [
@@ -494,6 +592,8 @@ class SessionWorkflow:
             deliveries=self._deliveries,
             problems=self._problems,
             pending=pending,
+            logged_in=self._logged_in,
+            reminder_at=self._reminder_at,
         )
         return self._req.model_copy(update={"resume": carry})
 

@@ -75,9 +75,16 @@ async def test_lifecycle_delivers_documented_envelopes_in_order(
         ),
         "archive": ("WHP_ARCHIVE", 5, {"form_data": {"amount": 25000}, "attachments": []}),
     }
+    archived = got["archive"].json().pop("sessions")
+    assert [(s["id"], s["recipient"], s["form_data"]) for s in archived] == [
+        ("xM72By4JkM", {"id": 1, "name": "client"}, {"amount": 25000})
+    ]
+    assert archived[0]["submission"]["ip"] == "203.0.113.7"
+    assert archived[0]["submission"]["submitted_at"].endswith("+00:00")
     for type_, (code, sequence, extra) in expected.items():
         request = got[type_]
         body = request.json()
+        body.pop("sessions", None)
         event = body.pop("event")
         assert event["type"] == code
         assert event["sequence"] == sequence
