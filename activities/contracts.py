@@ -346,6 +346,7 @@ class DeliveryError(StrEnum):
     GONE = "WebhookGone"  # 410: the webhook is now disabled
     REFUSED = "DestinationRefused"  # the address guard said no
     UNAVAILABLE = "WebhookUnavailable"  # deleted or disabled meanwhile
+    INVALID = "DeliveryInvalid"  # this delivery can never be sent (a document is missing)
 
 
 class DeliveryStatus(StrEnum):

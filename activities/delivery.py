@@ -16,6 +16,7 @@ from activities.contracts import DeliverInput, DeliveryError, DeliveryResult
 from activities.crypto import SecretBox
 from activities.database import utcnow
 from activities.deliveries import AttemptRecord, record_attempt
+from activities.documents import DocumentNotFound, DocumentStore, embed_files
 from activities.endpoint import Endpoint, EndpointUnavailable, load_endpoint
 from activities.http import HttpClients
 from activities.retry import format_schedule, next_delay, parse_retry_after
@@ -34,11 +35,18 @@ class DeliveryActivities:
     """Activities that send webhooks; built once per worker with its shared clients."""
 
     def __init__(
-        self, *, engine: Engine, box: SecretBox, http: HttpClients, tokens: TokenCache
+        self,
+        *,
+        engine: Engine,
+        box: SecretBox,
+        http: HttpClients,
+        tokens: TokenCache,
+        documents: DocumentStore,
     ) -> None:
         self._engine = engine
         self._box = box
         self._sender = Sender(http=http, tokens=tokens)
+        self._documents = documents
 
     @activity.defn(name="deliver")
     async def deliver(self, req: DeliverInput) -> DeliveryResult:
@@ -52,9 +60,15 @@ class DeliveryActivities:
         if req.timeout is not None and req.timeout < endpoint.timeout:
             endpoint = dataclasses.replace(endpoint, timeout=max(req.timeout, 0.1))
         started_at = utcnow()
-        verdict = await self._sender.attempt(
-            endpoint, body=req.envelope.body(), msg_id=req.envelope.event.id
-        )
+        body = req.envelope.body()
+        if endpoint.type == "archive":
+            try:
+                body = await asyncio.to_thread(embed_files, self._documents, body)
+            except DocumentNotFound as err:
+                raise ApplicationError(
+                    str(err), type=DeliveryError.INVALID.value, non_retryable=True
+                ) from None
+        verdict = await self._sender.attempt(endpoint, body=body, msg_id=req.envelope.event.id)
         latency, status = verdict.latency_ms, verdict.status_code
         delay = None
         if verdict.outcome == "retrying":

@@ -15,6 +15,7 @@ from activities.config import ConfigActivities
 from activities.crypto import SecretBox
 from activities.database import init_db, make_engine
 from activities.delivery import DeliveryActivities
+from activities.documents import LocalDocumentStore
 from activities.guard import Resolver, system_resolver
 from activities.http import HttpClients
 from activities.tokens import TokenCache
@@ -54,7 +55,13 @@ async def running_worker(
 ) -> AsyncIterator[Worker]:
     """A started worker on the settings' task queue, shut down on exit."""
     http = HttpClients(allowed=settings.allow_networks, resolver=resolver)
-    delivery = DeliveryActivities(engine=engine, box=box, http=http, tokens=TokenCache(http))
+    delivery = DeliveryActivities(
+        engine=engine,
+        box=box,
+        http=http,
+        tokens=TokenCache(http),
+        documents=LocalDocumentStore(settings.documents),
+    )
     config = ConfigActivities(engine=engine)
     # Threads are made on demand; only configuration reads run there.
     with ThreadPoolExecutor(max_workers=MAX_ACTIVITIES, thread_name_prefix="hookflow") as pool:

@@ -36,6 +36,12 @@ class Settings:
     temporal_tls: bool = False
     """Connect to Temporal over TLS (``TEMPORAL_TLS=1``)."""
     secret_key_env: str | None = field(default=None, repr=False)
+    documents_dir: Path | None = None
+    """Document store folder (``HOOKFLOW_DOCUMENTS_DIR``; default ``<data dir>/documents``)."""
+
+    @property
+    def documents(self) -> Path:
+        return self.documents_dir or self.data_dir / "documents"
 
     @classmethod
     def from_env(
@@ -60,6 +66,9 @@ class Settings:
             temporal_api_key=env.get("TEMPORAL_API_KEY") or None,
             temporal_tls=env.get("TEMPORAL_TLS", "").lower() in ("1", "true", "yes"),
             secret_key_env=env.get("HOOKFLOW_SECRET_KEY") or None,
+            documents_dir=Path(env["HOOKFLOW_DOCUMENTS_DIR"]).absolute()
+            if env.get("HOOKFLOW_DOCUMENTS_DIR")
+            else None,
         )
 
     def secret_key(self) -> str:
