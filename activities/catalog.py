@@ -143,6 +143,23 @@ def _types() -> list[HookType]:
             _envelope("WHEF_SESSION_CREATED", 1),
         ),
         HookType(
+            "delivery_failed",
+            "WHP_DELIVERY_FAILED",
+            "Alert when a delivery fails",
+            "a delivery exhausted its retries (and its failover URL, if any, failed too)",
+            _envelope(
+                "WHP_DELIVERY_FAILED",
+                7,
+                data={
+                    "webhook": "archive",
+                    "event_id": "evt_7d80455fa28c45a88af026c17867cd26",
+                    "event_type": "WHP_ARCHIVE",
+                    "sequence": 3,
+                    "error": "DeliveryExhausted: HTTP 503 from archive (dms.example.com)",
+                },
+            ),
+        ),
+        HookType(
             "send_sms",
             "WHP_SEND_SMS",
             "Send SMS",

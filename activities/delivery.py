@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
@@ -12,7 +13,13 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import DeliverInput, DeliveryError, DeliveryResult
+from activities.contracts import (
+    DeliverInput,
+    DeliveryError,
+    DeliveryResult,
+    Envelope,
+    FailoverInput,
+)
 from activities.crypto import SecretBox
 from activities.database import utcnow
 from activities.deliveries import AttemptRecord, record_attempt
@@ -60,14 +67,7 @@ class DeliveryActivities:
         if req.timeout is not None and req.timeout < endpoint.timeout:
             endpoint = dataclasses.replace(endpoint, timeout=max(req.timeout, 0.1))
         started_at = utcnow()
-        body = req.envelope.body()
-        if endpoint.type == "archive":
-            try:
-                body = await asyncio.to_thread(embed_files, self._documents, body)
-            except DocumentNotFound as err:
-                raise ApplicationError(
-                    str(err), type=DeliveryError.INVALID.value, non_retryable=True
-                ) from None
+        body = await self._body(endpoint, req.envelope)
         verdict = await self._sender.attempt(endpoint, body=body, msg_id=req.envelope.event.id)
         latency, status = verdict.latency_ms, verdict.status_code
         delay = None
@@ -99,6 +99,40 @@ class DeliveryActivities:
                 response=verdict.response,
             )
         raise self._failure(endpoint, req, verdict, attempt=attempt, delay=delay)
+
+    @activity.defn(name="failover")
+    async def failover(self, req: FailoverInput) -> bool:
+        """Send an exhausted delivery to its webhook's failover URL; False when it has none."""
+        try:
+            endpoint = await asyncio.to_thread(
+                load_endpoint,
+                engine=self._engine,
+                box=self._box,
+                webhook_id=req.webhook_id,
+                allow_disabled=True,
+            )
+        except EndpointUnavailable:
+            return False
+        if not endpoint.failover_url:
+            return False
+        endpoint = dataclasses.replace(endpoint, url=endpoint.failover_url)
+        body = await self._body(endpoint, req.envelope)
+        verdict = await self._sender.attempt(endpoint, body=body, msg_id=req.envelope.event.id)
+        if verdict.outcome != "delivered":
+            host = urlsplit(endpoint.url).hostname
+            raise ApplicationError(f"failover to {host}: {verdict.error}", type=ERR_UNDELIVERED)
+        return True
+
+    async def _body(self, endpoint: Endpoint, envelope: Envelope) -> dict[str, Any]:
+        body = envelope.body()
+        if endpoint.type != "archive":
+            return body
+        try:
+            return await asyncio.to_thread(embed_files, self._documents, body)
+        except DocumentNotFound as err:
+            raise ApplicationError(
+                str(err), type=DeliveryError.INVALID.value, non_retryable=True
+            ) from None
 
     def _failure(
         self,

@@ -38,6 +38,7 @@ class Endpoint:
     headers: dict[str, str] = field(repr=False)
     signing_secrets: tuple[str, ...] = field(default=(), repr=False)
     bearer: TokenSource | None = None
+    failover_url: str | None = None
     secret_headers: frozenset[str] = frozenset({"authorization"})
     """Lower-case names of the headers that carry credentials (redacted when shown)."""
 
@@ -79,6 +80,7 @@ def load_endpoint(
             signing_secrets=_signing_secrets(webhook, box),
             bearer=_token_source(session, webhook, box) if webhook.auth == "secret" else None,
             secret_headers=_secret_header_names(webhook, box),
+            failover_url=webhook.failover_url,
         )
 
 

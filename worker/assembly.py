@@ -69,7 +69,7 @@ async def running_worker(
             client,
             task_queue=settings.task_queue,
             workflows=workflows,
-            activities=[delivery.deliver, config.resolve_webhooks],
+            activities=[delivery.deliver, delivery.failover, config.resolve_webhooks],
             activity_executor=pool,
             max_concurrent_activities=MAX_ACTIVITIES,
         )

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import DeliverInput, DeliveryResult, Envelope, WebhookTarget
+    from activities.contracts import (
+        DeliverInput,
+        DeliveryError,
+        DeliveryRecord,
+        DeliveryResult,
+        DeliveryStatus,
+        Envelope,
+        FailoverInput,
+        WebhookTarget,
+    )
     from activities.delivery import DeliveryActivities
     from workflows import policies
 
@@ -32,3 +42,44 @@ async def deliver(
         retry_policy=policy.retry,
         summary=f"{envelope.event.type} -> {target.alias} ({target.host})",
     )
+
+
+async def settle_failure(
+    *,
+    project: str,
+    target: WebhookTarget,
+    envelope: Envelope,
+    record: DeliveryRecord,
+    err: ActivityError,
+) -> str | None:
+    """Record why a delivery failed; an exhausted one goes to the webhook's failover
+    URL. Returns the failure type (``DeliveryError``) when the caller should alert."""
+    cause = err.cause
+    kind = cause.type if isinstance(cause, ApplicationError) else None
+    record.error = " ".join(str(cause or err).split())[:300]
+    if kind == DeliveryError.UNAVAILABLE:
+        record.status = DeliveryStatus.SKIPPED
+        return None
+    record.status = DeliveryStatus.FAILED
+    if kind == DeliveryError.EXHAUSTED:
+        record.attempts = len(target.retry_schedule)
+        if await _failover(project=project, target=target, envelope=envelope):
+            record.error += "; sent to the failover URL"
+            return None
+    workflow.logger.warning(
+        "ALERT delivery failed: %s -> %s: %s", record.event_type, target.alias, record.error
+    )
+    return kind or "failed"
+
+
+async def _failover(*, project: str, target: WebhookTarget, envelope: Envelope) -> bool:
+    try:
+        return await workflow.execute_activity_method(
+            DeliveryActivities.failover,
+            FailoverInput(webhook_id=target.id, project=project, envelope=envelope),
+            start_to_close_timeout=policies.FAILOVER.start_to_close,
+            retry_policy=policies.FAILOVER.retry,
+            summary=f"failover of {envelope.event.type} -> {target.alias}",
+        )
+    except ActivityError:
+        return False

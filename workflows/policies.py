@@ -59,3 +59,14 @@ def remote_data(target: WebhookTarget) -> Policy:
         schedule_to_close=REMOTE_DATA_DEADLINE,
         retry=RetryPolicy(initial_interval=timedelta(milliseconds=250), maximum_attempts=2),
     )
+
+
+# The failover URL of an exhausted delivery: a few tries over about ten minutes.
+FAILOVER = Policy(
+    start_to_close=timedelta(minutes=2),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=5),
+        backoff_coefficient=3.0,
+        maximum_attempts=5,
+    ),
+)

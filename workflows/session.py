@@ -55,7 +55,7 @@ with workflow.unsafe.imports_passed_through():
         WebhookTarget,
     )
     from workflows import policies
-    from workflows.delivery import deliver
+    from workflows.delivery import deliver, settle_failure
 
 P = TypeVar("P", bound=SignalPayload)
 
@@ -82,6 +82,7 @@ EXPIRED = "WHEF_SESSION_EXPIRED"
 DELETED = "WHEF_SESSION_DELETED"
 REMOTE_DATA = "WHEF_FORM_FIELD_CHANGED"
 SEND_SMS = "WHP_SEND_SMS"
+ALERT = "WHP_DELIVERY_FAILED"
 
 
 @workflow.defn(name="Session")
@@ -475,29 +476,27 @@ class SessionWorkflow:
         try:
             result = await deliver(project=self._req.project, target=target, envelope=envelope)
         except ActivityError as err:
-            return self._delivery_failed(record, target, err)
+            return await self._delivery_failed(record, target, err, envelope)
         record.status = DeliveryStatus.DELIVERED
         record.attempts = result.attempt
         record.status_code = result.status_code
         return True
 
-    def _delivery_failed(
-        self, record: DeliveryRecord, target: WebhookTarget, err: ActivityError
+    async def _delivery_failed(
+        self, record: DeliveryRecord, target: WebhookTarget, err: ActivityError, envelope: Envelope
     ) -> bool:
-        cause = err.cause
-        kind = cause.type if isinstance(cause, ApplicationError) else None
-        record.error = _one_line(cause or err)
-        if kind == DeliveryError.UNAVAILABLE:
-            record.status = DeliveryStatus.SKIPPED
+        """Settle a failed delivery; False when the webhook takes no more deliveries."""
+        kind = await settle_failure(
+            project=self._req.project, target=target, envelope=envelope, record=record, err=err
+        )
+        if record.status == DeliveryStatus.SKIPPED:
             return False
-        record.status = DeliveryStatus.FAILED
-        if kind == DeliveryError.EXHAUSTED:
-            record.attempts = len(target.retry_schedule)
+        if kind is None:
+            return True
         self._failed.add(target.alias)
         self._upsert_attributes([SA_FAILED.value_set(sorted(self._failed))])
-        workflow.logger.warning(
-            "ALERT delivery failed: %s -> %s: %s", record.event_type, target.alias, record.error
-        )
+        if target.type != "delivery_failed" and self._status != SessionStatus.DELETED:
+            self._emit(ALERT, data=_alert(record))
         if kind == DeliveryError.GONE:
             self._targets = [t for t in self._targets if t.id != target.id]
             return False
@@ -596,6 +595,16 @@ class SessionWorkflow:
             reminder_at=self._reminder_at,
         )
         return self._req.model_copy(update={"resume": carry})
+
+
+def _alert(record: DeliveryRecord) -> dict[str, Any]:
+    return {
+        "webhook": record.webhook_alias,
+        "event_id": record.event_id,
+        "event_type": record.event_type,
+        "sequence": record.sequence,
+        "error": record.error,
+    }
 
 
 def _one_line(err: BaseException) -> str:

@@ -28,17 +28,26 @@ async def test_archive_of_a_20_mb_pdf_keeps_history_small(
     add_webhook(engine, box, type="archive", url=receiver.url("/archive"), timeout=60)
     add_webhook(engine, box, type="form_submitted", url=receiver.url("/submitted"))
     handle = await start(client, settings, template="loan")
-    await handle.signal("form_submitted", {
-        "client": {"ip": "203.0.113.7"},
-        "form_data": {"amount": 25000},
-        "document": {"name": "contract.pdf", "content_type": "application/pdf", "ref": contract},
-        "attachments": [{"name": "id.png", "content_type": "image/png", "ref": photo}],
-    })
+    await handle.signal(
+        "form_submitted",
+        {
+            "client": {"ip": "203.0.113.7"},
+            "form_data": {"amount": 25000},
+            "document": {
+                "name": "contract.pdf",
+                "content_type": "application/pdf",
+                "ref": contract,
+            },
+            "attachments": [{"name": "id.png", "content_type": "image/png", "ref": photo}],
+        },
+    )
     [archive] = await wait_for_requests(receiver, 1, "/archive", timeout=60)
     body = archive.json()
     document = body["document"]
     assert {k: document[k] for k in ("name", "content_type", "size", "sha256")} == {
-        "name": "contract.pdf", "content_type": "application/pdf", "size": len(pdf),
+        "name": "contract.pdf",
+        "content_type": "application/pdf",
+        "size": len(pdf),
         "sha256": hashlib.sha256(pdf).hexdigest(),
     }
     assert base64.b64decode(document["content"]) == pdf
@@ -47,10 +56,17 @@ async def test_archive_of_a_20_mb_pdf_keeps_history_small(
     # The submitted notification names the files by reference only.
     [submitted] = await wait_for_requests(receiver, 1, "/submitted")
     assert submitted.json()["document"] == {
-        "name": "contract.pdf", "content_type": "application/pdf", "ref": contract,
+        "name": "contract.pdf",
+        "content_type": "application/pdf",
+        "ref": contract,
     }
-    await wait_state(handle, lambda s: all(d.status == DeliveryStatus.DELIVERED for d in s.deliveries)
-                     and len(s.deliveries) == 2)
+    await wait_state(
+        handle,
+        lambda s: (
+            all(d.status == DeliveryStatus.DELIVERED for d in s.deliveries)
+            and len(s.deliveries) == 2
+        ),
+    )
     history = await handle.fetch_history()
     size = sum(event.ByteSize() for event in history.events)
     assert size < 64 * 1024, f"history is {size} bytes"
@@ -61,9 +77,12 @@ async def test_missing_document_fails_the_archive_clearly(
 ) -> None:
     add_webhook(engine, box, type="archive", url=receiver.url("/archive"))
     handle = await start(client, settings)
-    await handle.signal("form_submitted", {
-        "document": {"name": "gone.pdf", "ref": "sha256:" + "0" * 64},
-    })
+    await handle.signal(
+        "form_submitted",
+        {
+            "document": {"name": "gone.pdf", "ref": "sha256:" + "0" * 64},
+        },
+    )
     state = await wait_state(handle, lambda s: s.deliveries[0].status != DeliveryStatus.PENDING)
     assert state.deliveries[0].status == DeliveryStatus.FAILED
     assert "no document sha256:000" in (state.deliveries[0].error or "")

@@ -175,7 +175,7 @@ async def test_410_disables_the_webhook_and_stops(
     state = await wait_state(
         handle,
         lambda s: (
-            s.sequence == 3
+            s.sequence == 4  # two events, then the alert that the webhook is gone
             and bool(s.deliveries)
             and all(d.status != DeliveryStatus.PENDING for d in s.deliveries)
         ),
@@ -185,6 +185,7 @@ async def test_410_disables_the_webhook_and_stops(
     assert state.deliveries[0].status == DeliveryStatus.FAILED
     assert [d.status for d in state.deliveries[1:]] in ([], [DeliveryStatus.SKIPPED])
     assert len(receiver.at("/gone")) == 1
+    assert state.events[-1].type == "WHP_DELIVERY_FAILED"
     with Session(engine) as session:
         webhook = session.get(Webhook, hook)
         assert webhook is not None
