@@ -20,10 +20,11 @@ from activities.guard import Resolver, system_resolver
 from activities.http import HttpClients
 from activities.tokens import TokenCache
 from worker.settings import Settings
+from workflows.process import BusinessProcessWorkflow
 from workflows.redeliver import RedeliverWorkflow
 from workflows.session import SessionWorkflow
 
-WORKFLOWS: list[type] = [SessionWorkflow, RedeliverWorkflow]
+WORKFLOWS: list[type] = [SessionWorkflow, BusinessProcessWorkflow, RedeliverWorkflow]
 MAX_ACTIVITIES = 200
 
 

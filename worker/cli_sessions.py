@@ -203,13 +203,14 @@ def _handle(client: Client, session_id: str) -> WorkflowHandle[Any, Any]:
     return client.get_workflow_handle(f"session-{session_id}")
 
 
-def _rpc_failure(err: RPCError, session_id: str) -> CommandError:
+def rpc_failure(err: RPCError, what: str) -> CommandError:
+    """One line for a failed call about ``what`` ("session X", "process Y")."""
     if err.status == RPCStatusCode.NOT_FOUND:
-        return CommandError(f"no session {session_id}")
+        return CommandError(f"no {what}")
     if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
         return CommandError("no worker answered: is `hookflow up` or `hookflow worker` running?")
     if err.status == RPCStatusCode.FAILED_PRECONDITION:
-        return CommandError(f"session {session_id} has ended")
+        return CommandError(f"{what} has ended")
     return CommandError(f"Temporal refused: {' '.join(err.message.split())[:200]}")
 
 
@@ -239,7 +240,7 @@ def signal_(
                 name, model.model_dump(mode="json", exclude_none=True)
             )
         except RPCError as err:
-            raise _rpc_failure(err, session_id) from None
+            raise rpc_failure(err, f"session {session_id}") from None
 
     run_with_client(app.settings, send)
     click.echo(f"sent {name} to {session_id}")
@@ -258,7 +259,7 @@ def show(app: AppContext, session_id: str, as_json: bool) -> None:
                 "state", result_type=SessionState, rpc_timeout=QUERY_TIMEOUT
             )
         except RPCError as err:
-            raise _rpc_failure(err, session_id) from None
+            raise rpc_failure(err, f"session {session_id}") from None
         return state
 
     state = run_with_client(app.settings, query)

@@ -1,0 +1,98 @@
+"""``hookflow processes``: business processes of several sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from pydantic import ValidationError
+from sqlmodel import Session
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from activities.contracts import CreateProcess, ProcessState
+from activities.webhooks import integration_problems
+from worker.cli_sessions import QUERY_TIMEOUT, load_json_arg, rpc_failure, run_with_client
+from worker.context import AppContext, pass_app
+from worker.output import CommandError, describe_validation, print_json, print_table
+from workflows.process import BusinessProcessWorkflow
+from workflows.session import SA_PROCESS, SA_PROJECT, SA_STATUS
+
+
+@click.group()
+def processes() -> None:
+    """Business processes: sessions run in order, one archive at the end."""
+
+
+@processes.command("create")
+@click.argument("file", type=click.Path(dir_okay=False))
+@pass_app
+def create(app: AppContext, file: str) -> None:
+    """Start a process from FILE (the create-process JSON); prints its id."""
+    data = load_json_arg("@" + file, "FILE")
+    try:
+        req = CreateProcess.model_validate(data)
+    except ValidationError as err:
+        raise CommandError(describe_validation(err)) from None
+    engine, _box = app.store()
+    with Session(engine) as session:
+        problems = integration_problems(
+            session=session, project=req.project, integrations=[i.uuid for i in req.integrations]
+        )
+    if problems:
+        raise CommandError(problems[0])
+
+    async def start(client: Client) -> None:
+        attributes: list[SearchAttributePair[Any]] = [
+            SearchAttributePair(SA_PROJECT, req.project),
+            SearchAttributePair(SA_PROCESS, str(req.id)),
+            SearchAttributePair(SA_STATUS, "active"),
+        ]
+        try:
+            await client.start_workflow(
+                BusinessProcessWorkflow.run,
+                req,
+                id=req.workflow_id,
+                task_queue=app.settings.task_queue,
+                search_attributes=TypedSearchAttributes(attributes),
+                static_summary=f"{req.project} process {req.process_number}, "
+                f"{len(req.sessions)} sessions",
+            )
+        except WorkflowAlreadyStartedError:
+            raise CommandError(f"process {req.id} already exists") from None
+
+    run_with_client(app.settings, start)
+    click.echo(str(req.id))
+
+
+@processes.command("show")
+@click.argument("process_id", metavar="PROCESS")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def show(app: AppContext, process_id: str, as_json: bool) -> None:
+    """Show a process: its stations and its archive deliveries."""
+
+    async def query(client: Client) -> ProcessState:
+        try:
+            state: ProcessState = await client.get_workflow_handle(f"process-{process_id}").query(
+                "state", result_type=ProcessState, rpc_timeout=QUERY_TIMEOUT
+            )
+        except RPCError as err:
+            raise rpc_failure(err, f"process {process_id}") from None
+        return state
+
+    state = run_with_client(app.settings, query)
+    if as_json:
+        print_json(state)
+        return
+    click.echo(f"process {state.id} ({state.project}): {state.status.value}")
+    print_table(
+        ["#", "SESSION", "TEMPLATE", "RECIPIENT", "STATUS"],
+        [[s.position, s.session_id, s.template, s.recipient, s.status] for s in state.stations],
+    )
+    for d in state.deliveries:
+        click.echo(f"archive -> {d.webhook_alias}: {d.status.value} {d.error or ''}".rstrip())
+    for problem in state.problems:
+        click.echo(f"problem: {problem}")
