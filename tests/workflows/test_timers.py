@@ -160,3 +160,42 @@ async def test_per_webhook_schedule_override(
     assert state.deliveries[0].attempts == 3
     assert len(receiver.at("/d")) == 3
     assert timedelta(hours=3 * 0.8) <= elapsed <= timedelta(hours=3 * 1.2, minutes=10)
+
+
+async def test_sms_reminder_only_when_the_client_has_not_logged_in(
+    time_env: WorkflowEnvironment,
+    ts_worker: Worker,
+    settings: Settings,
+    engine,
+    box: SecretBox,
+    receiver: Receiver,
+) -> None:
+    add_webhook(engine, box, type="send_sms", url=receiver.url("/sms"))
+    phone = {"id": 1, "name": "client", "phone": "+15551234567"}
+    waiting = await start(
+        time_env.client,
+        settings,
+        attributes=False,
+        recipient=phone,
+        reminder_after=3600,
+        expires_in=7200,
+        retention=0,
+    )
+    active = await start(
+        time_env.client,
+        settings,
+        attributes=False,
+        recipient=phone,
+        reminder_after=3600,
+        expires_in=7200,
+        retention=0,
+    )
+    await active.signal("client_logged_in", {})
+    state = await waiting.result()
+    sms = [e for e in state.events if e.type == "WHP_SEND_SMS"]
+    assert len(sms) == 2  # invitation, then the reminder an hour later
+    assert timedelta(hours=1) <= sms[1].timestamp - sms[0].timestamp < timedelta(hours=1, minutes=1)
+    other = await active.result()
+    assert len([e for e in other.events if e.type == "WHP_SEND_SMS"]) == 1
+    purposes = sorted(r.json()["purpose"] for r in receiver.at("/sms"))
+    assert purposes == ["invitation", "invitation", "reminder"]
