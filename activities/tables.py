@@ -110,3 +110,16 @@ class Secret(SQLModel, table=True):
     # The convention's form fields, encrypted as one JSON map.
     credentials_enc: str = Field(sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Storage(SQLModel, table=True):
+    """A project's built-in storage integration: where archived files are written."""
+
+    __tablename__ = "storage"
+
+    project: str = Field(primary_key=True, max_length=64)
+    backend: str = Field(default="local", max_length=16)
+    path: str = Field(max_length=500)  # relative path template, e.g. "{project}/{process_number}"
+    zip: bool = False
+    enabled: bool = True
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

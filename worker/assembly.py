@@ -18,6 +18,7 @@ from activities.delivery import DeliveryActivities
 from activities.documents import LocalDocumentStore
 from activities.guard import Resolver, system_resolver
 from activities.http import HttpClients
+from activities.storage import StorageActivities
 from activities.tokens import TokenCache
 from worker.settings import Settings
 from workflows.process import BusinessProcessWorkflow
@@ -56,13 +57,11 @@ async def running_worker(
 ) -> AsyncIterator[Worker]:
     """A started worker on the settings' task queue, shut down on exit."""
     http = HttpClients(allowed=settings.allow_networks, resolver=resolver)
+    documents = LocalDocumentStore(settings.documents)
     delivery = DeliveryActivities(
-        engine=engine,
-        box=box,
-        http=http,
-        tokens=TokenCache(http),
-        documents=LocalDocumentStore(settings.documents),
+        engine=engine, box=box, http=http, tokens=TokenCache(http), documents=documents
     )
+    storage = StorageActivities(engine=engine, documents=documents, root=settings.storage)
     config = ConfigActivities(engine=engine)
     # Threads are made on demand; only configuration reads run there.
     with ThreadPoolExecutor(max_workers=MAX_ACTIVITIES, thread_name_prefix="hookflow") as pool:
@@ -70,7 +69,12 @@ async def running_worker(
             client,
             task_queue=settings.task_queue,
             workflows=workflows,
-            activities=[delivery.deliver, delivery.failover, config.resolve_webhooks],
+            activities=[
+                delivery.deliver,
+                delivery.failover,
+                config.resolve_webhooks,
+                storage.store_files,
+            ],
             activity_executor=pool,
             max_concurrent_activities=MAX_ACTIVITIES,
         )

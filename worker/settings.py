@@ -39,9 +39,16 @@ class Settings:
     documents_dir: Path | None = None
     """Document store folder (``HOOKFLOW_DOCUMENTS_DIR``; default ``<data dir>/documents``)."""
 
+    storage_dir: Path | None = None
+    """Local storage root (``HOOKFLOW_STORAGE_DIR``; default ``<data dir>/storage``)."""
+
     @property
     def documents(self) -> Path:
         return self.documents_dir or self.data_dir / "documents"
+
+    @property
+    def storage(self) -> Path:
+        return self.storage_dir or self.data_dir / "storage"
 
     @classmethod
     def from_env(
@@ -66,9 +73,8 @@ class Settings:
             temporal_api_key=env.get("TEMPORAL_API_KEY") or None,
             temporal_tls=env.get("TEMPORAL_TLS", "").lower() in ("1", "true", "yes"),
             secret_key_env=env.get("HOOKFLOW_SECRET_KEY") or None,
-            documents_dir=Path(env["HOOKFLOW_DOCUMENTS_DIR"]).absolute()
-            if env.get("HOOKFLOW_DOCUMENTS_DIR")
-            else None,
+            documents_dir=_path(env, "HOOKFLOW_DOCUMENTS_DIR"),
+            storage_dir=_path(env, "HOOKFLOW_STORAGE_DIR"),
         )
 
     def secret_key(self) -> str:
@@ -76,3 +82,7 @@ class Settings:
         if self.secret_key_env:
             return self.secret_key_env
         return load_or_create_key(self.data_dir / "secret.key")
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    return Path(env[name]).absolute() if env.get(name) else None

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
         WebhookTarget,
     )
     from activities.delivery import DeliveryActivities
+    from activities.storage import StorageActivities, StoredFiles, StoreInput
     from workflows import policies
 
 
@@ -83,3 +84,17 @@ async def _failover(*, project: str, target: WebhookTarget, envelope: Envelope) 
         )
     except ActivityError:
         return False
+
+
+async def store_files(
+    *, project: str, template: str | None, envelope: Envelope
+) -> StoredFiles | None:
+    """Write an archive's files with the project's storage integration (None: not configured)."""
+    return await workflow.execute_activity_method(
+        StorageActivities.store_files,
+        StoreInput(project=project, template=template, envelope=envelope),
+        start_to_close_timeout=policies.STORAGE.start_to_close,
+        schedule_to_close_timeout=policies.STORAGE.schedule_to_close,
+        retry_policy=policies.STORAGE.retry,
+        summary=f"store files of {envelope.session.id}",
+    )

@@ -70,3 +70,11 @@ FAILOVER = Policy(
         maximum_attempts=5,
     ),
 )
+
+
+# Writing an archive's files to storage: retried for a day; the session records a failure.
+STORAGE = Policy(
+    start_to_close=timedelta(minutes=5),
+    schedule_to_close=timedelta(days=1),
+    retry=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(hours=1)),
+)

@@ -37,12 +37,13 @@ with workflow.unsafe.imports_passed_through():
         WebhookTarget,
     )
     from workflows import policies
-    from workflows.delivery import deliver, settle_failure
+    from workflows.delivery import deliver, settle_failure, store_files
     from workflows.session import (
         ARCHIVE,
         SA_PROCESS,
         SA_PROJECT,
         SA_STATUS,
+        STORAGE,
         SessionWorkflow,
     )
 
@@ -147,7 +148,7 @@ class BusinessProcessWorkflow:
         )
 
     async def _archive(self) -> None:
-        targets = await self._archive_targets()
+        targets = await self._targets_for(ARCHIVE)
         stations = [
             self._results[self._req.station_id(n)] for n in range(1, len(self._req.sessions) + 1)
         ]
@@ -174,6 +175,36 @@ class BusinessProcessWorkflow:
             sessions=stations,
         )
         await asyncio.gather(*(self._send(target, envelope) for target in targets))
+        await self._store(envelope)
+
+    async def _store(self, archive: Envelope) -> None:
+        """The storage integration, after the archive; then its callback."""
+        try:
+            stored = await store_files(project=self._req.project, template=None, envelope=archive)
+        except ActivityError as err:
+            self._problems.append(f"storage failed: {' '.join(str(err.cause or err).split())}")
+            return
+        if stored is None:
+            return
+        callback = archive.model_copy(
+            update={
+                "event": archive.event.model_copy(
+                    update={
+                        "id": "evt_" + workflow.uuid4().hex,
+                        "type": STORAGE,
+                        "sequence": 2,
+                        "timestamp": workflow.now(),
+                    }
+                ),
+                "form_data": None,
+                "attachments": None,
+                "document": None,
+                "sessions": None,
+                "storage": stored.model_dump(mode="json"),
+            }
+        )
+        targets = await self._targets_for(STORAGE)
+        await asyncio.gather(*(self._send(target, callback) for target in targets))
 
     async def _send(self, target: WebhookTarget, envelope: Envelope) -> None:
         record = DeliveryRecord(
@@ -195,8 +226,8 @@ class BusinessProcessWorkflow:
         record.status, record.attempts = DeliveryStatus.DELIVERED, result.attempt
         record.status_code = result.status_code
 
-    async def _archive_targets(self) -> list[WebhookTarget]:
-        """Archive webhooks of the project, of any station's template, or named."""
+    async def _targets_for(self, event: str) -> list[WebhookTarget]:
+        """Webhooks for ``event``: the project's, any station template's, or named."""
         chosen: dict[str, WebhookTarget] = {}
         templates = list(dict.fromkeys(s.template for s in self._req.sessions)) or [None]
         for template in templates:
@@ -209,10 +240,10 @@ class BusinessProcessWorkflow:
                 ),
                 start_to_close_timeout=policies.RESOLVE.start_to_close,
                 retry_policy=policies.RESOLVE.retry,
-                summary=f"resolve archive webhooks of {self._req.project}",
+                summary=f"resolve {event} webhooks of {self._req.project}",
             )
             for target in resolved.targets:
-                if CATALOG[target.type].event == ARCHIVE:
+                if CATALOG[target.type].event == event:
                     chosen.setdefault(str(target.id), target)
             self._problems += [p for p in resolved.problems if p not in self._problems]
         return list(chosen.values())

@@ -55,7 +55,7 @@ with workflow.unsafe.imports_passed_through():
         WebhookTarget,
     )
     from workflows import policies
-    from workflows.delivery import deliver, settle_failure
+    from workflows.delivery import deliver, settle_failure, store_files
 
 P = TypeVar("P", bound=SignalPayload)
 
@@ -119,7 +119,7 @@ class SessionWorkflow:
         self._queues: dict[uuid.UUID, deque[Envelope]] = {}
         self._draining: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._failed: set[str] = set()
-        self._signals_out: list[asyncio.Task[None]] = []
+        self._side_tasks: list[asyncio.Task[None]] = []
         self._carried = list(carry.pending) if carry else []
         self._logged_in = carry.logged_in if carry else False
         self._reminder_at: datetime | None = (
@@ -142,10 +142,12 @@ class SessionWorkflow:
         clock = asyncio.create_task(self._clock())
         while True:
             await workflow.wait_condition(
-                lambda: bool(self._inbox) or self._status == SessionStatus.DELETED
+                lambda: (
+                    bool(self._inbox) or (self._status == SessionStatus.DELETED and self._idle())
+                )
             )
             await self._dispatch()
-            if self._status == SessionStatus.DELETED and not self._inbox:
+            if self._status == SessionStatus.DELETED and not self._inbox and self._idle():
                 break
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -153,7 +155,7 @@ class SessionWorkflow:
         await workflow.wait_condition(
             lambda: not self._draining and workflow.all_handlers_finished()
         )
-        await asyncio.gather(*self._signals_out)
+        await asyncio.gather(*self._side_tasks)
         clock.cancel()
         self._describe()
         return self.state()
@@ -184,6 +186,10 @@ class SessionWorkflow:
                 self._expire(event_id=None)
             else:
                 self._delete(event_id=None)
+
+    def _idle(self) -> bool:
+        """No side work (storage, process notices) that could still emit an event."""
+        return all(task.done() for task in self._side_tasks)
 
     def _deadline_moved(self, deadline: datetime) -> bool:
         return self._deadline() != deadline
@@ -221,7 +227,8 @@ class SessionWorkflow:
         self._emit(SUBMITTED, client=data.client, form_data=data.form_data, **files)
         station = self._station_record(data)
         if self._req.standalone:
-            self._emit(ARCHIVE, form_data=data.form_data, sessions=[station], **files)
+            archive = self._emit(ARCHIVE, form_data=data.form_data, sessions=[station], **files)
+            self._side_tasks.append(asyncio.create_task(self._store_files(archive)))
         else:
             self._notify_process(station)
         self._publish_status()
@@ -391,8 +398,22 @@ class SessionWorkflow:
 
     # --- events and deliveries ---------------------------------------------------
 
-    def _emit(self, event_type: str, **extra: Any) -> None:
-        self._inbox.append(self._event(event_type, **extra))
+    def _emit(self, event_type: str, **extra: Any) -> Envelope:
+        envelope = self._event(event_type, **extra)
+        self._inbox.append(envelope)
+        return envelope
+
+    async def _store_files(self, archive: Envelope) -> None:
+        """The storage integration, after the archive; its callback says what was stored."""
+        try:
+            stored = await store_files(
+                project=self._req.project, template=self._req.template, envelope=archive
+            )
+        except ActivityError as err:
+            self._problem(f"storage failed: {_one_line(err.cause or err)}")
+            return
+        if stored is not None:
+            self._emit(STORAGE, storage=stored.model_dump(mode="json"))
 
     def _event(self, event_type: str, **extra: Any) -> Envelope:
         """A new event of this session: the next sequence number, recorded."""
@@ -571,7 +592,7 @@ class SessionWorkflow:
             return
         handle = workflow.get_external_workflow_handle(parent.workflow_id)
         name = "station_submitted" if station is not None else "station_expired"
-        self._signals_out.append(asyncio.create_task(handle.signal(name, station or self._req.id)))
+        self._side_tasks.append(asyncio.create_task(handle.signal(name, station or self._req.id)))
 
     def _carry_over(self) -> CreateSession:
         by_id = {t.id: t for t in self._targets}

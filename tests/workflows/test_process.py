@@ -8,12 +8,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from sqlmodel import Session
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from activities.contracts import CreateProcess, ProcessState, ProcessStatus
 from activities.crypto import SecretBox
 from activities.documents import LocalDocumentStore
+from activities.tables import Storage
 from tests.helpers import add_webhook, wait_for_requests
 from worker.receiver import Receiver
 from worker.settings import Settings
@@ -66,6 +68,10 @@ async def test_three_stations_three_created_one_archive(
         explicit=True,
         templates=["loan-countersign"],
     )
+    add_webhook(engine, box, type="storage_callback", url=receiver.url("/stored"))
+    with Session(engine) as session:
+        session.add(Storage(project="acme", path="{project}/{process_number}", zip=True))
+        session.commit()
     store = LocalDocumentStore(settings.documents)
     signed = store.put(io.BytesIO(b"%PDF signed and locked"))
     req = process_request()
@@ -117,6 +123,9 @@ async def test_three_stations_three_created_one_archive(
     assert body["document"]["name"] == "signed.pdf" and body["document"]["size"] == 22
     assert len(receiver.at("/created")) == 3
     assert len(receiver.at("/archive")) == 1  # stations do not archive on their own
+    [stored] = await wait_for_requests(receiver, 1, "/stored")
+    assert stored.json()["storage"]["path"] == "acme/51.zip"
+    assert stored.json()["storage"]["files"] == ["form_data.json", "signed.pdf"]
 
 
 async def test_expired_station_stops_the_process(

@@ -1,0 +1,148 @@
+"""The built-in storage integration: an archive's files written under a relative path.
+
+Backend ``local`` writes into a folder (``<data dir>/storage`` by default),
+optionally as one zip file; FTP/FTPS or Google Drive would be further
+backends of the same interface. The path is a template of the session's
+fields and always stays inside the storage root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+import string
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pydantic import BaseModel, field_validator
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio import activity
+
+from activities.contracts import Envelope, FileRef, Model
+from activities.documents import DocumentStore
+from activities.tables import Storage
+
+FIELDS = (
+    "project",
+    "session_id",
+    "process_id",
+    "process_number",
+    "transaction_number",
+    "template",
+    "date",
+)
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def check_path_template(template: str) -> str:
+    names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    unknown = [n for n in names if n not in FIELDS]
+    if unknown:
+        raise ValueError(f"unknown path field {{{unknown[0]}}} (fields: {', '.join(FIELDS)})")
+    path = PurePosixPath(template)
+    if path.is_absolute() or ".." in path.parts or not template.strip():
+        raise ValueError("the storage path is relative and stays inside the storage folder")
+    return template
+
+
+class StorageSettings(BaseModel):
+    project: str
+    path: str
+    zip: bool = False
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        return check_path_template(value)
+
+
+class StoreInput(Model):
+    project: str
+    template: str | None = None
+    envelope: Envelope
+
+
+class StoredFiles(Model):
+    backend: str
+    path: str
+    files: list[str]
+    zipped: bool
+    bytes: int
+    status: str = "stored"
+
+
+class StorageActivities:
+    def __init__(self, *, engine: Engine, documents: DocumentStore, root: Path) -> None:
+        self._engine = engine
+        self._documents = documents
+        self._root = root
+
+    @activity.defn(name="store_files")
+    async def store_files(self, req: StoreInput) -> StoredFiles | None:
+        """Write the archive's form data and files; None when the project has no storage."""
+        return await asyncio.to_thread(self._store, req)
+
+    def _store(self, req: StoreInput) -> StoredFiles | None:
+        with Session(self._engine) as session:
+            config = session.get(Storage, req.project)
+        if config is None or not config.enabled:
+            return None
+        relative = render_path(config.path, req)
+        files = self._files(req.envelope)
+        target = (self._root / relative).resolve()
+        if not target.is_relative_to(self._root.resolve()):
+            raise ValueError("the storage path leaves the storage folder")
+        if config.zip:
+            target = target.with_suffix(".zip")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for name, data in files.items():
+                    archive.writestr(name, data)
+            target.write_bytes(buffer.getvalue())
+            size = len(buffer.getvalue())
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            for name, data in files.items():
+                (target / name).write_bytes(data)
+            size = sum(len(data) for data in files.values())
+        return StoredFiles(
+            backend=config.backend,
+            path=str(target.relative_to(self._root.resolve())),
+            files=sorted(files),
+            zipped=config.zip,
+            bytes=size,
+        )
+
+    def _files(self, envelope: Envelope) -> dict[str, bytes]:
+        files: dict[str, bytes] = {
+            "form_data.json": json.dumps(envelope.form_data or {}, indent=2).encode()
+        }
+        refs: list[FileRef] = list(envelope.attachments or [])
+        if envelope.document is not None:
+            refs.insert(0, envelope.document)
+        for ref in refs:
+            name = _SAFE.sub("_", ref.name).strip("._") or "file"
+            while name in files:
+                name = "_" + name
+            files[name] = self._documents.read(ref.ref)
+        return files
+
+
+def render_path(template: str, req: StoreInput) -> str:
+    session = req.envelope.session
+    values: dict[str, Any] = {
+        "project": req.project,
+        "session_id": session.id,
+        "process_id": session.process_id,
+        "process_number": session.process_number,
+        "transaction_number": session.transaction_number,
+        "template": req.template or "none",
+        "date": req.envelope.event.timestamp.strftime("%Y-%m-%d"),
+    }
+    rendered = template.format(**{k: _SAFE.sub("_", str(v)) for k, v in values.items()})
+    return check_path_template(rendered)

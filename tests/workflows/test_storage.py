@@ -1,0 +1,82 @@
+"""The built-in storage integration: files written after the archive, then the callback."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from sqlmodel import Session
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.crypto import SecretBox
+from activities.documents import LocalDocumentStore
+from activities.storage import StorageSettings
+from activities.tables import Storage
+from tests.helpers import add_webhook, start, wait_for_requests
+from worker.receiver import Receiver
+from worker.settings import Settings
+
+
+def configure(engine, *, path: str, zip_: bool = False) -> None:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        session.add(Storage(project="acme", path=path, zip=zip_))
+        session.commit()
+
+
+@pytest.mark.parametrize("zip_", [False, True])
+async def test_archive_files_are_stored_then_called_back(
+    client: Client,
+    worker: Worker,
+    settings: Settings,
+    engine,
+    box: SecretBox,
+    receiver: Receiver,
+    zip_: bool,
+) -> None:
+    configure(engine, path="{project}/{template}/{session_id}", zip_=zip_)
+    add_webhook(engine, box, type="storage_callback", url=receiver.url("/stored"))
+    ref = LocalDocumentStore(settings.documents).put(io.BytesIO(b"%PDF signed"))
+    handle = await start(client, settings, template="loan")
+    session_id = (await handle.describe()).id.removeprefix("session-")
+    await handle.signal(
+        "form_submitted",
+        {
+            "form_data": {"amount": 25000},
+            "document": {
+                "name": "../../contract.pdf",
+                "content_type": "application/pdf",
+                "ref": ref,
+            },
+        },
+    )
+    [callback] = await wait_for_requests(receiver, 1, "/stored")
+    body = callback.json()
+    assert body["event"]["type"] == "WHP_STORAGE_CALLBACK"
+    stored = body["storage"]
+    expected_path = f"acme/loan/{session_id}" + (".zip" if zip_ else "")
+    assert stored == {
+        "backend": "local",
+        "path": expected_path,
+        "files": ["contract.pdf", "form_data.json"],
+        "zipped": zip_,
+        "bytes": stored["bytes"],
+        "status": "stored",
+    }
+    target = settings.storage / expected_path
+    if zip_:
+        with zipfile.ZipFile(target) as archive:
+            assert archive.read("contract.pdf") == b"%PDF signed"
+            assert json.loads(archive.read("form_data.json")) == {"amount": 25000}
+    else:
+        assert (target / "contract.pdf").read_bytes() == b"%PDF signed"
+        assert json.loads((target / "form_data.json").read_text()) == {"amount": 25000}
+
+
+def test_storage_paths_stay_inside_the_folder() -> None:
+    for bad in ("/etc/{project}", "../{project}", "{project}/../../x", "{secret}"):
+        with pytest.raises(ValueError):
+            StorageSettings(project="acme", path=bad)
+    assert StorageSettings(project="acme", path="{project}/{date}").path == "{project}/{date}"
