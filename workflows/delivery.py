@@ -57,16 +57,19 @@ async def settle_failure(
     URL. Returns the failure type (``DeliveryError``) when the caller should alert."""
     cause = err.cause
     kind = cause.type if isinstance(cause, ApplicationError) else None
-    record.error = " ".join(str(cause or err).split())[:300]
+    error = " ".join(str(cause or err).split())[:300]
     if kind == DeliveryError.UNAVAILABLE:
-        record.status = DeliveryStatus.SKIPPED
+        record.status, record.error = DeliveryStatus.SKIPPED, error
         return None
-    record.status = DeliveryStatus.FAILED
+    took_over = kind == DeliveryError.EXHAUSTED and await _failover(
+        project=project, target=target, envelope=envelope
+    )
     if kind == DeliveryError.EXHAUSTED:
         record.attempts = len(target.retry_schedule)
-        if await _failover(project=project, target=target, envelope=envelope):
-            record.error += "; sent to the failover URL"
-            return None
+    record.status = DeliveryStatus.FAILED
+    record.error = error + ("; sent to the failover URL" if took_over else "")
+    if took_over:
+        return None
     workflow.logger.warning(
         "ALERT delivery failed: %s -> %s: %s", record.event_type, target.alias, record.error
     )

@@ -228,7 +228,9 @@ class SessionWorkflow:
         station = self._station_record(data)
         if self._req.standalone:
             archive = self._emit(ARCHIVE, form_data=data.form_data, sessions=[station], **files)
-            self._side_tasks.append(asyncio.create_task(self._store_files(archive)))
+            # Sessions started before storage existed go on without it (replay-safe).
+            if workflow.patched("storage-after-archive"):
+                self._side_tasks.append(asyncio.create_task(self._store_files(archive)))
         else:
             self._notify_process(station)
         self._publish_status()

@@ -14,12 +14,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sqlmodel import Session
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.crypto import SecretBox
 from activities.database import init_db, make_engine
 from activities.guard import parse_networks
+from activities.tables import Storage
 from tests.conftest import BIN, LOOPBACK
 from tests.helpers import add_webhook, start, wait_for_requests
 from worker.assembly import running_worker
@@ -51,15 +53,33 @@ async def record(name: str) -> Path:
                 engine, box, type=type_, url=receiver.url(f"/{type_}"), retry_schedule=[0, 0.5]
             )
         add_webhook(engine, box, type="session_deleted", url=receiver.url("/gone"))
+        add_webhook(engine, box, type="send_sms", url=receiver.url("/sms"))
+        add_webhook(engine, box, type="remote_data", url=receiver.url("/remote"))
+        add_webhook(engine, box, type="storage_callback", url=receiver.url("/stored"))
+        add_webhook(engine, box, type="delivery_failed", url=receiver.url("/alert"))
+        with Session(engine) as session:
+            session.add(Storage(project="acme", path="{project}/{session_id}"))
+            session.commit()
         receiver.script("/form_submitted", Reply(status=500))
         receiver.always("/gone", Reply(status=410))
+        receiver.always("/remote", Reply(body=b'[{"id": "name", "value": "Dana"}]'))
         async with running_worker(env.client, settings, engine=engine, box=box):
-            handle = await start(env.client, settings, id="recorded01", template="loan")
+            handle = await start(
+                env.client,
+                settings,
+                id="recorded01",
+                template="loan",
+                recipient={"id": 1, "name": "client", "phone": "+15551234567"},
+            )
             await handle.signal("form_loaded", {"client": {"ip": "203.0.113.7"}})
+            await handle.execute_update(
+                "field_changed", {"change": {"id": "customer_id", "value": "C-1"}}
+            )
             await handle.signal("form_loaded", {"client": "malformed"})
             await handle.signal("form_submitted", {"form_data": {"a": 1}, "event_id": "s1"})
             await handle.signal("form_submitted", {"form_data": {"a": 1}, "event_id": "s1"})
             await wait_for_requests(receiver, 2, "/form_submitted")
+            await wait_for_requests(receiver, 1, "/stored")
             await handle.signal("delete")
             await handle.result()
             history = await handle.fetch_history()
