@@ -117,11 +117,14 @@ def _register_groups() -> None:
     from worker import cli_pane  # noqa: F401  (adds `webhooks test` and `webhooks example`)
     from worker.cli_deliveries import deliveries
     from worker.cli_demo import demo
+    from worker.cli_documents import documents
+    from worker.cli_processes import processes
     from worker.cli_secrets import secrets
     from worker.cli_sessions import sessions
+    from worker.cli_storage import storage
     from worker.cli_webhooks import webhooks
 
-    for group in (webhooks, secrets, sessions, deliveries, demo):
+    for group in (webhooks, secrets, sessions, processes, deliveries, documents, storage, demo):
         cli.add_command(group)
 
 

@@ -25,7 +25,7 @@ def deliveries() -> None:
 
 @deliveries.command("list")
 @click.option("--session", "session_id", help="Only this session.")
-@click.option("--webhook", "webhook_id", type=click.UUID, help="Only this webhook (UUID).")
+@click.option("--webhook", "webhook_ref", metavar="UUID|ALIAS", help="Only this webhook.")
 @click.option("--status", type=click.Choice(["pending", "delivered", "failed"]))
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -33,7 +33,7 @@ def deliveries() -> None:
 def list_(
     app: AppContext,
     session_id: str | None,
-    webhook_id: uuid.UUID | None,
+    webhook_ref: str | None,
     status: str | None,
     limit: int,
     as_json: bool,
@@ -41,6 +41,7 @@ def list_(
     """List deliveries, newest first."""
     engine, _box = app.store()
     with Session(engine) as session:
+        webhook_id = find_webhook(session=session, ref=webhook_ref).id if webhook_ref else None
         rows = list_deliveries(
             session=session,
             session_id=session_id,

@@ -293,3 +293,49 @@ async def test_xml_webhook_delivers_xml_that_parses_back_to_the_envelope(
     [as_json] = await wait_for_requests(receiver, 1, "/json")
     assert xml_requests[1].headers["content-type"] == "application/xml"
     assert decode(xml_requests[1].body, "xml") == as_json.json()
+
+
+async def test_processes_create_and_show(
+    cli: Cli,
+    client: Client,
+    worker: Worker,
+    engine,
+    box: SecretBox,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    add_webhook(engine, box, type="session_created", url=receiver.url("/c"))
+    process_id = str(uuid.uuid4())
+    request = tmp_path / "process.json"
+    request.write_text(
+        json.dumps(
+            {
+                "id": process_id,
+                "project": "acme",
+                "process_number": 51,
+                "labels": {"DEAL": "D-1"},
+                "sessions": [
+                    {"template": "loan-application", "recipient": {"id": 1, "name": "client"}},
+                    {"template": "loan-approval", "recipient": {"id": 2, "name": "officer"}},
+                ],
+            }
+        )
+    )
+    out = await asyncio.to_thread(cli.ok, "processes", "create", str(request))
+    assert out.strip() == process_id
+    await wait_for_requests(receiver, 1, "/c")
+    for _ in range(50):
+        shown = await asyncio.to_thread(cli.ok, "processes", "show", process_id)
+        if "active" in shown.splitlines()[2]:
+            break
+        await asyncio.sleep(0.1)
+    lines = shown.splitlines()
+    assert lines[0] == f"process {process_id} (acme): active"
+    assert lines[2].split()[-1] == "active" and lines[3].split()[-1] == "waiting"
+    code, err = await asyncio.to_thread(cli.fails, "processes", "create", str(request))
+    assert "already exists" in err
+    request.write_text(json.dumps({"id": "nope", "project": "acme", "sessions": []}))
+    code, err = await asyncio.to_thread(cli.fails, "processes", "create", str(request))
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    code, err = await asyncio.to_thread(cli.fails, "processes", "show", str(uuid.uuid4()))
+    assert "no process" in err

@@ -406,3 +406,33 @@ async def test_oversized_signal_is_recorded_not_applied(
     state = await wait_state(handle, lambda s: bool(s.problems))
     assert state.problems == ["signal form_submitted ignored: payload over 256 KiB"]
     assert state.status == SessionStatus.ACTIVE
+
+
+async def test_internal_addresses_are_refused_with_no_request_sent(
+    client: Client, settings: Settings, engine, box: SecretBox
+) -> None:
+    # No allow-list: the production default. pytest-socket would stop a packet
+    # that slipped past the guard.
+    settings = replace(settings, allow_networks=[])
+    urls = [
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.1/hook",
+        "http://[::ffff:127.0.0.1]:9/hook",
+    ]
+    for n, url in enumerate(urls):
+        add_webhook(engine, box, alias=f"internal-{n}", type="session_created", url=url)
+    async with running_worker(client, settings, engine=engine, box=box):
+        handle = await start(client, settings)
+        state = await wait_state(
+            handle,
+            lambda s: (
+                len(s.deliveries) == 3
+                and all(d.status == DeliveryStatus.FAILED for d in s.deliveries)
+            ),
+        )
+    errors = sorted(d.error or "" for d in state.deliveries)
+    assert all(e.startswith("DestinationRefused: destination") for e in errors)
+    assert any("169.254.169.254 is link-local" in e for e in errors)
+    assert any("10.0.0.1 is private" in e for e in errors)
+    assert any("::ffff:127.0.0.1 refused" in e and "is loopback" in e for e in errors)
+    assert all("attempt 1/8" in e for e in errors)  # refused at once, not retried
