@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from activities.contracts import Envelope
@@ -38,44 +41,84 @@ def _excerpt(body: bytes | None) -> str | None:
     return body[:EXCERPT_CAP].decode("utf-8", errors="replace")
 
 
-def record_attempt(*, session: Session, record: AttemptRecord) -> None:
-    """Add the attempt and bring its delivery up to date, in one transaction."""
-    event = record.envelope.event
-    key = delivery_id(event_id=event.id, webhook_id=record.webhook_id)
-    delivery = session.get(Delivery, key)
-    if delivery is None:
-        delivery = Delivery(
-            id=key,
-            project=record.project,
-            session_id=record.envelope.session.id,
-            webhook_id=record.webhook_id,
-            event_id=event.id,
-            event_type=event.type,
-            sequence=event.sequence,
-            envelope=record.envelope.body(),
+def record_attempts(*, session: Session, records: Sequence[AttemptRecord]) -> None:
+    """Add the attempts and bring their deliveries up to date, in one transaction."""
+    deliveries: dict[str, Delivery] = {}
+    for record in records:
+        event = record.envelope.event
+        key = delivery_id(event_id=event.id, webhook_id=record.webhook_id)
+        delivery = deliveries.get(key) or session.get(Delivery, key)
+        if delivery is None:
+            delivery = Delivery(
+                id=key,
+                project=record.project,
+                session_id=record.envelope.session.id,
+                webhook_id=record.webhook_id,
+                event_id=event.id,
+                event_type=event.type,
+                sequence=event.sequence,
+                envelope=record.envelope.body(),
+            )
+        deliveries[key] = delivery
+        delivery.attempts += 1
+        delivery.status = _STATUS.get(record.outcome, "failed")
+        delivery.status_code = record.status_code
+        delivery.last_error = record.error
+        delivery.updated_at = utcnow()
+        session.add(delivery)
+        session.add(
+            Attempt(
+                delivery_id=key,
+                # Numbered across redeliveries: a redelivery's first attempt follows the last.
+                attempt=delivery.attempts,
+                started_at=record.started_at,
+                status_code=record.status_code,
+                latency_ms=round(record.latency_ms, 2),
+                outcome=record.outcome,
+                error=record.error,
+                response_excerpt=_excerpt(record.response),
+            )
         )
-    delivery.attempts += 1
-    delivery.status = {"delivered": "delivered", "retrying": "pending"}.get(
-        record.outcome, "failed"
-    )
-    delivery.status_code = record.status_code
-    delivery.last_error = record.error
-    delivery.updated_at = utcnow()
-    session.add(delivery)
-    session.add(
-        Attempt(
-            delivery_id=key,
-            # Numbered across redeliveries: a redelivery's first attempt follows the last.
-            attempt=delivery.attempts,
-            started_at=record.started_at,
-            status_code=record.status_code,
-            latency_ms=round(record.latency_ms, 2),
-            outcome=record.outcome,
-            error=record.error,
-            response_excerpt=_excerpt(record.response),
-        )
-    )
     session.commit()
+
+
+class AttemptLog:
+    """Group commit for the attempt log: attempts that finish together are
+    written in one transaction, and each caller returns only once its own
+    attempt is committed, so nothing is acknowledged that is not stored."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._pending: list[tuple[AttemptRecord, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, record: AttemptRecord) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((record, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all())
+        await future
+
+    async def _write_all(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await asyncio.to_thread(self._write, [record for record, _ in batch])
+            except Exception as err:  # each caller sees the failure and retries its attempt
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(err)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+    def _write(self, records: list[AttemptRecord]) -> None:
+        with Session(self._engine) as session:
+            record_attempts(session=session, records=records)
+
+
+_STATUS = {"delivered": "delivered", "retrying": "pending"}
 
 
 def list_deliveries(

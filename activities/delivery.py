@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,9 +23,9 @@ from activities.contracts import (
 )
 from activities.crypto import SecretBox
 from activities.database import utcnow
-from activities.deliveries import AttemptRecord, record_attempt
+from activities.deliveries import AttemptLog, AttemptRecord
 from activities.documents import DocumentNotFound, DocumentStore, embed_files
-from activities.endpoint import Endpoint, EndpointUnavailable, load_endpoint
+from activities.endpoint import Endpoint, EndpointCache, EndpointUnavailable, load_endpoint
 from activities.http import HttpClients
 from activities.retry import format_schedule, next_delay, parse_retry_after
 from activities.sender import Sender, Verdict
@@ -54,14 +55,14 @@ class DeliveryActivities:
         self._box = box
         self._sender = Sender(http=http, tokens=tokens)
         self._documents = documents
+        self._log = AttemptLog(engine)
+        self._endpoints = EndpointCache(engine=engine, box=box)
 
     @activity.defn(name="deliver")
     async def deliver(self, req: DeliverInput) -> DeliveryResult:
         attempt = activity.info().attempt
         try:
-            endpoint = await asyncio.to_thread(
-                load_endpoint, engine=self._engine, box=self._box, webhook_id=req.webhook_id
-            )
+            endpoint = await self._endpoints.get(req.webhook_id)
         except EndpointUnavailable as err:
             raise ApplicationError(str(err), type=ERR_UNAVAILABLE, non_retryable=True) from None
         if req.timeout is not None and req.timeout < endpoint.timeout:
@@ -77,20 +78,20 @@ class DeliveryActivities:
             )
             delay = next_delay(req.retry_schedule, attempt=attempt, retry_after=retry_after)
         outcome = "failed" if verdict.outcome == "retrying" and delay is None else verdict.outcome
-        await asyncio.to_thread(
-            self._record,
-            AttemptRecord(
-                webhook_id=req.webhook_id,
-                project=req.project,
-                envelope=req.envelope,
-                started_at=started_at,
-                status_code=status,
-                latency_ms=latency,
-                outcome=outcome,
-                error=verdict.error,
-                response=verdict.reply.body if verdict.reply else None,
-            ),
+        record = AttemptRecord(
+            webhook_id=req.webhook_id,
+            project=req.project,
+            envelope=req.envelope,
+            started_at=started_at,
+            status_code=status,
+            latency_ms=latency,
+            outcome=outcome,
+            error=verdict.error,
+            response=verdict.reply.body if verdict.reply else None,
         )
+        await self._log.record(record)
+        if verdict.outcome == "gone":
+            await asyncio.to_thread(self._disable, req.webhook_id)
         if verdict.outcome == "delivered":
             return DeliveryResult(
                 status_code=status or 0,
@@ -162,12 +163,9 @@ class DeliveryActivities:
             next_retry_delay=timedelta(seconds=delay),
         )
 
-    def _record(self, record: AttemptRecord) -> None:
+    def _disable(self, webhook_id: uuid.UUID) -> None:
         with Session(self._engine) as session:
-            record_attempt(session=session, record=record)
-            if record.outcome == "gone":
-                disable_webhook(
-                    session=session,
-                    webhook_id=record.webhook_id,
-                    reason="the endpoint answered 410 Gone",
-                )
+            disable_webhook(
+                session=session, webhook_id=webhook_id, reason="the endpoint answered 410 Gone"
+            )
+        self._endpoints.forget(webhook_id)

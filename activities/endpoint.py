@@ -6,7 +6,9 @@ returned or passed to a workflow.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -128,3 +130,28 @@ def _auth_headers(webhook: Webhook, box: SecretBox) -> dict[str, str]:
     elif webhook.auth == "custom" and webhook.custom_auth_enc:
         headers.update(box.open_json(webhook.custom_auth_enc))
     return headers
+
+
+class EndpointCache:
+    """Endpoints by webhook id for a few seconds, so a burst of deliveries reads
+    the database once; a change or a disable reaches deliveries within ``ttl``."""
+
+    def __init__(self, *, engine: Engine, box: SecretBox, ttl: float = 1.0) -> None:
+        self._engine = engine
+        self._box = box
+        self._ttl = ttl
+        self._entries: dict[uuid.UUID, tuple[float, Endpoint]] = {}
+
+    async def get(self, webhook_id: uuid.UUID) -> Endpoint:
+        now = time.monotonic()
+        cached = self._entries.get(webhook_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        endpoint = await asyncio.to_thread(
+            load_endpoint, engine=self._engine, box=self._box, webhook_id=webhook_id
+        )
+        self._entries[webhook_id] = (now + self._ttl, endpoint)
+        return endpoint
+
+    def forget(self, webhook_id: uuid.UUID) -> None:
+        self._entries.pop(webhook_id, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -153,6 +154,7 @@ async def test_signatures_verify_before_and_during_rotation(
         update_webhook(
             session=session, webhook=webhook, data=WebhookSettings(signing_secret=new), box=box
         )
+    await asyncio.sleep(1.1)  # workers read a webhook's settings at most a second old
     await handle.signal("storage_completed", {"storage": {"n": 2}})
     during = (await wait_for_requests(receiver, 2, "/s"))[1]
     assert len(during.headers["webhook-signature"].split(" ")) == 2
