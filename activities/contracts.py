@@ -374,6 +374,18 @@ class DeliveryRecord(Model):
     status_code: int | None = None
     error: str | None = None
 
+    @classmethod
+    def of(cls, target: WebhookTarget, envelope: Envelope) -> DeliveryRecord:
+        """A pending delivery of ``envelope`` to ``target``."""
+        event = envelope.event
+        return cls(
+            sequence=event.sequence,
+            event_id=event.id,
+            event_type=event.type,
+            webhook_id=target.id,
+            webhook_alias=target.alias,
+        )
+
 
 class SessionState(Model):
     """Answer of the ``state`` query."""

@@ -13,14 +13,15 @@ import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from activities.crypto import SecretBox
 from activities.database import utcnow
 from activities.formats import MEDIA_TYPES
 from activities.signing import signature_header
-from activities.tables import Secret, Webhook
+from activities.tables import Webhook
 from activities.tokens import TokenSource
+from activities.validation import lookup_secret
 
 
 class EndpointUnavailable(Exception):
@@ -105,11 +106,7 @@ def _signing_secrets(webhook: Webhook, box: SecretBox) -> tuple[str, ...]:
 
 
 def _token_source(session: Session, webhook: Webhook, box: SecretBox) -> TokenSource:
-    secret = session.exec(
-        select(Secret).where(
-            Secret.project == webhook.project, Secret.alias == webhook.secret_alias
-        )
-    ).first()
+    secret = lookup_secret(session, project=webhook.project, alias=webhook.secret_alias)
     if secret is None:
         raise EndpointUnavailable(
             f"webhook {webhook.alias} uses secret {webhook.secret_alias!r}, which was deleted"

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from activities.contracts import Slug
 from activities.crypto import REDACTED, SecretBox
 from activities.tables import Secret, Webhook
-from activities.webhooks import ConfigError, check_url
+from activities.validation import ConfigError, check_url, lookup_secret
 
 Convention = Literal["general", "microsoft_graph"]
 _ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -128,9 +128,7 @@ def create_secret(*, session: Session, data: SecretCreate, box: SecretBox) -> Se
 
 
 def find_secret(*, session: Session, project: str, alias: str) -> Secret:
-    found = session.exec(
-        select(Secret).where(Secret.project == project, Secret.alias == alias)
-    ).first()
+    found = lookup_secret(session, project=project, alias=alias)
     if found is None:
         raise ConfigError(f"project {project!r} has no secret {alias!r}")
     return found

@@ -23,12 +23,8 @@ from activities.contracts import ResolvedWebhooks, Slug, WebhookTarget
 from activities.crypto import REDACTED, SecretBox
 from activities.database import utcnow
 from activities.retry import DEFAULT_SCHEDULE, validate_schedule
-from activities.tables import Secret, Webhook, WebhookTemplate
-
-
-class ConfigError(ValueError):
-    """Invalid configuration or a reference to something that does not exist."""
-
+from activities.tables import Webhook, WebhookTemplate
+from activities.validation import ConfigError, check_url, lookup_secret
 
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 _ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$")
@@ -65,22 +61,6 @@ def _check_header_value(name: str, value: str) -> str:
     if any(ch in value for ch in "\r\n\0") or len(value) > 4096:
         raise ValueError(f"invalid value for header {name!r}")
     return value
-
-
-def check_url(url: str) -> str:
-    """An absolute http(s) URL with a host and no credentials in it."""
-    if len(url) > 2048 or any(ch.isspace() for ch in url):
-        raise ValueError(f"invalid URL {url!r}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"invalid URL {url!r}: use an absolute http:// or https:// URL")
-    if parts.username or parts.password:
-        raise ValueError("credentials in the URL are not allowed: use --basic-auth")
-    try:
-        parts.port  # noqa: B018  (raises on a bad port)
-    except ValueError:
-        raise ValueError(f"invalid port in URL {url!r}") from None
-    return url
 
 
 class WebhookSettings(BaseModel):
@@ -231,12 +211,7 @@ def _rotate_signing_secret(webhook: Webhook, secret: str, grace: float, box: Sec
 def _check_secret(session: Session, webhook: Webhook) -> None:
     if webhook.auth != "secret":
         return
-    found = session.exec(
-        select(Secret).where(
-            Secret.project == webhook.project, Secret.alias == webhook.secret_alias
-        )
-    ).first()
-    if found is None:
+    if lookup_secret(session, project=webhook.project, alias=webhook.secret_alias) is None:
         raise ConfigError(
             f"project {webhook.project!r} has no secret {webhook.secret_alias!r}: "
             "add it with `hookflow secrets add`"

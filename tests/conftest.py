@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 from activities.crypto import SecretBox
 from activities.database import init_db, make_engine
 from activities.guard import parse_networks
+from tests.worker.cli import Cli
 from worker.assembly import running_worker
 from worker.receiver import Receiver
 from worker.settings import Settings
@@ -77,6 +78,21 @@ def settings(tmp_path: Path) -> Settings:
         allow_networks=parse_networks(LOOPBACK),
         secret_key_env="test-secret-key",
     )
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """``hookflow`` run in-process on a data dir of the test's own, no Temporal needed."""
+    monkeypatch.setenv("HOOKFLOW_DATA_DIR", str(tmp_path))
+    for name in (
+        "HOOKFLOW_DATABASE_URL",
+        "HOOKFLOW_SECRET_KEY",
+        "HOOKFLOW_DOCUMENTS_DIR",
+        "HOOKFLOW_STORAGE_DIR",
+        "HOOKFLOW_ALLOW_NETWORKS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return Cli(capsys)
 
 
 @pytest.fixture

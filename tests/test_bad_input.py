@@ -7,7 +7,6 @@ import json
 import random
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -15,7 +14,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.contracts import SESSION_SIGNALS, CreateSession, SessionStatus
-from activities.webhooks import ConfigError, WebhookCreate
+from activities.validation import ConfigError
+from activities.webhooks import WebhookCreate
 from tests.helpers import start, state_of
 from tests.worker.cli import Cli
 from tests.worker.test_cli_webhooks import stored
@@ -131,13 +131,6 @@ def random_json(rng: random.Random, depth: int = 0) -> object:
         return [random_json(rng, depth + 1) for _ in range(rng.randrange(4))]
     keys = ["client", "form_data", "storage", "event_id", "ip", "x", "document", "attachments"]
     return {rng.choice(keys): random_json(rng, depth + 1) for _ in range(rng.randrange(4))}
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    monkeypatch.setenv("HOOKFLOW_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("HOOKFLOW_DATABASE_URL", raising=False)
-    return Cli(capsys)
 
 
 async def test_random_signals_never_kill_a_session(

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from activities.crypto import SecretBoxError
-from activities.webhooks import ConfigError
+from activities.validation import ConfigError
 from worker.assembly import connect, running_worker
 from worker.context import AppContext, pass_app
 from worker.devserver import DevServer, DevServerError

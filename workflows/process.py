@@ -207,13 +207,7 @@ class BusinessProcessWorkflow:
         await asyncio.gather(*(self._send(target, callback) for target in targets))
 
     async def _send(self, target: WebhookTarget, envelope: Envelope) -> None:
-        record = DeliveryRecord(
-            sequence=envelope.event.sequence,
-            event_id=envelope.event.id,
-            event_type=envelope.event.type,
-            webhook_id=target.id,
-            webhook_alias=target.alias,
-        )
+        record = DeliveryRecord.of(target, envelope)
         self._deliveries.append(record)
         try:
             result = await deliver(project=self._req.project, target=target, envelope=envelope)

@@ -464,13 +464,7 @@ class SessionWorkflow:
                 self._problem(problem)
 
     def _new_record(self, target: WebhookTarget, envelope: Envelope) -> DeliveryRecord:
-        record = DeliveryRecord(
-            sequence=envelope.event.sequence,
-            event_id=envelope.event.id,
-            event_type=envelope.event.type,
-            webhook_id=target.id,
-            webhook_alias=target.alias,
-        )
+        record = DeliveryRecord.of(target, envelope)
         self._deliveries.append(record)
         return record
 

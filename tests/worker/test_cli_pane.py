@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,11 +12,10 @@ from worker.receiver import Receiver, Reply
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    monkeypatch.setenv("HOOKFLOW_DATA_DIR", str(tmp_path))
+def cli(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """The offline command line, allowed to reach the loopback receivers."""
     monkeypatch.setenv("HOOKFLOW_ALLOW_NETWORKS", "127.0.0.0/8")
-    monkeypatch.delenv("HOOKFLOW_DATABASE_URL", raising=False)
-    return Cli(capsys)
+    return cli
 
 
 def add(cli: Cli, url: str, *extra: str, type_: str = "form_submitted") -> str:

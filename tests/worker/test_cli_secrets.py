@@ -10,15 +10,6 @@ import pytest
 from tests.worker.cli import Cli
 from tests.worker.test_cli_webhooks import ADD, stored
 
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    monkeypatch.setenv("HOOKFLOW_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("HOOKFLOW_DATABASE_URL", raising=False)
-    monkeypatch.delenv("HOOKFLOW_SECRET_KEY", raising=False)
-    return Cli(capsys)
-
-
 SECRET = [
     "secrets",
     "add",

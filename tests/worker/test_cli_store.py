@@ -6,17 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.worker.cli import Cli
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    monkeypatch.setenv("HOOKFLOW_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("HOOKFLOW_DATABASE_URL", raising=False)
-    monkeypatch.delenv("HOOKFLOW_DOCUMENTS_DIR", raising=False)
-    return Cli(capsys)
 
 
 def test_documents_put(cli: Cli, tmp_path: Path) -> None:

@@ -14,14 +14,6 @@ from activities.tables import Webhook
 from tests.worker.cli import Cli
 
 
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    monkeypatch.setenv("HOOKFLOW_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("HOOKFLOW_DATABASE_URL", raising=False)
-    monkeypatch.delenv("HOOKFLOW_SECRET_KEY", raising=False)
-    return Cli(capsys)
-
-
 def stored(tmp_path: Path) -> list[Webhook]:
     engine = make_engine(f"sqlite:///{tmp_path / 'hookflow.db'}")
     init_db(engine)
