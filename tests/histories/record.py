@@ -4,7 +4,8 @@ Run after a deliberate, compatible change of the workflow when a new history
 should join the kept ones (never to paper over a replay failure: a failure
 means running sessions would break):
 
-    .venv/bin/python -m tests.histories.record NAME
+    .venv/bin/python -m tests.histories.record session-vN
+    .venv/bin/python -m tests.histories.record process-vN   # a BusinessProcess
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ import tempfile
 from pathlib import Path
 
 from sqlmodel import Session
+from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.contracts import CreateProcess
 from activities.crypto import SecretBox
 from activities.database import init_db, make_engine
 from activities.guard import parse_networks
@@ -83,10 +87,41 @@ async def record(name: str) -> Path:
             await handle.signal("delete")
             await handle.result()
             history = await handle.fetch_history()
+            if name.startswith("process"):
+                history = await _process_history(env.client, settings)
     await env.shutdown()
     path = HERE / f"{name}.json"
     path.write_text(history.to_json())
     return path
+
+
+async def _process_history(client: Client, settings: Settings) -> WorkflowHistory:
+    """A two-station process through to its archive and storage."""
+    req = CreateProcess.model_validate(
+        {
+            "id": "6f2c1e7a-3b7d-4c1e-9a55-0d6f1f7c2b10",
+            "project": "acme",
+            "process_number": 51,
+            "sessions": [
+                {"template": "loan", "recipient": {"name": "client"}},
+                {"template": "approval", "recipient": {"name": "officer"}},
+            ],
+        }
+    )
+    handle = await client.start_workflow(
+        "BusinessProcess", req, id=req.workflow_id, task_queue=settings.task_queue
+    )
+    for position in (1, 2):
+        station = client.get_workflow_handle(f"session-{req.station_id(position)}")
+        for _ in range(100):
+            try:
+                await station.describe()
+                break
+            except RPCError:
+                await asyncio.sleep(0.1)
+        await station.signal("form_submitted", {"form_data": {f"s{position}": 1}})
+    await handle.result()
+    return await handle.fetch_history()
 
 
 if __name__ == "__main__":
