@@ -27,6 +27,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.contracts import SessionState
 from activities.crypto import SecretBox
 from activities.database import init_db, make_engine
 from activities.guard import parse_networks
@@ -133,6 +134,11 @@ async def run_hookflow(
             await start(client, settings, project="bench", id=uuid.uuid4().hex[:10])
             for _ in range(sessions)
         ]
+        # Steady state, as for the plain loop: every session has started and
+        # knows its webhooks before the clock starts.
+        for handle in handles:
+            while not (await handle.query("state", result_type=SessionState)).webhooks:
+                await asyncio.sleep(0.01)
         started = time.perf_counter()
         for n in range(events):
             await asyncio.gather(
@@ -149,6 +155,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--events", type=int, default=10)
+    parser.add_argument("--only", choices=["plain", "hookflow"], help="Run one side (profiling).")
     args = parser.parse_args()
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
@@ -159,10 +166,13 @@ async def main() -> None:
     total = args.sessions * args.events
     try:
         with ReceiverProcess() as receiver, tempfile.TemporaryDirectory() as tmp:
-            plain = await run_plain(env.client, receiver, args.sessions, args.events)
-            hookflow = await run_hookflow(
-                env.client, receiver, args.sessions, args.events, Path(tmp)
-            )
+            plain = hookflow = float("nan")
+            if args.only != "hookflow":
+                plain = await run_plain(env.client, receiver, args.sessions, args.events)
+            if args.only != "plain":
+                hookflow = await run_hookflow(
+                    env.client, receiver, args.sessions, args.events, Path(tmp)
+                )
     finally:
         await env.shutdown()
     shape = f"{args.sessions} sessions x {args.events} events"
