@@ -25,7 +25,7 @@ from tests.helpers import add_webhook, start
 from worker.assembly import running_worker
 from worker.receiver import Receiver, Reply
 from worker.settings import Settings
-from workflows.session import SEARCH_ATTRIBUTES
+from workflows.names import SEARCH_ATTRIBUTES
 
 CHANGE = {"change": {"id": "customer_id", "type": "text", "value": "C-1042"}, "fields": []}
 

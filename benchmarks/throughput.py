@@ -36,7 +36,7 @@ from tests.helpers import add_webhook, start
 from worker.assembly import running_worker
 from worker.receiver import Receiver
 from worker.settings import Settings
-from workflows.session import SEARCH_ATTRIBUTES
+from workflows.names import SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
 

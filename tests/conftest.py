@@ -26,7 +26,7 @@ from tests.worker.cli import Cli
 from worker.assembly import running_worker
 from worker.receiver import Receiver
 from worker.settings import Settings
-from workflows.session import SEARCH_ATTRIBUTES
+from workflows.names import SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
 LOOPBACK = "127.0.0.0/8,::1/128"

@@ -17,8 +17,8 @@ from activities.webhooks import integration_problems
 from worker.cli_sessions import QUERY_TIMEOUT, load_json_arg, rpc_failure, run_with_client
 from worker.context import AppContext, pass_app
 from worker.output import CommandError, describe_validation, print_json, print_table
+from workflows.names import SA_PROCESS, SA_PROJECT, SA_STATUS
 from workflows.process import BusinessProcessWorkflow
-from workflows.session import SA_PROCESS, SA_PROJECT, SA_STATUS
 
 
 @click.group()

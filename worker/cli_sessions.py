@@ -37,14 +37,8 @@ from worker.output import (
     print_table,
 )
 from worker.settings import Settings
-from workflows.session import (
-    SA_PROCESS,
-    SA_PROJECT,
-    SA_SESSION,
-    SA_STATUS,
-    SA_TEMPLATE,
-    SessionWorkflow,
-)
+from workflows.names import SA_PROCESS, SA_PROJECT, SA_SESSION, SA_STATUS, SA_TEMPLATE
+from workflows.session import SessionWorkflow
 
 T = TypeVar("T")
 _TOKEN_ALPHABET = string.ascii_letters + string.digits

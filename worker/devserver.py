@@ -14,7 +14,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from workflows.session import SEARCH_ATTRIBUTES
+from workflows.names import SEARCH_ATTRIBUTES
 
 _SA_TYPES = {"KEYWORD": "Keyword", "KEYWORD_LIST": "KeywordList"}
 

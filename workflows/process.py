@@ -38,14 +38,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import policies
     from workflows.delivery import deliver, settle_failure, store_files
-    from workflows.session import (
-        ARCHIVE,
-        SA_PROCESS,
-        SA_PROJECT,
-        SA_STATUS,
-        STORAGE,
-        SessionWorkflow,
-    )
+    from workflows.names import ARCHIVE, SA_PROCESS, SA_PROJECT, SA_STATUS, STORAGE
+    from workflows.session import SessionWorkflow
 
 
 @workflow.defn(name="BusinessProcess")

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import JsonValue, ValidationError
 from temporalio import workflow
-from temporalio.common import RawValue, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import RawValue, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -56,33 +56,33 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import policies
     from workflows.delivery import deliver, settle_failure, store_files
+    from workflows.names import (
+        ALERT,
+        ARCHIVE,
+        CREATED,
+        DELETED,
+        EXPIRED,
+        FORM_LOADED,
+        LOGGED_IN,
+        REMOTE_DATA,
+        SA_FAILED,
+        SA_PROCESS,
+        SA_PROJECT,
+        SA_SESSION,
+        SA_STATUS,
+        SA_TEMPLATE,
+        SEND_SMS,
+        STORAGE,
+        SUBMITTED,
+    )
 
 P = TypeVar("P", bound=SignalPayload)
 
-SA_PROJECT = SearchAttributeKey.for_keyword("HookflowProject")
-SA_SESSION = SearchAttributeKey.for_keyword("HookflowSessionId")
-SA_PROCESS = SearchAttributeKey.for_keyword("HookflowProcessId")
-SA_TEMPLATE = SearchAttributeKey.for_keyword("HookflowTemplate")
-SA_STATUS = SearchAttributeKey.for_keyword("HookflowStatus")
-SA_FAILED = SearchAttributeKey.for_keyword_list("HookflowFailedWebhooks")
-SEARCH_ATTRIBUTES = (SA_PROJECT, SA_SESSION, SA_PROCESS, SA_TEMPLATE, SA_STATUS, SA_FAILED)
 
 # Configuration is read again when older than this, so that a webhook added
 # while a session runs gets the session's later events.
 TARGETS_TTL = timedelta(minutes=5)
 MAX_PROBLEMS = 50
-
-CREATED = "WHEF_SESSION_CREATED"
-LOGGED_IN = "WHEF_CLIENT_LOGGED_IN"
-FORM_LOADED = "WHEF_CLIENT_FORM_LOADED"
-SUBMITTED = "WHEF_CLIENT_FORM_SUBMITTED"
-ARCHIVE = "WHP_ARCHIVE"
-STORAGE = "WHP_STORAGE_CALLBACK"
-EXPIRED = "WHEF_SESSION_EXPIRED"
-DELETED = "WHEF_SESSION_DELETED"
-REMOTE_DATA = "WHEF_FORM_FIELD_CHANGED"
-SEND_SMS = "WHP_SEND_SMS"
-ALERT = "WHP_DELIVERY_FAILED"
 
 
 @workflow.defn(name="Session")

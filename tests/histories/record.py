@@ -31,7 +31,7 @@ from tests.helpers import add_webhook, start, wait_for_requests
 from worker.assembly import running_worker
 from worker.receiver import Receiver, Reply
 from worker.settings import Settings
-from workflows.session import SEARCH_ATTRIBUTES
+from workflows.names import SEARCH_ATTRIBUTES
 
 HERE = Path(__file__).parent
 

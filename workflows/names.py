@@ -1,0 +1,31 @@
+"""Names clients and the Web UI rely on: search attributes and event codes.
+
+The event codes other than ``WHP_STORAGE_CALLBACK``, ``WHP_SEND_SMS`` and
+``WHP_DELIVERY_FAILED`` are the original product's own, byte for byte.
+"""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+# Typed search attributes of every session and process (ids and statuses only:
+# they are stored unencrypted).
+SA_PROJECT = SearchAttributeKey.for_keyword("HookflowProject")
+SA_SESSION = SearchAttributeKey.for_keyword("HookflowSessionId")
+SA_PROCESS = SearchAttributeKey.for_keyword("HookflowProcessId")
+SA_TEMPLATE = SearchAttributeKey.for_keyword("HookflowTemplate")
+SA_STATUS = SearchAttributeKey.for_keyword("HookflowStatus")
+SA_FAILED = SearchAttributeKey.for_keyword_list("HookflowFailedWebhooks")
+SEARCH_ATTRIBUTES = (SA_PROJECT, SA_SESSION, SA_PROCESS, SA_TEMPLATE, SA_STATUS, SA_FAILED)
+
+CREATED = "WHEF_SESSION_CREATED"
+LOGGED_IN = "WHEF_CLIENT_LOGGED_IN"
+FORM_LOADED = "WHEF_CLIENT_FORM_LOADED"
+SUBMITTED = "WHEF_CLIENT_FORM_SUBMITTED"
+ARCHIVE = "WHP_ARCHIVE"
+STORAGE = "WHP_STORAGE_CALLBACK"
+EXPIRED = "WHEF_SESSION_EXPIRED"
+DELETED = "WHEF_SESSION_DELETED"
+REMOTE_DATA = "WHEF_FORM_FIELD_CHANGED"
+SEND_SMS = "WHP_SEND_SMS"
+ALERT = "WHP_DELIVERY_FAILED"
