@@ -83,6 +83,8 @@ P = TypeVar("P", bound=SignalPayload)
 # while a session runs gets the session's later events.
 TARGETS_TTL = timedelta(minutes=5)
 MAX_PROBLEMS = 50
+# Before continuing as new, deliveries under way may finish for this long.
+CAN_GRACE = timedelta(seconds=30)
 
 
 @workflow.defn(name="Session")
@@ -118,8 +120,9 @@ class SessionWorkflow:
         self._resolved_at: datetime | None = None
         self._queues: dict[uuid.UUID, deque[Envelope]] = {}
         self._draining: dict[uuid.UUID, asyncio.Task[None]] = {}
-        self._failed: set[str] = set()
+        self._failed = {d.webhook_alias for d in self._deliveries if d.status == "failed"}
         self._side_tasks: list[asyncio.Task[None]] = []
+        self._pausing = False
         self._carried = list(carry.pending) if carry else []
         self._logged_in = carry.logged_in if carry else False
         self._reminder_at: datetime | None = (
@@ -150,8 +153,7 @@ class SessionWorkflow:
             if self._status == SessionStatus.DELETED and not self._inbox and self._idle():
                 break
             if workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(self._carry_over())
+                await self._continue_as_new()
         await workflow.wait_condition(
             lambda: not self._draining and workflow.all_handlers_finished()
         )
@@ -159,6 +161,19 @@ class SessionWorkflow:
         clock.cancel()
         self._describe()
         return self.state()
+
+    async def _continue_as_new(self) -> None:
+        """Hand everything pending to a fresh run. Deliveries under way get a short
+        grace to finish, so that few are sent twice (a repeat keeps its
+        ``webhook-id``, the receiver's idempotency key)."""
+        self._pausing = True
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: not self._draining, timeout=CAN_GRACE, timeout_summary="drain"
+            )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._dispatch()  # events that arrived meanwhile join the queues
+        workflow.continue_as_new(self._carry_over())
 
     async def _clock(self) -> None:
         """Expiry, then deletion at the end of retention: one timer at a time."""
@@ -183,9 +198,9 @@ class SessionWorkflow:
                 ):
                     self._sms("reminder", f"Reminder: {self._req.recipient.name}, your form waits")
             elif self._status == SessionStatus.ACTIVE:
-                self._expire(event_id=None)
+                self._expire()
             else:
-                self._delete(event_id=None)
+                self._delete()
 
     def _idle(self) -> bool:
         """No side work (storage, process notices) that could still emit an event."""
@@ -276,14 +291,14 @@ class SessionWorkflow:
 
     @workflow.signal(name="expire")
     def expire(self, payload: JsonValue = None) -> None:
-        if (data := self._accept("expire", payload, SignalPayload)) is not None:
-            self._expire(event_id=data.event_id)
+        if self._accept("expire", payload, SignalPayload) is not None:
+            self._expire()
 
     @workflow.signal(name="delete")
     def delete(self, payload: JsonValue = None) -> None:
         allowed = (SessionStatus.ACTIVE, SessionStatus.SUBMITTED, SessionStatus.EXPIRED)
-        if (data := self._accept("delete", payload, SignalPayload, allowed=allowed)) is not None:
-            self._delete(event_id=data.event_id)
+        if self._accept("delete", payload, SignalPayload, allowed=allowed) is not None:
+            self._delete()
 
     @workflow.update(name="field_changed")
     async def field_changed(self, req: FieldChange) -> list[FieldValue]:
@@ -381,7 +396,7 @@ class SessionWorkflow:
             return None
         return data
 
-    def _expire(self, *, event_id: str | None) -> None:
+    def _expire(self) -> None:
         if self._status != SessionStatus.ACTIVE:
             return
         self._status = SessionStatus.EXPIRED
@@ -391,7 +406,7 @@ class SessionWorkflow:
             self._notify_process(None)
         self._publish_status()
 
-    def _delete(self, *, event_id: str | None) -> None:
+    def _delete(self) -> None:
         if self._status == SessionStatus.DELETED:
             return
         self._status = SessionStatus.DELETED
@@ -477,7 +492,7 @@ class SessionWorkflow:
 
     async def _drain(self, target: WebhookTarget) -> None:
         queue = self._queues[target.id]
-        while queue:
+        while queue and not self._pausing:
             usable = await self._deliver(target, queue[0])
             queue.popleft()
             if not usable:
