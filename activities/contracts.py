@@ -214,10 +214,23 @@ class FieldValue(Model):
 
 
 class SmsSignal(SignalPayload):
-    """Payload of ``send_sms``: a message for the recipient (reminder, one-time password)."""
+    """Payload of ``send_sms``: a message for the recipient (reminder, one-time password).
+
+    A one-time password travels sealed (``text_ref`` from ``hookflow sms seal``),
+    so that it never enters workflow history.
+    """
 
     purpose: Literal["invitation", "reminder", "otp", "notice"] = "notice"
-    text: str = Field(min_length=1, max_length=1600)
+    text: str | None = Field(default=None, min_length=1, max_length=1600)
+    text_ref: str | None = Field(default=None, pattern=r"^sealed_[0-9a-f]{32}$")
+
+    @model_validator(mode="after")
+    def _one_text(self) -> SmsSignal:
+        if (self.text is None) == (self.text_ref is None):
+            raise ValueError("give text or text_ref")
+        if self.purpose == "otp" and self.text is not None:
+            raise ValueError("a one-time password is sent sealed: use text_ref (hookflow sms seal)")
+        return self
 
 
 class StorageSignal(SignalPayload):
@@ -278,6 +291,7 @@ class Envelope(Model):
     # Send SMS: one fixed body.
     to: str | None = None
     text: str | None = None
+    text_ref: str | None = None  # opened by the delivery activity, never sent as such
     purpose: str | None = None
     link: str | None = None
     locale: str | None = None

@@ -28,6 +28,7 @@ from activities.documents import DocumentNotFound, DocumentStore, embed_files
 from activities.endpoint import Endpoint, EndpointCache, EndpointUnavailable, load_endpoint
 from activities.http import HttpClients
 from activities.retry import format_schedule, next_delay, parse_retry_after
+from activities.sealed import SealedTextMissing, open_text
 from activities.sender import Sender, Verdict
 from activities.tokens import TokenCache
 from activities.webhooks import disable_webhook
@@ -126,6 +127,8 @@ class DeliveryActivities:
 
     async def _body(self, endpoint: Endpoint, envelope: Envelope) -> dict[str, Any]:
         body = envelope.body()
+        if envelope.text_ref is not None:
+            body["text"] = await asyncio.to_thread(self._open_text, body.pop("text_ref"))
         if endpoint.type != "archive":
             return body
         try:
@@ -162,6 +165,15 @@ class DeliveryActivities:
             type=ERR_UNDELIVERED,
             next_retry_delay=timedelta(seconds=delay),
         )
+
+    def _open_text(self, ref: str) -> str:
+        with Session(self._engine) as session:
+            try:
+                return open_text(session=session, box=self._box, ref=ref)
+            except SealedTextMissing as err:
+                raise ApplicationError(
+                    str(err), type=DeliveryError.INVALID.value, non_retryable=True
+                ) from None
 
     def _disable(self, webhook_id: uuid.UUID) -> None:
         with Session(self._engine) as session:

@@ -123,3 +123,13 @@ class Storage(SQLModel, table=True):
     zip: bool = False
     enabled: bool = True
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SealedText(SQLModel, table=True):
+    """A message that must not enter workflow history (a one-time password SMS)."""
+
+    __tablename__ = "sealed_text"
+
+    id: str = Field(primary_key=True, max_length=64)
+    text_enc: str = Field(sa_type=Text)
+    expires_at: datetime = Field(sa_type=UTCDateTime)

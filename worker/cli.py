@@ -121,10 +121,12 @@ def _register_groups() -> None:
     from worker.cli_processes import processes
     from worker.cli_secrets import secrets
     from worker.cli_sessions import sessions
+    from worker.cli_sms import sms
     from worker.cli_storage import storage
     from worker.cli_webhooks import webhooks
 
-    for group in (webhooks, secrets, sessions, processes, deliveries, documents, storage, demo):
+    groups = (webhooks, secrets, sessions, processes, deliveries, documents, storage, sms, demo)
+    for group in groups:
         cli.add_command(group)
 
 

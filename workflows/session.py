@@ -260,7 +260,7 @@ class SessionWorkflow:
     @workflow.signal(name="send_sms")
     def send_sms(self, payload: JsonValue = None) -> None:
         if (data := self._accept("send_sms", payload, SmsSignal)) is not None:
-            self._sms(data.purpose, data.text)
+            self._sms(data.purpose, data.text, text_ref=data.text_ref)
 
     @workflow.signal(dynamic=True)
     def hook_signal(self, name: str, args: Sequence[RawValue]) -> None:
@@ -274,7 +274,7 @@ class SessionWorkflow:
             extra = data.model_dump(mode="json", exclude={"event_id", "client"})
             self._emit(hook.event, client=getattr(data, "client", None), data=extra or None)
 
-    def _sms(self, purpose: str, text: str) -> None:
+    def _sms(self, purpose: str, text: str | None, *, text_ref: str | None = None) -> None:
         phone = self._req.recipient.phone
         if not phone:
             self._problem(f"SMS ({purpose}) not sent: the recipient has no phone number")
@@ -284,6 +284,7 @@ class SessionWorkflow:
             SEND_SMS,
             to=phone,
             text=f"{text}: {link}" if link and purpose in ("invitation", "reminder") else text,
+            text_ref=text_ref,
             purpose=purpose,
             link=link,
             locale=self._req.locale,

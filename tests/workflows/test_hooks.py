@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.contracts import DeliveryStatus
 from activities.crypto import SecretBox
+from activities.sealed import seal_text
 from tests.helpers import add_webhook, start, state_of, wait_for_requests, wait_state
 from tests.workflows.custom_hook import DOCUMENT_VIEWED
 from worker.receiver import Receiver, Reply
@@ -21,7 +23,10 @@ async def test_invitation_and_otp_go_to_the_send_sms_webhook(
 ) -> None:
     add_webhook(engine, box, type="send_sms", url=receiver.url("/sms"))
     handle = await start(client, settings, recipient=PHONE, link=LINK, locale="he")
-    await handle.signal("send_sms", {"purpose": "otp", "text": "Your code: 482913"})
+    with Session(engine) as session:
+        ref = seal_text(session=session, box=box, text="Your code: 482913")
+    await handle.signal("send_sms", {"purpose": "otp", "text_ref": ref})
+    await handle.signal("send_sms", {"purpose": "otp", "text": "Your code: 111111"})  # refused
     invitation, otp = await wait_for_requests(receiver, 2, "/sms")
     body = invitation.json()
     assert {k: body[k] for k in ("to", "text", "purpose", "link", "locale")} == {
@@ -36,6 +41,12 @@ async def test_invitation_and_otp_go_to_the_send_sms_webhook(
         and body["session"]["id"] == (await state_of(handle)).id
     )
     assert otp.json()["purpose"] == "otp" and otp.json()["text"] == "Your code: 482913"
+    assert "text_ref" not in otp.json()
+    state = await wait_state(handle, lambda s: bool(s.problems))
+    assert "a one-time password is sent sealed" in state.problems[0]
+    history = await handle.fetch_history()
+    raw = b"".join(event.SerializeToString() for event in history.events)
+    assert b"482913" not in raw  # the code never entered the history
 
 
 async def test_sms_without_a_webhook_is_recorded_as_not_sent(
