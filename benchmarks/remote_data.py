@@ -11,20 +11,15 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import FieldValue
-from activities.crypto import SecretBox
-from activities.database import init_db, make_engine
-from activities.guard import parse_networks
-from tests.helpers import add_webhook, start
+from tests.helpers import add_webhook, local_setup, start
 from worker.assembly import running_worker
 from worker.receiver import Receiver, Reply
-from worker.settings import Settings
 from workflows.names import SEARCH_ATTRIBUTES
 
 CHANGE = {"change": {"id": "customer_id", "type": "text", "value": "C-1042"}, "fields": []}
@@ -41,17 +36,7 @@ async def main() -> None:
         dev_server_log_level="error",
     )
     with tempfile.TemporaryDirectory() as tmp, Receiver() as receiver:
-        data = Path(tmp)
-        settings = Settings(
-            data_dir=data,
-            task_queue=f"bench-{uuid.uuid4().hex[:6]}",
-            database_url=f"sqlite:///{data / 'hookflow.db'}",
-            allow_networks=parse_networks("127.0.0.0/8"),
-            secret_key_env="bench",
-        )
-        engine = make_engine(settings.database_url)
-        init_db(engine)
-        box = SecretBox("bench")
+        settings, engine, box = local_setup(Path(tmp), key="bench")
         add_webhook(engine, box, project="bench", type="remote_data", url=receiver.url("/crm"))
         receiver.always("/crm", Reply(body=b'[{"id": "customer_name", "value": "Dana"}]'))
         async with running_worker(env.client, settings, engine=engine, box=box):

@@ -28,14 +28,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.contracts import SessionState
-from activities.crypto import SecretBox
-from activities.database import init_db, make_engine
-from activities.guard import parse_networks
 from benchmarks.plain import PlainActivities, PlainSession
-from tests.helpers import add_webhook, start
+from tests.helpers import add_webhook, local_setup, start
 from worker.assembly import running_worker
 from worker.receiver import Receiver
-from worker.settings import Settings
 from workflows.names import SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
@@ -117,16 +113,7 @@ async def run_plain(client: Client, receiver: ReceiverProcess, sessions: int, ev
 async def run_hookflow(
     client: Client, receiver: ReceiverProcess, sessions: int, events: int, data_dir: Path
 ) -> float:
-    settings = Settings(
-        data_dir=data_dir,
-        task_queue=f"hookflow-{uuid.uuid4().hex[:6]}",
-        database_url=f"sqlite:///{data_dir / 'hookflow.db'}",
-        allow_networks=parse_networks("127.0.0.0/8"),
-        secret_key_env="bench",
-    )
-    engine = make_engine(settings.database_url)
-    init_db(engine)
-    box = SecretBox("bench")
+    settings, engine, box = local_setup(data_dir, key="bench")
     add_webhook(engine, box, project="bench", type="storage_callback", url=receiver.url("/hf"))
     async with running_worker(client, settings, engine=engine, box=box):
         base = receiver.count

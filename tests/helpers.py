@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -13,9 +14,26 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.contracts import CreateSession, SessionState
 from activities.crypto import SecretBox
+from activities.database import init_db, make_engine
+from activities.guard import parse_networks
 from activities.webhooks import WebhookCreate, create_webhook
 from worker.cli_sessions import start_session
 from worker.settings import Settings
+
+
+def local_setup(data_dir: Path, *, key: str = "local") -> tuple[Settings, Engine, SecretBox]:
+    """Settings, a SQLite store and a key for a worker of its own on ``data_dir``
+    (loopback allowed: the receivers live there)."""
+    settings = Settings(
+        data_dir=data_dir,
+        task_queue=f"hookflow-{uuid.uuid4().hex[:8]}",
+        database_url=f"sqlite:///{data_dir / 'hookflow.db'}",
+        allow_networks=parse_networks("127.0.0.0/8,::1/128"),
+        secret_key_env=key,
+    )
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    return settings, engine, SecretBox(key)
 
 
 def add_webhook(engine: Engine, box: SecretBox, **fields: Any) -> uuid.UUID:

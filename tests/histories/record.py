@@ -22,12 +22,9 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import CreateProcess
-from activities.crypto import SecretBox
-from activities.database import init_db, make_engine
-from activities.guard import parse_networks
 from activities.tables import Storage
-from tests.conftest import BIN, LOOPBACK
-from tests.helpers import add_webhook, start, wait_for_requests
+from tests.conftest import BIN
+from tests.helpers import add_webhook, local_setup, start, wait_for_requests
 from worker.assembly import running_worker
 from worker.receiver import Receiver, Reply
 from worker.settings import Settings
@@ -43,15 +40,7 @@ async def record(name: str) -> Path:
         data_converter=pydantic_data_converter,
     )
     with tempfile.TemporaryDirectory() as tmp, Receiver() as receiver:
-        settings = Settings(
-            data_dir=Path(tmp),
-            task_queue="hookflow-record",
-            allow_networks=parse_networks(LOOPBACK),
-            secret_key_env="record",
-        )
-        engine = make_engine(f"sqlite:///{tmp}/hookflow.db")
-        init_db(engine)
-        box = SecretBox("record")
+        settings, engine, box = local_setup(Path(tmp), key="record")
         for type_ in ("session_created", "form_loaded", "form_submitted", "archive"):
             add_webhook(
                 engine, box, type=type_, url=receiver.url(f"/{type_}"), retry_schedule=[0, 0.5]
