@@ -13,14 +13,16 @@ from dataclasses import replace
 import click
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
+from temporalio.service import RPCError
 
 from activities.crypto import SecretBoxError
 from activities.validation import ConfigError
 from worker.assembly import connect, running_worker
 from worker.context import AppContext, pass_app
-from worker.devserver import DevServer, DevServerError
+from worker.devserver import DevServer, DevServerError, ensure_search_attributes
 from worker.output import CommandError, describe_validation
 from worker.settings import SettingsError
+from workflows.names import SEARCH_ATTRIBUTES
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,6 +90,14 @@ async def _worker(app: AppContext) -> None:
         client = await connect(settings)
     except RuntimeError as err:
         raise CommandError(f"cannot reach Temporal at {settings.temporal_address}: {err}") from None
+    try:
+        await ensure_search_attributes(client)
+    except RPCError as err:  # Temporal Cloud registers them in its own console
+        logging.getLogger("hookflow").warning(
+            "could not register search attributes (%s): register %s in the namespace",
+            err.status.name,
+            ", ".join(key.name for key in SEARCH_ATTRIBUTES),
+        )
     async with running_worker(client, settings, engine=engine, box=box):
         click.echo(
             f"worker on {settings.temporal_address}, namespace {settings.namespace}, "

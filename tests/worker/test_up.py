@@ -66,6 +66,21 @@ class Up:
         self.process = None
         return code
 
+    def temporal_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The temporal CLI against this test's server."""
+        return subprocess.run(
+            [
+                str(Path(sys.executable).parent / "temporal"),
+                *args,
+                "--address",
+                f"127.0.0.1:{self.port}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
     def hookflow(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [HOOKFLOW, *args],
@@ -186,3 +201,51 @@ def test_demo_without_temporal_is_one_line(up: Up) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith(f"hookflow: error: cannot reach Temporal at 127.0.0.1:{up.port}")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_worker_registers_search_attributes_on_a_bare_server(up: Up, tmp_path: Path) -> None:
+    # A plain dev server without hookflow's search attributes, as a cluster may be.
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "temporal"),
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(up.port),
+            "--log-level",
+            "error",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        worker = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            listed = up.temporal_cli("operator", "search-attribute", "list")
+            if listed.returncode == 0:
+                break
+            time.sleep(0.5)
+        assert "HookflowProject" not in listed.stdout
+        worker = subprocess.Popen(
+            [HOOKFLOW, "worker"],
+            env=up.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert worker.stdout is not None
+        assert worker.stdout.readline().startswith("worker on 127.0.0.1:")
+        listed = up.temporal_cli("operator", "search-attribute", "list")
+        assert "HookflowFailedWebhooks" in listed.stdout and "KeywordList" in listed.stdout
+        created = up.hookflow("sessions", "create", "--project", "acme", "--id", "bare000001")
+        assert created.returncode == 0, created.stderr
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+        server.terminate()
+        server.wait(timeout=30)
