@@ -23,6 +23,7 @@ from activities.contracts import (
     MAX_SIGNAL_BYTES,
     SESSION_SIGNALS,
     CreateSession,
+    DeliveryStatus,
     SessionState,
 )
 from activities.deliveries import list_deliveries
@@ -266,8 +267,11 @@ def show(app: AppContext, session_id: str, as_json: bool) -> None:
     for record in state.deliveries:
         row = logged.get((record.event_id, record.webhook_id))
         if row is not None and row.attempts > record.attempts:
+            # The log knows of later attempts: retries under way, or a redelivery.
             record.attempts = row.attempts
-            record.error = record.error or row.last_error
+            record.status = DeliveryStatus(row.status)
+            record.status_code = row.status_code
+            record.error = row.last_error
     if as_json:
         print_json(state)
         return

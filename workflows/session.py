@@ -306,10 +306,10 @@ class SessionWorkflow:
         """Ask the project's remote-data webhooks for values while the form is edited.
 
         The event takes its place in the session's sequence; a failing endpoint
-        fails this call with one clear line and the session goes on.
+        fails this call with one clear line and the session goes on. An
+        ``event_id`` is spent only when the call succeeds, so a failed call
+        can be retried with the same id.
         """
-        if req.event_id is not None:
-            self._seen.add(req.event_id)
         envelope = self._event(REMOTE_DATA, client=req.client, change=req.change, fields=req.fields)
         await workflow.wait_condition(lambda: self._resolved_at is not None)
         targets = [t for t in self._targets if CATALOG[t.type].event == REMOTE_DATA]
@@ -320,6 +320,8 @@ class SessionWorkflow:
         values: list[FieldValue] = []
         for target in targets:
             values += await self._remote_data(target, envelope)
+        if req.event_id is not None:
+            self._seen.add(req.event_id)
         return values
 
     @field_changed.validator

@@ -209,6 +209,11 @@ async def test_failed_delivery_is_found_and_redelivered(
         (2, "failed"),
         (3, "delivered"),
     ]
+    shown_session = json.loads(
+        await asyncio.to_thread(cli.ok, "sessions", "show", session_id, "--json")
+    )
+    [record] = shown_session["deliveries"]
+    assert (record["status"], record["attempts"], record["status_code"]) == ("delivered", 3, 200)
     workflow_id = out.split("(")[1].rstrip(")\n")
     assert (await client.get_workflow_handle(workflow_id).describe()).workflow_type == "Redeliver"
 

@@ -94,6 +94,21 @@ async def test_slow_endpoint_hits_the_short_deadline(
     assert "timed out" in str(raised.value.cause)
 
 
+async def test_a_failed_call_can_be_retried_with_its_event_id(
+    client: Client, worker: Worker, settings: Settings, engine, box: SecretBox, receiver: Receiver
+) -> None:
+    add_webhook(engine, box, type="remote_data", url=receiver.url("/flaky"))
+    receiver.script("/flaky", Reply(status=500), Reply(status=500))
+    receiver.always("/flaky", Reply(body=b'[{"id": "x", "value": 1}]'))
+    handle = await start(client, settings)
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update("field_changed", {**CHANGE, "event_id": "k9"})
+    values = await handle.execute_update(
+        "field_changed", {**CHANGE, "event_id": "k9"}, result_type=list[FieldValue]
+    )
+    assert values == [FieldValue(id="x", value=1)]
+
+
 async def test_field_changed_is_refused_when_not_active_or_repeated(
     client: Client, worker: Worker, settings: Settings, engine, box: SecretBox, receiver: Receiver
 ) -> None:
