@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.config import ConfigActivities
 from activities.crypto import SecretBox
@@ -27,6 +28,14 @@ from workflows.session import SessionWorkflow
 
 WORKFLOWS: list[type] = [SessionWorkflow, BusinessProcessWorkflow, RedeliverWorkflow]
 MAX_ACTIVITIES = 200
+# hookflow's workflow modules keep no mutable module state, so the sandbox may
+# share them between runs instead of importing them again for every session:
+# about half the memory per open session and twice the rate of new sessions
+# (benchmarks/memory.py). The replay tests run the same code in the full
+# sandbox, which still catches non-deterministic calls.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
+)
 
 
 async def connect(settings: Settings) -> Client:
@@ -76,6 +85,7 @@ async def running_worker(
                 storage.store_files,
             ],
             activity_executor=pool,
+            workflow_runner=WORKFLOW_RUNNER,
             max_concurrent_activities=MAX_ACTIVITIES,
         )
         try:
