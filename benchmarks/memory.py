@@ -11,20 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-
 from activities.contracts import CreateSession
-from tests.helpers import add_webhook, local_setup
+from tests.helpers import add_webhook, local_setup, start_dev_env
 from worker.assembly import running_worker
 from worker.receiver import Receiver
-from workflows.names import SEARCH_ATTRIBUTES
 
 
 def rss_mb() -> float:
@@ -38,12 +33,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=10_000)
     args = parser.parse_args()
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-    )
+    env = await start_dev_env()
     with tempfile.TemporaryDirectory() as tmp, Receiver() as receiver:
         settings, engine, box = local_setup(Path(tmp), key="bench")
         add_webhook(engine, box, project="bench", type="session_created", url=receiver.url("/c"))

@@ -8,19 +8,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-
 from activities.contracts import FieldValue
-from tests.helpers import add_webhook, local_setup, start
+from tests.helpers import add_webhook, local_setup, start, start_dev_env
 from worker.assembly import running_worker
 from worker.receiver import Receiver, Reply
-from workflows.names import SEARCH_ATTRIBUTES
 
 CHANGE = {"change": {"id": "customer_id", "type": "text", "value": "C-1042"}, "fields": []}
 
@@ -29,12 +24,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
     args = parser.parse_args()
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-    )
+    env = await start_dev_env()
     with tempfile.TemporaryDirectory() as tmp, Receiver() as receiver:
         settings, engine, box = local_setup(Path(tmp), key="bench")
         add_webhook(engine, box, project="bench", type="remote_data", url=receiver.url("/crm"))

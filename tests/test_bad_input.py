@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from pathlib import Path
@@ -16,7 +15,7 @@ from temporalio.worker import Worker
 from activities.contracts import SESSION_SIGNALS, CreateSession, SessionStatus
 from activities.validation import ConfigError
 from activities.webhooks import WebhookCreate
-from tests.helpers import start, state_of
+from tests.helpers import start, wait_state
 from tests.worker.cli import Cli
 from tests.worker.test_cli_webhooks import stored
 from worker.settings import Settings
@@ -145,11 +144,7 @@ async def test_random_signals_never_kill_a_session(
             name = "client_logged_in"  # keep the session open to look at it afterwards
         await handle.signal(name, payload)
     await handle.signal("form_loaded", {"client": {"ip": "203.0.113.1"}})
-    for _ in range(100):
-        state = await state_of(handle)
-        if state.events[-1].type == "WHEF_CLIENT_FORM_LOADED":
-            break
-        await asyncio.sleep(0.05)
+    state = await wait_state(handle, lambda s: s.events[-1].type == "WHEF_CLIENT_FORM_LOADED")
     assert state.status == SessionStatus.ACTIVE
     assert state.events[-1].type == "WHEF_CLIENT_FORM_LOADED"
     assert json.dumps(state.model_dump(mode="json"))  # still a readable state

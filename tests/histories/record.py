@@ -17,28 +17,20 @@ from pathlib import Path
 
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
-from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import CreateProcess
 from activities.tables import Storage
-from tests.conftest import BIN
-from tests.helpers import add_webhook, local_setup, start, wait_for_requests
+from tests.helpers import add_webhook, local_setup, start, start_dev_env, wait_for_requests
 from worker.assembly import running_worker
 from worker.receiver import Receiver, Reply
 from worker.settings import Settings
-from workflows.names import SEARCH_ATTRIBUTES
 
 HERE = Path(__file__).parent
 
 
 async def record(name: str) -> Path:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=pydantic_data_converter,
-    )
+    env = await start_dev_env()
     with tempfile.TemporaryDirectory() as tmp, Receiver() as receiver:
         settings, engine, box = local_setup(Path(tmp), key="record")
         for type_ in ("session_created", "form_loaded", "form_submitted", "archive"):

@@ -13,7 +13,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.crypto import SecretBox
-from tests.helpers import add_webhook, new_id, wait_for_requests
+from tests.helpers import add_webhook, eventually, new_id, wait_for_requests
 from tests.worker.cli import Cli
 from worker.receiver import Receiver, Reply
 from worker.settings import Settings
@@ -73,11 +73,10 @@ async def test_create_signal_show_with_retries(
         cli.ok, "sessions", "signal", session_id, "form_submitted", "--data", payload
     )
     await wait_for_requests(receiver, 3, "/s")
-    for _ in range(50):
-        shown = await asyncio.to_thread(cli.ok, "sessions", "show", session_id)
-        if "delivered" in shown:
-            break
-        await asyncio.sleep(0.1)
+    shown = await eventually(
+        lambda: asyncio.to_thread(cli.ok, "sessions", "show", session_id),
+        lambda out: "delivered" in out,
+    )
     row = next(line for line in shown.splitlines() if "WHEF_CLIENT_FORM_SUBMITTED" in line)
     assert row.split()[2:6] == ["crm", "delivered", "3", "200"]
     state = json.loads(await asyncio.to_thread(cli.ok, "sessions", "show", session_id, "--json"))
@@ -175,23 +174,13 @@ async def test_failed_delivery_is_found_and_redelivered(
         await asyncio.to_thread(cli.ok, "sessions", "create", "--project", "acme")
     ).strip()
     await wait_for_requests(receiver, 2, "/r")
-    for _ in range(100):
-        failed = json.loads(
-            await asyncio.to_thread(
-                cli.ok,
-                "deliveries",
-                "list",
-                "--status",
-                "failed",
-                "--session",
-                session_id,
-                "--json",
-            )
-        )
-        if failed:
-            break
-        await asyncio.sleep(0.05)
-    [row] = failed
+    failed = await eventually(
+        lambda: asyncio.to_thread(
+            cli.ok, "deliveries", "list", "--status", "failed", "--session", session_id, "--json"
+        ),
+        lambda out: bool(json.loads(out)),
+    )
+    [row] = json.loads(failed)
     assert row["attempts"] == 2 and row["event_type"] == "WHEF_SESSION_CREATED"
 
     receiver.always("/r", Reply(status=200))
@@ -236,13 +225,12 @@ async def test_replay_a_session_stream_from_a_sequence(
             json.dumps({"storage": {"n": n}}),
         )
     await wait_for_requests(receiver, 4, "/dw")
-    for _ in range(100):  # the log is written right after the receiver answers
-        listed = await asyncio.to_thread(
+    await eventually(  # the log is written right after the receiver answers
+        lambda: asyncio.to_thread(
             cli.ok, "deliveries", "list", "--session", session_id, "--status", "delivered", "--json"
-        )
-        if len(json.loads(listed)) == 4:
-            break
-        await asyncio.sleep(0.05)
+        ),
+        lambda out: len(json.loads(out)) == 4,
+    )
     code, out, err = await asyncio.to_thread(
         cli.run,
         "deliveries",
@@ -329,11 +317,10 @@ async def test_processes_create_and_show(
     out = await asyncio.to_thread(cli.ok, "processes", "create", str(request))
     assert out.strip() == process_id
     await wait_for_requests(receiver, 1, "/c")
-    for _ in range(50):
-        shown = await asyncio.to_thread(cli.ok, "processes", "show", process_id)
-        if "active" in shown.splitlines()[2]:
-            break
-        await asyncio.sleep(0.1)
+    shown = await eventually(
+        lambda: asyncio.to_thread(cli.ok, "processes", "show", process_id),
+        lambda out: "active" in out.splitlines()[2],
+    )
     lines = shown.splitlines()
     assert lines[0] == f"process {process_id} (acme): active"
     assert lines[2].split()[-1] == "active" and lines[3].split()[-1] == "waiting"

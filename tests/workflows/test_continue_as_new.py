@@ -6,31 +6,21 @@ from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import DeliveryStatus
 from activities.crypto import SecretBox
-from tests.conftest import BIN
-from tests.helpers import add_webhook, start, wait_for_requests, wait_state
+from tests.helpers import add_webhook, start, start_dev_env, wait_for_requests, wait_state
 from worker.assembly import running_worker
 from worker.receiver import Receiver, Reply
 from worker.settings import Settings
-from workflows.names import SEARCH_ATTRIBUTES
 
 
 @pytest.fixture
 async def small_history_env() -> AsyncIterator[WorkflowEnvironment]:
     """A dev server that suggests continue-as-new after 60 history events."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "limit.historyCount.suggestContinueAsNew=60",
-        ],
+    env = await start_dev_env(
+        "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=60"
     )
     yield env
     await env.shutdown()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import uuid
 from collections.abc import Callable
@@ -16,24 +15,15 @@ from activities.contracts import CreateProcess, ProcessState, ProcessStatus
 from activities.crypto import SecretBox
 from activities.documents import LocalDocumentStore
 from activities.tables import Storage
-from tests.helpers import add_webhook, wait_for_requests
+from tests.helpers import add_webhook, eventually, wait_for_requests
 from worker.receiver import Receiver
 from worker.settings import Settings
 
 
 async def wait_process(
-    handle: WorkflowHandle[Any, ProcessState],
-    check: Callable[[ProcessState], bool],
-    timeout: float = 30,
+    handle: WorkflowHandle[Any, ProcessState], check: Callable[[ProcessState], bool]
 ) -> ProcessState:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        state = await handle.query("state", result_type=ProcessState)
-        if check(state):
-            return state
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(state.model_dump_json(indent=1))
-        await asyncio.sleep(0.1)
+    return await eventually(lambda: handle.query("state", result_type=ProcessState), check)
 
 
 def process_request(**extra: object) -> CreateProcess:
