@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 from pydantic import ValidationError
 from sqlmodel import Session
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -17,7 +14,7 @@ from activities.webhooks import integration_problems
 from worker.cli_sessions import QUERY_TIMEOUT, load_json_arg, rpc_failure, run_with_client
 from worker.context import AppContext, pass_app
 from worker.output import CommandError, describe_validation, print_json, print_table
-from workflows.names import SA_PROCESS, SA_PROJECT, SA_STATUS
+from workflows.names import initial_attributes
 from workflows.process import BusinessProcessWorkflow
 
 
@@ -45,18 +42,14 @@ def create(app: AppContext, file: str) -> None:
         raise CommandError(problems[0])
 
     async def start(client: Client) -> None:
-        attributes: list[SearchAttributePair[Any]] = [
-            SearchAttributePair(SA_PROJECT, req.project),
-            SearchAttributePair(SA_PROCESS, str(req.id)),
-            SearchAttributePair(SA_STATUS, "active"),
-        ]
+        attributes = initial_attributes(project=req.project, process_id=str(req.id))
         try:
             await client.start_workflow(
                 BusinessProcessWorkflow.run,
                 req,
                 id=req.workflow_id,
                 task_queue=app.settings.task_queue,
-                search_attributes=TypedSearchAttributes(attributes),
+                search_attributes=attributes,
                 static_summary=f"{req.project} process {req.process_number}, "
                 f"{len(req.sessions)} sessions",
             )

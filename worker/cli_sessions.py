@@ -15,7 +15,6 @@ import click
 from pydantic import ValidationError
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -38,7 +37,7 @@ from worker.output import (
     print_table,
 )
 from worker.settings import Settings
-from workflows.names import SA_PROCESS, SA_PROJECT, SA_SESSION, SA_STATUS, SA_TEMPLATE
+from workflows.names import initial_attributes
 from workflows.session import SessionWorkflow
 
 T = TypeVar("T")
@@ -172,21 +171,19 @@ def create(
 
 
 async def start_session(client: Client, settings: Settings, req: CreateSession) -> None:
-    attributes: list[SearchAttributePair[Any]] = [
-        SearchAttributePair(SA_PROJECT, req.project),
-        SearchAttributePair(SA_SESSION, req.id),
-        SearchAttributePair(SA_PROCESS, str(req.process_id)),
-        SearchAttributePair(SA_STATUS, "active"),
-    ]
-    if req.template:
-        attributes.append(SearchAttributePair(SA_TEMPLATE, req.template))
+    attributes = initial_attributes(
+        project=req.project,
+        process_id=str(req.process_id),
+        session_id=req.id,
+        template=req.template,
+    )
     try:
         await client.start_workflow(
             SessionWorkflow.run,
             req,
             id=req.workflow_id,
             task_queue=settings.task_queue,
-            search_attributes=TypedSearchAttributes(attributes),
+            search_attributes=attributes,
             static_summary=f"{req.project} session {req.id}"
             + (f" ({req.template})" if req.template else ""),
         )

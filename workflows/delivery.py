@@ -45,6 +45,11 @@ async def deliver(
     )
 
 
+def one_line(err: BaseException) -> str:
+    """An error as one short line, for records, problems and the UI."""
+    return " ".join(str(err).split())[:300]
+
+
 async def settle_failure(
     *,
     project: str,
@@ -57,7 +62,7 @@ async def settle_failure(
     URL. Returns the failure type (``DeliveryError``) when the caller should alert."""
     cause = err.cause
     kind = cause.type if isinstance(cause, ApplicationError) else None
-    error = " ".join(str(cause or err).split())[:300]
+    error = one_line(cause or err)
     if kind == DeliveryError.UNAVAILABLE:
         record.status, record.error = DeliveryStatus.SKIPPED, error
         return None

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
         WebhookTarget,
     )
     from workflows import policies
-    from workflows.delivery import deliver, settle_failure, store_files
+    from workflows.delivery import deliver, one_line, settle_failure, store_files
     from workflows.names import ARCHIVE, SA_PROCESS, SA_PROJECT, SA_STATUS, STORAGE
     from workflows.session import SessionWorkflow
 
@@ -176,7 +176,7 @@ class BusinessProcessWorkflow:
         try:
             stored = await store_files(project=self._req.project, template=None, envelope=archive)
         except ActivityError as err:
-            self._problems.append(f"storage failed: {' '.join(str(err.cause or err).split())}")
+            self._problems.append(f"storage failed: {one_line(err.cause or err)}")
             return
         if stored is None:
             return
@@ -242,11 +242,8 @@ class BusinessProcessWorkflow:
             SA_PROCESS.value_set(str(self._req.id)),
             SA_STATUS.value_set(self._status.value),
         ]
-        self._upsert_attributes(updates)
+        workflow.upsert_search_attributes(updates)
         workflow.set_current_details(
             f"**{self._status.value}**, station {self._started}/{len(self._req.sessions)}, "
             f"{len(self._results)} submitted" + (f"; archive to {failed} failed" if failed else "")
         )
-
-    def _upsert_attributes(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
-        workflow.upsert_search_attributes(updates)

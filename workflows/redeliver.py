@@ -14,7 +14,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import DeliveryCarry, Redeliver, RedeliverProgress
-    from workflows.delivery import deliver
+    from workflows.delivery import deliver, one_line
 
 
 @workflow.defn(name="Redeliver")
@@ -41,8 +41,7 @@ class RedeliverWorkflow:
                 await deliver(project=project, target=item.target, envelope=item.envelope)
             except ActivityError as err:
                 self._progress.failed += 1
-                cause = err.cause or err
-                self._progress.errors.append(" ".join(str(cause).split())[:300])
+                self._progress.errors.append(one_line(err.cause or err))
             else:
                 self._progress.delivered += 1
             workflow.set_current_details(

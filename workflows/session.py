@@ -55,7 +55,7 @@ with workflow.unsafe.imports_passed_through():
         WebhookTarget,
     )
     from workflows import policies
-    from workflows.delivery import deliver, settle_failure, store_files
+    from workflows.delivery import deliver, one_line, settle_failure, store_files
     from workflows.names import (
         ALERT,
         ARCHIVE,
@@ -120,7 +120,6 @@ class SessionWorkflow:
         self._resolved_at: datetime | None = None
         self._queues: dict[uuid.UUID, deque[Envelope]] = {}
         self._draining: dict[uuid.UUID, asyncio.Task[None]] = {}
-        self._failed = {d.webhook_alias for d in self._deliveries if d.status == "failed"}
         self._side_tasks: list[asyncio.Task[None]] = []
         self._pausing = False
         self._carried = list(carry.pending) if carry else []
@@ -340,7 +339,7 @@ class SessionWorkflow:
         except ActivityError as err:
             cause = err.cause
             record.status = DeliveryStatus.FAILED
-            record.error = _one_line(cause or err)
+            record.error = one_line(cause or err)
             reason = cause.message if isinstance(cause, ApplicationError) else record.error
             raise ApplicationError(
                 f"remote data from {target.alias} failed: {reason}", type=REMOTE_DATA_FAILED
@@ -350,7 +349,7 @@ class SessionWorkflow:
         try:
             return [FieldValue.model_validate(item) for item in result.response or []]
         except (ValidationError, TypeError) as err:
-            record.error = f"answer is not [{{id, value}}]: {_one_line(err)}"
+            record.error = f"answer is not [{{id, value}}]: {one_line(err)}"
             raise ApplicationError(
                 f"remote data from {target.alias}: {record.error}", type=REMOTE_DATA_FAILED
             ) from None
@@ -388,7 +387,7 @@ class SessionWorkflow:
         try:
             data = model.model_validate({} if payload is None else payload)
         except (ValidationError, ValueError, TypeError) as err:
-            self._problem(f"signal {name} ignored: invalid payload: {_one_line(err)}")
+            self._problem(f"signal {name} ignored: invalid payload: {one_line(err)}")
             return None
         if data.event_id is not None:
             if data.event_id in self._seen:
@@ -430,7 +429,7 @@ class SessionWorkflow:
                 project=self._req.project, template=self._req.template, envelope=archive
             )
         except ActivityError as err:
-            self._problem(f"storage failed: {_one_line(err.cause or err)}")
+            self._problem(f"storage failed: {one_line(err.cause or err)}")
             return
         if stored is not None:
             self._emit(STORAGE, storage=stored.model_dump(mode="json"))
@@ -528,8 +527,8 @@ class SessionWorkflow:
             return False
         if kind is None:
             return True
-        self._failed.add(target.alias)
-        self._upsert_attributes([SA_FAILED.value_set(sorted(self._failed))])
+        failed = {d.webhook_alias for d in self._deliveries if d.status == DeliveryStatus.FAILED}
+        self._upsert_attributes([SA_FAILED.value_set(sorted(failed))])
         if target.type != "delivery_failed" and self._status != SessionStatus.DELETED:
             self._emit(ALERT, data=_alert(record))
         if kind == DeliveryError.GONE:
@@ -640,8 +639,3 @@ def _alert(record: DeliveryRecord) -> dict[str, Any]:
         "sequence": record.sequence,
         "error": record.error,
     }
-
-
-def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return text[:300]

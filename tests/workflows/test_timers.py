@@ -81,8 +81,6 @@ async def test_whole_default_ladder_then_failed(
         )
     assert [a.attempt for a in log] == list(range(1, 9))
     assert [a.outcome for a in log] == ["retrying"] * 7 + ["failed"]
-    # Each wait is its ladder step, +/-20% jitter (attempts are seconds apart in
-    # skipped time, recorded by the worker's wall clock, so compare the log's order).
     assert "retries exhausted (0s,5s,5m,30m,2h,5h,10h,10h)" in (delivery.error or "")
 
 
