@@ -11,7 +11,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from activities.contracts import ClientSignal, SignalPayload
+from activities.contracts import (
+    ClientSignal,
+    FormSubmittedSignal,
+    SignalPayload,
+    SmsSignal,
+    StorageSignal,
+)
+
+# Event codes: the original product's own byte for byte, but for
+# ``WHP_STORAGE_CALLBACK``, ``WHP_SEND_SMS`` and ``WHP_DELIVERY_FAILED``.
+CREATED = "WHEF_SESSION_CREATED"
+LOGGED_IN = "WHEF_CLIENT_LOGGED_IN"
+FORM_LOADED = "WHEF_CLIENT_FORM_LOADED"
+SUBMITTED = "WHEF_CLIENT_FORM_SUBMITTED"
+ARCHIVE = "WHP_ARCHIVE"
+STORAGE = "WHP_STORAGE_CALLBACK"
+EXPIRED = "WHEF_SESSION_EXPIRED"
+DELETED = "WHEF_SESSION_DELETED"
+REMOTE_DATA = "WHEF_FORM_FIELD_CHANGED"
+SEND_SMS = "WHP_SEND_SMS"
+ALERT = "WHP_DELIVERY_FAILED"
+
+# Signals of a Session that fire no hook type of their own: a redelivery of
+# failed or held deliveries, and a paused webhook enabled again.
+REDELIVER_SIGNAL = "redeliver"
+RESUME_SIGNAL = "webhook_resumed"
 
 _SESSION_EXAMPLE: dict[str, Any] = {
     "id": "xM72By4JkM",
@@ -56,7 +81,7 @@ class HookType:
     success_example: Any = field(default_factory=lambda: dict(_OK))
     error_example: Any = field(default_factory=lambda: dict(_ERROR))
     signal: str | None = None
-    """For a type added to the catalog: the Session signal that fires it."""
+    """The Session signal that fires it (None: fired by the workflow itself)."""
     payload: type[SignalPayload] = ClientSignal
     """Model of that signal's payload; its fields other than ``client`` and
     ``event_id`` reach the receiver under ``data``."""
@@ -66,22 +91,22 @@ def _types() -> list[HookType]:
     return [
         HookType(
             "archive",
-            "WHP_ARCHIVE",
+            ARCHIVE,
             "Post business process result (Archive)",
             "the business process completed: sessions, form data, attachments, signed PDF",
             _envelope(
-                "WHP_ARCHIVE",
+                ARCHIVE,
                 6,
                 form_data={"first_name": "Dana", "loan_amount": 25000},
             ),
         ),
         HookType(
             "remote_data",
-            "WHEF_FORM_FIELD_CHANGED",
+            REMOTE_DATA,
             "Get data from remote source",
             "a form field changed while the client edits; the answer fills fields",
             _envelope(
-                "WHEF_FORM_FIELD_CHANGED",
+                REMOTE_DATA,
                 4,
                 client=_CLIENT_EXAMPLE,
                 change={"id": "customer_id", "type": "text", "value": "C-1042"},
@@ -91,64 +116,74 @@ def _types() -> list[HookType]:
         ),
         HookType(
             "storage_callback",
-            "WHP_STORAGE_CALLBACK",
+            STORAGE,
             "Post callback after storage operation",
             "a storage operation finished",
             _envelope(
-                "WHP_STORAGE_CALLBACK",
+                STORAGE,
                 7,
                 storage={"backend": "local", "path": "acme/28/archive.zip", "status": "stored"},
             ),
+            signal="storage_completed",
+            payload=StorageSignal,
         ),
         HookType(
             "form_submitted",
-            "WHEF_CLIENT_FORM_SUBMITTED",
+            SUBMITTED,
             "Post notification when form is submitted",
             "the client submitted the form",
-            _envelope("WHEF_CLIENT_FORM_SUBMITTED", 5, client=_CLIENT_EXAMPLE),
+            _envelope(SUBMITTED, 5, client=_CLIENT_EXAMPLE),
+            signal="form_submitted",
+            payload=FormSubmittedSignal,
         ),
         HookType(
             "client_logged_in",
-            "WHEF_CLIENT_LOGGED_IN",
+            LOGGED_IN,
             "Post notification when client logged in to form",
             "the client logged in (link in SMS or email)",
-            _envelope("WHEF_CLIENT_LOGGED_IN", 2, client=_CLIENT_EXAMPLE),
+            _envelope(LOGGED_IN, 2, client=_CLIENT_EXAMPLE),
+            signal="client_logged_in",
         ),
         HookType(
             "form_loaded",
-            "WHEF_CLIENT_FORM_LOADED",
+            FORM_LOADED,
             "Post notification when form loaded on client browser",
             "the form loaded and is operational in the browser",
-            _envelope("WHEF_CLIENT_FORM_LOADED", 3, client=_CLIENT_EXAMPLE),
+            _envelope(FORM_LOADED, 3, client=_CLIENT_EXAMPLE),
+            signal="form_loaded",
         ),
         HookType(
             "session_expired",
-            "WHEF_SESSION_EXPIRED",
+            EXPIRED,
             "Post notification when session is expired",
             "the session expired before it was submitted",
-            _envelope("WHEF_SESSION_EXPIRED", 5),
+            _envelope(EXPIRED, 5),
+            signal="expire",
+            payload=SignalPayload,
         ),
         HookType(
             "session_deleted",
-            "WHEF_SESSION_DELETED",
+            DELETED,
             "Post notification when session is deleted",
             "the session was deleted (on request or at the end of its retention)",
-            _envelope("WHEF_SESSION_DELETED", 6),
+            _envelope(DELETED, 6),
+            signal="delete",
+            payload=SignalPayload,
         ),
         HookType(
             "session_created",
-            "WHEF_SESSION_CREATED",
+            CREATED,
             "Post notification when a new session created in workflow",
             "a session was created in a business process",
-            _envelope("WHEF_SESSION_CREATED", 1),
+            _envelope(CREATED, 1),
         ),
         HookType(
             "delivery_failed",
-            "WHP_DELIVERY_FAILED",
+            ALERT,
             "Alert when a delivery fails",
             "a delivery exhausted its retries (and its failover URL, if any, failed too)",
             _envelope(
-                "WHP_DELIVERY_FAILED",
+                ALERT,
                 7,
                 data={
                     "webhook": "archive",
@@ -161,11 +196,11 @@ def _types() -> list[HookType]:
         ),
         HookType(
             "send_sms",
-            "WHP_SEND_SMS",
+            SEND_SMS,
             "Send SMS",
             "the session must send its recipient an SMS (invitation, reminder, OTP)",
             _envelope(
-                "WHP_SEND_SMS",
+                SEND_SMS,
                 2,
                 to="+15551234567",
                 text="Hello client, please fill in your form: https://forms.example.com/s/xM72By4JkM",
@@ -173,25 +208,15 @@ def _types() -> list[HookType]:
                 link="https://forms.example.com/s/xM72By4JkM",
                 locale="en",
             ),
+            signal="send_sms",
+            payload=SmsSignal,
         ),
     ]
 
 
 CATALOG: dict[str, HookType] = {hook.name: hook for hook in _types()}
 BY_EVENT: dict[str, HookType] = {hook.event: hook for hook in CATALOG.values()}
-BY_SIGNAL: dict[str, HookType] = {}
-# Signals the Session workflow handles itself.
-BUILT_IN_SIGNALS = frozenset(
-    {
-        "client_logged_in",
-        "form_loaded",
-        "form_submitted",
-        "storage_completed",
-        "send_sms",
-        "expire",
-        "delete",
-    }
-)
+BY_SIGNAL: dict[str, HookType] = {hook.signal: hook for hook in CATALOG.values() if hook.signal}
 
 
 def register(hook: HookType) -> HookType:
@@ -201,7 +226,8 @@ def register(hook: HookType) -> HookType:
     """
     if hook.name in CATALOG or hook.event in BY_EVENT:
         raise ValueError(f"hook type {hook.name} or event {hook.event} already exists")
-    if not hook.signal or hook.signal in BUILT_IN_SIGNALS or hook.signal in BY_SIGNAL:
+    reserved = (REDELIVER_SIGNAL, RESUME_SIGNAL)
+    if not hook.signal or hook.signal in BY_SIGNAL or hook.signal in reserved:
         raise ValueError(f"hook type {hook.name} needs a signal name of its own")
     CATALOG[hook.name] = BY_EVENT[hook.event] = BY_SIGNAL[hook.signal] = hook
     return hook

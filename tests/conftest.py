@@ -19,9 +19,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.crypto import SecretBox
-from activities.database import init_db, make_engine
-from activities.guard import parse_networks
+from activities.delivery.guard import parse_networks
+from activities.store.crypto import SecretBox
+from activities.store.database import init_db, make_engine
 from tests.helpers import start_dev_env
 from tests.worker.cli import Cli
 from worker.assembly import running_worker

@@ -17,10 +17,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import CreateSession, SessionState
-from activities.crypto import SecretBox
-from activities.database import init_db, make_engine
-from activities.guard import parse_networks
-from activities.webhooks import WebhookCreate, create_webhook
+from activities.delivery.guard import parse_networks
+from activities.store.crypto import SecretBox
+from activities.store.database import init_db, make_engine
+from activities.store.webhooks import WebhookCreate, create_webhook
 from worker.cli_sessions import start_session
 from worker.settings import Settings
 from workflows.names import SEARCH_ATTRIBUTES

@@ -12,9 +12,10 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.contracts import SESSION_SIGNALS, CreateSession, SessionStatus
-from activities.validation import ConfigError
-from activities.webhooks import WebhookCreate
+from activities.catalog import BY_SIGNAL
+from activities.contracts import CreateSession, SessionStatus
+from activities.errors import ConfigError
+from activities.store.webhooks import WebhookCreate
 from tests.helpers import start, wait_state
 from tests.worker.cli import Cli
 from tests.worker.test_cli_webhooks import stored
@@ -53,10 +54,10 @@ def test_create_session_accepts_or_names_the_problem(data: dict[str, object]) ->
     assert CreateSession.model_validate_json(req.model_dump_json()) == req
 
 
-@given(st.sampled_from(sorted(SESSION_SIGNALS)), json_values)
+@given(st.sampled_from(sorted(BY_SIGNAL)), json_values)
 def test_signal_models_accept_or_name_the_problem(name: str, payload: object) -> None:
     try:
-        SESSION_SIGNALS[name].model_validate(payload)
+        BY_SIGNAL[name].payload.model_validate(payload)
     except ValidationError:
         pass
 
@@ -139,7 +140,7 @@ async def test_random_signals_never_kill_a_session(
 ) -> None:
     handle = await start(client, settings)
     rng = random.Random(20261128)
-    names = sorted(SESSION_SIGNALS) + ["nonsense"]
+    names = sorted(BY_SIGNAL) + ["nonsense"]
     sent = [(rng.choice(names), random_json(rng)) for _ in range(40)]
     for name, payload in sent:
         if name in ("delete", "form_submitted", "expire"):

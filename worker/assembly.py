@@ -12,15 +12,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.config import ConfigActivities
-from activities.crypto import SecretBox
-from activities.database import init_db, make_engine
-from activities.delivery import DeliveryActivities
-from activities.documents import LocalDocumentStore
-from activities.guard import Resolver, system_resolver
-from activities.http import HttpClients
-from activities.storage import StorageActivities
-from activities.tokens import TokenCache
+from activities.delivery.activity import DeliveryActivities
+from activities.delivery.guard import Resolver, system_resolver
+from activities.delivery.http import HttpClients
+from activities.delivery.tokens import TokenCache
+from activities.files.documents import LocalDocumentStore
+from activities.files.storage import StorageActivities
+from activities.store.activity import ConfigActivities
+from activities.store.crypto import SecretBox
+from activities.store.database import init_db, make_engine
 from worker.settings import Settings
 from workflows.process import BusinessProcessWorkflow
 from workflows.redeliver import RedeliverWorkflow

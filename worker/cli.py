@@ -15,13 +15,11 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError
 
-from activities.crypto import SecretBoxError
-from activities.validation import ConfigError
+from activities.errors import ConfigError, DevServerError, SecretBoxError, SettingsError
 from worker.assembly import connect, running_worker
 from worker.context import AppContext, pass_app
-from worker.devserver import DevServer, DevServerError, ensure_search_attributes
+from worker.devserver import DevServer, ensure_search_attributes
 from worker.output import CommandError, describe_validation
-from worker.settings import SettingsError
 from workflows.names import SEARCH_ATTRIBUTES
 
 

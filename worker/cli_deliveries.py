@@ -9,9 +9,9 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from activities.contracts import DeliveryCarry, Envelope, Redeliver, RedeliverProgress
-from activities.deliveries import attempts_of, deliveries_from, list_deliveries
-from activities.tables import Delivery, Webhook
-from activities.webhooks import find_webhook, target_of
+from activities.log.attempts import attempts_of, deliveries_from, list_deliveries
+from activities.store.tables import Delivery, Webhook
+from activities.store.webhooks import find_webhook, target_of
 from worker.cli_sessions import run_with_client
 from worker.context import AppContext, pass_app
 from worker.output import CommandError, follow, print_fields, print_json, print_table

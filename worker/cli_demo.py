@@ -12,9 +12,9 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from activities.contracts import CreateSession, DeliveryStatus, SessionState
-from activities.guard import parse_networks
-from activities.signing import new_secret
-from activities.webhooks import WebhookCreate, create_webhook, find_webhook
+from activities.delivery.guard import parse_networks
+from activities.delivery.signing import new_secret
+from activities.store.webhooks import WebhookCreate, create_webhook, find_webhook
 from worker.assembly import running_worker
 from worker.cli_sessions import run_with_client, start_session
 from worker.context import AppContext, pass_app

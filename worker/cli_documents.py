@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from activities.documents import LocalDocumentStore
+from activities.files.documents import LocalDocumentStore
 from worker.context import AppContext, pass_app
 from worker.output import CommandError
 

@@ -13,13 +13,14 @@ import click
 from sqlmodel import Session
 
 from activities.catalog import CATALOG, HookType
-from activities.crypto import REDACTED
-from activities.endpoint import EndpointUnavailable, load_endpoint
-from activities.formats import encode
-from activities.http import HttpClients
-from activities.sender import Sender, Verdict
-from activities.tokens import TokenCache
-from activities.webhooks import find_webhook
+from activities.delivery.endpoint import load_endpoint
+from activities.delivery.formats import encode
+from activities.delivery.http import HttpClients
+from activities.delivery.sender import Sender, Verdict
+from activities.delivery.tokens import TokenCache
+from activities.errors import EndpointUnavailable
+from activities.store.crypto import REDACTED
+from activities.store.webhooks import find_webhook
 from worker.cli_webhooks import webhooks
 from worker.context import AppContext, pass_app
 from worker.output import CommandError, print_json

@@ -10,7 +10,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from activities.contracts import CreateProcess, ProcessState
-from activities.webhooks import integration_problems
+from activities.store.webhooks import integration_problems
 from worker.cli_sessions import QUERY_TIMEOUT, load_json_arg, rpc_failure, run_with_client
 from worker.context import AppContext, pass_app
 from worker.output import CommandError, describe_validation, print_json, print_table

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlmodel import Session
 
-from activities.secrets import (
+from activities.store.secrets import (
     SecretCreate,
     create_secret,
     delete_secret,

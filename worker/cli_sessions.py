@@ -18,15 +18,15 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.catalog import BY_SIGNAL
 from activities.contracts import (
     MAX_SIGNAL_BYTES,
-    SESSION_SIGNALS,
     CreateSession,
     DeliveryStatus,
     SessionState,
 )
-from activities.deliveries import list_deliveries
-from activities.webhooks import integration_problems
+from activities.log.attempts import list_deliveries
+from activities.store.webhooks import integration_problems
 from worker.assembly import connect
 from worker.context import AppContext, pass_app
 from worker.output import (
@@ -208,7 +208,7 @@ def rpc_failure(err: RPCError, what: str) -> CommandError:
 
 @sessions.command("signal")
 @click.argument("session_id", metavar="SESSION")
-@click.argument("name", type=click.Choice(list(SESSION_SIGNALS)))
+@click.argument("name", type=click.Choice(list(BY_SIGNAL)))
 @click.option("--data", help="Payload: JSON, or @FILE.")
 @click.option("--event-id", help="Event id: a repeated id is one event.")
 @pass_app
@@ -222,7 +222,7 @@ def signal_(
     if event_id:
         payload["event_id"] = event_id
     try:
-        model = SESSION_SIGNALS[name].model_validate(payload)
+        model = BY_SIGNAL[name].payload.model_validate(payload)
     except ValidationError as err:
         raise CommandError(f"--data: {describe_validation(err)}") from None
 

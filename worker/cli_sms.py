@@ -8,8 +8,8 @@ from datetime import timedelta
 import click
 from sqlmodel import Session
 
-from activities.retry import parse_duration
-from activities.sealed import seal_text
+from activities.delivery.retry import parse_duration
+from activities.files.sealed import seal_text
 from worker.context import AppContext, pass_app
 from worker.output import CommandError
 

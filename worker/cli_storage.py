@@ -6,9 +6,9 @@ import click
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from activities.database import utcnow
-from activities.storage import FIELDS, StorageSettings
-from activities.tables import Storage
+from activities.files.storage import FIELDS, StorageSettings
+from activities.store.database import utcnow
+from activities.store.tables import Storage
 from worker.context import AppContext, pass_app
 from worker.output import CommandError, describe_validation, print_json, print_table
 

@@ -10,11 +10,11 @@ import click
 from sqlmodel import Session
 
 from activities.catalog import CATALOG
-from activities.crypto import SecretBox
-from activities.retry import format_schedule, parse_duration, parse_schedule
-from activities.signing import new_secret
-from activities.tables import Webhook
-from activities.webhooks import (
+from activities.delivery.retry import format_schedule, parse_duration, parse_schedule
+from activities.delivery.signing import new_secret
+from activities.store.crypto import SecretBox
+from activities.store.tables import Webhook
+from activities.store.webhooks import (
     WebhookCreate,
     WebhookPublic,
     WebhookSettings,

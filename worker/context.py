@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import click
 from sqlalchemy.engine import Engine
 
-from activities.crypto import SecretBox
+from activities.store.crypto import SecretBox
 from worker.assembly import open_store
 from worker.settings import Settings
 

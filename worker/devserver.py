@@ -16,14 +16,11 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from activities.errors import DevServerError
 from workflows.names import SEARCH_ATTRIBUTES
 
 PR_SET_PDEATHSIG = 1
 _SA_TYPES = {"KEYWORD": "Keyword", "KEYWORD_LIST": "KeywordList"}
-
-
-class DevServerError(RuntimeError):
-    """The dev server could not start."""
 
 
 def temporal_binary() -> Path:

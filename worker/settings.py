@@ -7,14 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from activities.crypto import load_or_create_key
-from activities.guard import IPNetwork, parse_networks
+from activities.delivery.guard import IPNetwork, parse_networks
+from activities.errors import SettingsError
+from activities.store.crypto import load_or_create_key
 
 DEFAULT_DATA_DIR = ".hookflow"
-
-
-class SettingsError(ValueError):
-    """A setting has an invalid value."""
 
 
 @dataclass(frozen=True)

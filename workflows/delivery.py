@@ -8,16 +8,18 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
         DeliverInput,
-        DeliveryError,
         DeliveryRecord,
         DeliveryResult,
         DeliveryStatus,
         Envelope,
         FailoverInput,
+        FailureType,
+        StoredFiles,
+        StoreInput,
         WebhookTarget,
     )
-    from activities.delivery import DeliveryActivities
-    from activities.storage import StorageActivities, StoredFiles, StoreInput
+    from activities.delivery.activity import DeliveryActivities
+    from activities.files.storage import StorageActivities
     from workflows import policies
 
 
@@ -59,17 +61,17 @@ async def settle_failure(
     err: ActivityError,
 ) -> str | None:
     """Record why a delivery failed; an exhausted one goes to the webhook's failover
-    URL. Returns the failure type (``DeliveryError``) when the caller should alert."""
+    URL. Returns the failure type (``FailureType``) when the caller should alert."""
     cause = err.cause
     kind = cause.type if isinstance(cause, ApplicationError) else None
     error = one_line(cause or err)
-    if kind == DeliveryError.UNAVAILABLE:
+    if kind == FailureType.UNAVAILABLE:
         record.status, record.error = DeliveryStatus.SKIPPED, error
         return None
-    took_over = kind == DeliveryError.EXHAUSTED and await _failover(
+    took_over = kind == FailureType.EXHAUSTED and await _failover(
         project=project, target=target, envelope=envelope
     )
-    if kind == DeliveryError.EXHAUSTED:
+    if kind == FailureType.EXHAUSTED:
         record.attempts = len(target.retry_schedule)
     record.status = DeliveryStatus.FAILED
     record.error = error + ("; sent to the failover URL" if took_over else "")

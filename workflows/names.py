@@ -1,7 +1,6 @@
-"""Names clients and the Web UI rely on: search attributes and event codes.
+"""Search attributes: what the Web UI searches sessions and processes by.
 
-The event codes other than ``WHP_STORAGE_CALLBACK``, ``WHP_SEND_SMS`` and
-``WHP_DELIVERY_FAILED`` are the original product's own, byte for byte.
+Event codes and signal names live in the hook catalog (``activities.catalog``).
 """
 
 from __future__ import annotations
@@ -36,16 +35,3 @@ def initial_attributes(
     if template:
         pairs.append(SearchAttributePair(SA_TEMPLATE, template))
     return TypedSearchAttributes(pairs)
-
-
-CREATED = "WHEF_SESSION_CREATED"
-LOGGED_IN = "WHEF_CLIENT_LOGGED_IN"
-FORM_LOADED = "WHEF_CLIENT_FORM_LOADED"
-SUBMITTED = "WHEF_CLIENT_FORM_SUBMITTED"
-ARCHIVE = "WHP_ARCHIVE"
-STORAGE = "WHP_STORAGE_CALLBACK"
-EXPIRED = "WHEF_SESSION_EXPIRED"
-DELETED = "WHEF_SESSION_DELETED"
-REMOTE_DATA = "WHEF_FORM_FIELD_CHANGED"
-SEND_SMS = "WHP_SEND_SMS"
-ALERT = "WHP_DELIVERY_FAILED"

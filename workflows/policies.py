@@ -10,7 +10,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import WebhookTarget
-    from activities.retry import schedule_span
+    from activities.delivery.retry import schedule_span
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,7 @@ from temporalio.exceptions import ActivityError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.catalog import CATALOG
-    from activities.config import ConfigActivities
+    from activities.catalog import ARCHIVE, CATALOG, STORAGE
     from activities.contracts import (
         CreateProcess,
         CreateSession,
@@ -36,9 +35,10 @@ with workflow.unsafe.imports_passed_through():
         StationState,
         WebhookTarget,
     )
+    from activities.store.activity import ConfigActivities
     from workflows import policies
     from workflows.delivery import deliver, one_line, settle_failure, store_files
-    from workflows.names import ARCHIVE, SA_PROCESS, SA_PROJECT, SA_STATUS, STORAGE
+    from workflows.names import SA_PROCESS, SA_PROJECT, SA_STATUS
     from workflows.session import SessionWorkflow
 
 

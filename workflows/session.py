@@ -24,21 +24,33 @@ from temporalio.common import RawValue, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.catalog import BY_SIGNAL, CATALOG
-    from activities.config import ConfigActivities
+    from activities.catalog import (
+        ALERT,
+        ARCHIVE,
+        BY_SIGNAL,
+        CATALOG,
+        CREATED,
+        DELETED,
+        EXPIRED,
+        FORM_LOADED,
+        LOGGED_IN,
+        REMOTE_DATA,
+        SEND_SMS,
+        STORAGE,
+        SUBMITTED,
+    )
     from activities.contracts import (
         DEFAULT_EXPIRES_IN,
         MAX_SIGNAL_BYTES,
-        REMOTE_DATA_FAILED,
         ClientSignal,
         CreateSession,
         DeliveryCarry,
-        DeliveryError,
         DeliveryRecord,
         DeliveryStatus,
         Envelope,
         EventInfo,
         EventRecord,
+        FailureType,
         FieldChange,
         FieldValue,
         FormSubmittedSignal,
@@ -54,26 +66,16 @@ with workflow.unsafe.imports_passed_through():
         StorageSignal,
         WebhookTarget,
     )
+    from activities.store.activity import ConfigActivities
     from workflows import policies
     from workflows.delivery import deliver, one_line, settle_failure, store_files
     from workflows.names import (
-        ALERT,
-        ARCHIVE,
-        CREATED,
-        DELETED,
-        EXPIRED,
-        FORM_LOADED,
-        LOGGED_IN,
-        REMOTE_DATA,
         SA_FAILED,
         SA_PROCESS,
         SA_PROJECT,
         SA_SESSION,
         SA_STATUS,
         SA_TEMPLATE,
-        SEND_SMS,
-        STORAGE,
-        SUBMITTED,
     )
 
 P = TypeVar("P", bound=SignalPayload)
@@ -314,7 +316,8 @@ class SessionWorkflow:
         targets = [t for t in self._targets if CATALOG[t.type].event == REMOTE_DATA]
         if not targets:
             raise ApplicationError(
-                f"project {self._req.project} has no remote_data webhook", type=REMOTE_DATA_FAILED
+                f"project {self._req.project} has no remote_data webhook",
+                type=FailureType.REMOTE_DATA_FAILED,
             )
         values: list[FieldValue] = []
         for target in targets:
@@ -342,16 +345,20 @@ class SessionWorkflow:
             record.error = one_line(cause or err)
             reason = cause.message if isinstance(cause, ApplicationError) else record.error
             raise ApplicationError(
-                f"remote data from {target.alias} failed: {reason}", type=REMOTE_DATA_FAILED
+                f"remote data from {target.alias} failed: {reason}",
+                type=FailureType.REMOTE_DATA_FAILED,
             ) from None
         record.status, record.attempts = DeliveryStatus.DELIVERED, result.attempt
         record.status_code = result.status_code
         try:
-            return [FieldValue.model_validate(item) for item in result.response or []]
+            if not isinstance(result.response, list):
+                raise TypeError("not a list")
+            return [FieldValue.model_validate(item) for item in result.response]
         except (ValidationError, TypeError) as err:
             record.error = f"answer is not [{{id, value}}]: {one_line(err)}"
             raise ApplicationError(
-                f"remote data from {target.alias}: {record.error}", type=REMOTE_DATA_FAILED
+                f"remote data from {target.alias}: {record.error}",
+                type=FailureType.REMOTE_DATA_FAILED,
             ) from None
 
     @workflow.query(name="state")
@@ -531,7 +538,7 @@ class SessionWorkflow:
         self._upsert_attributes([SA_FAILED.value_set(sorted(failed))])
         if target.type != "delivery_failed" and self._status != SessionStatus.DELETED:
             self._emit(ALERT, data=_alert(record))
-        if kind == DeliveryError.GONE:
+        if kind == FailureType.GONE:
             self._targets = [t for t in self._targets if t.id != target.id]
             return False
         return True

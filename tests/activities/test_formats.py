@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from activities.catalog import CATALOG
-from activities.formats import decode, encode
+from activities.delivery.formats import decode, encode
 
 text = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc", "Zs", "Zl", "Zp"]),

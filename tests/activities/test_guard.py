@@ -11,8 +11,9 @@ import ipaddress
 
 import pytest
 
-from activities.guard import DestinationRefused, parse_networks, refusal
-from activities.http import HttpClients
+from activities.delivery.guard import parse_networks, refusal
+from activities.delivery.http import HttpClients
+from activities.errors import DestinationRefused
 from worker.receiver import Receiver
 
 REFUSED = [

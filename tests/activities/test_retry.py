@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from activities.retry import (
+from activities.delivery.retry import (
     DEFAULT_SCHEDULE,
     format_schedule,
     next_delay,

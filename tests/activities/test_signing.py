@@ -8,7 +8,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from activities.signing import new_secret, sign, signature_header
+from activities.delivery.signing import new_secret, sign, signature_header
 
 
 def headers(msg_id: str, timestamp: int, signature: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError
 
 from activities.contracts import CreateProcess
-from activities.tables import Storage
+from activities.store.tables import Storage
 from tests.helpers import add_webhook, local_setup, start, start_dev_env, wait_for_requests
 from worker.assembly import running_worker
 from worker.receiver import Receiver, Reply

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from activities.formats import decode
+from activities.delivery.formats import decode
 from tests.worker.cli import Cli
 from worker.receiver import Receiver, Reply
 

@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from activities.crypto import SecretBox
+from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, eventually, new_id, wait_for_requests
 from tests.worker.cli import Cli
 from worker.receiver import Receiver, Reply
@@ -263,7 +263,7 @@ async def test_replay_a_session_stream_from_a_sequence(
 async def test_xml_webhook_delivers_xml_that_parses_back_to_the_envelope(
     client: Client, worker: Worker, engine, box: SecretBox, receiver: Receiver, settings: Settings
 ) -> None:
-    from activities.formats import decode
+    from activities.delivery.formats import decode
     from tests.helpers import start
 
     add_webhook(

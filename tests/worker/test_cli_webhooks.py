@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from activities.database import init_db, make_engine
-from activities.tables import Webhook
+from activities.store.database import init_db, make_engine
+from activities.store.tables import Webhook
 from tests.worker.cli import Cli
 
 

@@ -11,8 +11,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.contracts import DeliveryStatus
-from activities.crypto import SecretBox
-from activities.documents import LocalDocumentStore
+from activities.files.documents import LocalDocumentStore
+from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, start, wait_for_requests, wait_state
 from worker.receiver import Receiver
 from worker.settings import Settings

@@ -9,7 +9,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import DeliveryStatus
-from activities.crypto import SecretBox
+from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, start, start_dev_env, wait_for_requests, wait_state
 from worker.assembly import running_worker
 from worker.receiver import Receiver, Reply

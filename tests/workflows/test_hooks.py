@@ -7,8 +7,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.contracts import DeliveryStatus
-from activities.crypto import SecretBox
-from activities.sealed import seal_text
+from activities.files.sealed import seal_text
+from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, start, state_of, wait_for_requests, wait_state
 from tests.workflows.custom_hook import DOCUMENT_VIEWED
 from worker.receiver import Receiver, Reply

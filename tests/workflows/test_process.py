@@ -12,9 +12,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from activities.contracts import CreateProcess, ProcessState, ProcessStatus
-from activities.crypto import SecretBox
-from activities.documents import LocalDocumentStore
-from activities.tables import Storage
+from activities.files.documents import LocalDocumentStore
+from activities.store.crypto import SecretBox
+from activities.store.tables import Storage
 from tests.helpers import add_webhook, eventually, wait_for_requests
 from worker.receiver import Receiver
 from worker.settings import Settings

@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.contracts import DeliveryStatus, FieldValue, SessionStatus
-from activities.crypto import SecretBox
+from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, start, state_of, wait_for_requests
 from worker.receiver import Receiver, Reply
 from worker.settings import Settings

@@ -15,11 +15,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.contracts import DeliveryStatus
-from activities.crypto import SecretBox
-from activities.secrets import SecretCreate, create_secret
-from activities.signing import new_secret
-from activities.tables import Webhook
-from activities.webhooks import WebhookSettings, update_webhook
+from activities.delivery.signing import new_secret
+from activities.store.crypto import SecretBox
+from activities.store.secrets import SecretCreate, create_secret
+from activities.store.tables import Webhook
+from activities.store.webhooks import WebhookSettings, update_webhook
 from tests.helpers import add_webhook, start, wait_for_requests, wait_state
 from worker.receiver import Receiver, Reply
 from worker.settings import Settings

@@ -13,9 +13,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.contracts import DeliveryStatus, SessionStatus
-from activities.crypto import SecretBox
-from activities.deliveries import attempts_of, delivery_id, list_deliveries
-from activities.tables import Webhook
+from activities.log.attempts import attempts_of, delivery_id, list_deliveries
+from activities.store.crypto import SecretBox
+from activities.store.tables import Webhook
 from tests.helpers import add_webhook, start, state_of, wait_for_requests, wait_state
 from worker.assembly import running_worker
 from worker.receiver import Receiver, Reply

@@ -11,10 +11,10 @@ from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.crypto import SecretBox
-from activities.documents import LocalDocumentStore
-from activities.storage import StorageSettings
-from activities.tables import Storage
+from activities.files.documents import LocalDocumentStore
+from activities.files.storage import StorageSettings
+from activities.store.crypto import SecretBox
+from activities.store.tables import Storage
 from tests.helpers import add_webhook, start, wait_for_requests
 from worker.receiver import Receiver
 from worker.settings import Settings

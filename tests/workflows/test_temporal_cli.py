@@ -9,7 +9,7 @@ import subprocess
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.crypto import SecretBox
+from activities.store.crypto import SecretBox
 from tests.conftest import BIN
 from tests.helpers import add_webhook, new_id, wait_for_requests
 from worker.receiver import Receiver

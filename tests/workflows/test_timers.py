@@ -13,9 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.contracts import DeliveryStatus, SessionState, SessionStatus
-from activities.crypto import SecretBox
-from activities.deliveries import attempts_of, delivery_id
-from activities.retry import DEFAULT_SCHEDULE
+from activities.delivery.retry import DEFAULT_SCHEDULE
+from activities.log.attempts import attempts_of, delivery_id
+from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, start
 from tests.workflows.timeskipping import SessionWithoutSearchAttributes
 from worker.assembly import running_worker

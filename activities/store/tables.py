@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, ForeignKey, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from activities.database import UTCDateTime, utcnow
+from activities.store.database import UTCDateTime, utcnow
 
 
 class Webhook(SQLModel, table=True):

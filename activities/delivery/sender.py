@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 
 from activities import catalog
-from activities.endpoint import Endpoint
-from activities.formats import decode, encode
-from activities.guard import DestinationRefused
-from activities.http import HttpClients, HttpReply
-from activities.tokens import TokenCache, TokenError
+from activities.delivery.endpoint import Endpoint
+from activities.delivery.formats import decode, encode
+from activities.delivery.http import HttpClients, HttpReply
+from activities.delivery.tokens import TokenCache
+from activities.errors import DestinationRefused, TokenError
 
 
 @dataclass(frozen=True)

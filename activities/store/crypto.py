@@ -11,11 +11,9 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from activities.errors import SecretBoxError
+
 REDACTED = "********"
-
-
-class SecretBoxError(Exception):
-    """A stored secret cannot be decrypted with the configured key."""
 
 
 class SecretBox:

@@ -20,11 +20,12 @@ from sqlmodel import Session, col, select
 
 from activities.catalog import hook_type
 from activities.contracts import ResolvedWebhooks, Slug, WebhookTarget
-from activities.crypto import REDACTED, SecretBox
-from activities.database import utcnow
-from activities.retry import DEFAULT_SCHEDULE, validate_schedule
-from activities.tables import Webhook, WebhookTemplate
-from activities.validation import ConfigError, check_url, lookup_secret
+from activities.delivery.retry import DEFAULT_SCHEDULE, validate_schedule
+from activities.errors import ConfigError
+from activities.store.crypto import REDACTED, SecretBox
+from activities.store.database import utcnow
+from activities.store.tables import Webhook, WebhookTemplate
+from activities.store.validation import check_url, lookup_secret
 
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 _ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$")

@@ -15,29 +15,25 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import (
+    ActivityName,
     DeliverInput,
-    DeliveryError,
     DeliveryResult,
     Envelope,
     FailoverInput,
+    FailureType,
 )
-from activities.crypto import SecretBox
-from activities.database import utcnow
-from activities.deliveries import AttemptLog, AttemptRecord
-from activities.documents import DocumentNotFound, DocumentStore, embed_files
-from activities.endpoint import Endpoint, EndpointCache, EndpointUnavailable, load_endpoint
-from activities.http import HttpClients
-from activities.retry import format_schedule, next_delay, parse_retry_after
-from activities.sealed import SealedTextMissing, open_text
-from activities.sender import Sender, Verdict
-from activities.tokens import TokenCache
-from activities.webhooks import disable_webhook
-
-ERR_UNDELIVERED = DeliveryError.UNDELIVERED.value
-ERR_EXHAUSTED = DeliveryError.EXHAUSTED.value
-ERR_GONE = DeliveryError.GONE.value
-ERR_REFUSED = DeliveryError.REFUSED.value
-ERR_UNAVAILABLE = DeliveryError.UNAVAILABLE.value
+from activities.delivery.endpoint import Endpoint, EndpointCache, load_endpoint
+from activities.delivery.http import HttpClients
+from activities.delivery.retry import format_schedule, next_delay, parse_retry_after
+from activities.delivery.sender import Sender, Verdict
+from activities.delivery.tokens import TokenCache
+from activities.errors import DocumentNotFound, EndpointUnavailable, SealedTextMissing
+from activities.files.documents import DocumentStore, embed_files
+from activities.files.sealed import open_text
+from activities.log.attempts import AttemptLog, AttemptRecord
+from activities.store.crypto import SecretBox
+from activities.store.database import utcnow
+from activities.store.webhooks import disable_webhook
 
 
 class DeliveryActivities:
@@ -59,13 +55,15 @@ class DeliveryActivities:
         self._log = AttemptLog(engine)
         self._endpoints = EndpointCache(engine=engine, box=box)
 
-    @activity.defn(name="deliver")
+    @activity.defn(name=ActivityName.DELIVER)
     async def deliver(self, req: DeliverInput) -> DeliveryResult:
         attempt = activity.info().attempt
         try:
             endpoint = await self._endpoints.get(req.webhook_id)
         except EndpointUnavailable as err:
-            raise ApplicationError(str(err), type=ERR_UNAVAILABLE, non_retryable=True) from None
+            raise ApplicationError(
+                str(err), type=FailureType.UNAVAILABLE, non_retryable=True
+            ) from None
         if req.timeout is not None and req.timeout < endpoint.timeout:
             endpoint = dataclasses.replace(endpoint, timeout=max(req.timeout, 0.1))
         started_at = utcnow()
@@ -102,7 +100,7 @@ class DeliveryActivities:
             )
         raise self._failure(endpoint, req, verdict, attempt=attempt, delay=delay)
 
-    @activity.defn(name="failover")
+    @activity.defn(name=ActivityName.FAILOVER)
     async def failover(self, req: FailoverInput) -> bool:
         """Send an exhausted delivery to its webhook's failover URL; False when it has none."""
         try:
@@ -122,21 +120,22 @@ class DeliveryActivities:
         verdict = await self._sender.attempt(endpoint, body=body, msg_id=req.envelope.event.id)
         if verdict.outcome != "delivered":
             host = urlsplit(endpoint.url).hostname
-            raise ApplicationError(f"failover to {host}: {verdict.error}", type=ERR_UNDELIVERED)
+            raise ApplicationError(
+                f"failover to {host}: {verdict.error}", type=FailureType.UNDELIVERED
+            )
         return True
 
     async def _body(self, endpoint: Endpoint, envelope: Envelope) -> dict[str, Any]:
         body = envelope.body()
         if envelope.text_ref is not None:
-            body["text"] = await asyncio.to_thread(self._open_text, body.pop("text_ref"))
+            body.pop("text_ref")
+            body["text"] = await asyncio.to_thread(self._open_text, envelope.text_ref)
         if endpoint.type != "archive":
             return body
         try:
             return await asyncio.to_thread(embed_files, self._documents, body)
         except DocumentNotFound as err:
-            raise ApplicationError(
-                str(err), type=DeliveryError.INVALID.value, non_retryable=True
-            ) from None
+            raise ApplicationError(str(err), type=FailureType.INVALID, non_retryable=True) from None
 
     def _failure(
         self,
@@ -151,18 +150,20 @@ class DeliveryActivities:
         message = f"{verdict.error} from {where}, attempt {attempt}/{len(req.retry_schedule)}"
         if verdict.outcome == "gone":
             return ApplicationError(
-                f"{message}; webhook disabled", type=ERR_GONE, non_retryable=True
+                f"{message}; webhook disabled", type=FailureType.GONE, non_retryable=True
             )
         if verdict.outcome == "refused":
-            return ApplicationError(message, type=ERR_REFUSED, non_retryable=True)
+            return ApplicationError(message, type=FailureType.REFUSED, non_retryable=True)
         if delay is None:
             schedule = format_schedule(req.retry_schedule)
             return ApplicationError(
-                f"{message}; retries exhausted ({schedule})", type=ERR_EXHAUSTED, non_retryable=True
+                f"{message}; retries exhausted ({schedule})",
+                type=FailureType.EXHAUSTED,
+                non_retryable=True,
             )
         return ApplicationError(
             f"{message}; next attempt in {delay:.0f}s",
-            type=ERR_UNDELIVERED,
+            type=FailureType.UNDELIVERED,
             next_retry_delay=timedelta(seconds=delay),
         )
 
@@ -172,7 +173,7 @@ class DeliveryActivities:
                 return open_text(session=session, box=self._box, ref=ref)
             except SealedTextMissing as err:
                 raise ApplicationError(
-                    str(err), type=DeliveryError.INVALID.value, non_retryable=True
+                    str(err), type=FailureType.INVALID, non_retryable=True
                 ) from None
 
     def _disable(self, webhook_id: uuid.UUID) -> None:

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from activities.contracts import Envelope
-from activities.database import utcnow
-from activities.tables import Attempt, Delivery
+from activities.store.database import utcnow
+from activities.store.tables import Attempt, Delivery
 
 EXCERPT_CAP = 16 * 1024
 

@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from activities.contracts import Slug
-from activities.crypto import REDACTED, SecretBox
-from activities.tables import Secret, Webhook
-from activities.validation import ConfigError, check_url, lookup_secret
+from activities.errors import ConfigError
+from activities.store.crypto import REDACTED, SecretBox
+from activities.store.tables import Secret, Webhook
+from activities.store.validation import check_url, lookup_secret
 
 Convention = Literal["general", "microsoft_graph"]
 _ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

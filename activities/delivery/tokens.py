@@ -12,16 +12,13 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from activities.http import HttpClients
+from activities.delivery.http import HttpClients
+from activities.errors import TokenError
 
 # Refresh this long before the endpoint's expiry, so no request carries a dying token.
 EXPIRY_MARGIN = 30.0
 DEFAULT_EXPIRES_IN = 300.0
 TOKEN_TIMEOUT = 15.0
-
-
-class TokenError(Exception):
-    """The token endpoint did not give a usable token."""
 
 
 @dataclass(frozen=True)

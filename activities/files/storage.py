@@ -22,9 +22,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
 
-from activities.contracts import Envelope, FileRef, Model
-from activities.documents import DocumentStore
-from activities.tables import Storage
+from activities.contracts import ActivityName, Envelope, FileRef, StoredFiles, StoreInput
+from activities.files.documents import DocumentStore
+from activities.store.tables import Storage
 
 FIELDS = (
     "project",
@@ -60,28 +60,13 @@ class StorageSettings(BaseModel):
         return check_path_template(value)
 
 
-class StoreInput(Model):
-    project: str
-    template: str | None = None
-    envelope: Envelope
-
-
-class StoredFiles(Model):
-    backend: str
-    path: str
-    files: list[str]
-    zipped: bool
-    bytes: int
-    status: str = "stored"
-
-
 class StorageActivities:
     def __init__(self, *, engine: Engine, documents: DocumentStore, root: Path) -> None:
         self._engine = engine
         self._documents = documents
         self._root = root
 
-    @activity.defn(name="store_files")
+    @activity.defn(name=ActivityName.STORE_FILES)
     async def store_files(self, req: StoreInput) -> StoredFiles | None:
         """Write the archive's form data and files; None when the project has no storage."""
         return await asyncio.to_thread(self._store, req)

@@ -55,6 +55,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def init_db(engine: Engine) -> None:
     """Create the tables that are missing; existing data is kept."""
-    from activities import tables  # noqa: F401  (registers the tables)
+    from activities.store import tables  # noqa: F401  (registers the tables)
 
     SQLModel.metadata.create_all(engine)

@@ -12,16 +12,13 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from activities.crypto import SecretBox
-from activities.database import utcnow
-from activities.tables import SealedText
+from activities.errors import SealedTextMissing
+from activities.store.crypto import SecretBox
+from activities.store.database import utcnow
+from activities.store.tables import SealedText
 
 PREFIX = "sealed_"
 DEFAULT_TTL = timedelta(hours=1)
-
-
-class SealedTextMissing(LookupError):
-    """The reference is unknown or its text expired."""
 
 
 def seal_text(*, session: Session, box: SecretBox, text: str, ttl: timedelta = DEFAULT_TTL) -> str:

@@ -16,14 +16,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from activities.contracts import FileRef
+from activities.errors import DocumentNotFound
 
 REF_PREFIX = "sha256:"
 _REF = re.compile(r"^sha256:[0-9a-f]{64}$")
 CHUNK = 1 << 20
-
-
-class DocumentNotFound(LookupError):
-    """No document has that reference (or the reference is malformed)."""
 
 
 class DocumentStore(Protocol):

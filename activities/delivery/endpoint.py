@@ -15,17 +15,14 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from activities.crypto import SecretBox
-from activities.database import utcnow
-from activities.formats import MEDIA_TYPES
-from activities.signing import signature_header
-from activities.tables import Webhook
-from activities.tokens import TokenSource
-from activities.validation import lookup_secret
-
-
-class EndpointUnavailable(Exception):
-    """The webhook was deleted or disabled since the delivery was scheduled."""
+from activities.delivery.formats import MEDIA_TYPES
+from activities.delivery.signing import signature_header
+from activities.delivery.tokens import TokenSource
+from activities.errors import EndpointUnavailable
+from activities.store.crypto import SecretBox
+from activities.store.database import utcnow
+from activities.store.tables import Webhook
+from activities.store.validation import lookup_secret
 
 
 @dataclass(frozen=True)

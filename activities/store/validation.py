@@ -6,11 +6,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
-from activities.tables import Secret
-
-
-class ConfigError(ValueError):
-    """Invalid configuration or a reference to something that does not exist."""
+from activities.store.tables import Secret
 
 
 def check_url(url: str) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from activities.guard import GuardedBackend, IPNetwork, Resolver, system_resolver
+from activities.delivery.guard import GuardedBackend, IPNetwork, Resolver, system_resolver
 
 USER_AGENT = "hookflow/0.1 (+https://github.com/hookflow/hookflow)"
 # Enough for any verdict or remote-data answer; the rest is never read.

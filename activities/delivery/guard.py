@@ -15,13 +15,11 @@ from typing import Any
 
 import httpcore
 
+from activities.errors import DestinationRefused
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[list[str]]]
-
-
-class DestinationRefused(Exception):
-    """The destination resolves only to addresses the guard refuses."""
 
 
 def parse_networks(text: str) -> list[IPNetwork]:

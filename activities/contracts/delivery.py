@@ -1,0 +1,131 @@
+"""Webhook resolution, one delivery in and out, and a delivery's record."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import Field, JsonValue
+
+from activities.contracts.base import DeliveryStatus, Model, UtcDatetime
+from activities.contracts.envelope import Envelope
+
+
+class WebhookTarget(Model):
+    """The non-secret facts a workflow needs to schedule deliveries to a webhook."""
+
+    id: uuid.UUID
+    alias: str
+    type: str
+    host: str
+    timeout: float
+    retry_schedule: list[float]
+    reason: Literal["implicit", "template", "integration", "redelivery"]
+
+
+class ResolveWebhooks(Model):
+    project: str
+    template: str | None = None
+    integrations: list[uuid.UUID] = Field(default_factory=list)
+
+
+class ResolvedWebhooks(Model):
+    targets: list[WebhookTarget]
+    problems: list[str] = Field(default_factory=list)
+
+
+class DeliverInput(Model):
+    webhook_id: uuid.UUID
+    project: str
+    envelope: Envelope
+    retry_schedule: list[float]
+    timeout: float | None = Field(
+        default=None, description="Cap on the webhook's own timeout (remote data)."
+    )
+
+
+class DeliveryResult(Model):
+    status_code: int
+    attempt: int
+    latency_ms: float
+    response: JsonValue = None
+
+
+class FailoverInput(Model):
+    webhook_id: uuid.UUID
+    project: str
+    envelope: Envelope
+
+
+class EventRecord(Model):
+    id: str
+    type: str
+    sequence: int
+    timestamp: UtcDatetime
+
+
+class DeliveryRecord(Model):
+    sequence: int
+    event_id: str
+    event_type: str
+    webhook_id: uuid.UUID
+    webhook_alias: str
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    attempts: int = 0
+    status_code: int | None = None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, target: WebhookTarget, envelope: Envelope) -> DeliveryRecord:
+        """A pending delivery of ``envelope`` to ``target``."""
+        event = envelope.event
+        return cls(
+            sequence=event.sequence,
+            event_id=event.id,
+            event_type=event.type,
+            webhook_id=target.id,
+            webhook_alias=target.alias,
+        )
+
+
+class DeliveryCarry(Model):
+    """A delivery not finished when a session continued as new."""
+
+    target: WebhookTarget
+    envelope: Envelope
+
+
+class Redeliver(Model):
+    """Input of the ``Redeliver`` workflow: deliveries sent again, in order per webhook."""
+
+    project: str
+    items: list[DeliveryCarry] = Field(min_length=1)
+
+
+class RedeliverProgress(Model):
+    total: int
+    delivered: int = 0
+    failed: int = 0
+    errors: list[str] = Field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return self.delivered + self.failed
+
+
+# --- the storage integration ---------------------------------------------------
+
+
+class StoreInput(Model):
+    project: str
+    template: str | None = None
+    envelope: Envelope
+
+
+class StoredFiles(Model):
+    backend: str
+    path: str
+    files: list[str]
+    zipped: bool
+    bytes: int
+    status: str = "stored"

@@ -1,0 +1,49 @@
+"""Every exception hookflow raises for a reason a user can act on, in one place.
+
+Each is one clear line; the command line catches ``HookflowError`` and prints
+it as such. Failures that cross the Temporal boundary are not exceptions but
+``ApplicationError``s whose ``type=`` is a ``FailureType``
+(``activities.contracts``).
+"""
+
+from __future__ import annotations
+
+
+class HookflowError(Exception):
+    """Base of hookflow's own errors: the message is one line for the user."""
+
+
+class ConfigError(HookflowError, ValueError):
+    """Invalid configuration, or a reference to something that does not exist."""
+
+
+class SettingsError(HookflowError, ValueError):
+    """A setting (environment, option, key file) has an invalid value."""
+
+
+class SecretBoxError(HookflowError):
+    """A stored secret cannot be decrypted with the configured key."""
+
+
+class DestinationRefused(HookflowError):
+    """The destination resolves only to addresses the guard refuses."""
+
+
+class TokenError(HookflowError):
+    """The token endpoint did not give a usable token."""
+
+
+class EndpointUnavailable(HookflowError):
+    """The webhook was deleted or disabled since the delivery was scheduled."""
+
+
+class DocumentNotFound(HookflowError, LookupError):
+    """No document has that reference (or the reference is malformed)."""
+
+
+class SealedTextMissing(HookflowError, LookupError):
+    """The reference is unknown or its text expired."""
+
+
+class DevServerError(HookflowError):
+    """The embedded Temporal dev server could not start."""

@@ -1,0 +1,1 @@
+"""Files: the document store, the storage integration and sealed texts."""

@@ -1,0 +1,1 @@
+"""The configuration store: webhooks, secrets and keys in the database, encrypted at rest."""
