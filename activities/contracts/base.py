@@ -90,7 +90,9 @@ class FailureType(StrEnum):
     EXHAUSTED = "DeliveryExhausted"  # every step of the ladder failed
     GONE = "WebhookGone"  # 410: the webhook is now disabled
     REFUSED = "DestinationRefused"  # the address guard said no
-    UNAVAILABLE = "WebhookUnavailable"  # deleted or disabled meanwhile
+    UNAVAILABLE = "WebhookUnavailable"  # deleted meanwhile: its stream is dropped
+    PAUSED = "WebhookPaused"  # disabled: its stream is held until it is enabled
+    DISABLED = "WebhookDisabled"  # this delivery's failure disabled it (failing for days)
     INVALID = "DeliveryInvalid"  # this delivery can never be sent (a document is missing)
     REMOTE_DATA_FAILED = "RemoteDataFailed"  # a field_changed call got no usable answer
 

@@ -35,6 +35,16 @@ class ResolvedWebhooks(Model):
 
 
 class DeliverInput(Model):
+    """One delivery activity: ``envelope``, then (only once it is delivered)
+    the ``following`` events of the same (session, webhook) stream, in order.
+
+    Each event is its own attempt with its own ``webhook-id`` and attempt-log
+    row. The ladder applies to ``envelope``: the activity raises for it as for
+    a single delivery. A following event that fails is not retried here: the
+    activity returns what it delivered, and the workflow schedules the rest
+    again, starting with that event at ladder step ``attempt_offset`` + 1.
+    """
+
     webhook_id: uuid.UUID
     project: str
     envelope: Envelope
@@ -42,13 +52,31 @@ class DeliverInput(Model):
     timeout: float | None = Field(
         default=None, description="Cap on the webhook's own timeout (remote data)."
     )
+    following: list[Envelope] = Field(default_factory=list)
+    attempt_offset: int = Field(
+        default=0, ge=0, description="Attempts of ``envelope`` already made by an earlier batch."
+    )
+
+
+class SentEvent(Model):
+    """One following event of a batch, delivered."""
+
+    event_id: str
+    status_code: int
+    latency_ms: float
 
 
 class DeliveryResult(Model):
+    """``envelope`` delivered (its status, attempt and latency), then the
+    ``following`` events delivered in order; ``stopped`` says why the next one
+    was not (it failed once, and stays queued)."""
+
     status_code: int
     attempt: int
     latency_ms: float
     response: JsonValue = None
+    following: list[SentEvent] = Field(default_factory=list)
+    stopped: str | None = None
 
 
 class FailoverInput(Model):
