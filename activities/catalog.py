@@ -32,6 +32,7 @@ DELETED = "WHEF_SESSION_DELETED"
 REMOTE_DATA = "WHEF_FORM_FIELD_CHANGED"
 SEND_SMS = "WHP_SEND_SMS"
 ALERT = "WHP_DELIVERY_FAILED"
+WEBHOOK_DISABLED = "WHP_WEBHOOK_DISABLED"
 
 # Signals of a Session that fire no hook type of their own: a redelivery of
 # failed or held deliveries, and a paused webhook enabled again.
@@ -85,6 +86,11 @@ class HookType:
     payload: type[SignalPayload] = ClientSignal
     """Model of that signal's payload; its fields other than ``client`` and
     ``event_id`` reach the receiver under ``data``."""
+    also: tuple[str, ...] = ()
+    """Other event codes webhooks of this type receive."""
+
+    def receives(self, event: str) -> bool:
+        return event == self.event or event in self.also
 
 
 def _types() -> list[HookType]:
@@ -181,7 +187,8 @@ def _types() -> list[HookType]:
             "delivery_failed",
             ALERT,
             "Alert when a delivery fails",
-            "a delivery exhausted its retries (and its failover URL, if any, failed too)",
+            "a delivery exhausted its retries (and its failover URL, if any, failed too), "
+            "or a webhook was disabled after failing for days (WHP_WEBHOOK_DISABLED)",
             _envelope(
                 ALERT,
                 7,
@@ -193,6 +200,8 @@ def _types() -> list[HookType]:
                     "error": "DeliveryExhausted: HTTP 503 from archive (dms.example.com)",
                 },
             ),
+            # A webhook disabled after failing for days: its owner is told.
+            also=(WEBHOOK_DISABLED,),
         ),
         HookType(
             "send_sms",
@@ -234,6 +243,12 @@ def register(hook: HookType) -> HookType:
 
 
 _ERROR_STATUSES = frozenset({"error", "failed", "failure", "fail"})
+
+
+def receives(type_name: str, event: str) -> bool:
+    """Whether webhooks of this configuration type get this event."""
+    hook = CATALOG.get(type_name)
+    return hook is not None and hook.receives(event)
 
 
 def hook_type(name: str) -> HookType:

@@ -10,7 +10,6 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import WebhookTarget
-    from activities.delivery.retry import schedule_span
 
 
 @dataclass(frozen=True)
@@ -30,12 +29,14 @@ RESOLVE = Policy(
 _ATTEMPT_MARGIN = timedelta(seconds=15)
 
 
-def delivery(target: WebhookTarget) -> Policy:
-    """One delivery: the activity computes the ladder (``next_retry_delay``) and
-    says when it is exhausted; Temporal's own backoff only covers an attempt
-    lost with its worker. ``schedule_to_close`` bounds the whole delivery."""
-    per_attempt = timedelta(seconds=target.timeout) + _ATTEMPT_MARGIN
-    span = timedelta(seconds=schedule_span(target.retry_schedule) * 1.25)
+def delivery(target: WebhookTarget, events: int = 1) -> Policy:
+    """One delivery of ``events`` of a stream: the activity computes the ladder
+    (``next_retry_delay``) and says when it is exhausted; Temporal's own backoff
+    only covers an attempt lost with its worker. ``schedule_to_close`` bounds
+    the whole delivery."""
+    per_attempt = timedelta(seconds=target.timeout) * events + _ATTEMPT_MARGIN
+    # The ladder's span before jitter (+25% for jitter and Retry-After).
+    span = timedelta(seconds=sum(target.retry_schedule[1:]) * 1.25)
     return Policy(
         start_to_close=per_attempt,
         schedule_to_close=span + per_attempt * (len(target.retry_schedule) + 1),
@@ -47,16 +48,22 @@ def delivery(target: WebhookTarget) -> Policy:
     )
 
 
-# Remote data answers a client who is typing: two quick attempts, ten seconds in all.
+# Remote data answers a client who is typing: two quick attempts, each within
+# the webhook's own timeout up to this cap.
 REMOTE_DATA_SCHEDULE = [0.0, 0.25]
-REMOTE_DATA_DEADLINE = timedelta(seconds=10)
+REMOTE_DATA_MAX_TIMEOUT = 15.0
+
+
+def remote_timeout(target: WebhookTarget) -> float:
+    """Seconds one remote-data attempt may take: the webhook's timeout, capped."""
+    return min(target.timeout, REMOTE_DATA_MAX_TIMEOUT)
 
 
 def remote_data(target: WebhookTarget) -> Policy:
-    per_attempt = min(timedelta(seconds=target.timeout), REMOTE_DATA_DEADLINE / 2)
+    per_attempt = timedelta(seconds=remote_timeout(target) + 0.5)
     return Policy(
         start_to_close=per_attempt,
-        schedule_to_close=REMOTE_DATA_DEADLINE,
+        schedule_to_close=per_attempt * 2 + timedelta(seconds=0.25),
         retry=RetryPolicy(initial_interval=timedelta(milliseconds=250), maximum_attempts=2),
     )
 

@@ -3,42 +3,42 @@
 Each station is a child ``Session`` (it outlives the process: parent close
 policy ABANDON) started when the previous one is submitted; each reports its
 submission or expiry back with a signal. When every station is submitted, the
-process posts one ``WHP_ARCHIVE`` listing all of them to the archive webhooks.
+process posts one ``WHP_ARCHIVE`` listing all of them to the archive webhooks,
+through the same outbox as a session's deliveries (held, failed, alerted).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from typing import Any
 
+from pydantic import JsonValue
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.catalog import ARCHIVE, CATALOG, STORAGE
+    from activities.catalog import ALERT, ARCHIVE, STORAGE, receives
     from activities.contracts import (
         CreateProcess,
         CreateSession,
         DeliveryRecord,
-        DeliveryStatus,
         Envelope,
-        EventInfo,
+        FailureType,
+        FileRef,
         ProcessState,
         ProcessStatus,
         RecipientRef,
-        ResolveWebhooks,
         SessionInfo,
         StationResult,
         StationState,
         WebhookTarget,
     )
-    from activities.store.activity import ConfigActivities
-    from workflows import policies
-    from workflows.delivery import deliver, one_line, settle_failure, store_files
-    from workflows.names import SA_PROCESS, SA_PROJECT, SA_STATUS
+    from workflows import calls, visibility
+    from workflows.events import EventLog
+    from workflows.ledger import alert_data
+    from workflows.outbox import Outbox
     from workflows.session import SessionWorkflow
 
 
@@ -51,8 +51,11 @@ class BusinessProcessWorkflow:
         self._results: dict[str, StationResult] = {}
         self._expired: str | None = None
         self._started = 0
-        self._deliveries: list[DeliveryRecord] = []
         self._problems: list[str] = []
+        self._outbox = Outbox(project=req.project, alert=self._alert, changed=self._changed)
+        self._failed = visibility.FailedWebhooks(self._upsert_attributes)
+        self._alerts: list[DeliveryRecord] = []
+        self._events: EventLog | None = None
 
     @workflow.run
     async def run(self, req: CreateProcess) -> ProcessState:
@@ -118,7 +121,7 @@ class BusinessProcessWorkflow:
             project=self._req.project,
             status=self._status,
             stations=stations,
-            deliveries=self._deliveries,
+            deliveries=self._outbox.ledger.records(),
             problems=self._problems,
         )
 
@@ -141,20 +144,15 @@ class BusinessProcessWorkflow:
             standalone=False,
         )
 
+    # --- the archive ---------------------------------------------------------------
+
     async def _archive(self) -> None:
-        targets = await self._targets_for(ARCHIVE)
         stations = [
             self._results[self._req.station_id(n)] for n in range(1, len(self._req.sessions) + 1)
         ]
         last = stations[-1]
-        form_data: dict[str, Any] = {}
-        for station in stations:
-            form_data.update(station.form_data)
-        envelope = Envelope(
-            event=EventInfo(
-                id="evt_" + workflow.uuid4().hex, type=ARCHIVE, timestamp=workflow.now(), sequence=1
-            ),
-            session=SessionInfo(
+        self._events = EventLog(
+            SessionInfo(
                 id=last.id,
                 reference=str(self._req.id),
                 process_id=str(self._req.id),
@@ -162,88 +160,112 @@ class BusinessProcessWorkflow:
                 transaction_number=last.transaction_number,
                 recipient=RecipientRef(id=last.recipient.id, name=last.recipient.name),
                 labels=self._req.labels,
-            ),
-            form_data=form_data,
-            attachments=[a for s in stations for a in s.attachments],
+            )
+        )
+        archive = self._events.new(
+            ARCHIVE,
+            form_data=merged_form_data(stations),
+            attachments=process_attachments(stations),
             document=last.document,
             sessions=stations,
         )
-        await asyncio.gather(*(self._send(target, envelope) for target in targets))
-        await self._store(envelope)
+        await self._deliver(ARCHIVE, archive)
+        await self._store(archive)
 
     async def _store(self, archive: Envelope) -> None:
         """The storage integration, after the archive; then its callback."""
         try:
-            stored = await store_files(project=self._req.project, template=None, envelope=archive)
+            stored = await calls.store_files(
+                project=self._req.project, template=None, envelope=archive
+            )
         except ActivityError as err:
-            self._problems.append(f"storage failed: {one_line(err.cause or err)}")
+            self._problems.append(f"storage failed: {calls.one_line(err.cause or err)}")
             return
-        if stored is None:
-            return
-        callback = archive.model_copy(
-            update={
-                "event": archive.event.model_copy(
-                    update={
-                        "id": "evt_" + workflow.uuid4().hex,
-                        "type": STORAGE,
-                        "sequence": 2,
-                        "timestamp": workflow.now(),
-                    }
-                ),
-                "form_data": None,
-                "attachments": None,
-                "document": None,
-                "sessions": None,
-                "storage": stored.model_dump(mode="json"),
-            }
-        )
-        targets = await self._targets_for(STORAGE)
-        await asyncio.gather(*(self._send(target, callback) for target in targets))
+        if stored is not None and self._events is not None:
+            callback = self._events.new(STORAGE, storage=stored.model_dump(mode="json"))
+            await self._deliver(STORAGE, callback)
 
-    async def _send(self, target: WebhookTarget, envelope: Envelope) -> None:
-        record = DeliveryRecord.of(target, envelope)
-        self._deliveries.append(record)
-        try:
-            result = await deliver(project=self._req.project, target=target, envelope=envelope)
-        except ActivityError as err:
-            if await settle_failure(
-                project=self._req.project, target=target, envelope=envelope, record=record, err=err
-            ):
-                self._publish(failed=target.alias)
-            return
-        record.status, record.attempts = DeliveryStatus.DELIVERED, result.attempt
-        record.status_code = result.status_code
+    async def _deliver(self, event: str, envelope: Envelope) -> None:
+        """Send ``envelope`` to every webhook for ``event``; then the alerts its
+        failures raised, to the project's ``delivery_failed`` webhooks."""
+        for target in await self._targets_for(event):
+            self._outbox.add(target, envelope)
+        await workflow.wait_condition(self._outbox.settled)
+        while self._alerts and self._events is not None:
+            failed, self._alerts = self._alerts, []
+            targets = await self._targets_for(ALERT)
+            for record in failed:
+                alert = self._events.new(ALERT, data=alert_data(record))
+                for target in targets:
+                    self._outbox.add(target, alert)
+            await workflow.wait_condition(self._outbox.settled)
+
+    def _alert(
+        self, record: DeliveryRecord, target: WebhookTarget, _kind: FailureType | None
+    ) -> None:
+        if target.type != "delivery_failed":
+            self._alerts.append(record)
 
     async def _targets_for(self, event: str) -> list[WebhookTarget]:
         """Webhooks for ``event``: the project's, any station template's, or named."""
         chosen: dict[str, WebhookTarget] = {}
         templates = list(dict.fromkeys(s.template for s in self._req.sessions)) or [None]
         for template in templates:
-            resolved = await workflow.execute_activity_method(
-                ConfigActivities.resolve_webhooks,
-                ResolveWebhooks(
-                    project=self._req.project,
-                    template=template,
-                    integrations=[i.uuid for i in self._req.integrations],
-                ),
-                start_to_close_timeout=policies.RESOLVE.start_to_close,
-                retry_policy=policies.RESOLVE.retry,
+            resolved = await calls.resolve(
+                project=self._req.project,
+                template=template,
+                integrations=[str(i.uuid) for i in self._req.integrations],
                 summary=f"resolve {event} webhooks of {self._req.project}",
             )
             for target in resolved.targets:
-                if CATALOG[target.type].event == event:
+                if receives(target.type, event):
                     chosen.setdefault(str(target.id), target)
             self._problems += [p for p in resolved.problems if p not in self._problems]
         return list(chosen.values())
 
-    def _publish(self, failed: str | None = None) -> None:
-        updates: list[SearchAttributeUpdate[Any]] = [
-            SA_PROJECT.value_set(self._req.project),
-            SA_PROCESS.value_set(str(self._req.id)),
-            SA_STATUS.value_set(self._status.value),
-        ]
-        workflow.upsert_search_attributes(updates)
-        workflow.set_current_details(
-            f"**{self._status.value}**, station {self._started}/{len(self._req.sessions)}, "
-            f"{len(self._results)} submitted" + (f"; archive to {failed} failed" if failed else "")
+    def _changed(self) -> None:
+        self._failed.update(self._outbox.ledger.failed_aliases())
+        self._describe()
+
+    def _publish(self) -> None:
+        visibility.publish(
+            self._upsert_attributes,
+            project=self._req.project,
+            process_id=str(self._req.id),
+            status=self._status.value,
         )
+        self._describe()
+
+    def _upsert_attributes(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
+        workflow.upsert_search_attributes(updates)
+
+    def _describe(self) -> None:
+        visibility.describe(
+            f"**{self._status.value}**, station {self._started}/{len(self._req.sessions)}, "
+            f"{len(self._results)} submitted",
+            self._outbox.ledger.records(),
+            self._problems,
+        )
+
+
+def merged_form_data(stations: list[StationResult]) -> dict[str, JsonValue]:
+    """The process's form data: every station's fields; where two stations set
+    the same field, the earlier station's value stays (each station's own data
+    is in ``sessions[i].form_data``)."""
+    merged: dict[str, JsonValue] = {}
+    for station in stations:
+        for key, value in station.form_data.items():
+            merged.setdefault(key, value)
+    return merged
+
+
+def process_attachments(stations: list[StationResult]) -> list[FileRef]:
+    """Every file of the process but the final signed document, each once, in
+    station order: the stations' attachments and earlier stations' documents."""
+    final = stations[-1].document
+    files: dict[str, FileRef] = {}
+    for station in stations:
+        extra = [station.document] if station.document and station.document != final else []
+        for file in [*station.attachments, *extra]:
+            files.setdefault(file.ref, file)
+    return list(files.values())

@@ -1,20 +1,26 @@
-"""The ``Redeliver`` workflow: deliveries sent again, visible in the UI like any other.
+"""The ``Redeliver`` workflow: deliveries of ended sessions sent again, visible
+in the UI like any other.
 
-Each item keeps its envelope, so the receiver sees the same ``webhook-id``;
-items to one webhook go in order, webhooks in parallel.
+A running session redelivers through its own ``redeliver`` signal; this
+workflow covers the rest. Each item keeps its envelope, so the receiver sees
+the same ``webhook-id``; items to one webhook go in order through the same
+outbox as a session's, webhooks in parallel.
 """
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import DeliveryCarry, Redeliver, RedeliverProgress
-    from workflows.delivery import deliver, one_line
+    from activities.contracts import (
+        DeliveryRecord,
+        DeliveryStatus,
+        FailureType,
+        Redeliver,
+        RedeliverProgress,
+        WebhookTarget,
+    )
+    from workflows.outbox import Outbox
 
 
 @workflow.defn(name="Redeliver")
@@ -22,28 +28,32 @@ class RedeliverWorkflow:
     @workflow.init
     def __init__(self, req: Redeliver) -> None:
         self._progress = RedeliverProgress(total=len(req.items))
+        self._outbox = Outbox(project=req.project, alert=self._alert, changed=self._changed)
 
     @workflow.run
     async def run(self, req: Redeliver) -> RedeliverProgress:
-        queues: dict[uuid.UUID, list[DeliveryCarry]] = {}
         for item in req.items:
-            queues.setdefault(item.target.id, []).append(item)
-        await asyncio.gather(*(self._send(req.project, items) for items in queues.values()))
+            self._outbox.add(item.target, item.envelope)
+        await workflow.wait_condition(self._outbox.settled)
+        self._changed()
         return self._progress
 
     @workflow.query(name="progress")
     def progress(self) -> RedeliverProgress:
         return self._progress
 
-    async def _send(self, project: str, items: list[DeliveryCarry]) -> None:
-        for item in items:
-            try:
-                await deliver(project=project, target=item.target, envelope=item.envelope)
-            except ActivityError as err:
-                self._progress.failed += 1
-                self._progress.errors.append(one_line(err.cause or err))
-            else:
-                self._progress.delivered += 1
-            workflow.set_current_details(
-                f"{self._progress.done}/{self._progress.total} sent, {self._progress.failed} failed"
-            )
+    def _alert(
+        self, record: DeliveryRecord, _target: WebhookTarget, _kind: FailureType | None
+    ) -> None:
+        if record.error:
+            self._progress.errors.append(record.error)
+
+    def _changed(self) -> None:
+        records = self._outbox.ledger.records()
+        self._progress.delivered = sum(1 for r in records if r.status == DeliveryStatus.DELIVERED)
+        self._progress.failed = sum(
+            1 for r in records if r.status not in (DeliveryStatus.DELIVERED, DeliveryStatus.PENDING)
+        )
+        workflow.set_current_details(
+            f"{self._progress.done}/{self._progress.total} sent, {self._progress.failed} failed"
+        )

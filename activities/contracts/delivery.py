@@ -117,10 +117,13 @@ class DeliveryRecord(Model):
 
 
 class DeliveryCarry(Model):
-    """A delivery not finished when a session continued as new."""
+    """A delivery not yet delivered when a session continued as new."""
 
     target: WebhookTarget
     envelope: Envelope
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    attempts: int = 0
+    error: str | None = None
 
 
 class Redeliver(Model):

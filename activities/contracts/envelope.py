@@ -70,6 +70,9 @@ class SessionInfo(Model):
     labels: dict[str, str]
 
 
+_SMS_FIELDS = ("to", "text", "purpose", "link", "locale")
+
+
 class Envelope(Model):
     """The body every webhook receives; optional parts are left out when unset."""
 
@@ -100,4 +103,7 @@ class Envelope(Model):
         for name in ("change", "fields"):
             if getattr(self, name) is not None:
                 body[name] = self.model_dump(mode="json", include={name})[name]
+        if self.to is not None:  # Send SMS has a fixed structure: every key, null when absent
+            for name in _SMS_FIELDS:
+                body.setdefault(name, None)
         return body

@@ -153,6 +153,20 @@ class StorageSignal(SignalPayload):
     storage: dict[str, JsonValue] = Field(default_factory=dict)
 
 
+class RedeliverSignal(Model):
+    """Payload of the ``redeliver`` signal: this webhook's failed deliveries
+    (those named, or all) go again, with the ones held behind them, in order."""
+
+    webhook_id: uuid.UUID
+    event_ids: list[str] | None = Field(default=None, max_length=10_000)
+
+
+class ResumeSignal(Model):
+    """Payload of the ``webhook_resumed`` signal: the webhook was enabled again."""
+
+    webhook_id: uuid.UUID
+
+
 class SessionState(Model):
     """Answer of the ``state`` query."""
 

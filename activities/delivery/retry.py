@@ -52,11 +52,6 @@ def _format_step(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def schedule_span(steps: list[float]) -> float:
-    """Seconds from the first attempt to the last, before jitter."""
-    return float(sum(steps[1:]))
-
-
 def next_delay(
     steps: list[float],
     *,

@@ -78,12 +78,14 @@ def embed(store: DocumentStore, file: FileRef) -> dict[str, Any]:
 
 
 def embed_files(store: DocumentStore, body: dict[str, Any]) -> dict[str, Any]:
-    """The archive body with every referenced file's content in place of its reference."""
+    """The archive body with each file's content in place of its reference.
+
+    Only the top level carries content: ``sessions[i]`` name their files by
+    reference, so every file is sent once.
+    """
     out = dict(body)
     if body.get("document"):
         out["document"] = embed(store, FileRef.model_validate(body["document"]))
     if body.get("attachments"):
         out["attachments"] = [embed(store, FileRef.model_validate(f)) for f in body["attachments"]]
-    if body.get("sessions"):
-        out["sessions"] = [embed_files(store, session) for session in body["sessions"]]
     return out

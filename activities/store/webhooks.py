@@ -408,18 +408,19 @@ def resolve_targets(
     *, session: Session, project: str, template: str | None, integrations: Sequence[uuid.UUID]
 ) -> ResolvedWebhooks:
     """The project's implicit webhooks, explicit ones coupled to the template,
-    and those named in ``integrations``; each webhook once."""
+    and those named in ``integrations``; each webhook once. Disabled webhooks
+    are included: their deliveries are held until they are enabled."""
     chosen: dict[uuid.UUID, WebhookTarget] = {}
-    enabled = select(Webhook).where(Webhook.project == project, col(Webhook.enabled).is_(True))
-    for webhook in session.exec(enabled.where(col(Webhook.explicit).is_(False))):
+    of_project = select(Webhook).where(Webhook.project == project)
+    for webhook in session.exec(of_project.where(col(Webhook.explicit).is_(False))):
         chosen[webhook.id] = target_of(webhook, "implicit")
     if template:
-        coupled = enabled.join(WebhookTemplate).where(WebhookTemplate.template == template)
+        coupled = of_project.join(WebhookTemplate).where(WebhookTemplate.template == template)
         for webhook in session.exec(coupled):
             chosen.setdefault(webhook.id, target_of(webhook, "template"))
     for webhook_id in integrations:
         found = session.get(Webhook, webhook_id)
-        if found is not None and found.project == project and found.enabled:
+        if found is not None and found.project == project:
             chosen.setdefault(found.id, target_of(found, "integration"))
     problems = integration_problems(session=session, project=project, integrations=integrations)
     targets = sorted(chosen.values(), key=lambda t: (t.alias, str(t.id)))

@@ -52,7 +52,12 @@ async def test_archive_of_a_20_mb_pdf_keeps_history_small(
     }
     assert base64.b64decode(document["content"]) == pdf
     assert base64.b64decode(body["attachments"][0]["content"]) == b"\x89PNG small attachment"
-    assert body["sessions"][0]["document"]["sha256"] == document["sha256"]
+    # Each file is sent once: the session entry names it by reference.
+    assert body["sessions"][0]["document"] == {
+        "name": "contract.pdf",
+        "content_type": "application/pdf",
+        "ref": contract,
+    }
     # The submitted notification names the files by reference only.
     [submitted] = await wait_for_requests(receiver, 1, "/submitted")
     assert submitted.json()["document"] == {

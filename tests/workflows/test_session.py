@@ -164,7 +164,7 @@ async def test_exhausted_delivery_is_failed_and_searchable(
     assert attributes["HookflowProject"] == "acme"
 
 
-async def test_410_disables_the_webhook_and_stops(
+async def test_410_disables_the_webhook_and_holds_the_rest(
     client: Client, worker: Worker, settings: Settings, engine, box: SecretBox, receiver: Receiver
 ) -> None:
     hook = add_webhook(engine, box, type="storage_callback", url=receiver.url("/gone"))
@@ -180,10 +180,10 @@ async def test_410_disables_the_webhook_and_stops(
             and all(d.status != DeliveryStatus.PENDING for d in s.deliveries)
         ),
     )
-    # The first delivery met 410; the second was skipped, or never queued if it
-    # arrived after the webhook was disabled.
+    # The first delivery met 410; the second is held until the webhook is
+    # enabled again (disabling pauses, it never discards).
     assert state.deliveries[0].status == DeliveryStatus.FAILED
-    assert [d.status for d in state.deliveries[1:]] in ([], [DeliveryStatus.SKIPPED])
+    assert [d.status for d in state.deliveries[1:]] == [DeliveryStatus.HELD]
     assert len(receiver.at("/gone")) == 1
     assert state.events[-1].type == "WHP_DELIVERY_FAILED"
     with Session(engine) as session:

@@ -1,0 +1,137 @@
+"""Every activity a workflow schedules, by name, with its policy and summary.
+
+Workflows never import the modules that implement activities (httpx,
+SQLModel, cryptography stay out of the sandbox): they call them by
+``ActivityName`` with contracts in and out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import (
+        ActivityName,
+        DeliverInput,
+        DeliveryResult,
+        Envelope,
+        FailoverInput,
+        FailureType,
+        ResolvedWebhooks,
+        ResolveWebhooks,
+        StoredFiles,
+        StoreInput,
+        WebhookTarget,
+    )
+    from workflows import policies
+
+
+async def deliver(
+    *,
+    project: str,
+    target: WebhookTarget,
+    envelopes: Sequence[Envelope],
+    remote: bool = False,
+    attempt_offset: int = 0,
+) -> DeliveryResult:
+    """Send ``envelopes`` (one stream's events, in order) to ``target``.
+
+    Raises ActivityError when the first one fails for good; a later one that
+    fails ends the batch (``DeliveryResult.stopped``). ``remote``: a synchronous
+    remote-data call, with a short deadline and few attempts.
+    """
+    first, *following = envelopes
+    policy = policies.remote_data(target) if remote else policies.delivery(target, len(envelopes))
+    result: DeliveryResult = await workflow.execute_activity(
+        ActivityName.DELIVER,
+        DeliverInput(
+            webhook_id=target.id,
+            project=project,
+            envelope=first,
+            following=following,
+            retry_schedule=policies.REMOTE_DATA_SCHEDULE if remote else target.retry_schedule,
+            timeout=policies.remote_timeout(target) if remote else None,
+            attempt_offset=attempt_offset,
+        ),
+        result_type=DeliveryResult,
+        start_to_close_timeout=policy.start_to_close,
+        schedule_to_close_timeout=policy.schedule_to_close,
+        retry_policy=policy.retry,
+        summary=_summary(target, first, following),
+    )
+    return result
+
+
+def _summary(target: WebhookTarget, first: Envelope, following: Sequence[Envelope]) -> str:
+    events = first.event.type
+    if following:
+        events += f" #{first.event.sequence} and {len(following)} more"
+    return f"{events} -> {target.alias} ({target.host})"
+
+
+async def failover(*, project: str, target: WebhookTarget, envelope: Envelope) -> bool:
+    """Send an exhausted delivery to the webhook's failover URL; False when it
+    has none or the failover failed too."""
+    try:
+        took_over: bool = await workflow.execute_activity(
+            ActivityName.FAILOVER,
+            FailoverInput(webhook_id=target.id, project=project, envelope=envelope),
+            result_type=bool,
+            start_to_close_timeout=policies.FAILOVER.start_to_close,
+            retry_policy=policies.FAILOVER.retry,
+            summary=f"failover of {envelope.event.type} -> {target.alias}",
+        )
+    except ActivityError:
+        return False
+    return took_over
+
+
+async def resolve(
+    *, project: str, template: str | None, integrations: list[str], summary: str
+) -> ResolvedWebhooks:
+    """The webhooks a session or process uses; unusable integrations come back as problems."""
+    resolved: ResolvedWebhooks = await workflow.execute_activity(
+        ActivityName.RESOLVE_WEBHOOKS,
+        ResolveWebhooks.model_validate(
+            {"project": project, "template": template, "integrations": integrations}
+        ),
+        result_type=ResolvedWebhooks,
+        start_to_close_timeout=policies.RESOLVE.start_to_close,
+        retry_policy=policies.RESOLVE.retry,
+        summary=summary,
+    )
+    return resolved
+
+
+async def store_files(
+    *, project: str, template: str | None, envelope: Envelope
+) -> StoredFiles | None:
+    """Write an archive's files with the project's storage integration (None: not configured)."""
+    stored: StoredFiles | None = await workflow.execute_activity(
+        ActivityName.STORE_FILES,
+        StoreInput(project=project, template=template, envelope=envelope),
+        result_type=StoredFiles | None,  # type: ignore[arg-type]
+        start_to_close_timeout=policies.STORAGE.start_to_close,
+        schedule_to_close_timeout=policies.STORAGE.schedule_to_close,
+        retry_policy=policies.STORAGE.retry,
+        summary=f"store files of {envelope.session.id}",
+    )
+    return stored
+
+
+def one_line(err: BaseException) -> str:
+    """An error as one short line, for records, problems and the UI."""
+    return " ".join(str(err).split())[:300]
+
+
+def failure_type(cause: BaseException | None) -> FailureType | None:
+    """The ``FailureType`` an activity raised, if it is one of ours."""
+    if isinstance(cause, ApplicationError) and cause.type:
+        try:
+            return FailureType(cause.type)
+        except ValueError:
+            return None
+    return None

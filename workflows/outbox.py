@@ -1,0 +1,278 @@
+"""The outbox: one ordered stream per webhook, each drained by its own task.
+
+``Session``, ``BusinessProcess`` and ``Redeliver`` all deliver through it.
+A stream sends its head, then the events queued behind it in the same
+activity. A disabled webhook's stream is held (paused) until it is enabled;
+behind a delivery that exhausts its ladder, the rest of the stream is held
+until it is redelivered: order holds through both. A deleted webhook's
+stream is dropped. Streams never wait for each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import (
+        DeliveryCarry,
+        DeliveryRecord,
+        DeliveryResult,
+        DeliveryStatus,
+        Envelope,
+        FailureType,
+        WebhookTarget,
+    )
+    from workflows import calls
+    from workflows.ledger import Ledger
+
+# Events of one stream one activity sends, in order.
+MAX_BATCH = 50
+# A paused stream asks again this often whether its webhook is enabled.
+RECHECK = timedelta(minutes=10)
+
+Alert = Callable[[DeliveryRecord, WebhookTarget, FailureType | None], None]
+
+
+class Stream:
+    """The queue of one webhook: event ids in order, and why it waits, if it does."""
+
+    def __init__(self, target: WebhookTarget) -> None:
+        self.target = target
+        self.queue: deque[str] = deque()
+        self.held: str | None = None
+        self.paused = False  # held because the webhook is disabled: enabling releases it
+        self.offset = 0  # attempts of the head made by a batch that stopped on it
+        self.nudged = False
+        self.task: asyncio.Task[None] | None = None
+
+
+class Outbox:
+    def __init__(self, *, project: str, alert: Alert, changed: Callable[[], None]) -> None:
+        self._project = project
+        self._alert = alert
+        self._changed = changed
+        self.ledger = Ledger()
+        self._streams: dict[uuid.UUID, Stream] = {}
+        self.pausing = False
+        self.dropped: list[str] = []
+
+    # --- in ---------------------------------------------------------------------
+
+    def add(self, target: WebhookTarget, envelope: Envelope) -> DeliveryRecord:
+        """Queue ``envelope`` for ``target``, behind the events queued before it."""
+        record = self.track(target, envelope)
+        stream = self._stream(target)
+        stream.queue.append(envelope.event.id)
+        if stream.held is not None:
+            record.status = DeliveryStatus.HELD
+        self._kick(stream)
+        return record
+
+    def track(self, target: WebhookTarget, envelope: Envelope) -> DeliveryRecord:
+        """A new pending record (the caller of a synchronous delivery settles it)."""
+        return self.ledger.track(target, envelope)
+
+    def restore(self, carried: Iterable[DeliveryCarry]) -> None:
+        """Deliveries handed over by continue-as-new, with their status."""
+        for item in carried:
+            record = self.track(item.target, item.envelope)
+            record.status, record.error = item.status, item.error
+            record.attempts = item.attempts
+            stream = self._stream(item.target)
+            if item.status == DeliveryStatus.FAILED:
+                continue
+            stream.queue.append(item.envelope.event.id)
+            if item.status == DeliveryStatus.HELD and stream.held is None:
+                behind = any(r.status == "failed" for r in self.ledger.of(item.target.id))
+                stream.held = "held behind a failed delivery" if behind else "webhook paused"
+                stream.paused = not behind
+        for stream in self._streams.values():
+            if stream.queue:
+                self._kick(stream)
+
+    def retarget(self, targets: Iterable[WebhookTarget]) -> None:
+        """Fresh settings (timeout, ladder, alias) for the streams of these webhooks."""
+        for target in targets:
+            if (stream := self._streams.get(target.id)) is not None:
+                stream.target = target
+
+    # --- release ------------------------------------------------------------------
+
+    def resume(self, webhook_id: uuid.UUID) -> int:
+        """The webhook was enabled: its paused stream goes on, in order."""
+        stream = self._streams.get(webhook_id)
+        if stream is None or not stream.paused:
+            return 0
+        return self._release(stream, [])
+
+    def redeliver(self, webhook_id: uuid.UUID, event_ids: set[str] | None = None) -> int:
+        """Failed deliveries to this webhook (those named, or all) go again, in
+        sequence order with the ones held behind them; returns how many."""
+        stream = self._streams.get(webhook_id)
+        if stream is None:
+            return 0
+        again = [
+            r.event_id
+            for r in self.ledger.of(webhook_id)
+            if r.status == DeliveryStatus.FAILED
+            and self.ledger.has_envelope(r.event_id)
+            and (event_ids is None or r.event_id in event_ids)
+        ]
+        if not again and not stream.held:
+            return 0
+        return self._release(stream, again)
+
+    def _release(self, stream: Stream, again: list[str]) -> int:
+        queued = set(stream.queue) | set(again)
+        stream.queue = deque(sorted(queued, key=lambda e: self.ledger.envelope(e).event.sequence))
+        stream.held, stream.paused, stream.offset = None, False, 0
+        for event_id in stream.queue:
+            record = self.ledger.get(event_id, stream.target.id)
+            record.status, record.error = DeliveryStatus.PENDING, None
+        self._kick(stream)
+        self._changed()
+        return len(stream.queue)
+
+    # --- out ----------------------------------------------------------------------
+
+    def settled(self) -> bool:
+        """Nothing is being sent: every stream is empty or held (held deliveries
+        are in the delivery log, where a redelivery finds them)."""
+        return all(s.task is None or s.held is not None for s in self._streams.values())
+
+    def busy(self) -> bool:
+        return any(s.task is not None for s in self._streams.values())
+
+    def carry(self) -> list[DeliveryCarry]:
+        """What continue-as-new hands over: every delivery not yet delivered."""
+        return [
+            DeliveryCarry(
+                target=self._streams[r.webhook_id].target,
+                envelope=self.ledger.envelope(r.event_id),
+                status=r.status,
+                attempts=r.attempts,
+                error=r.error,
+            )
+            for r in self.ledger.open()
+            if r.webhook_id in self._streams and self.ledger.has_envelope(r.event_id)
+        ]
+
+    # --- draining -----------------------------------------------------------------
+
+    def _stream(self, target: WebhookTarget) -> Stream:
+        stream = self._streams.get(target.id)
+        if stream is None:
+            stream = self._streams[target.id] = Stream(target)
+        return stream
+
+    def _kick(self, stream: Stream) -> None:
+        if stream.task is None:
+            stream.task = asyncio.create_task(self._drain(stream))
+        else:
+            stream.nudged = True
+
+    async def _drain(self, stream: Stream) -> None:
+        while stream.queue and not self.pausing:
+            if stream.held is not None and not await self._wait(stream):
+                break
+            if stream.held is not None and not stream.paused:
+                continue
+            batch = [self.ledger.envelope(e) for e in list(stream.queue)[:MAX_BATCH]]
+            try:
+                result = await calls.deliver(
+                    project=self._project,
+                    target=stream.target,
+                    envelopes=batch,
+                    attempt_offset=stream.offset,
+                )
+            except ActivityError as err:
+                await self._settle(stream, err)
+            else:
+                await self._delivered(stream, result)
+            self._changed()
+        stream.task = None
+
+    async def _wait(self, stream: Stream) -> bool:
+        """Wait for a release (a paused stream also asks again now and then);
+        False when the workflow is handing over to its next run."""
+        stream.nudged = False
+        try:
+            await workflow.wait_condition(
+                lambda: stream.held is None or stream.nudged or self.pausing,
+                timeout=RECHECK if stream.paused else None,
+                timeout_summary=f"{stream.target.alias} paused",
+            )
+        except TimeoutError:
+            pass
+        return not self.pausing
+
+    async def _delivered(self, stream: Stream, result: DeliveryResult) -> None:
+        sent = [(result.attempt, result.status_code)]
+        sent += [(0, event.status_code) for event in result.following]
+        for attempts, status_code in sent:
+            record = self.ledger.get(stream.queue.popleft(), stream.target.id)
+            record.status, record.error, record.status_code = (
+                DeliveryStatus.DELIVERED,
+                None,
+                status_code,
+            )
+            record.attempts = attempts or record.attempts + 1
+        stream.offset = 0
+        if result.stopped is not None and stream.queue:
+            # The next event failed its first attempt inside the batch: it
+            # goes on from the ladder's second step.
+            record = self.ledger.get(stream.queue[0], stream.target.id)
+            record.attempts, record.error = record.attempts + 1, result.stopped
+            stream.offset = 1
+            schedule = stream.target.retry_schedule
+            if len(schedule) > 1:
+                await workflow.sleep(schedule[1], summary=f"retry {stream.target.alias}")
+        self.ledger.prune()
+
+    async def _settle(self, stream: Stream, err: ActivityError) -> None:
+        cause = err.cause
+        kind = calls.failure_type(cause)
+        error = calls.one_line(cause or err)
+        target = stream.target
+        if kind == FailureType.PAUSED:
+            self._hold(stream, error, paused=True)
+            return
+        if kind == FailureType.UNAVAILABLE:
+            for event_id in stream.queue:
+                record = self.ledger.get(event_id, target.id)
+                record.status, record.error = DeliveryStatus.SKIPPED, error
+            del self._streams[target.id]
+            self.dropped.append(f"webhook {target.alias} was deleted: its deliveries are skipped")
+            return
+        envelope = self.ledger.envelope(stream.queue.popleft())
+        record = self.ledger.get(envelope.event.id, target.id)
+        stream.offset = 0
+        if kind == FailureType.EXHAUSTED:
+            record.attempts = len(target.retry_schedule)
+            if await calls.failover(project=self._project, target=target, envelope=envelope):
+                record.status, record.error = (
+                    DeliveryStatus.FAILED,
+                    f"{error}; sent to the failover URL",
+                )
+                return
+        record.status, record.error = DeliveryStatus.FAILED, error
+        workflow.logger.warning(
+            "ALERT delivery failed: %s -> %s: %s", record.event_type, target.alias, record.error
+        )
+        if kind != FailureType.INVALID and stream.queue:
+            paused = kind in (FailureType.GONE, FailureType.DISABLED)
+            self._hold(stream, f"held behind failed #{record.sequence}", paused=paused)
+        self._alert(record, target, kind)
+        self.ledger.prune()
+
+    def _hold(self, stream: Stream, why: str, *, paused: bool) -> None:
+        stream.held, stream.paused = why, paused
+        for event_id in stream.queue:
+            self.ledger.get(event_id, stream.target.id).status = DeliveryStatus.HELD
