@@ -21,12 +21,12 @@ import hashlib
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from temporalio.api.common.v1 import Payload, WorkflowExecution
+from temporalio.api.common.v1 import Payload, SearchAttributes, WorkflowExecution
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -211,18 +211,13 @@ def data_converter(codec: PayloadCodec | None) -> DataConverter:
     )
 
 
-def encrypted_key_ids(messages: Iterable[object]) -> set[str]:
-    """The codec key ids named by every payload inside protobuf messages."""
-    found: set[str] = set()
-    for message in messages:
-        _collect_key_ids(message, found)
-    return found
-
-
-def _collect_key_ids(message: object, found: set[str]) -> None:
+def payloads_in(message: object) -> Iterator[Payload]:
+    """Every payload inside a protobuf message (a history event, a whole history),
+    as the message's own objects; search attributes are not payloads the codec sees."""
     if isinstance(message, Payload):
-        if message.metadata.get("encoding") == ENCODING:
-            found.add(message.metadata.get(KEY_ID, b"").decode(errors="replace"))
+        yield message
+        return
+    if isinstance(message, SearchAttributes):
         return
     list_fields = getattr(message, "ListFields", None)
     if list_fields is None:
@@ -232,12 +227,22 @@ def _collect_key_ids(message: object, found: set[str]) -> None:
             continue
         if descriptor.message_type.GetOptions().map_entry:
             values: Iterable[object] = value.values()
-        elif descriptor.label == descriptor.LABEL_REPEATED:
+        elif descriptor.is_repeated:
             values = value
         else:
             values = (value,)
         for item in values:
-            _collect_key_ids(item, found)
+            yield from payloads_in(item)
+
+
+def encrypted_key_ids(messages: Iterable[object]) -> set[str]:
+    """The codec key ids named by the payloads inside protobuf messages."""
+    return {
+        payload.metadata.get(KEY_ID, b"").decode(errors="replace")
+        for message in messages
+        for payload in payloads_in(message)
+        if payload.metadata.get("encoding") == ENCODING
+    }
 
 
 async def check_keys(

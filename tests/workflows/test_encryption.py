@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from activities.contracts import SessionState
 from activities.log.attempts import envelope_of, excerpt_of
@@ -32,8 +33,8 @@ from tests.helpers import (
     start_dev_env,
     wait_for_requests,
 )
-from worker.assembly import running_worker
-from worker.codec import EncryptionCodec, KeyRing
+from worker.assembly import WORKFLOWS, running_worker
+from worker.codec import EncryptionCodec, KeyRing, data_converter, encrypted_key_ids
 from worker.codec_server import CodecServer, build_app
 from worker.receiver import Receiver, Reply
 
@@ -150,6 +151,12 @@ async def test_no_marker_reaches_temporal_in_clear(
     codec = EncryptionCodec(KeyRing((os.urandom(32),)))
     client = await codec_client(env, codec)
     workflow_id, control_id = await run_marked_session(client, env.client, tmp_path, receiver)
+
+    # The real encrypted history replays through the codec.
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    assert encrypted_key_ids(history.events) == {codec.ring.active_id}
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(codec))
+    await replayer.replay_workflow(history)
 
     stored = stored_bytes(database)
     assert CONTROL.encode() in stored  # the search reaches what the server stored
