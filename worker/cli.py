@@ -22,6 +22,7 @@ from activities.errors import (
     SecretBoxError,
     SettingsError,
 )
+from activities.files.private import private_dir
 from worker.assembly import connect, running_worker
 from worker.cli_codec import check_worker_keys, start_codec_server
 from worker.context import AppContext, pass_app
@@ -60,6 +61,8 @@ def up(app: AppContext, data_dir: str | None, port: int, ui_port: int, codec_por
 
 async def _up(app: AppContext, *, port: int, ui_port: int, codec_port: int) -> None:
     settings = app.settings
+    # temporal.db, the keys and the documents: nobody else reads the data dir.
+    private_dir(settings.data_dir)
     codec = settings.codec(create=True)
     engine, box = app.store()
     stop = _stop_event()

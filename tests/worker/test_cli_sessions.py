@@ -212,6 +212,9 @@ async def test_failed_delivery_is_found_and_redelivered(
         (2, "failed"),
         (3, "delivered"),
     ]
+    # Stored encrypted, shown in clear.
+    assert shown["envelope"]["event"]["id"] == row["event_id"]
+    assert shown["attempt_log"][2]["response_excerpt"] == '{"status": "success"}'
     shown_session = json.loads(
         await asyncio.to_thread(cli.ok, "sessions", "show", session_id, "--json")
     )
