@@ -29,14 +29,17 @@ from tests.helpers import (
     add_webhook,
     codec_client,
     local_setup,
+    new_id,
     start,
     start_dev_env,
     wait_for_requests,
 )
+from tests.workflows.test_temporal_cli import temporal
 from worker.assembly import WORKFLOWS, running_worker
 from worker.codec import EncryptionCodec, KeyRing, data_converter, encrypted_key_ids
 from worker.codec_server import CodecServer, build_app
 from worker.receiver import Receiver, Reply
+from worker.settings import Settings
 
 MARKERS = {
     "email": "mrk.email.5821@example.com",
@@ -179,3 +182,49 @@ async def test_no_marker_reaches_temporal_in_clear(
         await server.stop()
     for marker in MARKERS.values():
         assert marker in decoded, marker
+
+
+async def test_the_temporal_cli_drives_a_session_through_the_codec_server(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    engine: Engine,
+    box: SecretBox,
+    receiver: Receiver,
+) -> None:
+    codec = EncryptionCodec(KeyRing((os.urandom(32),)))
+    client = await codec_client(dev_env, codec)
+    add_webhook(engine, box, type="form_loaded", url=receiver.url("/loaded"))
+    server = CodecServer(build_app(codec, origins=[]), port=0)
+    await server.start()
+    session_id = new_id()
+    workflow_id = f"session-{session_id}"
+    through_codec = ("--codec-endpoint", server.url)
+    try:
+        async with running_worker(client, settings, engine=engine, box=box):
+            await temporal(
+                client,
+                *("workflow", "start", "--type", "Session", "--task-queue", settings.task_queue),
+                *("--workflow-id", workflow_id, *through_codec),
+                "--input",
+                json.dumps({"id": session_id, "project": "acme", "labels": {"K": CONTROL}}),
+            )
+            await temporal(
+                client,
+                *("workflow", "signal", "--workflow-id", workflow_id, "--name", "form_loaded"),
+                *through_codec,
+                "--input",
+                json.dumps({"client": {"user_agent": MARKERS["user_agent"]}}),
+            )
+            [loaded] = await wait_for_requests(receiver, 1, "/loaded")
+            assert loaded.json()["session"]["labels"] == {"K": CONTROL}
+            query = ("workflow", "query", "--workflow-id", workflow_id, "--type", "state")
+            answer = '"project":"acme"'
+            assert answer in await temporal(client, *query, *through_codec)
+            assert answer not in await temporal(client, *query)
+    finally:
+        await server.stop()
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    # What the CLI sent went through the codec server: encrypted like the rest.
+    started = history.events[0].workflow_execution_started_event_attributes
+    assert encrypted_key_ids([started.input]) == {codec.ring.active_id}
+    assert CONTROL.encode() not in history.events[0].SerializeToString()
