@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
+import signal
 import stat
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -222,3 +227,40 @@ async def test_codec_server_refuses_without_token_bad_bodies_and_foreign_origins
             headers={"origin": "http://evil.example", "access-control-request-method": "POST"},
         )
         assert "access-control-allow-origin" not in preflight.headers
+
+
+def test_codec_server_command_serves_until_stopped(tmp_path: Path) -> None:
+    key = new_key()
+    env = {
+        **os.environ,
+        "HOOKFLOW_DATA_DIR": str(tmp_path),
+        "HOOKFLOW_CODEC_KEY": key,
+        "HOOKFLOW_CODEC_TOKEN": "t0ken",
+    }
+    hookflow = str(Path(sys.executable).parent / "hookflow")
+    process = subprocess.Popen(
+        [hookflow, "codec-server", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("codec server on http://127.0.0.1:"), line
+        url = line.split()[3]
+        sealed = asyncio.run(EncryptionCodec(ring(key)).encode([plain()]))
+        answer = httpx.post(
+            f"{url}/decode",
+            content=payloads_json(*sealed),
+            headers={"authorization": "Bearer t0ken", "content-type": "application/json"},
+            timeout=10,
+        )
+        assert json_format.Parse(answer.text, Payloads()).payloads[0] == plain()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
