@@ -66,19 +66,21 @@ async def _up(app: AppContext, *, port: int, ui_port: int, codec_port: int) -> N
     codec = settings.codec(create=True)
     engine, box = app.store()
     stop = _stop_event()
-    codec_server = await start_codec_server(codec, port=codec_port, ui_port=ui_port)
+    codec_url = f"http://127.0.0.1:{codec_port}"
     server = DevServer(
-        data_dir=settings.data_dir, port=port, ui_port=ui_port, ui_codec_endpoint=codec_server.url
+        data_dir=settings.data_dir, port=port, ui_port=ui_port, ui_codec_endpoint=codec_url
     )
+    codec_server = None
     try:
         await server.start()
+        codec_server = await start_codec_server(codec, port=codec_port, ui_port=ui_port)
         settings = replace(settings, temporal_address=server.address, namespace="default")
         client = await connect(settings, codec=codec)
         await check_worker_keys(client, codec, task_queue=settings.task_queue)
         async with running_worker(client, settings, engine=engine, box=box):
             click.echo(f"hookflow is up (data in {settings.data_dir})")
             click.echo(f"  Temporal Web UI:   {server.ui_url}")
-            click.echo(f"  Codec server:      {codec_server.url}  (--codec-endpoint)")
+            click.echo(f"  Codec server:      {codec_url}  (--codec-endpoint)")
             click.echo(f"  Temporal frontend: {server.address}  (TEMPORAL_ADDRESS)")
             click.echo(f"  Task queue:        {settings.task_queue}")
             click.echo(f"  Configuration:     {_redact_url(settings.database_url)}")
@@ -87,7 +89,8 @@ async def _up(app: AppContext, *, port: int, ui_port: int, codec_port: int) -> N
             click.echo("stopping...")
     finally:
         await server.stop()
-        await codec_server.stop()
+        if codec_server is not None:
+            await codec_server.stop()
         engine.dispose()
 
 
