@@ -47,3 +47,7 @@ class SealedTextMissing(HookflowError, LookupError):
 
 class DevServerError(HookflowError):
     """The embedded Temporal dev server could not start."""
+
+
+class PayloadUndecodable(HookflowError):
+    """A Temporal payload is encrypted with a codec key this process lacks, or altered."""

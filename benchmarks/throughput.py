@@ -6,7 +6,11 @@ receiver. hookflow runs its real worker (SQLite configuration, attempt log,
 address guard). Both post to the same receiver, which runs in a process of
 its own.
 
-    .venv/bin/python -m benchmarks.throughput [--sessions 50] [--events 10]
+    .venv/bin/python -m benchmarks.throughput [--sessions 50] [--events 10] [--codec]
+
+``--codec`` runs hookflow a second time with its payload codec (AES-GCM on
+every payload, as ``hookflow up`` and ``hookflow worker`` run), so the
+codec's cost is printed beside the same run without it.
 """
 
 from __future__ import annotations
@@ -14,21 +18,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
+from temporalio.converter import PayloadCodec
 from temporalio.worker import Worker
 
 from activities.contracts import SessionState
 from benchmarks.plain import PlainActivities, PlainSession
-from tests.helpers import add_webhook, local_setup, start, start_dev_env
+from tests.helpers import add_webhook, codec_client, local_setup, start, start_dev_env
 from worker.assembly import running_worker
+from worker.codec import EncryptionCodec, KeyRing
 from worker.receiver import Receiver
 
 BIN = Path(sys.executable).parent
@@ -140,24 +149,77 @@ async def main() -> None:
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--only", choices=["plain", "hookflow"], help="Run one side (profiling).")
+    parser.add_argument("--codec", action="store_true", help="Also run hookflow with its codec.")
     args = parser.parse_args()
     env = await start_dev_env()
     total = args.sessions * args.events
     try:
         with ReceiverProcess() as receiver, tempfile.TemporaryDirectory() as tmp:
-            plain = hookflow = float("nan")
+            plain = hookflow = encrypted = float("nan")
             if args.only != "hookflow":
                 plain = await run_plain(env.client, receiver, args.sessions, args.events)
             if args.only != "plain":
                 hookflow = await run_hookflow(
-                    env.client, receiver, args.sessions, args.events, Path(tmp)
+                    env.client, receiver, args.sessions, args.events, _dir(tmp, "plain")
+                )
+            if args.only != "plain" and args.codec:
+                codec = TimedCodec(EncryptionCodec(KeyRing((os.urandom(32),))))
+                encrypted = await run_hookflow(
+                    await codec_client(env, codec),
+                    receiver,
+                    args.sessions,
+                    args.events,
+                    _dir(tmp, "codec"),
                 )
     finally:
         await env.shutdown()
     shape = f"{args.sessions} sessions x {args.events} events"
     print(f"{total} deliveries ({shape}), dev server in memory")
-    print(f"  plain loop  {plain:7.1f} deliveries/s")
-    print(f"  hookflow    {hookflow:7.1f} deliveries/s  ({hookflow / plain:.2f}x)")
+    print(f"  plain loop        {plain:7.1f} deliveries/s")
+    print(f"  hookflow          {hookflow:7.1f} deliveries/s  ({hookflow / plain:.2f}x)")
+    if args.codec:
+        print(
+            f"  hookflow + codec  {encrypted:7.1f} deliveries/s  ({encrypted / plain:.2f}x; "
+            f"{encrypted / hookflow:.2f} of hookflow without the codec)"
+        )
+        per_delivery = codec.seconds / total
+        print(
+            f"  codec: {codec.payloads} payloads encrypted or decrypted, "
+            f"{codec.seconds / codec.payloads * 1e6:.0f} us each, "
+            f"{per_delivery * 1e3:.2f} ms per delivery "
+            f"({per_delivery * encrypted:.1%} of the time per delivery with the codec)"
+        )
+
+
+class TimedCodec(PayloadCodec):
+    """The codec, timed: what it costs per payload."""
+
+    def __init__(self, inner: EncryptionCodec) -> None:
+        self._inner = inner
+        self.payloads = 0
+        self.seconds = 0.0
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return self._timed(self._inner.encrypt, payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return self._timed(self._inner.decrypt, payloads)
+
+    def _timed(
+        self, apply: Callable[[Payload], Payload], payloads: Sequence[Payload]
+    ) -> list[Payload]:
+        # CPU time of this thread: what the codec costs, not how busy the machine is.
+        started = time.thread_time()
+        done = [apply(payload) for payload in payloads]
+        self.seconds += time.thread_time() - started
+        self.payloads += len(payloads)
+        return done
+
+
+def _dir(root: str, name: str) -> Path:
+    path = Path(root) / name
+    path.mkdir()
+    return path
 
 
 if __name__ == "__main__":

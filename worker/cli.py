@@ -15,8 +15,16 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError
 
-from activities.errors import ConfigError, DevServerError, SecretBoxError, SettingsError
+from activities.errors import (
+    ConfigError,
+    DevServerError,
+    PayloadUndecodable,
+    SecretBoxError,
+    SettingsError,
+)
+from activities.files.private import private_dir
 from worker.assembly import connect, running_worker
+from worker.cli_codec import check_worker_keys, start_codec_server
 from worker.context import AppContext, pass_app
 from worker.devserver import DevServer, ensure_search_attributes
 from worker.output import CommandError, describe_validation
@@ -39,29 +47,40 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False), help="State directory.")
 @click.option("--port", type=click.IntRange(1, 65535), default=7233, show_default=True)
 @click.option("--ui-port", type=click.IntRange(1, 65535), default=8233, show_default=True)
+@click.option("--codec-port", type=click.IntRange(1, 65535), default=8081, show_default=True)
 @pass_app
-def up(app: AppContext, data_dir: str | None, port: int, ui_port: int) -> None:
+def up(app: AppContext, data_dir: str | None, port: int, ui_port: int, codec_port: int) -> None:
     """Run everything on this machine: Temporal dev server with its UI, the
-    configuration database and one worker. Ctrl-C stops it all."""
+    configuration database, the codec server and one worker. Ctrl-C stops it all."""
     if data_dir:
         app.data_dir = data_dir
-    if port == ui_port:
-        raise CommandError("--port and --ui-port must differ")
-    asyncio.run(_up(app, port=port, ui_port=ui_port))
+    if len({port, ui_port, codec_port}) < 3:
+        raise CommandError("--port, --ui-port and --codec-port must differ")
+    asyncio.run(_up(app, port=port, ui_port=ui_port, codec_port=codec_port))
 
 
-async def _up(app: AppContext, *, port: int, ui_port: int) -> None:
+async def _up(app: AppContext, *, port: int, ui_port: int, codec_port: int) -> None:
     settings = app.settings
-    server = DevServer(data_dir=settings.data_dir, port=port, ui_port=ui_port)
+    # temporal.db, the keys and the documents: nobody else reads the data dir.
+    private_dir(settings.data_dir)
+    codec = settings.codec(create=True)
     engine, box = app.store()
     stop = _stop_event()
+    codec_url = f"http://127.0.0.1:{codec_port}"
+    server = DevServer(
+        data_dir=settings.data_dir, port=port, ui_port=ui_port, ui_codec_endpoint=codec_url
+    )
+    codec_server = None
     try:
         await server.start()
+        codec_server = await start_codec_server(codec, port=codec_port, ui_port=ui_port)
         settings = replace(settings, temporal_address=server.address, namespace="default")
-        client = await connect(settings)
+        client = await connect(settings, codec=codec)
+        await check_worker_keys(client, codec, task_queue=settings.task_queue)
         async with running_worker(client, settings, engine=engine, box=box):
             click.echo(f"hookflow is up (data in {settings.data_dir})")
             click.echo(f"  Temporal Web UI:   {server.ui_url}")
+            click.echo(f"  Codec server:      {codec_url}  (--codec-endpoint)")
             click.echo(f"  Temporal frontend: {server.address}  (TEMPORAL_ADDRESS)")
             click.echo(f"  Task queue:        {settings.task_queue}")
             click.echo(f"  Configuration:     {_redact_url(settings.database_url)}")
@@ -70,6 +89,8 @@ async def _up(app: AppContext, *, port: int, ui_port: int) -> None:
             click.echo("stopping...")
     finally:
         await server.stop()
+        if codec_server is not None:
+            await codec_server.stop()
         engine.dispose()
 
 
@@ -82,12 +103,14 @@ def worker(app: AppContext) -> None:
 
 async def _worker(app: AppContext) -> None:
     settings = app.settings
+    codec = settings.codec()
     engine, box = app.store()
     stop = _stop_event()
     try:
-        client = await connect(settings)
+        client = await connect(settings, codec=codec)
     except RuntimeError as err:
         raise CommandError(f"cannot reach Temporal at {settings.temporal_address}: {err}") from None
+    await check_worker_keys(client, codec, task_queue=settings.task_queue)
     try:
         await ensure_search_attributes(client)
     except RPCError as err:  # Temporal Cloud registers them in its own console
@@ -123,6 +146,7 @@ def _redact_url(url: str) -> str:
 
 def _register_groups() -> None:
     from worker import cli_pane  # noqa: F401  (adds `webhooks test` and `webhooks example`)
+    from worker.cli_codec import codec, codec_server
     from worker.cli_deliveries import deliveries
     from worker.cli_demo import demo
     from worker.cli_documents import documents
@@ -136,6 +160,8 @@ def _register_groups() -> None:
     groups = (webhooks, secrets, sessions, processes, deliveries, documents, storage, sms, demo)
     for group in groups:
         cli.add_command(group)
+    cli.add_command(codec)
+    cli.add_command(codec_server)
 
 
 _register_groups()
@@ -145,6 +171,7 @@ _ONE_LINE_ERRORS = (
     SettingsError,
     DevServerError,
     SecretBoxError,
+    PayloadUndecodable,
 )
 
 

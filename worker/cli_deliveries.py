@@ -9,7 +9,13 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from activities.contracts import DeliveryCarry, Envelope, Redeliver, RedeliverProgress
-from activities.log.attempts import attempts_of, deliveries_from, list_deliveries
+from activities.log.attempts import (
+    attempts_of,
+    deliveries_from,
+    envelope_of,
+    excerpt_of,
+    list_deliveries,
+)
 from activities.store.tables import Delivery, Webhook
 from activities.store.webhooks import find_webhook, target_of
 from worker.cli_sessions import run_with_client
@@ -90,7 +96,7 @@ def redeliver(
     It runs as a Redeliver workflow on Temporal, with the webhook's retry
     ladder, and shows in the UI and in the delivery log.
     """
-    engine, _box = app.store()
+    engine, box = app.store()
     with Session(engine) as session:
         rows, webhook = _redelivery_rows(
             session, delivery_id, session_id, webhook_ref, from_sequence
@@ -102,7 +108,9 @@ def redeliver(
             )
         target = target_of(webhook, "redelivery")
         items = [
-            DeliveryCarry(target=target, envelope=Envelope.model_validate(row.envelope))
+            DeliveryCarry(
+                target=target, envelope=Envelope.model_validate(envelope_of(row, box=box))
+            )
             for row in rows
         ]
     req = Redeliver(project=webhook.project, items=items)
@@ -177,17 +185,22 @@ async def _run_redelivery(
 @pass_app
 def show(app: AppContext, delivery_id: str, as_json: bool) -> None:
     """Show a delivery and every attempt."""
-    engine, _box = app.store()
+    engine, box = app.store()
     with Session(engine) as session:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None:
             raise CommandError(f"no delivery {delivery_id}")
         attempts = attempts_of(session=session, delivery=delivery_id)
+    excerpts = [excerpt_of(a, box=box) for a in attempts]
     if as_json:
         print_json(
             {
                 **delivery.model_dump(mode="json"),
-                "attempt_log": [a.model_dump(mode="json") for a in attempts],
+                "envelope": envelope_of(delivery, box=box),
+                "attempt_log": [
+                    {**a.model_dump(mode="json"), "response_excerpt": excerpt}
+                    for a, excerpt in zip(attempts, excerpts, strict=True)
+                ],
             }
         )
         return
@@ -211,8 +224,8 @@ def show(app: AppContext, delivery_id: str, as_json: bool) -> None:
                 a.status_code,
                 f"{a.latency_ms:.0f} ms",
                 a.error,
-                (a.response_excerpt or "")[:80].replace("\n", " "),
+                (excerpt or "")[:80].replace("\n", " "),
             ]
-            for a in attempts
+            for a, excerpt in zip(attempts, excerpts, strict=True)
         ],
     )

@@ -61,8 +61,17 @@ def ensure_port_free(host: str, port: int, what: str) -> None:
 class DevServer:
     """A dev server whose state lives in ``data_dir``; a restart keeps every session."""
 
-    def __init__(self, *, data_dir: Path, port: int, ui_port: int, ip: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        port: int,
+        ui_port: int,
+        ip: str = "127.0.0.1",
+        ui_codec_endpoint: str | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        self.ui_codec_endpoint = ui_codec_endpoint
         self.port = port
         self.ui_port = ui_port
         self.ip = ip
@@ -101,6 +110,7 @@ class DevServer:
             "--sqlite-pragma",
             "synchronous=normal",
             *search_attribute_args(),
+            *(["--ui-codec-endpoint", self.ui_codec_endpoint] if self.ui_codec_endpoint else []),
         ]
 
     async def start(self, *, timeout: float = 60.0) -> Client:

@@ -10,6 +10,7 @@ from pathlib import Path
 from activities.delivery.guard import IPNetwork, parse_networks
 from activities.errors import SettingsError
 from activities.store.crypto import load_or_create_key
+from worker.codec import EncryptionCodec, KeyRing, load_key_file
 
 DEFAULT_DATA_DIR = ".hookflow"
 
@@ -38,6 +39,11 @@ class Settings:
 
     storage_dir: Path | None = None
     """Local storage root (``HOOKFLOW_STORAGE_DIR``; default ``<data dir>/storage``)."""
+
+    codec_key_env: str | None = field(default=None, repr=False)
+    """Payload codec keys (``HOOKFLOW_CODEC_KEY``; default ``<data dir>/codec.key``)."""
+    codec_token: str | None = field(default=None, repr=False)
+    """Bearer token ``hookflow codec-server`` requires (``HOOKFLOW_CODEC_TOKEN``)."""
 
     @property
     def documents(self) -> Path:
@@ -72,6 +78,8 @@ class Settings:
             secret_key_env=env.get("HOOKFLOW_SECRET_KEY") or None,
             documents_dir=_path(env, "HOOKFLOW_DOCUMENTS_DIR"),
             storage_dir=_path(env, "HOOKFLOW_STORAGE_DIR"),
+            codec_key_env=env.get("HOOKFLOW_CODEC_KEY") or None,
+            codec_token=env.get("HOOKFLOW_CODEC_TOKEN") or None,
         )
 
     def secret_key(self) -> str:
@@ -79,6 +87,24 @@ class Settings:
         if self.secret_key_env:
             return self.secret_key_env
         return load_or_create_key(self.data_dir / "secret.key")
+
+    @property
+    def codec_key_file(self) -> Path:
+        return self.data_dir / "codec.key"
+
+    def codec_keys(self, *, create: bool = False) -> KeyRing:
+        """``HOOKFLOW_CODEC_KEY``, else the data dir's key file (``create``: made 0600
+        with a new key when absent, as ``hookflow up`` does); SettingsError when
+        there is none or it is malformed."""
+        if self.codec_key_env:
+            return KeyRing.parse(self.codec_key_env, source="HOOKFLOW_CODEC_KEY")
+        return load_key_file(self.codec_key_file, create=create)
+
+    def codec(self, *, create: bool = False) -> EncryptionCodec:
+        """The payload codec; a key file is read again when a rotation added a key."""
+        ring = self.codec_keys(create=create)
+        reload = None if self.codec_key_env else (lambda: load_key_file(self.codec_key_file))
+        return EncryptionCodec(ring, reload=reload)
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

@@ -52,7 +52,7 @@ class DeliveryActivities:
         self._box = box
         self._sender = Sender(http=http, tokens=tokens)
         self._documents = documents
-        self._log = AttemptLog(engine)
+        self._log = AttemptLog(engine, box=box)
         self._endpoints = EndpointCache(engine=engine, box=box)
 
     @activity.defn(name=ActivityName.DELIVER)

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, Protocol
 
 from activities.contracts import FileRef
 from activities.errors import DocumentNotFound
+from activities.files.private import private_dir
 
 REF_PREFIX = "sha256:"
 _REF = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -32,14 +33,16 @@ class DocumentStore(Protocol):
 
 
 class LocalDocumentStore:
-    """Documents in a folder, named by their SHA-256 (the same file is stored once)."""
+    """Documents in a private folder (0700, files 0600), named by their SHA-256
+    (the same file is stored once)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def put(self, stream: BinaryIO) -> str:
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         digest = hashlib.sha256()
+        # mkstemp makes the file 0600, and os.replace keeps that mode.
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
         try:
             with os.fdopen(fd, "wb") as out:

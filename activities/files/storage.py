@@ -24,6 +24,7 @@ from temporalio import activity
 
 from activities.contracts import ActivityName, Envelope, FileRef, StoredFiles, StoreInput
 from activities.files.documents import DocumentStore
+from activities.files.private import private_dir, write_private
 from activities.store.tables import Storage
 
 FIELDS = (
@@ -81,19 +82,21 @@ class StorageActivities:
         target = (self._root / relative).resolve()
         if not target.is_relative_to(self._root.resolve()):
             raise ValueError("the storage path leaves the storage folder")
+        # Archives hold personal data: private folders and files, like the documents.
+        root = self._root.resolve()
         if config.zip:
             target = target.with_suffix(".zip")
-            target.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(target.parent, root=root)
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
                 for name, data in files.items():
                     archive.writestr(name, data)
-            target.write_bytes(buffer.getvalue())
+            write_private(target, buffer.getvalue())
             size = len(buffer.getvalue())
         else:
-            target.mkdir(parents=True, exist_ok=True)
+            private_dir(target, root=root)
             for name, data in files.items():
-                (target / name).write_bytes(data)
+                write_private(target / name, data)
             size = sum(len(data) for data in files.values())
         return StoredFiles(
             backend=config.backend,

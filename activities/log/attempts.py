@@ -1,21 +1,33 @@
-"""The delivery log: every attempt of every delivery, readable from the command line."""
+"""The delivery log: every attempt of every delivery, readable from the command line.
+
+The log's copies of personal data, each delivery's envelope and each
+attempt's response excerpt, are encrypted at rest with the secret box, in the
+columns they always had: the envelope column (JSON) holds ``{"sealed": token}``
+and the excerpt column (text) ``sealed:<token>``. Rows written before that
+are read as they are.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from activities.contracts import Envelope
+from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
 from activities.store.tables import Attempt, Delivery
 
 EXCERPT_CAP = 16 * 1024
+SEALED = "sealed"
+_SEALED_TEXT = "sealed:"
 
 
 def delivery_id(*, event_id: str, webhook_id: uuid.UUID) -> str:
@@ -35,13 +47,30 @@ class AttemptRecord:
     response: bytes | None
 
 
-def _excerpt(body: bytes | None) -> str | None:
+def _excerpt(body: bytes | None, box: SecretBox) -> str | None:
     if not body:
         return None
-    return body[:EXCERPT_CAP].decode("utf-8", errors="replace")
+    return _SEALED_TEXT + box.seal(body[:EXCERPT_CAP].decode("utf-8", errors="replace"))
 
 
-def record_attempts(*, session: Session, records: Sequence[AttemptRecord]) -> None:
+def envelope_of(delivery: Delivery, *, box: SecretBox) -> dict[str, Any]:
+    """The envelope as it was sent (opened when it is stored sealed)."""
+    stored = delivery.envelope
+    if set(stored) == {SEALED} and isinstance(stored[SEALED], str):
+        opened: dict[str, Any] = json.loads(box.open(stored[SEALED]))
+        return opened
+    return stored
+
+
+def excerpt_of(attempt: Attempt, *, box: SecretBox) -> str | None:
+    """The attempt's response excerpt in clear."""
+    text = attempt.response_excerpt
+    if text is not None and text.startswith(_SEALED_TEXT):
+        return box.open(text.removeprefix(_SEALED_TEXT))
+    return text
+
+
+def record_attempts(*, session: Session, records: Sequence[AttemptRecord], box: SecretBox) -> None:
     """Add the attempts and bring their deliveries up to date, in one transaction."""
     deliveries: dict[str, Delivery] = {}
     for record in records:
@@ -57,7 +86,7 @@ def record_attempts(*, session: Session, records: Sequence[AttemptRecord]) -> No
                 event_id=event.id,
                 event_type=event.type,
                 sequence=event.sequence,
-                envelope=record.envelope.body(),
+                envelope={SEALED: box.seal(json.dumps(record.envelope.body()))},
             )
         deliveries[key] = delivery
         delivery.attempts += 1
@@ -76,7 +105,7 @@ def record_attempts(*, session: Session, records: Sequence[AttemptRecord]) -> No
                 latency_ms=round(record.latency_ms, 2),
                 outcome=record.outcome,
                 error=record.error,
-                response_excerpt=_excerpt(record.response),
+                response_excerpt=_excerpt(record.response, box),
             )
         )
     session.commit()
@@ -87,8 +116,9 @@ class AttemptLog:
     written in one transaction, and each caller returns only once its own
     attempt is committed, so nothing is acknowledged that is not stored."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, box: SecretBox) -> None:
         self._engine = engine
+        self._box = box
         self._pending: list[tuple[AttemptRecord, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -115,7 +145,7 @@ class AttemptLog:
 
     def _write(self, records: list[AttemptRecord]) -> None:
         with Session(self._engine) as session:
-            record_attempts(session=session, records=records)
+            record_attempts(session=session, records=records, box=self._box)
 
 
 _STATUS = {"delivered": "delivered", "retrying": "pending"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from worker.codec import new_key
 
 HOOKFLOW = str(Path(sys.executable).parent / "hookflow")
 
@@ -26,7 +29,7 @@ def free_port() -> int:
 class Up:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.port, self.ui_port = free_port(), free_port()
+        self.port, self.ui_port, self.codec_port = free_port(), free_port(), free_port()
         self.env = {
             **os.environ,
             "HOOKFLOW_DATA_DIR": str(data_dir),
@@ -35,11 +38,21 @@ class Up:
         }
         self.env.pop("HOOKFLOW_DATABASE_URL", None)
         self.env.pop("HOOKFLOW_SECRET_KEY", None)
+        self.env.pop("HOOKFLOW_CODEC_KEY", None)
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> str:
         self.process = subprocess.Popen(
-            [HOOKFLOW, "up", "--port", str(self.port), "--ui-port", str(self.ui_port)],
+            [
+                HOOKFLOW,
+                "up",
+                "--port",
+                str(self.port),
+                "--ui-port",
+                str(self.ui_port),
+                "--codec-port",
+                str(self.codec_port),
+            ],
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -81,10 +94,10 @@ class Up:
             check=False,
         )
 
-    def hookflow(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def hookflow(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [HOOKFLOW, *args],
-            env=self.env,
+            env={**self.env, **env},
             capture_output=True,
             text=True,
             timeout=60,
@@ -197,7 +210,7 @@ def test_demo_against_a_running_hookflow(up: Up) -> None:
 
 
 def test_demo_without_temporal_is_one_line(up: Up) -> None:
-    done = up.hookflow("demo")
+    done = up.hookflow("demo", HOOKFLOW_CODEC_KEY=new_key())
     assert done.returncode == 1
     assert done.stderr.startswith(f"hookflow: error: cannot reach Temporal at 127.0.0.1:{up.port}")
     assert len(done.stderr.strip().splitlines()) == 1
@@ -205,6 +218,7 @@ def test_demo_without_temporal_is_one_line(up: Up) -> None:
 
 def test_worker_registers_search_attributes_on_a_bare_server(up: Up, tmp_path: Path) -> None:
     # A plain dev server without hookflow's search attributes, as a cluster may be.
+    up.env["HOOKFLOW_CODEC_KEY"] = new_key()
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "temporal"),
@@ -249,3 +263,46 @@ def test_worker_registers_search_attributes_on_a_bare_server(up: Up, tmp_path: P
             worker.wait(timeout=30)
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_up_encrypts_serves_its_codec_to_the_ui_and_refuses_a_wrong_key(
+    up: Up, tmp_path: Path
+) -> None:
+    banner = up.start()
+    codec_url = f"http://127.0.0.1:{up.codec_port}"
+    assert f"Codec server:      {codec_url}" in banner
+    assert stat.S_IMODE((up.data_dir / "codec.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE(up.data_dir.stat().st_mode) == 0o700  # temporal.db included
+    ui_settings = httpx.get(f"http://127.0.0.1:{up.ui_port}/api/v1/settings", timeout=10).json()
+    assert ui_settings["Codec"]["Endpoint"] == codec_url
+    preflight = httpx.options(
+        f"{codec_url}/decode",
+        headers={
+            "origin": f"http://localhost:{up.ui_port}",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type,x-namespace",
+        },
+        timeout=10,
+    )
+    assert preflight.headers["access-control-allow-origin"] == f"http://localhost:{up.ui_port}"
+
+    created = up.hookflow("sessions", "create", "--project", "acme", "--template", "t-7431")
+    assert created.returncode == 0, created.stderr
+    workflow_id = f"session-{created.stdout.strip()}"
+    show = ("workflow", "show", "--workflow-id", workflow_id, "--detailed")
+    assert "t-7431" not in up.temporal_cli(*show).stdout.replace("HookflowTemplate", "")
+    decoded = up.temporal_cli(*show, "--codec-endpoint", codec_url)
+    assert "input[0].template: t-7431" in decoded.stdout, decoded.stderr
+
+    wrong = up.hookflow("worker", HOOKFLOW_CODEC_KEY=new_key())
+    assert wrong.returncode == 1
+    assert wrong.stderr.startswith(
+        "hookflow: error: the sessions on task queue hookflow are encrypted with codec key "
+    )
+    assert wrong.stderr.strip().endswith("HOOKFLOW_CODEC_KEY or codec.key is wrong")
+    assert len(wrong.stderr.strip().splitlines()) == 1
+    missing = up.hookflow("worker", HOOKFLOW_DATA_DIR=str(tmp_path / "elsewhere"))
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("hookflow: error: no codec key: set HOOKFLOW_CODEC_KEY or ")
+    assert len(missing.stderr.strip().splitlines()) == 1
+    assert up.stop() == 0

@@ -6,10 +6,17 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from worker.assembly import WORKFLOWS
+from worker.codec import (
+    KEY_ID,
+    EncryptionCodec,
+    KeyRing,
+    data_converter,
+    encrypted_key_ids,
+    payloads_in,
+)
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 
@@ -18,11 +25,27 @@ def test_histories_are_kept() -> None:
     assert HISTORIES, "no recorded history under tests/histories"
 
 
+CODEC = EncryptionCodec(KeyRing((b"replay-tests-codec-key-32-bytes!",)))
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["as-recorded", "encrypted"])
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
-async def test_replay(path: Path) -> None:
+async def test_replay(path: Path, encrypted: bool) -> None:
+    """Histories replay through hookflow's codec: as recorded (unencoded payloads
+    pass through) and with every payload encrypted, as a running session has them."""
     history = WorkflowHistory.from_json(path.stem, path.read_text())
+    if encrypted:
+        for event in history.events:
+            # A patch marker is written by the SDK's core, never through the codec.
+            if event.marker_recorded_event_attributes.marker_name == "core_patch":
+                continue
+            for payload in payloads_in(event):
+                payload.CopyFrom(CODEC.encrypt(payload))
+        assert encrypted_key_ids(history.events) == {CODEC.ring.active_id}
+        started = history.events[0].workflow_execution_started_event_attributes
+        assert started.input.payloads[0].metadata[KEY_ID] == CODEC.ring.active_id.encode()
     # The full sandbox (the worker shares the workflow modules between runs):
     # a non-deterministic call in workflow code fails here.
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(CODEC))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import stat
 import zipfile
 
 import pytest
@@ -73,6 +74,15 @@ async def test_archive_files_are_stored_then_called_back(
     else:
         assert (target / "contract.pdf").read_bytes() == b"%PDF signed"
         assert json.loads((target / "form_data.json").read_text()) == {"amount": 25000}
+    # Personal data: private folders from the storage root down, private files.
+    files = [target] if zip_ else list(target.iterdir())
+    assert {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
+    below = target.parent.relative_to(settings.storage)
+    folders = {settings.storage / f for f in below.parents} | {target.parent}
+    if not zip_:
+        folders.add(target)
+    for folder in folders:
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
 
 
 def test_storage_paths_stay_inside_the_folder() -> None:
