@@ -44,7 +44,11 @@ async def deliver(
     remote-data call, with a short deadline and few attempts.
     """
     first, *following = envelopes
-    policy = policies.remote_data(target) if remote else policies.delivery(target, len(envelopes))
+    policy = (
+        policies.remote_data(target)
+        if remote
+        else policies.delivery(target, len(envelopes), attempt_offset)
+    )
     result: DeliveryResult = await workflow.execute_activity(
         ActivityName.DELIVER,
         DeliverInput(

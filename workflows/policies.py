@@ -29,11 +29,12 @@ RESOLVE = Policy(
 _ATTEMPT_MARGIN = timedelta(seconds=15)
 
 
-def delivery(target: WebhookTarget, events: int = 1) -> Policy:
+def delivery(target: WebhookTarget, events: int = 1, attempt_offset: int = 0) -> Policy:
     """One delivery of ``events`` of a stream: the activity computes the ladder
-    (``next_retry_delay``) and says when it is exhausted; Temporal's own backoff
-    only covers an attempt lost with its worker. ``schedule_to_close`` bounds
-    the whole delivery."""
+    (``next_retry_delay``) and says when it is exhausted, so Temporal's own
+    backoff only covers an attempt lost with its worker; ``maximum_attempts``
+    is the ladder's length, so the Web UI shows "attempt 3 of 8" as hookflow
+    does. ``schedule_to_close`` bounds the whole delivery."""
     per_attempt = timedelta(seconds=target.timeout) * events + _ATTEMPT_MARGIN
     # The ladder's span before jitter (+25% for jitter and Retry-After).
     span = timedelta(seconds=sum(target.retry_schedule[1:]) * 1.25)
@@ -44,6 +45,7 @@ def delivery(target: WebhookTarget, events: int = 1) -> Policy:
             initial_interval=timedelta(seconds=5),
             backoff_coefficient=2.0,
             maximum_interval=timedelta(minutes=30),
+            maximum_attempts=max(1, len(target.retry_schedule) - attempt_offset),
         ),
     )
 
