@@ -20,6 +20,7 @@ from tests.helpers import start, wait_state
 from tests.worker.cli import Cli
 from tests.worker.test_cli_webhooks import stored
 from worker.settings import Settings
+from workflows.intake import describe
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -56,10 +57,15 @@ def test_create_session_accepts_or_names_the_problem(data: dict[str, object]) ->
 
 @given(st.sampled_from(sorted(BY_SIGNAL)), json_values)
 def test_signal_models_accept_or_name_the_problem(name: str, payload: object) -> None:
+    model = BY_SIGNAL[name].payload
     try:
-        BY_SIGNAL[name].payload.model_validate(payload)
-    except ValidationError:
-        pass
+        data = model.model_validate(payload)
+    except ValidationError as err:
+        problem = describe(err)
+        assert problem and "\n" not in problem and len(problem) <= 300
+        return
+    # What is accepted travels as JSON and comes back the same.
+    assert model.model_validate_json(data.model_dump_json()) == data
 
 
 @given(
@@ -75,9 +81,18 @@ def test_signal_models_accept_or_name_the_problem(name: str, payload: object) ->
 )
 def test_webhook_model_accepts_or_names_the_problem(data: dict[str, object]) -> None:
     try:
-        WebhookCreate.model_validate(data)
-    except (ValidationError, ConfigError):
-        pass
+        webhook = WebhookCreate.model_validate(data)
+    except ValidationError as err:
+        assert err.error_count() >= 1
+        return
+    except ConfigError as err:
+        assert str(err) and "\n" not in str(err)
+        return
+    assert (webhook.project, webhook.alias, webhook.url) == (
+        data["project"],
+        data["alias"],
+        data["url"],
+    )
 
 
 @settings(
@@ -142,12 +157,28 @@ async def test_random_signals_never_kill_a_session(
     rng = random.Random(20261128)
     names = sorted(BY_SIGNAL) + ["nonsense"]
     sent = [(rng.choice(names), random_json(rng)) for _ in range(40)]
+    events, problems, seen = 0, 0, set()
     for name, payload in sent:
         if name in ("delete", "form_submitted", "expire"):
             name = "client_logged_in"  # keep the session open to look at it afterwards
         await handle.signal(name, payload)
+        # What the session must make of it: an event, a problem, or (a repeat) nothing.
+        try:
+            data = BY_SIGNAL[name].payload.model_validate({} if payload is None else payload)
+        except (KeyError, ValidationError):
+            problems += 1
+            continue
+        if data.event_id is not None and data.event_id in seen:
+            continue
+        seen.add(data.event_id)
+        if name == "send_sms":
+            problems += 1  # the recipient has no phone: recorded, not sent
+        else:
+            events += 1
     await handle.signal("form_loaded", {"client": {"ip": "203.0.113.1"}})
     state = await wait_state(handle, lambda s: s.events[-1].type == "WHEF_CLIENT_FORM_LOADED")
     assert state.status == SessionStatus.ACTIVE
-    assert state.events[-1].type == "WHEF_CLIENT_FORM_LOADED"
+    assert state.sequence == 1 + events + 1
+    assert len(state.problems) == problems
+    assert all("\n" not in p for p in state.problems)
     assert json.dumps(state.model_dump(mode="json"))  # still a readable state
