@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -38,13 +39,15 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 )
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A client; ``runtime`` carries the metrics exporter of ``--metrics-port``."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.namespace,
         data_converter=pydantic_data_converter,
         api_key=settings.temporal_api_key,
         tls=settings.temporal_tls or settings.temporal_api_key is not None,
+        runtime=runtime,
     )
 
 
