@@ -46,7 +46,7 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
         namespace=settings.namespace,
         data_converter=pydantic_data_converter,
         api_key=settings.temporal_api_key,
-        tls=settings.temporal_tls or settings.temporal_api_key is not None,
+        tls=settings.tls(),
         runtime=runtime,
     )
 
