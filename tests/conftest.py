@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import hypothesis
 import pytest
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
@@ -31,6 +32,11 @@ from worker.settings import Settings
 
 BIN = Path(sys.executable).parent
 LOOPBACK = "127.0.0.0/8,::1/128"
+
+# Property tests check behaviour, not speed: a deadline per example fails them
+# whenever the machine is busy (speed is measured in benchmarks/).
+hypothesis.settings.register_profile("hookflow", deadline=None)
+hypothesis.settings.load_profile("hookflow")
 
 
 @pytest.fixture(scope="session")
