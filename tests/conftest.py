@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import hypothesis
 import pytest
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
@@ -23,6 +24,7 @@ from activities.delivery.guard import parse_networks
 from activities.store.crypto import SecretBox
 from activities.store.database import init_db, make_engine
 from tests.helpers import start_dev_env
+from tests.postgres import postgres_schema
 from tests.worker.cli import Cli
 from worker.assembly import running_worker
 from worker.receiver import Receiver
@@ -30,6 +32,11 @@ from worker.settings import Settings
 
 BIN = Path(sys.executable).parent
 LOOPBACK = "127.0.0.0/8,::1/128"
+
+# Property tests check behaviour, not speed: a deadline per example fails them
+# whenever the machine is busy (speed is measured in benchmarks/).
+hypothesis.settings.register_profile("hookflow", deadline=None)
+hypothesis.settings.load_profile("hookflow")
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +61,25 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'hookflow.db'}")
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The configuration store's URL on each backend: a SQLite file, a PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hookflow.db'}"
+        return
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Engine]:
+    """A migrated configuration store on each backend."""
+    engine = make_engine(store_url)
     init_db(engine)
     yield engine
     engine.dispose()

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -39,14 +40,18 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 )
 
 
-async def connect(settings: Settings, *, codec: PayloadCodec | None = None) -> Client:
-    """A client (and so its workers) whose payloads pass the settings' codec."""
+async def connect(
+    settings: Settings, *, codec: PayloadCodec | None = None, runtime: Runtime | None = None
+) -> Client:
+    """A client (and so its workers) whose payloads pass the settings' codec;
+    ``runtime`` carries the metrics exporter of ``--metrics-port``."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.namespace,
         data_converter=data_converter(codec or settings.codec()),
         api_key=settings.temporal_api_key,
-        tls=settings.temporal_tls or settings.temporal_api_key is not None,
+        tls=settings.tls(),
+        runtime=runtime,
     )
 
 

@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import click
 from pydantic import ValidationError
@@ -27,6 +28,7 @@ from worker.assembly import connect, running_worker
 from worker.cli_codec import check_worker_keys, start_codec_server
 from worker.context import AppContext, pass_app
 from worker.devserver import DevServer, ensure_search_attributes
+from worker.ops import Ops, OpsOptions, ops_options
 from worker.output import CommandError, describe_validation
 from workflows.names import SEARCH_ATTRIBUTES
 
@@ -48,18 +50,26 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=7233, show_default=True)
 @click.option("--ui-port", type=click.IntRange(1, 65535), default=8233, show_default=True)
 @click.option("--codec-port", type=click.IntRange(1, 65535), default=8081, show_default=True)
+@ops_options
 @pass_app
-def up(app: AppContext, data_dir: str | None, port: int, ui_port: int, codec_port: int) -> None:
+def up(
+    app: AppContext, /, data_dir: str | None, port: int, ui_port: int, codec_port: int, **ops: Any
+) -> None:
     """Run everything on this machine: Temporal dev server with its UI, the
     configuration database, the codec server and one worker. Ctrl-C stops it all."""
     if data_dir:
         app.data_dir = data_dir
-    if len({port, ui_port, codec_port}) < 3:
-        raise CommandError("--port, --ui-port and --codec-port must differ")
-    asyncio.run(_up(app, port=port, ui_port=ui_port, codec_port=codec_port))
+    ports = [port, ui_port, codec_port] + ([ops["metrics_port"]] if ops["metrics_port"] else [])
+    if len(set(ports)) < len(ports):
+        raise CommandError("--port, --ui-port, --codec-port and --metrics-port must differ")
+    asyncio.run(
+        _up(app, port=port, ui_port=ui_port, codec_port=codec_port, options=OpsOptions(**ops))
+    )
 
 
-async def _up(app: AppContext, *, port: int, ui_port: int, codec_port: int) -> None:
+async def _up(
+    app: AppContext, *, port: int, ui_port: int, codec_port: int, options: OpsOptions
+) -> None:
     settings = app.settings
     # temporal.db, the keys and the documents: nobody else reads the data dir.
     private_dir(settings.data_dir)
@@ -71,23 +81,28 @@ async def _up(app: AppContext, *, port: int, ui_port: int, codec_port: int) -> N
         data_dir=settings.data_dir, port=port, ui_port=ui_port, ui_codec_endpoint=codec_url
     )
     codec_server = None
+    ops = Ops.start(options, engine=engine)
     try:
         await server.start()
         codec_server = await start_codec_server(codec, port=codec_port, ui_port=ui_port)
         settings = replace(settings, temporal_address=server.address, namespace="default")
-        client = await connect(settings, codec=codec)
+        client = await connect(settings, codec=codec, runtime=ops.runtime)
         await check_worker_keys(client, codec, task_queue=settings.task_queue)
-        async with running_worker(client, settings, engine=engine, box=box):
+        async with running_worker(client, settings, engine=engine, box=box) as running:
+            ops.watch(client, running)
             click.echo(f"hookflow is up (data in {settings.data_dir})")
             click.echo(f"  Temporal Web UI:   {server.ui_url}")
             click.echo(f"  Codec server:      {codec_url}  (--codec-endpoint)")
             click.echo(f"  Temporal frontend: {server.address}  (TEMPORAL_ADDRESS)")
             click.echo(f"  Task queue:        {settings.task_queue}")
             click.echo(f"  Configuration:     {_redact_url(settings.database_url)}")
+            if ops.describe():
+                click.echo(f"  Metrics:           {ops.describe()}")
             click.echo("Press Ctrl-C to stop.")
             await stop.wait()
             click.echo("stopping...")
     finally:
+        ops.stop()
         await server.stop()
         if codec_server is not None:
             await codec_server.stop()
@@ -95,19 +110,21 @@ async def _up(app: AppContext, *, port: int, ui_port: int, codec_port: int) -> N
 
 
 @cli.command()
+@ops_options
 @pass_app
-def worker(app: AppContext) -> None:
+def worker(app: AppContext, /, **ops: Any) -> None:
     """Run a worker only, against TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE."""
-    asyncio.run(_worker(app))
+    asyncio.run(_worker(app, OpsOptions(**ops)))
 
 
-async def _worker(app: AppContext) -> None:
+async def _worker(app: AppContext, options: OpsOptions) -> None:
     settings = app.settings
     codec = settings.codec()
     engine, box = app.store()
     stop = _stop_event()
+    ops = Ops.start(options, engine=engine)
     try:
-        client = await connect(settings, codec=codec)
+        client = await connect(settings, codec=codec, runtime=ops.runtime)
     except RuntimeError as err:
         raise CommandError(f"cannot reach Temporal at {settings.temporal_address}: {err}") from None
     await check_worker_keys(client, codec, task_queue=settings.task_queue)
@@ -119,12 +136,15 @@ async def _worker(app: AppContext) -> None:
             err.status.name,
             ", ".join(key.name for key in SEARCH_ATTRIBUTES),
         )
-    async with running_worker(client, settings, engine=engine, box=box):
-        click.echo(
+    async with running_worker(client, settings, engine=engine, box=box) as running:
+        ops.watch(client, running)
+        ops.announce(
             f"worker on {settings.temporal_address}, namespace {settings.namespace}, "
             f"task queue {settings.task_queue}"
+            + (f"; metrics at {ops.describe()}" if ops.describe() else "")
         )
         await stop.wait()
+    ops.stop()
     engine.dispose()
 
 

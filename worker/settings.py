@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from temporalio.service import TLSConfig
+
 from activities.delivery.guard import IPNetwork, parse_networks
 from activities.errors import SettingsError
 from activities.store.crypto import load_or_create_key
@@ -33,6 +35,12 @@ class Settings:
     """API key for Temporal Cloud (``TEMPORAL_API_KEY``); implies TLS."""
     temporal_tls: bool = False
     """Connect to Temporal over TLS (``TEMPORAL_TLS=1``)."""
+    temporal_tls_cert: Path | None = None
+    """mTLS client certificate, PEM (``TEMPORAL_TLS_CLIENT_CERT_PATH``); implies TLS."""
+    temporal_tls_key: Path | None = field(default=None, repr=False)
+    """mTLS client private key, PEM (``TEMPORAL_TLS_CLIENT_KEY_PATH``)."""
+    temporal_tls_ca: Path | None = None
+    """CA of the server's certificate, PEM (``TEMPORAL_TLS_SERVER_CA_CERT_PATH``)."""
     secret_key_env: str | None = field(default=None, repr=False)
     documents_dir: Path | None = None
     """Document store folder (``HOOKFLOW_DOCUMENTS_DIR``; default ``<data dir>/documents``)."""
@@ -63,6 +71,14 @@ class Settings:
             networks = parse_networks(env.get("HOOKFLOW_ALLOW_NETWORKS", ""))
         except ValueError as err:
             raise SettingsError(str(err)) from None
+        cert, key = (
+            _path(env, "TEMPORAL_TLS_CLIENT_CERT_PATH"),
+            _path(env, "TEMPORAL_TLS_CLIENT_KEY_PATH"),
+        )
+        if (cert is None) != (key is None):
+            raise SettingsError(
+                "mTLS needs both TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH"
+            )
         task_queue = env.get("HOOKFLOW_TASK_QUEUE", "hookflow").strip()
         if not task_queue:
             raise SettingsError("HOOKFLOW_TASK_QUEUE is empty")
@@ -75,6 +91,9 @@ class Settings:
             allow_networks=networks,
             temporal_api_key=env.get("TEMPORAL_API_KEY") or None,
             temporal_tls=env.get("TEMPORAL_TLS", "").lower() in ("1", "true", "yes"),
+            temporal_tls_cert=cert,
+            temporal_tls_key=key,
+            temporal_tls_ca=_path(env, "TEMPORAL_TLS_SERVER_CA_CERT_PATH"),
             secret_key_env=env.get("HOOKFLOW_SECRET_KEY") or None,
             documents_dir=_path(env, "HOOKFLOW_DOCUMENTS_DIR"),
             storage_dir=_path(env, "HOOKFLOW_STORAGE_DIR"),
@@ -105,6 +124,25 @@ class Settings:
         ring = self.codec_keys(create=create)
         reload = None if self.codec_key_env else (lambda: load_key_file(self.codec_key_file))
         return EncryptionCodec(ring, reload=reload)
+
+    def tls(self) -> bool | TLSConfig:
+        """How to reach Temporal: plain, TLS, or TLS with a client certificate (mTLS)."""
+        if self.temporal_tls_cert and self.temporal_tls_key:
+            return TLSConfig(
+                client_cert=_read(self.temporal_tls_cert),
+                client_private_key=_read(self.temporal_tls_key),
+                server_root_ca_cert=_read(self.temporal_tls_ca) if self.temporal_tls_ca else None,
+            )
+        if self.temporal_tls_ca:
+            return TLSConfig(server_root_ca_cert=_read(self.temporal_tls_ca))
+        return self.temporal_tls or self.temporal_api_key is not None
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise SettingsError(f"cannot read {path}: {err.strerror}") from None
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

@@ -18,12 +18,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
+from temporalio import activity
 
-from activities.contracts import Envelope
+from activities.contracts import DeliveryStatus, Envelope
+from activities.log.observe import observe
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
-from activities.store.tables import Attempt, Delivery
+from activities.store.tables import Attempt, Delivery, Webhook
 
 EXCERPT_CAP = 16 * 1024
 SEALED = "sealed"
@@ -114,13 +116,16 @@ def record_attempts(*, session: Session, records: Sequence[AttemptRecord], box: 
 class AttemptLog:
     """Group commit for the attempt log: attempts that finish together are
     written in one transaction, and each caller returns only once its own
-    attempt is committed, so nothing is acknowledged that is not stored."""
+    attempt is committed, so nothing is acknowledged that is not stored.
+    Each stored attempt is then observed (metrics, one log line)."""
 
     def __init__(self, engine: Engine, *, box: SecretBox) -> None:
         self._engine = engine
         self._box = box
         self._pending: list[tuple[AttemptRecord, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
+        # A webhook's type never changes, so it is read once per worker.
+        self._types: dict[uuid.UUID, str] = {}
 
     async def record(self, record: AttemptRecord) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -128,6 +133,9 @@ class AttemptLog:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all())
         await future
+        attempt = activity.info().attempt if activity.in_activity() else None
+        webhook_type = self._types.get(record.webhook_id, "unknown")
+        observe(record, webhook_type=webhook_type, attempt=attempt)
 
     async def _write_all(self) -> None:
         while self._pending:
@@ -145,6 +153,10 @@ class AttemptLog:
 
     def _write(self, records: list[AttemptRecord]) -> None:
         with Session(self._engine) as session:
+            for webhook_id in {r.webhook_id for r in records} - self._types.keys():
+                webhook = session.get(Webhook, webhook_id)
+                if webhook is not None:
+                    self._types[webhook_id] = webhook.type
             record_attempts(session=session, records=records, box=self._box)
 
 
@@ -167,6 +179,19 @@ def list_deliveries(
     if status:
         query = query.where(Delivery.status == status)
     return list(session.exec(query))
+
+
+OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.HELD, DeliveryStatus.FAILED)
+
+
+def count_open(*, session: Session) -> dict[tuple[str, str], int]:
+    """Deliveries not delivered (pending, held, failed), per (project, status)."""
+    query = (
+        select(Delivery.project, Delivery.status, func.count())
+        .where(col(Delivery.status).in_([str(s) for s in OPEN_STATUSES]))
+        .group_by(col(Delivery.project), col(Delivery.status))
+    )
+    return {(project, status): count for project, status, count in session.exec(query)}
 
 
 def attempts_of(*, session: Session, delivery: str) -> list[Attempt]:

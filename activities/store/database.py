@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -54,7 +54,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def init_db(engine: Engine) -> None:
-    """Create the tables that are missing; existing data is kept."""
-    from activities.store import tables  # noqa: F401  (registers the tables)
+    """Bring the database to the newest schema (Alembic migrations); data is kept."""
+    from activities.store.migrate import upgrade  # Alembic loads only where a store opens
 
-    SQLModel.metadata.create_all(engine)
+    upgrade(engine)

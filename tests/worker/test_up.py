@@ -41,7 +41,7 @@ class Up:
         self.env.pop("HOOKFLOW_CODEC_KEY", None)
         self.process: subprocess.Popen[str] | None = None
 
-    def start(self) -> str:
+    def start(self, *extra: str) -> str:
         self.process = subprocess.Popen(
             [
                 HOOKFLOW,
@@ -52,6 +52,7 @@ class Up:
                 str(self.ui_port),
                 "--codec-port",
                 str(self.codec_port),
+                *extra,
             ],
             env=self.env,
             stdout=subprocess.PIPE,
@@ -154,6 +155,21 @@ def test_up_runs_everything_stops_cleanly_and_keeps_state(up: Up) -> None:
     assert "crm" in up.hookflow("webhooks", "list").stdout
     assert up.stop(signal.SIGINT) == 0
     assert temporal_processes(up.data_dir) == []
+
+
+def test_up_serves_metrics_and_readiness(up: Up) -> None:
+    metrics_port = free_port()
+    banner = up.start("--metrics-port", str(metrics_port), "--log-format", "json")
+    assert f"Metrics:           http://127.0.0.1:{metrics_port}/metrics and /healthz" in banner
+    health = httpx.get(f"http://127.0.0.1:{metrics_port}/healthz", timeout=10)
+    assert health.status_code == 200, health.text
+    assert health.json()["status"] == "ready"
+    scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+    assert "# TYPE temporal_request counter" in scraped  # the SDK's exporter, through this port
+    assert "temporal_worker_task_slots_available{" in scraped
+    assert up.stop() == 0
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{metrics_port}/healthz", timeout=5)
 
 
 def test_killed_up_leaves_no_server_behind(up: Up) -> None:
