@@ -36,12 +36,15 @@ async def deliver(
     envelopes: Sequence[Envelope],
     remote: bool = False,
     attempt_offset: int = 0,
+    local: bool = False,
 ) -> DeliveryResult:
     """Send ``envelopes`` (one stream's events, in order) to ``target``.
 
     Raises ActivityError when the first one fails for good; a later one that
     fails ends the batch (``DeliveryResult.stopped``). ``remote``: a synchronous
-    remote-data call, with a short deadline and few attempts.
+    remote-data call, with a short deadline and few attempts. ``local``: one
+    attempt as a local activity, inside the workflow task (no round trip to
+    the server when it succeeds; the caller goes on with the ladder when not).
     """
     first, *following = envelopes
     policy = (
@@ -49,17 +52,28 @@ async def deliver(
         if remote
         else policies.delivery(target, len(envelopes), attempt_offset)
     )
+    req = DeliverInput(
+        webhook_id=target.id,
+        project=project,
+        envelope=first,
+        following=following,
+        retry_schedule=policies.REMOTE_DATA_SCHEDULE if remote else target.retry_schedule,
+        timeout=policies.remote_timeout(target) if remote else None,
+        attempt_offset=attempt_offset,
+    )
+    if local:
+        local_result: DeliveryResult = await workflow.execute_local_activity(
+            ActivityName.DELIVER,
+            req,
+            result_type=DeliveryResult,
+            start_to_close_timeout=policy.start_to_close,
+            retry_policy=policies.ONE_ATTEMPT,
+            summary=_summary(target, first, following),
+        )
+        return local_result
     result: DeliveryResult = await workflow.execute_activity(
         ActivityName.DELIVER,
-        DeliverInput(
-            webhook_id=target.id,
-            project=project,
-            envelope=first,
-            following=following,
-            retry_schedule=policies.REMOTE_DATA_SCHEDULE if remote else target.retry_schedule,
-            timeout=policies.remote_timeout(target) if remote else None,
-            attempt_offset=attempt_offset,
-        ),
+        req,
         result_type=DeliveryResult,
         start_to_close_timeout=policy.start_to_close,
         schedule_to_close_timeout=policy.schedule_to_close,
@@ -94,14 +108,31 @@ async def failover(*, project: str, target: WebhookTarget, envelope: Envelope) -
 
 
 async def resolve(
-    *, project: str, template: str | None, integrations: list[str], summary: str
+    *,
+    project: str,
+    template: str | None,
+    integrations: list[str],
+    summary: str,
+    local: bool = False,
 ) -> ResolvedWebhooks:
-    """The webhooks a session or process uses; unusable integrations come back as problems."""
+    """The webhooks a session or process uses; unusable integrations come back as
+    problems. ``local``: as a local activity (one database read, no round trip)."""
+    req = ResolveWebhooks.model_validate(
+        {"project": project, "template": template, "integrations": integrations}
+    )
+    if local:
+        local_resolved: ResolvedWebhooks = await workflow.execute_local_activity(
+            ActivityName.RESOLVE_WEBHOOKS,
+            req,
+            result_type=ResolvedWebhooks,
+            start_to_close_timeout=policies.RESOLVE.start_to_close,
+            retry_policy=policies.RESOLVE.retry,
+            summary=summary,
+        )
+        return local_resolved
     resolved: ResolvedWebhooks = await workflow.execute_activity(
         ActivityName.RESOLVE_WEBHOOKS,
-        ResolveWebhooks.model_validate(
-            {"project": project, "template": template, "integrations": integrations}
-        ),
+        req,
         result_type=ResolvedWebhooks,
         start_to_close_timeout=policies.RESOLVE.start_to_close,
         retry_policy=policies.RESOLVE.retry,
@@ -129,6 +160,19 @@ async def store_files(
 def one_line(err: BaseException) -> str:
     """An error as one short line, for records, problems and the UI."""
     return " ".join(str(err).split())[:300]
+
+
+def cause_of(err: ActivityError | ApplicationError) -> BaseException:
+    """What went wrong: a regular activity's failure wraps it, a local one's may not."""
+    return (err.cause or err) if isinstance(err, ActivityError) else err
+
+
+def retryable(err: ActivityError | ApplicationError) -> bool:
+    """Whether a failed attempt may be tried again (the ladder goes on)."""
+    cause = cause_of(err)
+    if isinstance(cause, ApplicationError):
+        return not cause.non_retryable
+    return True  # a timeout, or the worker lost the attempt
 
 
 def failure_type(cause: BaseException | None) -> FailureType | None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
@@ -61,6 +61,7 @@ class Outbox:
         self.ledger = Ledger()
         self._streams: dict[uuid.UUID, Stream] = {}
         self.pausing = False
+        self.local_first = False  # first attempts as local activities (set by the owner)
         self.dropped: list[str] = []
 
     # --- in ---------------------------------------------------------------------
@@ -185,15 +186,22 @@ class Outbox:
             if stream.held is not None and not stream.paused:
                 continue
             batch = [self.ledger.envelope(e) for e in list(stream.queue)[:MAX_BATCH]]
+            local = self.local_first and stream.offset == 0 and stream.held is None
             try:
                 result = await calls.deliver(
                     project=self._project,
                     target=stream.target,
                     envelopes=batch,
                     attempt_offset=stream.offset,
+                    local=local,
                 )
-            except ActivityError as err:
-                await self._settle(stream, err)
+            except (ActivityError, ApplicationError) as err:
+                cause = calls.cause_of(err)
+                if local and calls.retryable(err):
+                    delay = cause.next_retry_delay if isinstance(cause, ApplicationError) else None
+                    await self._retry_later(stream, calls.one_line(cause), delay)
+                else:
+                    await self._settle(stream, cause)
             else:
                 await self._delivered(stream, result)
             self._changed()
@@ -226,20 +234,24 @@ class Outbox:
             record.attempts = attempts or record.attempts + 1
         stream.offset = 0
         if result.stopped is not None and stream.queue:
-            # The next event failed its first attempt inside the batch: it
-            # goes on from the ladder's second step.
-            record = self.ledger.get(stream.queue[0], stream.target.id)
-            record.attempts, record.error = record.attempts + 1, result.stopped
-            stream.offset = 1
-            schedule = stream.target.retry_schedule
-            if len(schedule) > 1:
-                await workflow.sleep(schedule[1], summary=f"retry {stream.target.alias}")
+            await self._retry_later(stream, result.stopped, None)
         self.ledger.prune()
 
-    async def _settle(self, stream: Stream, err: ActivityError) -> None:
-        cause = err.cause
+    async def _retry_later(self, stream: Stream, error: str, delay: timedelta | None) -> None:
+        """The head failed its first attempt outside the ladder's activity (a local
+        attempt, or inside a batch): it goes on from the ladder's second step."""
+        record = self.ledger.get(stream.queue[0], stream.target.id)
+        record.attempts, record.error = record.attempts + 1, error
+        stream.offset = 1
+        schedule = stream.target.retry_schedule
+        if delay is None and len(schedule) > 1:
+            delay = timedelta(seconds=schedule[1])
+        if delay:
+            await workflow.sleep(delay, summary=f"retry {stream.target.alias}")
+
+    async def _settle(self, stream: Stream, cause: BaseException) -> None:
         kind = calls.failure_type(cause)
-        error = calls.one_line(cause or err)
+        error = calls.one_line(cause)
         target = stream.target
         if kind == FailureType.PAUSED:
             self._hold(stream, error, paused=True)

@@ -25,6 +25,13 @@ RESOLVE = Policy(
     retry=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
 )
 
+# The patch under which sessions resolve webhooks and make first attempts as
+# local activities (``workflow.patched``: histories recorded before replay as they ran).
+LOCAL_ACTIVITIES = "local-activities"
+
+# A first attempt run as a local activity: once; the ladder goes on as a regular activity.
+ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
+
 # Margin over the webhook's own timeout for the worker to load, send and record.
 _ATTEMPT_MARGIN = timedelta(seconds=15)
 

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.events import EventLog
     from workflows.ledger import alert_data
     from workflows.outbox import Outbox
+    from workflows.policies import LOCAL_ACTIVITIES
     from workflows.session import SessionWorkflow
 
 
@@ -59,6 +60,7 @@ class BusinessProcessWorkflow:
 
     @workflow.run
     async def run(self, req: CreateProcess) -> ProcessState:
+        self._outbox.local_first = workflow.patched(LOCAL_ACTIVITIES)
         self._publish()
         for position in range(1, len(req.sessions) + 1):
             session_id = req.station_id(position)

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         WebhookTarget,
     )
     from workflows.outbox import Outbox
+    from workflows.policies import LOCAL_ACTIVITIES
 
 
 @workflow.defn(name="Redeliver")
@@ -32,6 +33,7 @@ class RedeliverWorkflow:
 
     @workflow.run
     async def run(self, req: Redeliver) -> RedeliverProgress:
+        self._outbox.local_first = workflow.patched(LOCAL_ACTIVITIES)
         for item in req.items:
             self._outbox.add(item.target, item.envelope)
         await workflow.wait_condition(self._outbox.settled)

@@ -1,10 +1,8 @@
 """The ``Session`` workflow: one recipient filling one form, and its webhooks.
 
-Signals become events in arrival order (each the next ``sequence``); the
-main loop hands them to the outbox, one ordered stream per webhook; the
-clock expires, reminds and deletes. What each signal does is in
-``workflows.lifecycle``; delivery, holding and settling in
-``workflows.outbox``.
+Signals become events in arrival order (``workflows.lifecycle``); the main
+loop hands them to the outbox, one ordered stream per webhook
+(``workflows.outbox``); the clock expires, reminds and deletes.
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
         CreateSession,
         DeliveryRecord,
-        DeliveryStatus,
         FailureType,
         FieldChange,
         FieldValue,
@@ -50,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ledger import alert_data
     from workflows.lifecycle import Lifecycle
     from workflows.outbox import Outbox
+    from workflows.policies import LOCAL_ACTIVITIES
     from workflows.remote import ask_remote_data
 
 # Configuration is read again when older than this, so that a webhook added
@@ -68,11 +66,14 @@ class SessionWorkflow(Lifecycle):
         self._resolved_at: datetime | None = None
         self._outbox = Outbox(project=req.project, alert=self._alert, changed=self._changed)
         self._failed = visibility.FailedWebhooks(self._upsert_attributes)
+        self._local = False
 
     # --- run -------------------------------------------------------------------
 
     @workflow.run
     async def run(self, req: CreateSession) -> SessionState:
+        # Sessions started before local activities go on without them (replay-safe).
+        self._local = self._outbox.local_first = workflow.patched(LOCAL_ACTIVITIES)
         self._publish()
         if req.resume is not None:
             self._outbox.ledger.remember(req.resume.deliveries)
@@ -233,6 +234,7 @@ class SessionWorkflow(Lifecycle):
             template=self._req.template,
             integrations=[str(i.uuid) for i in self._req.integrations],
             summary=f"resolve webhooks of {self._req.project}",
+            local=self._local,
         )
         self._targets = resolved.targets
         self._resolved_at = workflow.now()
@@ -275,12 +277,9 @@ class SessionWorkflow(Lifecycle):
         workflow.upsert_search_attributes(updates)
 
     def _describe(self) -> None:
-        records = self._outbox.ledger.records()
-        pending = sum(1 for r in records if r.status == DeliveryStatus.PENDING)
         visibility.describe(
-            f"**{self._status.value}**, {self._events.sequence} events, "
-            f"{len(records)} deliveries, {pending} pending",
-            records,
+            f"**{self._status.value}**, {self._events.sequence} events",
+            self._outbox.ledger.records(),
             self._problems,
         )
 

@@ -64,8 +64,10 @@ class FailedWebhooks:
 
 
 def describe(headline: str, records: Sequence[DeliveryRecord], problems: Sequence[str]) -> None:
-    """The current details: a headline, deliveries not delivered, recent problems."""
-    lines = [headline]
+    """The current details: a headline with the deliveries counted, those not
+    delivered listed, recent problems."""
+    pending = sum(1 for r in records if r.status == DeliveryStatus.PENDING)
+    lines = [f"{headline}, {len(records)} deliveries, {pending} pending"]
     for status in (DeliveryStatus.PENDING, DeliveryStatus.HELD, DeliveryStatus.FAILED):
         of_status = [r for r in records if r.status == status]
         lines += [

@@ -57,7 +57,7 @@ class DeliveryActivities:
 
     @activity.defn(name=ActivityName.DELIVER)
     async def deliver(self, req: DeliverInput) -> DeliveryResult:
-        attempt = activity.info().attempt
+        attempt = activity.info().attempt + req.attempt_offset
         try:
             endpoint = await self._endpoints.get(req.webhook_id)
         except EndpointUnavailable as err:
