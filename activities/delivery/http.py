@@ -71,7 +71,10 @@ class HttpClients:
             "POST",
             url,
             content=content,
-            headers={**headers, "accept-encoding": ACCEPT_ENCODING},
+            headers={
+                **{k: v for k, v in headers.items() if k.lower() != "accept-encoding"},
+                "accept-encoding": ACCEPT_ENCODING,
+            },
             timeout=timeout,
         )
         try:
