@@ -20,6 +20,7 @@ from activities.delivery.formats import decode, encode
 from activities.delivery.http import HttpClients, HttpReply
 from activities.delivery.tokens import TokenCache
 from activities.errors import DestinationRefused, TokenError
+from activities.store.validation import check_header_value
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class Verdict:
     @property
     def latency_ms(self) -> float:
         return self.reply.latency_ms if self.reply else self.elapsed_ms
+
+
+class Unsendable(Exception):
+    """The request cannot go on the wire (a stored value that is no longer accepted)."""
 
 
 # Error texts are one line of at most this many characters (history, log, alerts).
@@ -107,6 +112,13 @@ class Sender:
             token = await self._tokens.token(endpoint.bearer, refresh=refresh)
             headers = {**headers, "authorization": f"Bearer {token}"}
         sent = SentRequest(request.url, headers, request.body)
+        for name, value in headers.items():
+            # Stored before values were checked: httpx would refuse it quoting the
+            # value in full (a credential, in its own debug log too).
+            try:
+                check_header_value(name, value)
+            except ValueError as err:
+                raise Unsendable(f"not sent: {err}") from None
         reply = await self._http.post(
             endpoint.url,
             content=request.body,
@@ -121,7 +133,7 @@ def _failure(endpoint: Endpoint, err: Exception) -> tuple[str, str]:
     """The outcome and error of an attempt that got no answer to judge."""
     if isinstance(err, DestinationRefused):
         return "refused", str(err)
-    if isinstance(err, TokenError):
+    if isinstance(err, TokenError | Unsendable):
         return "retrying", str(err)
     if isinstance(err, httpx.TimeoutException | TimeoutError):
         return "retrying", f"timed out after {endpoint.timeout:g}s"
