@@ -9,7 +9,7 @@ from pathlib import Path
 
 from activities.delivery.guard import IPNetwork, parse_networks
 from activities.errors import SettingsError
-from activities.store.crypto import load_or_create_key
+from activities.store.crypto import load_key
 
 DEFAULT_DATA_DIR = ".hookflow"
 
@@ -74,11 +74,12 @@ class Settings:
             storage_dir=_path(env, "HOOKFLOW_STORAGE_DIR"),
         )
 
-    def secret_key(self) -> str:
-        """``HOOKFLOW_SECRET_KEY``, else the data dir's key file (created 0600)."""
+    def secret_key(self, *, create: bool = True) -> str:
+        """``HOOKFLOW_SECRET_KEY``, else the data dir's key file: created (0600)
+        only when ``create`` (the database holds nothing encrypted yet)."""
         if self.secret_key_env:
             return self.secret_key_env
-        return load_or_create_key(self.data_dir / "secret.key")
+        return load_key(self.data_dir / "secret.key", create=create)
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, Protocol
 
 from activities.contracts import FileRef
 from activities.errors import DocumentNotFound
+from activities.files.private import private_dir
 
 REF_PREFIX = "sha256:"
 _REF = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -38,9 +39,9 @@ class LocalDocumentStore:
         self.root = root
 
     def put(self, stream: BinaryIO) -> str:
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         digest = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")  # 0600
         try:
             with os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(CHUNK):

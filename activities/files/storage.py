@@ -33,6 +33,7 @@ from activities.contracts import (
 )
 from activities.errors import DocumentNotFound
 from activities.files.documents import DocumentStore
+from activities.files.private import private_dir, write_private
 from activities.store.tables import Storage
 
 FIELDS = (
@@ -104,19 +105,20 @@ class StorageActivities:
         target = (self._root / relative).resolve()
         if not target.is_relative_to(self._root.resolve()):
             raise ValueError("the storage path leaves the storage folder")
+        private_dir(self._root)
         if config.zip:
             target = target.with_suffix(".zip")
-            target.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(target.parent)
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
                 for name, data in files.items():
                     archive.writestr(name, data)
-            target.write_bytes(buffer.getvalue())
+            write_private(target, buffer.getvalue())
             size = len(buffer.getvalue())
         else:
-            target.mkdir(parents=True, exist_ok=True)
+            private_dir(target)
             for name, data in files.items():
-                (target / name).write_bytes(data)
+                write_private(target / name, data)
             size = sum(len(data) for data in files.values())
         return StoredFiles(
             backend=config.backend,
