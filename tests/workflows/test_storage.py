@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import stat
 import zipfile
 
 import pytest
@@ -73,6 +74,9 @@ async def test_archive_files_are_stored_then_called_back(
     else:
         assert (target / "contract.pdf").read_bytes() == b"%PDF signed"
         assert json.loads((target / "form_data.json").read_text()) == {"amount": 25000}
+    # Archived documents are the user's alone.
+    for path in [settings.storage, *settings.storage.rglob("*"), *settings.documents.rglob("*")]:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
 
 
 def test_storage_paths_stay_inside_the_folder() -> None:
