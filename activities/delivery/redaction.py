@@ -23,6 +23,7 @@ def _forms(secret: str) -> set[str]:
         secret,
         secret.strip(),
         repr(secret)[1:-1],
+        ascii(secret)[1:-1],
         repr(secret.encode(errors="backslashreplace"))[2:-1],
         json.dumps(secret)[1:-1],
         quote(secret, safe=""),
