@@ -26,10 +26,11 @@ _SA_TYPES = {"KEYWORD": "Keyword", "KEYWORD_LIST": "KeywordList"}
 # Payload limits the server enforces before anything reaches history: a signal
 # over BLOB_SIZE_ERROR is refused to its sender and the session never sees it
 # (Temporal's default, 2 MiB, let 28 signals of 1.9 MB end a session at the
-# history size limit). Well above the 256 KiB a session accepts in a signal,
-# and above what an archive of several stations carries.
+# history size limit). The same limit applies to every payload the workflows
+# write (activity inputs, continue-as-new), so it stays well above what they
+# carry: six times the 256 KiB a session accepts in a signal.
 BLOB_SIZE_WARN = 512 * 1024
-BLOB_SIZE_ERROR = 1024 * 1024
+BLOB_SIZE_ERROR = 1536 * 1024
 
 
 def blob_size_args() -> list[str]:
