@@ -39,7 +39,7 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get WAL and a busy timeout, and are
     private to the user (SQLite gives the -wal and -shm files the database's mode)."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1].split("?", 1)[0]
+        path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
         if path and path != ":memory:":
             private_file(Path(path))
             for suffix in ("-wal", "-shm", "-journal"):
