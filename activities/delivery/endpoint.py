@@ -120,10 +120,10 @@ def _secrets(
     bearer: TokenSource | None,
 ) -> tuple[str, ...]:
     values = [v for k, v in headers.items() if k.lower() in secret_headers]
-    # The basic pair in the clear, and its base64 without the "Basic " prefix.
+    # A credential without its scheme ("Basic ", "Bearer "), as a receiver may echo it.
+    values += [v.split(" ", 1)[1] for v in values if " " in v]
     if webhook.auth == "basic" and webhook.basic_password_enc:
         values.append(box.open(webhook.basic_password_enc))
-        values += [v.removeprefix("Basic ") for v in values if v.startswith("Basic ")]
     if webhook.auth == "custom" and webhook.custom_auth_enc:
         values += box.open_json(webhook.custom_auth_enc).values()
     values += signing

@@ -98,8 +98,9 @@ class Sender:
         return (token,) if token else ()
 
     def _redact(self, endpoint: Endpoint, text: str) -> str:
-        line = " ".join(text.split())
-        return endpoint.redact(line, also=self._known_token(endpoint))[:MAX_ERROR]
+        """Redacted first: a secret with a line break is only found as it is."""
+        clear = endpoint.redact(text, also=self._known_token(endpoint))
+        return " ".join(clear.split())[:MAX_ERROR]
 
     def _redact_bytes(self, endpoint: Endpoint, data: bytes) -> bytes:
         return endpoint.redact_bytes(data, also=self._known_token(endpoint))
@@ -116,7 +117,7 @@ class Sender:
             # Stored before values were checked: httpx would refuse it quoting the
             # value in full (a credential, in its own debug log too).
             try:
-                check_header_value(name, value)
+                check_header_value(name, value, limit=None)
             except ValueError as err:
                 raise Unsendable(f"not sent: {err}") from None
         reply = await self._http.post(
