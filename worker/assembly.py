@@ -18,9 +18,10 @@ from activities.delivery.guard import Resolver, system_resolver
 from activities.delivery.http import HttpClients
 from activities.delivery.tokens import TokenCache
 from activities.files.documents import LocalDocumentStore
+from activities.files.private import DIR_MODE, tighten
 from activities.files.storage import StorageActivities
 from activities.store.activity import ConfigActivities
-from activities.store.crypto import SecretBox
+from activities.store.crypto import SecretBox, sealed_sample
 from activities.store.database import init_db, make_engine
 from worker.codec import data_converter
 from worker.settings import Settings
@@ -56,9 +57,16 @@ async def connect(
 
 
 def open_store(settings: Settings) -> tuple[Engine, SecretBox]:
+    """The configuration database and the key that opens its secrets: a key is
+    made only for a database that holds none, and must open what it holds."""
+    tighten(settings.data_dir, DIR_MODE)
     engine = make_engine(settings.database_url)
     init_db(engine)
-    return engine, SecretBox(settings.secret_key())
+    sample = sealed_sample(engine)
+    box = SecretBox(settings.secret_key(create=sample is None))
+    if sample is not None:
+        box.check(sample)
+    return engine, box
 
 
 @asynccontextmanager

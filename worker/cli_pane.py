@@ -114,7 +114,7 @@ def _report(verdict: Verdict, secret_headers: frozenset[str]) -> None:
     click.echo(request.body.decode(errors="replace")[: EXCERPT * 4])
     click.echo("")
     if verdict.reply is None:
-        click.echo(f"no response: {verdict.error}")
+        click.echo(f"no response after {verdict.latency_ms:.0f} ms: {verdict.error}")
     else:
         click.echo(f"HTTP {verdict.reply.status_code} in {verdict.reply.latency_ms:.0f} ms")
         excerpt = verdict.reply.body[:EXCERPT].decode(errors="replace")

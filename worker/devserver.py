@@ -17,10 +17,29 @@ from pathlib import Path
 from temporalio.client import Client
 
 from activities.errors import DevServerError
+from activities.files.private import FILE_MODE, private_dir, tighten
 from workflows.names import SEARCH_ATTRIBUTES
 
 PR_SET_PDEATHSIG = 1
 _SA_TYPES = {"KEYWORD": "Keyword", "KEYWORD_LIST": "KeywordList"}
+
+# Payload limits the server enforces before anything reaches history: a signal
+# over BLOB_SIZE_ERROR is refused to its sender and the session never sees it
+# (Temporal's default, 2 MiB, let 28 signals of 1.9 MB end a session at the
+# history size limit). The same limit applies to every payload the workflows
+# write (activity inputs, continue-as-new), so it stays well above what they
+# carry: six times the 256 KiB a session accepts in a signal.
+BLOB_SIZE_WARN = 512 * 1024
+BLOB_SIZE_ERROR = 1536 * 1024
+
+
+def blob_size_args() -> list[str]:
+    return [
+        "--dynamic-config-value",
+        f"limit.blobSize.warn={BLOB_SIZE_WARN}",
+        "--dynamic-config-value",
+        f"limit.blobSize.error={BLOB_SIZE_ERROR}",
+    ]
 
 
 def temporal_binary() -> Path:
@@ -32,9 +51,11 @@ def temporal_binary() -> Path:
     return Path(found)
 
 
-def _die_with_parent() -> None:
-    """In the server's process: end it if ``hookflow up`` dies without cleaning up
-    (SIGKILL, a crash), so no orphan holds the ports and the database."""
+def _prepare_child() -> None:
+    """In the server's process: its files (histories in temporal.db, -wal, -shm)
+    are private whatever the user's umask; and it ends if ``hookflow up`` dies
+    without cleaning up (SIGKILL, a crash), so no orphan holds ports or database."""
+    os.umask(0o077)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -109,6 +130,7 @@ class DevServer:
             "journal_mode=wal",
             "--sqlite-pragma",
             "synchronous=normal",
+            *blob_size_args(),
             *search_attribute_args(),
             *(["--ui-codec-endpoint", self.ui_codec_endpoint] if self.ui_codec_endpoint else []),
         ]
@@ -117,15 +139,18 @@ class DevServer:
         """Start the server and return a client once it answers."""
         ensure_port_free(self.ip, self.port, "Temporal frontend")
         ensure_port_free(self.ip, self.ui_port, "Temporal Web UI")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
+        for name in ("temporal.db", "temporal.db-wal", "temporal.db-shm", "temporal.log"):
+            tighten(self.data_dir / name, FILE_MODE)  # as an older release left them
         command = self.command()
-        with open(self.log_path, "ab") as log:
+        log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        with os.fdopen(log_fd, "ab") as log:
             self._process = subprocess.Popen(
                 command,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_prepare_child,
             )
         deadline = asyncio.get_running_loop().time() + timeout
         while True:

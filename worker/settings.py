@@ -11,7 +11,7 @@ from temporalio.service import TLSConfig
 
 from activities.delivery.guard import IPNetwork, parse_networks
 from activities.errors import SettingsError
-from activities.store.crypto import load_or_create_key
+from activities.store.crypto import load_key
 from worker.codec import EncryptionCodec, KeyRing, load_key_file
 
 DEFAULT_DATA_DIR = ".hookflow"
@@ -101,11 +101,12 @@ class Settings:
             codec_token=env.get("HOOKFLOW_CODEC_TOKEN") or None,
         )
 
-    def secret_key(self) -> str:
-        """``HOOKFLOW_SECRET_KEY``, else the data dir's key file (created 0600)."""
+    def secret_key(self, *, create: bool = True) -> str:
+        """``HOOKFLOW_SECRET_KEY``, else the data dir's key file: created (0600)
+        only when ``create`` (the database holds nothing encrypted yet)."""
         if self.secret_key_env:
             return self.secret_key_env
-        return load_or_create_key(self.data_dir / "secret.key")
+        return load_key(self.data_dir / "secret.key", create=create)
 
     @property
     def codec_key_file(self) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -67,7 +67,11 @@ class DeliveryActivities:
         if req.timeout is not None and req.timeout < endpoint.timeout:
             endpoint = dataclasses.replace(endpoint, timeout=max(req.timeout, 0.1))
         started_at = utcnow()
-        body = await self._body(endpoint, req.envelope)
+        try:
+            body = await self._body(endpoint, req.envelope)
+        except ApplicationError as err:  # a document is missing: logged, then failed at once
+            await self._log.record(_unsendable(req, started_at=started_at, error=err.message))
+            raise
         verdict = await self._sender.attempt(endpoint, body=body, msg_id=req.envelope.event.id)
         latency, status = verdict.latency_ms, verdict.status_code
         delay = None
@@ -182,3 +186,18 @@ class DeliveryActivities:
                 session=session, webhook_id=webhook_id, reason="the endpoint answered 410 Gone"
             )
         self._endpoints.forget(webhook_id)
+
+
+def _unsendable(req: DeliverInput, *, started_at: datetime, error: str) -> AttemptRecord:
+    """The log's row for a delivery that could not even be built."""
+    return AttemptRecord(
+        webhook_id=req.webhook_id,
+        project=req.project,
+        envelope=req.envelope,
+        started_at=started_at,
+        status_code=None,
+        latency_ms=0.0,
+        outcome="failed",
+        error=error,
+        response=None,
+    )

@@ -16,13 +16,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from activities.delivery.formats import MEDIA_TYPES
+from activities.delivery.redaction import redact, redact_bytes
 from activities.delivery.signing import signature_header
 from activities.delivery.tokens import TokenSource
 from activities.errors import EndpointUnavailable
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
+from activities.store.secrets import SECRET_FIELDS
 from activities.store.tables import Webhook
-from activities.store.validation import lookup_secret
+from activities.store.validation import is_credential_header, lookup_secret
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,15 @@ class Endpoint:
     failover_url: str | None = None
     secret_headers: frozenset[str] = frozenset({"authorization"})
     """Lower-case names of the headers that carry credentials (redacted when shown)."""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """Every credential of the webhook in the clear: what ``redact`` removes."""
+
+    def redact(self, text: str, *, also: tuple[str, ...] = ()) -> str:
+        """``text`` without any of the webhook's secrets (nor ``also``: a bearer token)."""
+        return redact(text, self.secrets + also)
+
+    def redact_bytes(self, data: bytes, *, also: tuple[str, ...] = ()) -> bytes:
+        return redact_bytes(data, self.secrets + also)
 
     def request_headers(self, *, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
         headers = {
@@ -67,6 +78,10 @@ def load_endpoint(
         if not webhook.enabled and not allow_disabled:
             reason = webhook.disabled_reason or "disabled"
             raise EndpointUnavailable(f"webhook {webhook.alias} is disabled: {reason}")
+        headers = _auth_headers(webhook, box)
+        signing = _signing_secrets(webhook, box)
+        bearer = _token_source(session, webhook, box) if webhook.auth == "secret" else None
+        secret_headers = _secret_header_names(webhook, box, headers)
         return Endpoint(
             id=webhook.id,
             alias=webhook.alias,
@@ -76,19 +91,46 @@ def load_endpoint(
             verify_ssl=webhook.verify_ssl,
             content_type=webhook.content_type,
             accept=webhook.accept,
-            headers=_auth_headers(webhook, box),
-            signing_secrets=_signing_secrets(webhook, box),
-            bearer=_token_source(session, webhook, box) if webhook.auth == "secret" else None,
-            secret_headers=_secret_header_names(webhook, box),
+            headers=headers,
+            signing_secrets=signing,
+            bearer=bearer,
+            secret_headers=secret_headers,
+            secrets=_secrets(webhook, box, headers, secret_headers, signing, bearer),
             failover_url=webhook.failover_url,
         )
 
 
-def _secret_header_names(webhook: Webhook, box: SecretBox) -> frozenset[str]:
-    names = {"authorization"}
+def _secret_header_names(
+    webhook: Webhook, box: SecretBox, headers: dict[str, str]
+) -> frozenset[str]:
+    """Authorization, the custom auth headers, and any header named like a credential
+    (stored in clear before such headers were refused)."""
+    names = {"authorization", *(name for name in headers if is_credential_header(name))}
     if webhook.custom_auth_enc:
-        names |= {name.lower() for name in box.open_json(webhook.custom_auth_enc)}
-    return frozenset(names)
+        names |= set(box.open_json(webhook.custom_auth_enc))
+    return frozenset(name.lower() for name in names)
+
+
+def _secrets(
+    webhook: Webhook,
+    box: SecretBox,
+    headers: dict[str, str],
+    secret_headers: frozenset[str],
+    signing: tuple[str, ...],
+    bearer: TokenSource | None,
+) -> tuple[str, ...]:
+    values = [v for k, v in headers.items() if k.lower() in secret_headers]
+    # A credential without its scheme ("Basic ", "Bearer "), as a receiver may echo it.
+    values += [v.split(" ", 1)[1] for v in values if " " in v]
+    if webhook.auth == "basic" and webhook.basic_password_enc:
+        values.append(box.open(webhook.basic_password_enc))
+    if webhook.auth == "custom" and webhook.custom_auth_enc:
+        values += box.open_json(webhook.custom_auth_enc).values()
+    values += signing
+    values += [s.removeprefix("whsec_") for s in signing]
+    if bearer is not None:
+        values += bearer.secrets
+    return tuple(dict.fromkeys(v for v in values if v))
 
 
 def _signing_secrets(webhook: Webhook, box: SecretBox) -> tuple[str, ...]:
@@ -108,11 +150,13 @@ def _token_source(session: Session, webhook: Webhook, box: SecretBox) -> TokenSo
         raise EndpointUnavailable(
             f"webhook {webhook.alias} uses secret {webhook.secret_alias!r}, which was deleted"
         )
+    form = box.open_json(secret.credentials_enc)
     return TokenSource(
         secret_id=secret.id,
         alias=secret.alias,
         token_url=secret.token_url,
-        form=box.open_json(secret.credentials_enc),
+        form=form,
+        secrets=tuple(v for k, v in form.items() if k in SECRET_FIELDS and v),
     )
 
 

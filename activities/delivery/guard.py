@@ -47,6 +47,9 @@ def refusal(address: IPAddress, allowed: Sequence[IPNetwork]) -> str | None:
         return "link-local (cloud metadata lives here)"
     if address.is_multicast or address.is_unspecified or address.is_reserved:
         return "reserved"
+    # Deprecated, but still routed inside some networks; Python counts it global.
+    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
+        return "site-local"
     if not address.is_global:
         return "private"
     return None

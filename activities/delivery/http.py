@@ -1,13 +1,17 @@
-"""The worker's shared HTTP clients and one capped POST."""
+"""The worker's shared HTTP clients and one bounded POST: its timeout covers the
+whole exchange (connect, send, the capped body) and its body is decoded within
+the cap (``activities.delivery.decoding``)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import httpx
 
+from activities.delivery.decoding import ACCEPT_ENCODING, read_body
 from activities.delivery.guard import GuardedBackend, IPNetwork, Resolver, system_resolver
 
 USER_AGENT = "hookflow/0.1 (+https://github.com/hookflow/hookflow)"
@@ -20,6 +24,7 @@ class HttpReply:
     status_code: int
     headers: httpx.Headers
     body: bytes
+    """Decoded, at most the cap; a bracketed note when it could not be decoded."""
     truncated: bool
     latency_ms: float
 
@@ -63,30 +68,38 @@ class HttpClients:
         started = time.perf_counter()
         client = self.client(verify_ssl=verify_ssl)
         request = client.build_request(
-            "POST", url, content=content, headers=headers, timeout=timeout
+            "POST",
+            url,
+            content=content,
+            headers={
+                **{k: v for k, v in headers.items() if k.lower() != "accept-encoding"},
+                "accept-encoding": ACCEPT_ENCODING,
+            },
+            timeout=timeout,
         )
-        response = await client.send(request, stream=True)
         try:
-            body, truncated = await _read_capped(response, cap)
-        finally:
-            await response.aclose()
+            # httpx's timeout bounds each read; an endpoint trickling a byte a
+            # second would hold the attempt for ever. This bounds the whole of it.
+            async with asyncio.timeout(timeout):
+                response = await client.send(request, stream=True)
+                try:
+                    body = await read_body(
+                        response.aiter_raw(),
+                        content_encoding=response.headers.get("content-encoding", ""),
+                        cap=cap,
+                    )
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise httpx.TimeoutException(
+                f"no complete answer within {timeout:g}s", request=request
+            ) from None
         latency = (time.perf_counter() - started) * 1000
-        return HttpReply(response.status_code, response.headers, body, truncated, latency)
+        return HttpReply(response.status_code, response.headers, body.data, body.truncated, latency)
 
     async def aclose(self) -> None:
         for client in self._clients.values():
             await client.aclose()
-
-
-async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > cap:
-            return b"".join(chunks)[:cap], True
-    return b"".join(chunks), False
 
 
 def _guarded_transport(

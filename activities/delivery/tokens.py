@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -13,12 +15,17 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from activities.delivery.http import HttpClients
+from activities.delivery.redaction import redact
 from activities.errors import TokenError
 
 # Refresh this long before the endpoint's expiry, so no request carries a dying token.
 EXPIRY_MARGIN = 30.0
 DEFAULT_EXPIRES_IN = 300.0
 TOKEN_TIMEOUT = 15.0
+# What an Authorization header can carry: visible ASCII (RFC 6750's b64token and
+# then some). A token with CR, LF, spaces or non-ASCII is refused at fetch time,
+# before httpx would quote it in an error.
+_SENDABLE = re.compile(r"^[\x21-\x7e]{1,8192}$")
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,8 @@ class TokenSource:
     alias: str
     token_url: str
     form: dict[str, str] = field(repr=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """The form's secret values (password, client_secret): redacted from every error."""
 
 
 class TokenCache:
@@ -52,7 +61,18 @@ class TokenCache:
     def forget(self, secret_id: uuid.UUID) -> None:
         self._tokens.pop(secret_id, None)
 
+    def known(self, source: TokenSource) -> str | None:
+        """The token held for ``source``, if any (for redaction; it may have expired)."""
+        cached = self._tokens.get(source.secret_id)
+        return cached[0] if cached else None
+
     async def _fetch(self, source: TokenSource) -> tuple[str, float]:
+        try:
+            return await self._fetch_unchecked(source)
+        except TokenError as err:
+            raise TokenError(redact(str(err), source.secrets)) from None
+
+    async def _fetch_unchecked(self, source: TokenSource) -> tuple[str, float]:
         host = urlsplit(source.token_url).hostname
         try:
             reply = await self._http.post(
@@ -75,10 +95,17 @@ class TokenCache:
             data = json.loads(reply.body)
             token = data["access_token"]
             lifetime = float(data.get("expires_in") or DEFAULT_EXPIRES_IN)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise TokenError(
                 f"token endpoint {host} of secret {source.alias} gave no access_token"
             ) from None
         if not isinstance(token, str) or not token:
             raise TokenError(f"token endpoint {host} of secret {source.alias} gave an empty token")
+        if not math.isfinite(lifetime) or lifetime <= 0:
+            lifetime = DEFAULT_EXPIRES_IN
+        if not _SENDABLE.match(token):
+            raise TokenError(
+                f"token endpoint {host} of secret {source.alias} gave a token that cannot be "
+                "sent in a header (spaces, line breaks or non-ASCII characters)"
+            )
         return token, lifetime

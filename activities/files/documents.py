@@ -68,6 +68,13 @@ class LocalDocumentStore:
         return self.root / digest
 
 
+def _file(value: Any) -> FileRef:
+    try:
+        return FileRef.model_validate(value)
+    except ValueError:
+        raise DocumentNotFound("the archive names a file without a valid reference") from None
+
+
 def embed(store: DocumentStore, file: FileRef) -> dict[str, Any]:
     """A file as the archive carries it: name, type, size, sha256, base64 content."""
     data = store.read(file.ref)
@@ -88,7 +95,7 @@ def embed_files(store: DocumentStore, body: dict[str, Any]) -> dict[str, Any]:
     """
     out = dict(body)
     if body.get("document"):
-        out["document"] = embed(store, FileRef.model_validate(body["document"]))
+        out["document"] = embed(store, _file(body["document"]))
     if body.get("attachments"):
-        out["attachments"] = [embed(store, FileRef.model_validate(f)) for f in body["attachments"]]
+        out["attachments"] = [embed(store, _file(f)) for f in body["attachments"]]
     return out

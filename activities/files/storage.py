@@ -21,8 +21,17 @@ from pydantic import BaseModel, field_validator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from activities.contracts import ActivityName, Envelope, FileRef, StoredFiles, StoreInput
+from activities.contracts import (
+    ActivityName,
+    Envelope,
+    FailureType,
+    FileRef,
+    StoredFiles,
+    StoreInput,
+)
+from activities.errors import DocumentNotFound
 from activities.files.documents import DocumentStore
 from activities.files.private import private_dir, write_private
 from activities.store.tables import Storage
@@ -40,10 +49,17 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def check_path_template(template: str) -> str:
-    names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-    unknown = [n for n in names if n not in FIELDS]
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as err:  # a lone brace
+        raise ValueError(f"invalid storage path: {err}") from None
+    fields = [(name, spec, conv) for _, name, spec, conv in parsed if name is not None]
+    unknown = [name for name, _, _ in fields if name not in FIELDS]
     if unknown:
         raise ValueError(f"unknown path field {{{unknown[0]}}} (fields: {', '.join(FIELDS)})")
+    if any(spec or conv for _, spec, conv in fields):
+        # {project:>9999999} would pad a path to megabytes: plain fields only.
+        raise ValueError("a storage path field takes no format spec or conversion: use {project}")
     path = PurePosixPath(template)
     if path.is_absolute() or ".." in path.parts or not template.strip():
         raise ValueError("the storage path is relative and stays inside the storage folder")
@@ -69,8 +85,15 @@ class StorageActivities:
 
     @activity.defn(name=ActivityName.STORE_FILES)
     async def store_files(self, req: StoreInput) -> StoredFiles | None:
-        """Write the archive's form data and files; None when the project has no storage."""
-        return await asyncio.to_thread(self._store, req)
+        """Write the archive's form data and files; None when the project has no storage.
+
+        A missing document or an unusable path will not be different tomorrow:
+        it fails at once instead of retrying for a day.
+        """
+        try:
+            return await asyncio.to_thread(self._store, req)
+        except (DocumentNotFound, ValueError) as err:
+            raise ApplicationError(str(err), type=FailureType.INVALID, non_retryable=True) from None
 
     def _store(self, req: StoreInput) -> StoredFiles | None:
         with Session(self._engine) as session:
@@ -82,11 +105,10 @@ class StorageActivities:
         target = (self._root / relative).resolve()
         if not target.is_relative_to(self._root.resolve()):
             raise ValueError("the storage path leaves the storage folder")
-        # Archives hold personal data: private folders and files, like the documents.
-        root = self._root.resolve()
+        private_dir(self._root)
         if config.zip:
             target = target.with_suffix(".zip")
-            private_dir(target.parent, root=root)
+            private_dir(target.parent)
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
                 for name, data in files.items():
@@ -94,7 +116,7 @@ class StorageActivities:
             write_private(target, buffer.getvalue())
             size = len(buffer.getvalue())
         else:
-            private_dir(target, root=root)
+            private_dir(target)
             for name, data in files.items():
                 write_private(target / name, data)
             size = sum(len(data) for data in files.values())

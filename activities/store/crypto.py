@@ -10,8 +10,11 @@ import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
-from activities.errors import SecretBoxError
+from activities.errors import SecretBoxError, SettingsError
+from activities.files.private import FILE_MODE, private_dir
 
 REDACTED = "********"
 
@@ -36,6 +39,16 @@ class SecretBox:
                 "a stored secret cannot be decrypted: HOOKFLOW_SECRET_KEY changed?"
             ) from None
 
+    def check(self, sealed: str) -> None:
+        """Refuse a key that does not open ``sealed`` (a value from the database)."""
+        try:
+            self._fernet.decrypt(sealed.encode())
+        except InvalidToken:
+            raise SecretBoxError(
+                "the secret key does not decrypt the secrets in the database: "
+                "wrong HOOKFLOW_SECRET_KEY or secret.key?"
+            ) from None
+
     def seal_json(self, value: dict[str, str]) -> str:
         return self.seal(json.dumps(value, sort_keys=True))
 
@@ -46,13 +59,60 @@ class SecretBox:
         return {str(k): str(v) for k, v in value.items()}
 
 
+def load_key(path: Path, *, create: bool) -> str:
+    """The key in ``path``; a new random one (0600) only when ``create`` and the
+    file is missing. A key others can read, an empty key file, or a missing key
+    that the database needs, is one clear error: never a silent new key."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        if not create:
+            raise SettingsError(
+                f"the secret key {path} is missing and the database holds secrets encrypted "
+                "with it: restore the file (or set HOOKFLOW_SECRET_KEY)"
+            ) from None
+        return _create_key(path)
+    if mode & 0o077:
+        raise SettingsError(
+            f"the secret key {path} can be read by others (mode {mode:o}): chmod 600 {path}"
+        )
+    key = path.read_text().strip()
+    if not key:
+        raise SettingsError(
+            f"the secret key file {path} is empty: restore it, or delete it if nothing "
+            "was ever encrypted with it"
+        )
+    return key
+
+
 def load_or_create_key(path: Path) -> str:
-    """Read the key file, creating it (mode 0600) with a random key when absent."""
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """The key in ``path``, created (0600) when missing; refused when others can read it."""
+    return load_key(path, create=True)
+
+
+def _create_key(path: Path) -> str:
+    private_dir(path.parent)
     key = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     return key
+
+
+def sealed_sample(engine: Engine) -> str | None:
+    """One value the database holds encrypted, if any: the key must open it."""
+    from activities.store.tables import SealedText, Secret, Webhook
+
+    columns = (
+        Webhook.basic_password_enc,
+        Webhook.custom_auth_enc,
+        Webhook.signing_secret_enc,
+        Secret.credentials_enc,
+        SealedText.text_enc,
+    )
+    with Session(engine) as session:
+        for column in columns:
+            found = session.exec(select(column).where(col(column).is_not(None)).limit(1)).first()
+            if found:
+                return str(found)
+    return None

@@ -11,6 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import create_engine
 
+from activities.files.private import FILE_MODE, private_file, tighten
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite keeps none)."""
@@ -34,11 +36,14 @@ def utcnow() -> datetime:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL and a busy timeout."""
+    """An engine for ``url``; SQLite files get WAL and a busy timeout, and are
+    private to the user (SQLite gives the -wal and -shm files the database's mode)."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(path))
+            for suffix in ("-wal", "-shm", "-journal"):
+                tighten(Path(path + suffix), FILE_MODE)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -1,9 +1,17 @@
-"""Checks shared by the configuration modules: one error type, URLs, references."""
+"""Checks shared by the configuration modules: URLs, headers, references.
+
+What is accepted here can be sent: a value httpx would refuse at delivery
+time (a header value with a trailing space, a non-ASCII character, an IPv4
+address like ``0177.0.0.1``) is refused when it is configured, with one line
+that never repeats the value (it may be a credential).
+"""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
+import httpx
 from sqlmodel import Session, select
 
 from activities.store.tables import Secret
@@ -22,7 +30,74 @@ def check_url(url: str) -> str:
         parts.port  # noqa: B018  (raises on a bad port)
     except ValueError:
         raise ValueError(f"invalid port in URL {url!r}") from None
+    try:
+        httpx.URL(url)  # the parser every attempt goes through
+    except httpx.InvalidURL as err:
+        raise ValueError(f"invalid URL {url!r}: {err}") from None
     return url
+
+
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
+# Headers hookflow sets itself; a configured header may not replace them.
+RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "connection",
+        "accept-encoding",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
+)
+# Header names that carry credentials: never stored in clear with --header.
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_CREDENTIAL_WORDS = re.compile(
+    r"auth|token|secret|passw|api[-_]?key|credential|signature|session[-_]?key", re.IGNORECASE
+)
+MAX_HEADER_VALUE = 4096
+
+
+def is_credential_header(name: str) -> bool:
+    """Authorization, Cookie, X-Api-Key, X-Auth-Token and the like."""
+    return name.lower() in _CREDENTIAL_HEADERS or bool(_CREDENTIAL_WORDS.search(name))
+
+
+def check_header_name(name: str) -> str:
+    if not _TOKEN.match(name):
+        raise ValueError(f"invalid header name {name[:100]!r}")
+    if name.lower() in RESERVED_HEADERS:
+        raise ValueError(f"header {name!r} is set by hookflow and cannot be configured")
+    return name
+
+
+def check_header_value(name: str, value: str, *, limit: int | None = MAX_HEADER_VALUE) -> str:
+    """A value httpx sends as is: printable ASCII, no surrounding spaces, at most
+    ``limit`` characters. The message names the header, never the value."""
+    if limit is not None and len(value) > limit:
+        raise ValueError(f"the value of header {name!r} is over {limit} characters")
+    if value != value.strip():
+        raise ValueError(f"the value of header {name!r} has leading or trailing spaces")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError(f"the value of header {name!r} has a control character (CR, LF, tab...)")
+    if not value.isascii():
+        raise ValueError(
+            f"the value of header {name!r} has a non-ASCII character, which HTTP cannot carry"
+        )
+    return value
+
+
+def check_plain_header(name: str) -> str:
+    """A header stored and shown in clear: no credentials."""
+    check_header_name(name)
+    if is_credential_header(name):
+        raise ValueError(
+            f"header {name!r} carries credentials: use --custom-auth {name}=... "
+            "(stored encrypted, never shown)"
+        )
+    return name
 
 
 def lookup_secret(session: Session, *, project: str, alias: str | None) -> Secret | None:

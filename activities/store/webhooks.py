@@ -25,43 +25,22 @@ from activities.errors import ConfigError
 from activities.store.crypto import REDACTED, SecretBox
 from activities.store.database import utcnow
 from activities.store.tables import Webhook, WebhookTemplate
-from activities.store.validation import check_url, lookup_secret
-
-_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
-_ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$")
-# Headers hookflow sets itself; a configured header may not replace them.
-_RESERVED_HEADERS = frozenset(
-    {
-        "host",
-        "content-length",
-        "content-type",
-        "transfer-encoding",
-        "connection",
-        "webhook-id",
-        "webhook-timestamp",
-        "webhook-signature",
-    }
+from activities.store.validation import (
+    check_header_name,
+    check_header_value,
+    check_plain_header,
+    check_url,
+    is_credential_header,
+    lookup_secret,
 )
+
+_ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$")
 
 # While a signing secret rotates, the old one keeps signing this long (24 h).
 DEFAULT_SIGNING_GRACE = 24 * 3600.0
 
 Format = Literal["json", "xml"]
 AuthKind = Literal["none", "basic", "custom", "secret"]
-
-
-def _check_header_name(name: str) -> str:
-    if not _TOKEN.match(name):
-        raise ValueError(f"invalid header name {name!r}")
-    if name.lower() in _RESERVED_HEADERS:
-        raise ValueError(f"header {name!r} is set by hookflow and cannot be configured")
-    return name
-
-
-def _check_header_value(name: str, value: str) -> str:
-    if any(ch in value for ch in "\r\n\0") or len(value) > 4096:
-        raise ValueError(f"invalid value for header {name!r}")
-    return value
 
 
 class WebhookSettings(BaseModel):
@@ -102,12 +81,26 @@ class WebhookSettings(BaseModel):
     def _url(cls, value: str | None) -> str | None:
         return None if value is None or value == "" else check_url(value)
 
-    @field_validator("headers", "custom_auth")
+    @field_validator("headers")
     @classmethod
     def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         if value is None:
             return None
-        return {_check_header_name(k): _check_header_value(k, v) for k, v in value.items()}
+        return {check_plain_header(k): check_header_value(k, v) for k, v in value.items()}
+
+    @field_validator("custom_auth")
+    @classmethod
+    def _custom_auth(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        return {check_header_name(k): check_header_value(k, v) for k, v in value.items()}
+
+    @field_validator("basic_username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        if value is not None and (":" in value or not value.isprintable()):
+            raise ValueError("the basic-auth user name has a ':' or a control character")
+        return value
 
     @field_validator("retry_schedule")
     @classmethod
@@ -267,7 +260,8 @@ def public(webhook: Webhook, *, templates: Sequence[str], box: SecretBox) -> Web
         url=webhook.url,
         timeout=webhook.timeout,
         verify_ssl=webhook.verify_ssl,
-        headers=webhook.headers,
+        # Rows stored before credential headers were refused show them redacted.
+        headers={k: REDACTED if is_credential_header(k) else v for k, v in webhook.headers.items()},
         auth=webhook.auth,
         basic_username=webhook.basic_username,
         basic_password=REDACTED if webhook.basic_password_enc else None,

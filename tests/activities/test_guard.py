@@ -28,6 +28,8 @@ REFUSED = [
     "::1",
     "fe80::1",
     "fd00::1",
+    "fec0::1",  # site-local (deprecated, still routed in places)
+    "feff:ffff::1",
     "::ffff:127.0.0.1",
     "::ffff:10.0.0.1",
     "64:ff9b::a00:1",

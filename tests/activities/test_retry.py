@@ -4,6 +4,8 @@ import random
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from activities.delivery.retry import (
     DEFAULT_SCHEDULE,
@@ -54,3 +56,16 @@ def test_bad_schedules(text: str) -> None:
 
 def test_schedule_units() -> None:
     assert parse_schedule("0, 500ms, 5s, 2m, 1h, 1d") == [0, 0.5, 5, 120, 3600, 86400]
+
+
+@pytest.mark.parametrize(
+    "junk", ["²", "１２", "٣", "1e9", "-5", "5.5", "9" * 40, "soon", "Mon, 99 Foo"]
+)
+def test_junk_retry_after_is_as_if_absent(junk: str) -> None:
+    assert parse_retry_after(junk) is None
+
+
+@given(st.text(max_size=40))
+def test_retry_after_never_raises(value: str) -> None:
+    seconds = parse_retry_after(value)
+    assert seconds is None or 0 <= seconds < 10**13

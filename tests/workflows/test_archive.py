@@ -7,11 +7,13 @@ import hashlib
 import io
 import os
 
+from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.contracts import DeliveryStatus
+from activities.contracts import DeliveryStatus, FailureType
 from activities.files.documents import LocalDocumentStore
+from activities.log.attempts import attempts_of, list_deliveries
 from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, start, wait_for_requests, wait_state
 from worker.receiver import Receiver
@@ -92,3 +94,27 @@ async def test_missing_document_fails_the_archive_clearly(
     assert state.deliveries[0].status == DeliveryStatus.FAILED
     assert "no document sha256:000" in (state.deliveries[0].error or "")
     assert receiver.at("/archive") == []
+    # At once, as DeliveryInvalid, and in the delivery log like any failed attempt.
+    history = await handle.fetch_history()
+    [failure] = [
+        e.activity_task_failed_event_attributes.failure
+        for e in history.events
+        if e.HasField("activity_task_failed_event_attributes")
+    ]
+    assert failure.application_failure_info.type == FailureType.INVALID
+    delivers = {
+        e.event_id
+        for e in history.events
+        if e.activity_task_scheduled_event_attributes.activity_type.name == "deliver"
+    }
+    [started] = [
+        e.activity_task_started_event_attributes
+        for e in history.events
+        if e.activity_task_started_event_attributes.scheduled_event_id in delivers
+    ]
+    assert started.attempt == 1
+    with Session(engine) as session:
+        [row] = list_deliveries(session=session, session_id=state.id)
+        [logged] = attempts_of(session=session, delivery=row.id)
+    assert (row.status, logged.outcome) == ("failed", "failed")
+    assert logged.error == "no document sha256:" + "0" * 64

@@ -16,7 +16,7 @@ from activities.files.documents import LocalDocumentStore
 from activities.files.storage import StorageSettings
 from activities.store.crypto import SecretBox
 from activities.store.tables import Storage
-from tests.helpers import add_webhook, start, wait_for_requests
+from tests.helpers import add_webhook, start, wait_for_requests, wait_state
 from worker.receiver import Receiver
 from worker.settings import Settings
 
@@ -74,19 +74,44 @@ async def test_archive_files_are_stored_then_called_back(
     else:
         assert (target / "contract.pdf").read_bytes() == b"%PDF signed"
         assert json.loads((target / "form_data.json").read_text()) == {"amount": 25000}
-    # Personal data: private folders from the storage root down, private files.
-    files = [target] if zip_ else list(target.iterdir())
-    assert {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
-    below = target.parent.relative_to(settings.storage)
-    folders = {settings.storage / f for f in below.parents} | {target.parent}
-    if not zip_:
-        folders.add(target)
-    for folder in folders:
-        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    # Archived documents are the user's alone.
+    for path in [settings.storage, *settings.storage.rglob("*"), *settings.documents.rglob("*")]:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
 
 
 def test_storage_paths_stay_inside_the_folder() -> None:
-    for bad in ("/etc/{project}", "../{project}", "{project}/../../x", "{secret}"):
+    for bad in ("/etc/{project}", "../{project}", "{project}/../../x", "{secret}", "{project"):
         with pytest.raises(ValueError):
             StorageSettings(project="acme", path=bad)
     assert StorageSettings(project="acme", path="{project}/{date}").path == "{project}/{date}"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["{project:>9999999}", "{project!r}", "{session_id:x}", "{date!s:>40}", "a/{project:<9}x"],
+)
+def test_storage_path_fields_take_no_format_spec(bad: str) -> None:
+    with pytest.raises(ValueError, match="no format spec or conversion"):
+        StorageSettings(project="acme", path=bad)
+
+
+async def test_missing_document_fails_storage_at_once(
+    client: Client, worker: Worker, settings: Settings, engine, box: SecretBox
+) -> None:
+    configure(engine, path="{project}/{session_id}")
+    handle = await start(client, settings)
+    gone = "sha256:" + "1" * 64
+    await handle.signal("form_submitted", {"document": {"name": "gone.pdf", "ref": gone}})
+    # Without the fix the activity retried for a day and no problem was recorded.
+    state = await wait_state(handle, lambda s: any("storage" in p for p in s.problems))
+    [problem] = [p for p in state.problems if "storage" in p]
+    assert problem == f"storage failed: DeliveryInvalid: no document {gone}"
+    history = await handle.fetch_history()
+    failures = [
+        e.activity_task_failed_event_attributes.failure
+        for e in history.events
+        if e.HasField("activity_task_failed_event_attributes")
+    ]
+    assert len(failures) == 1
+    assert failures[0].application_failure_info.type == "DeliveryInvalid"
+    assert failures[0].application_failure_info.non_retryable
