@@ -223,23 +223,29 @@ def _types() -> list[HookType]:
     ]
 
 
-CATALOG: dict[str, HookType] = {hook.name: hook for hook in _types()}
-BY_EVENT: dict[str, HookType] = {hook.event: hook for hook in CATALOG.values()}
-BY_SIGNAL: dict[str, HookType] = {hook.signal: hook for hook in CATALOG.values() if hook.signal}
+CATALOG: dict[str, HookType] = {}
+BY_EVENT: dict[str, HookType] = {}
+BY_SIGNAL: dict[str, HookType] = {}
 
 
 def register(hook: HookType) -> HookType:
-    """Add a hook type fired by its own Session signal (see README, "Adding a hook type").
-
-    Register before the worker starts, in every worker and in the command line.
+    """Add a hook type (see README, "Adding a hook type"): the built-in types
+    of ``_types()`` are registered so at import; a deployment's own type is
+    registered before the worker starts, in every worker and in the command line.
     """
     if hook.name in CATALOG or hook.event in BY_EVENT:
         raise ValueError(f"hook type {hook.name} or event {hook.event} already exists")
-    reserved = (REDELIVER_SIGNAL, RESUME_SIGNAL)
-    if not hook.signal or hook.signal in BY_SIGNAL or hook.signal in reserved:
-        raise ValueError(f"hook type {hook.name} needs a signal name of its own")
-    CATALOG[hook.name] = BY_EVENT[hook.event] = BY_SIGNAL[hook.signal] = hook
+    if hook.signal is not None:
+        reserved = (REDELIVER_SIGNAL, RESUME_SIGNAL)
+        if hook.signal in BY_SIGNAL or hook.signal in reserved:
+            raise ValueError(f"hook type {hook.name} needs a signal name of its own")
+        BY_SIGNAL[hook.signal] = hook
+    CATALOG[hook.name] = BY_EVENT[hook.event] = hook
     return hook
+
+
+for _hook in _types():
+    register(_hook)
 
 
 _ERROR_STATUSES = frozenset({"error", "failed", "failure", "fail"})
