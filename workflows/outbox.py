@@ -63,6 +63,7 @@ class Outbox:
         self.pausing = False
         self.local_first = False  # first attempts as local activities (set by the owner)
         self.dropped: list[str] = []
+        self._prior: dict[str, int] = {}  # attempts of a redelivered event before its redelivery
 
     # --- in ---------------------------------------------------------------------
 
@@ -136,6 +137,8 @@ class Outbox:
         stream.held, stream.paused, stream.offset = None, False, 0
         for event_id in stream.queue:
             record = self.ledger.get(event_id, stream.target.id)
+            if record.status == DeliveryStatus.FAILED:  # its attempts so far count on
+                self._prior[event_id] = record.attempts
             record.status, record.error = DeliveryStatus.PENDING, None
         self._kick(stream)
         self._changed()
@@ -222,7 +225,8 @@ class Outbox:
         return not self.pausing
 
     async def _delivered(self, stream: Stream, result: DeliveryResult) -> None:
-        sent = [(result.attempt, result.status_code)]
+        head = stream.queue[0]
+        sent = [(result.attempt + self._prior.pop(head, 0), result.status_code)]
         sent += [(0, event.status_code) for event in result.following]
         for attempts, status_code in sent:
             record = self.ledger.get(stream.queue.popleft(), stream.target.id)
@@ -267,7 +271,7 @@ class Outbox:
         record = self.ledger.get(envelope.event.id, target.id)
         stream.offset = 0
         if kind == FailureType.EXHAUSTED:
-            record.attempts = len(target.retry_schedule)
+            record.attempts = len(target.retry_schedule) + self._prior.pop(record.event_id, 0)
             if await calls.failover(project=self._project, target=target, envelope=envelope):
                 record.status, record.error = (
                     DeliveryStatus.FAILED,
