@@ -30,9 +30,12 @@ with workflow.unsafe.imports_passed_through():
         DEFAULT_EXPIRES_IN,
         ClientSignal,
         CreateSession,
+        DeliveryCarry,
+        DeliveryRecord,
         Envelope,
         FormSubmittedSignal,
         RecipientRef,
+        SessionCarry,
         SessionInfo,
         SessionStatus,
         SignalPayload,
@@ -86,6 +89,25 @@ class Lifecycle:
 
     def _publish(self) -> None:
         raise NotImplementedError
+
+    def _carry(
+        self, *, pending: list[DeliveryCarry], deliveries: list[DeliveryRecord]
+    ) -> CreateSession:
+        """This session's input for its next run (continue-as-new)."""
+        carry = SessionCarry(
+            sequence=self._events.sequence,
+            status=self._status,
+            seen_event_ids=self._intake.seen,
+            expires_at=self._clock.expires_at,
+            delete_at=self._clock.delete_at,
+            events=list(self._events.events),
+            deliveries=deliveries,
+            problems=self._problems,
+            pending=pending,
+            logged_in=self._logged_in,
+            reminder_at=self._clock.reminder_at,
+        )
+        return self._req.model_copy(update={"resume": carry})
 
     # --- signals ---------------------------------------------------------------
 

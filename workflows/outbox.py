@@ -14,6 +14,7 @@ import asyncio
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio import workflow
@@ -40,17 +41,17 @@ RECHECK = timedelta(minutes=10)
 Alert = Callable[[DeliveryRecord, WebhookTarget, FailureType | None], None]
 
 
+@dataclass(eq=False)
 class Stream:
     """The queue of one webhook: event ids in order, and why it waits, if it does."""
 
-    def __init__(self, target: WebhookTarget) -> None:
-        self.target = target
-        self.queue: deque[str] = deque()
-        self.held: str | None = None
-        self.paused = False  # held because the webhook is disabled: enabling releases it
-        self.offset = 0  # attempts of the head made by a batch that stopped on it
-        self.nudged = False
-        self.task: asyncio.Task[None] | None = None
+    target: WebhookTarget
+    queue: deque[str] = field(default_factory=deque)
+    held: str | None = None
+    paused: bool = False  # held because the webhook is disabled: enabling releases it
+    offset: int = 0  # attempts of the head made outside the ladder's activity
+    nudged: bool = False
+    task: asyncio.Task[None] | None = None
 
 
 class Outbox:
@@ -69,7 +70,7 @@ class Outbox:
 
     def add(self, target: WebhookTarget, envelope: Envelope) -> DeliveryRecord:
         """Queue ``envelope`` for ``target``, behind the events queued before it."""
-        record = self.track(target, envelope)
+        record = self.ledger.track(target, envelope)
         stream = self._stream(target)
         stream.queue.append(envelope.event.id)
         if stream.held is not None:
@@ -77,14 +78,10 @@ class Outbox:
         self._kick(stream)
         return record
 
-    def track(self, target: WebhookTarget, envelope: Envelope) -> DeliveryRecord:
-        """A new pending record (the caller of a synchronous delivery settles it)."""
-        return self.ledger.track(target, envelope)
-
     def restore(self, carried: Iterable[DeliveryCarry]) -> None:
         """Deliveries handed over by continue-as-new, with their status."""
         for item in carried:
-            record = self.track(item.target, item.envelope)
+            record = self.ledger.track(item.target, item.envelope)
             record.status, record.error = item.status, item.error
             record.attempts = item.attempts
             stream = self._stream(item.target)
@@ -95,12 +92,10 @@ class Outbox:
                 behind = any(r.status == "failed" for r in self.ledger.of(item.target.id))
                 stream.held = "held behind a failed delivery" if behind else "webhook paused"
                 stream.paused = not behind
-        for stream in self._streams.values():
-            if stream.queue:
-                self._kick(stream)
+        self.unpause()
 
     def retarget(self, targets: Iterable[WebhookTarget]) -> None:
-        """Fresh settings (timeout, ladder, alias) for the streams of these webhooks."""
+        """Fresh settings (timeout, ladder, alias) for these webhooks' streams."""
         for target in targets:
             if (stream := self._streams.get(target.id)) is not None:
                 stream.target = target
@@ -150,6 +145,16 @@ class Outbox:
         """Nothing is being sent: every stream is empty or held (held deliveries
         are in the delivery log, where a redelivery finds them)."""
         return all(s.task is None or s.held is not None for s in self._streams.values())
+
+    def open_count(self) -> int:
+        return sum(len(s.queue) for s in self._streams.values())
+
+    def unpause(self) -> None:
+        """Drain on after a handover that did not happen."""
+        self.pausing = False
+        for stream in self._streams.values():
+            if stream.queue:
+                self._kick(stream)
 
     def busy(self) -> bool:
         return any(s.task is not None for s in self._streams.values())
@@ -211,8 +216,8 @@ class Outbox:
         stream.task = None
 
     async def _wait(self, stream: Stream) -> bool:
-        """Wait for a release (a paused stream also asks again now and then);
-        False when the workflow is handing over to its next run."""
+        """Wait for a release (a paused stream asks again now and then); False
+        when the workflow hands over to its next run."""
         stream.nudged = False
         try:
             await workflow.wait_condition(

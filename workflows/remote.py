@@ -36,7 +36,7 @@ async def ask_remote_data(
 async def _ask(
     *, project: str, target: WebhookTarget, envelope: Envelope, outbox: Outbox
 ) -> list[FieldValue]:
-    record = outbox.track(target, envelope)
+    record = outbox.ledger.track(target, envelope)
     try:
         result = await calls.deliver(
             project=project, target=target, envelopes=[envelope], remote=True

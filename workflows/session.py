@@ -36,7 +36,6 @@ with workflow.unsafe.imports_passed_through():
         FieldValue,
         RedeliverSignal,
         ResumeSignal,
-        SessionCarry,
         SessionState,
         SessionStatus,
         WebhookTarget,
@@ -55,6 +54,10 @@ with workflow.unsafe.imports_passed_through():
 TARGETS_TTL = timedelta(minutes=5)
 # Before continuing as new, deliveries under way may finish for this long.
 CAN_GRACE = timedelta(seconds=30)
+# What a run may hand to the next (below the server's payload limit, and
+# ``hookflow up``'s 1.5 MiB): beyond it, the streams drain first.
+MAX_CARRIED = 1000
+MAX_CARRY_BYTES = 1024 * 1024
 
 
 @workflow.defn(name="Session")
@@ -100,9 +103,11 @@ class SessionWorkflow(Lifecycle):
         )
 
     async def _continue_as_new(self) -> None:
-        """Hand everything pending to a fresh run. Deliveries under way get a short
-        grace to finish, so that few are sent twice (a repeat keeps its
-        ``webhook-id``, the receiver's idempotency key)."""
+        """Hand everything pending to a fresh run once it fits in one payload (until
+        then the streams drain on). Deliveries under way get a short grace, so
+        that few are sent twice (a repeat keeps its ``webhook-id``)."""
+        if self._outbox.open_count() > MAX_CARRIED:
+            return
         self._outbox.pausing = True
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
@@ -110,7 +115,11 @@ class SessionWorkflow(Lifecycle):
             )
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._dispatch()  # events that arrived meanwhile join the carry
-        workflow.continue_as_new(self._carry_over())
+        carry = self._carry_over()
+        if len(carry.model_dump_json()) > MAX_CARRY_BYTES:
+            self._outbox.unpause()
+            return
+        workflow.continue_as_new(carry)
 
     async def _run_clock(self) -> None:
         """Reminder, expiry, then deletion at the end of retention: one timer at a time."""
@@ -284,17 +293,4 @@ class SessionWorkflow(Lifecycle):
         )
 
     def _carry_over(self) -> CreateSession:
-        carry = SessionCarry(
-            sequence=self._events.sequence,
-            status=self._status,
-            seen_event_ids=self._intake.seen,
-            expires_at=self._clock.expires_at,
-            delete_at=self._clock.delete_at,
-            events=list(self._events.events),
-            deliveries=self._outbox.ledger.finished(),
-            problems=self._problems,
-            pending=self._outbox.carry(),
-            logged_in=self._logged_in,
-            reminder_at=self._clock.reminder_at,
-        )
-        return self._req.model_copy(update={"resume": carry})
+        return self._carry(pending=self._outbox.carry(), deliveries=self._outbox.ledger.finished())
