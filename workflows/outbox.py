@@ -194,7 +194,10 @@ class Outbox:
             if stream.held is not None and not stream.paused:
                 continue
             batch = [self.ledger.envelope(e) for e in list(stream.queue)[:MAX_BATCH]]
-            local = self.local_first and stream.offset == 0 and stream.held is None
+            # A lone event's first attempt runs locally (no round trip); a backlog
+            # goes in regular activities, whose completions the server records
+            # one by one (a crashed worker re-sends little).
+            local = self.local_first and len(batch) == 1 and not stream.offset and not stream.held
             try:
                 result = await calls.deliver(
                     project=self._project,

@@ -24,6 +24,7 @@ from activities.log.attempts import (
     attempts_of,
     deliveries_from,
     delivery_id,
+    excerpt_of,
     list_deliveries,
 )
 from activities.store.crypto import SecretBox
@@ -173,10 +174,12 @@ def test_resolve_targets_implicit_template_and_integration(store: Engine, box: S
         resolved = resolve_targets(
             session=session, project="acme", template="loan", integrations=[named, off]
         )
+    # A disabled webhook is resolved too: its deliveries are held, not dropped.
     assert [(t.alias, t.reason) for t in resolved.targets] == [
         ("coupled", "template"),
         ("implicit", "implicit"),
         ("named", "integration"),
+        ("off", "implicit"),
     ]
     assert resolved.problems == [f"integration {off} (off): disabled: paused by ops"]
 
@@ -209,10 +212,10 @@ def test_sealed_text_opens_once_stored(store: Engine, box: SecretBox) -> None:
         assert open_text(session=session, box=box, ref=ref) == "Your code: 482913"
 
 
-async def test_attempt_log_group_commit(store: Engine) -> None:
+async def test_attempt_log_group_commit(store: Engine, box: SecretBox) -> None:
     """Attempts that finish together are written together; every caller's attempt
     is stored when its ``record`` returns, and numbered per delivery."""
-    log = AttemptLog(store)
+    log = AttemptLog(store, box=box)
     hook = uuid.uuid4()
     started = datetime.now(UTC)
 
@@ -243,4 +246,4 @@ async def test_attempt_log_group_commit(store: Engine) -> None:
     assert (second.attempt, second.outcome, second.latency_ms) == (2, "delivered", 12.35)
     assert first.started_at == started
     assert first.started_at.tzinfo is not None
-    assert second.response_excerpt == '{"status": "success"}'
+    assert excerpt_of(second, box=box) == '{"status": "success"}'

@@ -15,7 +15,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from activities.contracts import DeliveryStatus, FailureType
-from activities.log.attempts import attempts_of, list_deliveries
+from activities.log.attempts import attempts_of, excerpt_of, list_deliveries
 from activities.store.crypto import SecretBox
 from activities.store.secrets import SecretCreate, create_secret
 from activities.store.tables import Attempt, Delivery, Webhook
@@ -146,7 +146,7 @@ async def test_no_secret_leaks_whatever_the_endpoint_answers(
     rows = logged(engine, state.id)
     assert sum(len(attempts) for _, attempts in rows) == 2 * 3 + 3  # and the alerts
     texts["delivery log"] = "\n".join(
-        f"{row.last_error} {a.error} {a.response_excerpt}"
+        f"{row.last_error} {a.error} {excerpt_of(a, box=box)}"
         for row, attempts in rows
         for a in attempts
     )

@@ -24,17 +24,17 @@ from worker.settings import Settings
 
 
 async def ladder_span(handle: WorkflowHandle[Any, SessionState]) -> timedelta:
-    """Server time from scheduling the delivery to its last attempt's start."""
+    """Server time from the signal that fired the delivery (its first attempt
+    follows at once, as a local activity) to its last attempt's start."""
     history = await handle.fetch_history()
-    scheduled = started = None
+    signalled = started = None
     for event in history.events:
-        if event.HasField("activity_task_scheduled_event_attributes"):
-            if event.activity_task_scheduled_event_attributes.activity_type.name == "deliver":
-                scheduled = event.event_time.ToDatetime()
-        elif event.HasField("activity_task_started_event_attributes") and scheduled:
+        if event.HasField("workflow_execution_signaled_event_attributes") and not signalled:
+            signalled = event.event_time.ToDatetime()
+        elif event.HasField("activity_task_started_event_attributes") and signalled:
             started = event.event_time.ToDatetime()
-    assert scheduled and started
-    return started - scheduled
+    assert signalled and started
+    return started - signalled
 
 
 @pytest.fixture
