@@ -15,10 +15,17 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError
 
-from activities.errors import ConfigError, DevServerError, SecretBoxError, SettingsError
+from activities.errors import (
+    ConfigError,
+    DevServerError,
+    HookflowError,
+    SecretBoxError,
+    SettingsError,
+)
 from worker.assembly import connect, running_worker
+from worker.cli_api import start_api
 from worker.context import AppContext, pass_app
-from worker.devserver import DevServer, ensure_search_attributes
+from worker.devserver import DevServer, ensure_port_free, ensure_search_attributes
 from worker.output import CommandError, describe_validation
 from workflows.names import SEARCH_ATTRIBUTES
 
@@ -39,35 +46,48 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False), help="State directory.")
 @click.option("--port", type=click.IntRange(1, 65535), default=7233, show_default=True)
 @click.option("--ui-port", type=click.IntRange(1, 65535), default=8233, show_default=True)
+@click.option("--api-port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @pass_app
-def up(app: AppContext, data_dir: str | None, port: int, ui_port: int) -> None:
+def up(app: AppContext, data_dir: str | None, port: int, ui_port: int, api_port: int) -> None:
     """Run everything on this machine: Temporal dev server with its UI, the
-    configuration database and one worker. Ctrl-C stops it all."""
+    configuration database, one worker, the REST API and the pane. Ctrl-C stops it all."""
     if data_dir:
         app.data_dir = data_dir
-    if port == ui_port:
-        raise CommandError("--port and --ui-port must differ")
-    asyncio.run(_up(app, port=port, ui_port=ui_port))
+    if len({port, ui_port, api_port}) < 3:
+        raise CommandError("--port, --ui-port and --api-port must differ")
+    asyncio.run(_up(app, port=port, ui_port=ui_port, api_port=api_port))
 
 
-async def _up(app: AppContext, *, port: int, ui_port: int) -> None:
+async def _up(app: AppContext, *, port: int, ui_port: int, api_port: int) -> None:
     settings = app.settings
     server = DevServer(data_dir=settings.data_dir, port=port, ui_port=ui_port)
     engine, box = app.store()
     stop = _stop_event()
     try:
+        ensure_port_free("127.0.0.1", api_port, "API")
         await server.start()
         settings = replace(settings, temporal_address=server.address, namespace="default")
         client = await connect(settings)
         async with running_worker(client, settings, engine=engine, box=box):
+            api = await start_api(
+                settings=settings,
+                engine=engine,
+                box=box,
+                client=client,
+                host="127.0.0.1",
+                port=api_port,
+                temporal_ui=server.ui_url,
+            )
             click.echo(f"hookflow is up (data in {settings.data_dir})")
             click.echo(f"  Temporal Web UI:   {server.ui_url}")
+            click.echo(f"  REST API, pane:    {api.url}  (keys: hookflow keys create)")
             click.echo(f"  Temporal frontend: {server.address}  (TEMPORAL_ADDRESS)")
             click.echo(f"  Task queue:        {settings.task_queue}")
             click.echo(f"  Configuration:     {_redact_url(settings.database_url)}")
             click.echo("Press Ctrl-C to stop.")
             await stop.wait()
             click.echo("stopping...")
+            await api.stop()
     finally:
         await server.stop()
         engine.dispose()
@@ -123,9 +143,11 @@ def _redact_url(url: str) -> str:
 
 def _register_groups() -> None:
     from worker import cli_pane  # noqa: F401  (adds `webhooks test` and `webhooks example`)
+    from worker.cli_api import api
     from worker.cli_deliveries import deliveries
     from worker.cli_demo import demo
     from worker.cli_documents import documents
+    from worker.cli_keys import keys
     from worker.cli_processes import processes
     from worker.cli_secrets import secrets
     from worker.cli_sessions import sessions
@@ -134,13 +156,14 @@ def _register_groups() -> None:
     from worker.cli_webhooks import webhooks
 
     groups = (webhooks, secrets, sessions, processes, deliveries, documents, storage, sms, demo)
-    for group in groups:
+    for group in (*groups, keys, api):
         cli.add_command(group)
 
 
 _register_groups()
 
 _ONE_LINE_ERRORS = (
+    HookflowError,
     ConfigError,
     SettingsError,
     DevServerError,

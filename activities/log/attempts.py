@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -128,15 +129,66 @@ def list_deliveries(
     webhook_id: uuid.UUID | None = None,
     status: str | None = None,
     limit: int = 100,
+    project: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    offset: int = 0,
 ) -> list[Delivery]:
-    query = select(Delivery).order_by(col(Delivery.created_at).desc()).limit(limit)
+    """Deliveries, newest first, filtered; ``since``/``until`` bound when each was created."""
+    query = select(Delivery).order_by(col(Delivery.created_at).desc(), col(Delivery.id))
+    query = _filtered(query, session_id=session_id, webhook_id=webhook_id, project=project)
+    if status:
+        query = query.where(Delivery.status == status)
+    if since:
+        query = query.where(Delivery.created_at >= since)
+    if until:
+        query = query.where(Delivery.created_at < until)
+    return list(session.exec(query.offset(offset).limit(limit)))
+
+
+def _filtered(
+    query: Any, *, session_id: str | None, webhook_id: uuid.UUID | None, project: str | None
+) -> Any:
     if session_id:
         query = query.where(Delivery.session_id == session_id)
     if webhook_id:
         query = query.where(Delivery.webhook_id == webhook_id)
-    if status:
-        query = query.where(Delivery.status == status)
+    if project:
+        query = query.where(Delivery.project == project)
+    return query
+
+
+def deliveries_in_window(
+    *,
+    session: Session,
+    webhook_id: uuid.UUID,
+    statuses: Sequence[str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Delivery]:
+    """A webhook's deliveries in a time window with one of ``statuses``, ordered
+    by stream (session) and, within each, by event sequence."""
+    query = select(Delivery).where(
+        Delivery.webhook_id == webhook_id, col(Delivery.status).in_(list(statuses))
+    )
+    if since:
+        query = query.where(Delivery.created_at >= since)
+    if until:
+        query = query.where(Delivery.created_at < until)
+    query = query.order_by(col(Delivery.session_id), col(Delivery.sequence))
     return list(session.exec(query))
+
+
+def last_attempts(*, session: Session, deliveries: Sequence[str]) -> dict[str, Attempt]:
+    """The latest attempt of each delivery named (for latency and response excerpts)."""
+    if not deliveries:
+        return {}
+    query = (
+        select(Attempt)
+        .where(col(Attempt.delivery_id).in_(list(deliveries)))
+        .order_by(col(Attempt.id))
+    )
+    return {attempt.delivery_id: attempt for attempt in session.exec(query)}
 
 
 def attempts_of(*, session: Session, delivery: str) -> list[Attempt]:
