@@ -9,6 +9,7 @@ import click
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
+from activities.delivery.guard import Resolver, system_resolver
 from activities.store.crypto import SecretBox
 from worker.api.app import api_server, create_app
 from worker.context import AppContext, pass_app
@@ -38,10 +39,16 @@ async def start_api(
     host: str,
     port: int,
     temporal_ui: str | None,
+    resolver: Resolver = system_resolver,
 ) -> RunningApi:
     """Serve the API and the pane in this event loop; returns once it listens."""
     app = create_app(
-        settings=settings, engine=engine, box=box, client=client, temporal_ui=temporal_ui
+        settings=settings,
+        engine=engine,
+        box=box,
+        client=client,
+        temporal_ui=temporal_ui,
+        resolver=resolver,
     )
     server = api_server(app, host=host, port=port)
     stop = asyncio.Event()
