@@ -126,7 +126,7 @@ async def test_field_changed_answers_the_endpoints_values(api: Api, receiver: Re
         [sent] = receiver.at("/rd")
         assert sent.json()["change"]["value"] == "C-1042"
         failed = await http.post(f"/api/v1/sessions/{session_id}/field-changed", json=change)
-        assert failed.status_code == 502
+        assert failed.status_code == 424
         assert failed.json()["detail"].startswith("remote data from ")
         invalid = await http.post(f"/api/v1/sessions/{session_id}/field-changed", json={})
         assert invalid.status_code == 422

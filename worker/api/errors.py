@@ -51,7 +51,7 @@ _STATUSES: list[tuple[type[HookflowError], int, str]] = [
     (Conflict, 409, "conflict"),
     (WorkflowClosed, 409, "closed"),
     (ConfigError, 422, "invalid"),
-    (UpstreamFailed, 502, "upstream_failed"),
+    (UpstreamFailed, 424, "upstream_failed"),  # a 4xx: the request failed on a dependency
     (TemporalUnavailable, 503, "temporal_unavailable"),
 ]
 

@@ -35,7 +35,7 @@ from worker.sessions import (
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    502: {"model": ERROR_RESPONSES[422]["model"], "description": "The endpoint failed"},
+    424: {"model": ERROR_RESPONSES[422]["model"], "description": "The endpoint failed"},
     503: {"model": ERROR_RESPONSES[422]["model"], "description": "Temporal unavailable"},
 }
 
@@ -124,7 +124,7 @@ async def field_changed_(
     request: Request, caller: Caller, session_id: str, body: FieldChange
 ) -> list[FieldValue]:
     """The remote-data update: posts the change to the project's ``remote_data``
-    webhooks and answers their values (502 when the endpoint fails)."""
+    webhooks and answers their values (424 when the endpoint fails)."""
     services = services_of(request)
     await _check_owner(services, caller, f"session-{session_id}", f"session {session_id}")
     client = await services.temporal.client()
