@@ -179,6 +179,22 @@ def deliveries_in_window(
     return list(session.exec(query))
 
 
+def attempts_by_delivery(
+    *, session: Session, deliveries: Sequence[str]
+) -> dict[str, list[Attempt]]:
+    """Every attempt of each delivery named, in order (one query for a page of them)."""
+    found: dict[str, list[Attempt]] = {key: [] for key in deliveries}
+    if deliveries:
+        query = (
+            select(Attempt)
+            .where(col(Attempt.delivery_id).in_(list(deliveries)))
+            .order_by(col(Attempt.id))
+        )
+        for attempt in session.exec(query):
+            found[attempt.delivery_id].append(attempt)
+    return found
+
+
 def last_attempts(*, session: Session, deliveries: Sequence[str]) -> dict[str, Attempt]:
     """The latest attempt of each delivery named (for latency and response excerpts)."""
     if not deliveries:

@@ -8,6 +8,7 @@ calls the same functions as the API and the command line.
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 import uuid
 from pathlib import Path
@@ -18,13 +19,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 
 from activities.catalog import CATALOG
 from activities.errors import HookflowError
+from activities.log.attempts import attempts_by_delivery
 from activities.store.keys import authenticate, key_by_id
 from activities.store.secrets import list_secrets
+from activities.store.tables import Delivery
 from activities.store.webhooks import list_webhooks
 from worker.api.auth import Principal
 from worker.api.errors import Forbidden, status_of
@@ -36,6 +39,8 @@ from worker.probe import examples
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Bodies in the order they are sent (Jinja's own tojson sorts keys).
+templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
 STATUSES = ("pending", "delivered", "failed", "held", "skipped")
 
 
@@ -178,14 +183,20 @@ def deliveries(
                 db, principal, session_id=session or None, webhook=webhook or None, status=status
             )
             hooks = list_webhooks(session=db, project=principal.project)
+            ids = [row.id for row in rows]
+            attempts = attempts_by_delivery(session=db, deliveries=ids)
+            query = select(Delivery.id, Delivery.envelope).where(col(Delivery.id).in_(ids))
+            bodies = dict(db.exec(query).all())
     except HookflowError as err:
-        rows, hooks = [], []
+        rows, hooks, attempts, bodies = [], [], {}, {}
         request.session["flash"] = str(err)
     return render(
         request,
         "deliveries.html",
         principal=principal,
         deliveries=rows,
+        attempts=attempts,
+        bodies=bodies,
         webhooks=hooks,
         filters={"webhook": webhook or "", "status": status or "", "session": session or ""},
         statuses=STATUSES,
