@@ -22,10 +22,11 @@ from activities.errors import (
     SecretBoxError,
     SettingsError,
 )
+from worker.api.app import check_api_port
 from worker.assembly import connect, running_worker
 from worker.cli_api import start_api
 from worker.context import AppContext, pass_app
-from worker.devserver import DevServer, ensure_port_free, ensure_search_attributes
+from worker.devserver import DevServer, ensure_search_attributes
 from worker.output import CommandError, describe_validation
 from workflows.names import SEARCH_ATTRIBUTES
 
@@ -64,7 +65,7 @@ async def _up(app: AppContext, *, port: int, ui_port: int, api_port: int) -> Non
     engine, box = app.store()
     stop = _stop_event()
     try:
-        ensure_port_free("127.0.0.1", api_port, "API")
+        check_api_port("127.0.0.1", api_port)
         await server.start()
         settings = replace(settings, temporal_address=server.address, namespace="default")
         client = await connect(settings)

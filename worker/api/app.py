@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +29,6 @@ from worker.api import (
     routes_webhooks,
 )
 from worker.api.services import Services, TemporalLink
-from worker.devserver import ensure_port_free
 from worker.settings import Settings
 
 HERE = Path(__file__).parent
@@ -105,8 +105,21 @@ class ApiServer(uvicorn.Server):
         await task
 
 
+def check_api_port(host: str, port: int) -> None:
+    """One clear line when something listens on the port. Like uvicorn, allow
+    reuse: a port closed a moment ago (TIME_WAIT) is free."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise DevServerError(
+                f"port {port} (API) is already in use: stop what holds it or pass another port"
+            ) from None
+
+
 def api_server(app: FastAPI, *, host: str, port: int) -> ApiServer:
     """A server for ``app`` on ``host:port``; a port in use is one clear line."""
-    ensure_port_free(host, port, "API")
+    check_api_port(host, port)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     return ApiServer(config)
