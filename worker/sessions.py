@@ -6,8 +6,10 @@ never disagree. Each raises a ``HookflowError`` with one line for the user.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import string
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -39,6 +41,7 @@ from activities.errors import (
     WorkflowClosed,
 )
 from activities.log.attempts import list_deliveries
+from activities.store.tables import Delivery
 from activities.store.webhooks import integration_problems
 from worker.settings import Settings
 from workflows.names import SA_PROJECT, initial_attributes
@@ -160,11 +163,7 @@ async def session_state(*, client: Client, engine: Engine, session_id: str) -> S
         )
     except RPCError as err:
         raise rpc_failure(err, f"session {session_id}") from None
-    with Session(engine) as session:
-        logged = {
-            (d.event_id, d.webhook_id): d
-            for d in list_deliveries(session=session, session_id=session_id, limit=10_000)
-        }
+    logged = await asyncio.to_thread(_logged, engine, session_id)
     for record in state.deliveries:
         row = logged.get((record.event_id, record.webhook_id))
         if row is not None and row.attempts > record.attempts:
@@ -173,6 +172,12 @@ async def session_state(*, client: Client, engine: Engine, session_id: str) -> S
             record.status_code = row.status_code
             record.error = row.last_error
     return state
+
+
+def _logged(engine: Engine, session_id: str) -> dict[tuple[str, uuid.UUID], Delivery]:
+    with Session(engine) as session:
+        rows = list_deliveries(session=session, session_id=session_id, limit=10_000)
+        return {(row.event_id, row.webhook_id): row for row in rows}
 
 
 async def process_state(*, client: Client, process_id: str) -> ProcessState:
