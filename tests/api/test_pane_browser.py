@@ -127,9 +127,27 @@ async def test_sign_in_add_a_webhook_and_test_it(
     assert stored["url"] == receiver.url("/crm") and stored["headers"] == {"X-Tenant": "acme"}
     assert stored["basic_password"] == "********" and stored["timeout"] == 10
 
+    # Edit keeps the UUID; Delete asks first.
+    await page.goto(f"{api.url}/webhooks/{stored['id']}")
+    await page.check("input[name=mode][value=explicit]")
+    await page.fill("input[name=templates]", "loan-application")
+    await page.fill("input[name=url]", receiver.url("/crm2"))
+    await page.click("button:has-text('Save')")
+    await expect(page.locator(".flash")).to_have_text("Saved crm.")
+    async with api.http(api.key("acme")) as http:
+        [edited] = (await http.get("/api/v1/webhooks")).json()
+    assert edited["id"] == stored["id"] and edited["explicit"] is True
+    assert edited["templates"] == ["loan-application"] and edited["url"].endswith("/crm2")
+    assert edited["basic_password"] == "********"  # left blank: kept
+
     await page.goto(api.url + "/")
     await expect(page.locator("table.list")).to_contain_text("crm")
     await shot(page, tmp_path, "pane-webhooks")
+    await page.click("text=crm")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.click("button:has-text('Delete')")
+    await expect(page.locator(".flash")).to_have_text("Deleted crm.")
+    await expect(page.locator("main")).to_contain_text("No webhooks yet.")
 
 
 async def test_redeliver_from_the_deliveries_page(
