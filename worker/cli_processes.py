@@ -10,7 +10,7 @@ from activities.contracts import CreateProcess, ProcessState
 from worker.cli_sessions import load_json_arg, run_with_client
 from worker.context import AppContext, pass_app
 from worker.output import CommandError, describe_validation, print_json, print_table
-from worker.sessions import create_process, process_state, require_integrations
+from worker.sessions import process_state, require_integrations, start_process
 
 
 @click.group()
@@ -32,7 +32,7 @@ def create(app: AppContext, file: str) -> None:
     require_integrations(engine=engine, project=req.project, integrations=req.integrations)
     run_with_client(
         app.settings,
-        lambda client: create_process(client=client, settings=app.settings, engine=engine, req=req),
+        lambda client: start_process(client, app.settings, req),
     )
     click.echo(str(req.id))
 

@@ -24,7 +24,6 @@ from worker.output import (
     print_table,
 )
 from worker.sessions import (
-    create_session,
     new_session_id,
     require_integrations,
     session_state,
@@ -149,7 +148,7 @@ def create(
     require_integrations(engine=engine, project=req.project, integrations=req.integrations)
     run_with_client(
         app.settings,
-        lambda client: create_session(client=client, settings=app.settings, engine=engine, req=req),
+        lambda client: start_session(client, app.settings, req),
     )
     if as_json:
         print_json(req.model_dump(mode="json", exclude={"resume"}))

@@ -113,7 +113,13 @@ async def create_session(
 async def create_process(
     *, client: Client, settings: Settings, engine: Engine, req: CreateProcess
 ) -> None:
+    """Check the integrations, then start the process; nothing starts on a problem."""
     require_integrations(engine=engine, project=req.project, integrations=req.integrations)
+    await start_process(client, settings, req)
+
+
+async def start_process(client: Client, settings: Settings, req: CreateProcess) -> None:
+    """Start the ``BusinessProcess`` workflow with its search attributes and summary."""
     attributes = initial_attributes(project=req.project, process_id=str(req.id))
     try:
         await client.start_workflow(

@@ -68,11 +68,15 @@ class Principal:
         return project
 
 
-def principal(
+async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller's key, or 401 (no key, unknown, malformed or revoked)."""
+    """The caller's key, or 401 (no key, unknown, malformed or revoked).
+
+    One indexed read, made in the event loop: a hop to a thread costs far more
+    than the read while a worker shares the loop (benchmarks/api.py).
+    """
     if credentials is None:
         raise Unauthorized("missing Authorization: Bearer <key>")
     with Session(services_of(request).engine) as session:
