@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
+from standardwebhooks.webhooks import Webhook
 
 from tests.api.conftest import Api
 from tests.helpers import add_webhook, eventually, wait_for_requests
@@ -139,6 +140,20 @@ async def test_sign_in_add_a_webhook_and_test_it(
     assert edited["id"] == stored["id"] and edited["explicit"] is True
     assert edited["templates"] == ["loan-application"] and edited["url"].endswith("/crm2")
     assert edited["basic_password"] == "********"  # left blank: kept
+
+    # A generated signing secret is shown once, on the page, and signs the Test.
+    await page.click("summary:has-text('Delivery')")
+    await page.select_option("#signing", "generate")
+    await page.click("button:has-text('Save')")
+    notice = await page.locator(".flash").inner_text()
+    secret = notice.rsplit(" ", 1)[1]
+    assert notice.startswith("Saved crm. New signing secret, shown this once: whsec_")
+    await page.goto(f"{api.url}/webhooks/{stored['id']}")
+    await expect(page.locator("main")).not_to_contain_text(secret)
+    await page.click("#test")
+    await expect(page.locator("#test-result .verdict")).to_contain_text("Success")
+    signed = receiver.at("/crm2")[-1]
+    Webhook(secret).verify(signed.body, signed.headers)
 
     await page.goto(api.url + "/")
     await expect(page.locator("table.list")).to_contain_text("crm")

@@ -48,6 +48,7 @@ def _form_page(
     error: str | None = None,
     status_code: int = 200,
     probe: ProbeResult | None = None,
+    notice: str | None = None,
 ) -> HTMLResponse:
     services = services_of(request)
     chosen = request.query_params.get("type")
@@ -60,6 +61,7 @@ def _form_page(
         values=values or form_values(shown, default_type),
         error=error,
         probe=probe,
+        notice=notice,
         **form_context(principal, services),
     )
 
@@ -90,8 +92,19 @@ async def create(request: Request) -> Response:
         return _form_page(
             request, principal, shown=None, values=values, error=message, status_code=status
         )
-    note = f" New signing secret (shown once): {generated}" if generated else ""
-    return back(f"/webhooks/{webhook_id}", f"Saved {data.alias}.{note}", request=request)
+    return _saved(request, principal, webhook_id, data.alias, generated)
+
+
+def _saved(
+    request: Request, principal: Principal, webhook_id: str, alias: str, secret: str | None
+) -> Response:
+    """Back to the webhook's page; a generated signing secret is shown on the
+    page itself, once (never put in the session cookie)."""
+    if secret is None:
+        return back(f"/webhooks/{webhook_id}", f"Saved {alias}.", request=request)
+    shown = _shown(services_of(request), principal, webhook_id)
+    notice = f"Saved {alias}. New signing secret, shown this once: {secret}"
+    return _form_page(request, principal, shown=shown, notice=notice)
 
 
 def _project(form: Any, principal: Principal) -> str | None:
@@ -128,8 +141,7 @@ async def save(request: Request, ref: str) -> Response:
         return _form_page(
             request, principal, shown=shown, values=values, error=message, status_code=status
         )
-    note = f" New signing secret (shown once): {generated}" if generated else ""
-    return back(f"/webhooks/{shown.id}", f"Saved {data.alias}.{note}", request=request)
+    return _saved(request, principal, str(shown.id), data.alias or shown.alias, generated)
 
 
 @router.post("/webhooks/{ref}/delete")
@@ -172,7 +184,8 @@ async def redeliver(request: Request, delivery_id: str) -> Response:
     form = await checked_form(request)
     services = services_of(request)
     target = form.get("next")
-    next_page = target if isinstance(target, str) and target.startswith("/") else "/deliveries"
+    local = isinstance(target, str) and target.startswith("/") and not target.startswith("//")
+    next_page = str(target) if local else "/deliveries"
     try:
         streams = await run_in_threadpool(
             plan_one, engine=services.engine, delivery_id=delivery_id, project=principal.project
