@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
-from activities.contracts import RedeliverProgress
+from activities.contracts import Redeliver, RedeliverProgress
 from activities.log.attempts import attempts_of, list_deliveries
 from activities.store.tables import Delivery
 from activities.store.webhooks import find_webhook
@@ -123,32 +124,8 @@ def redeliver(
     webhook) stream in event order, and shows in the UI and in the delivery log.
     """
     engine, _box = app.store()
-    window = status is not None or since is not None or until is not None
-    if delivery_id and (session_id or webhook_ref or window):
-        raise CommandError("give a delivery ID, or --webhook with a session or a window, not both")
-    if delivery_id:
-        streams = plan_one(engine=engine, delivery_id=delivery_id)
-    elif not webhook_ref:
-        raise CommandError("give a delivery ID, or --webhook (with --session, or a window)")
-    elif session_id:
-        if window:
-            raise CommandError("--session replays a stream: --status/--since/--until do not apply")
-        streams = plan_stream(
-            engine=engine,
-            session_id=session_id,
-            webhook=webhook_ref,
-            from_sequence=from_sequence,
-            project=project,
-        )
-    else:
-        streams = plan_window(
-            engine=engine,
-            webhook=webhook_ref,
-            project=project,
-            status=status or "failed",
-            since=parse_when(since) if since else None,
-            until=parse_when(until) if until else None,
-        )
+    window = {"status": status, "since": since, "until": until}
+    streams = _plan(engine, delivery_id, webhook_ref, project, session_id, from_sequence, window)
 
     async def run(client: Client) -> RedeliverySummary:
         return await run_streams(
@@ -160,6 +137,44 @@ def redeliver(
         )
 
     _report(run_with_client(app.settings, run))
+
+
+def _plan(
+    engine: Engine,
+    delivery_id: str | None,
+    webhook: str | None,
+    project: str | None,
+    session_id: str | None,
+    from_sequence: int,
+    window: dict[str, str | None],
+) -> list[Redeliver]:
+    """What the options ask to send again: one delivery, a stream or a window."""
+    windowed = any(value is not None for value in window.values())
+    if delivery_id and (session_id or webhook or windowed):
+        raise CommandError("give a delivery ID, or --webhook with a session or a window, not both")
+    if delivery_id:
+        return plan_one(engine=engine, delivery_id=delivery_id)
+    if not webhook:
+        raise CommandError("give a delivery ID, or --webhook (with --session, or a window)")
+    if session_id:
+        if windowed:
+            raise CommandError("--session replays a stream: --status/--since/--until do not apply")
+        return plan_stream(
+            engine=engine,
+            session_id=session_id,
+            webhook=webhook,
+            from_sequence=from_sequence,
+            project=project,
+        )
+    since, until = window["since"], window["until"]
+    return plan_window(
+        engine=engine,
+        webhook=webhook,
+        project=project,
+        status="held" if window["status"] == "held" else "failed",
+        since=parse_when(since) if since else None,
+        until=parse_when(until) if until else None,
+    )
 
 
 def _print_progress(progress: RedeliverProgress) -> None:
