@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import click
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-from temporalio.client import Client
+import asyncio
+from typing import Any
 
-from activities.contracts import Redeliver, RedeliverProgress
+import click
+from sqlmodel import Session
+
+from activities.contracts import RedeliverProgress
 from activities.log.attempts import attempts_of, list_deliveries
 from activities.store.tables import Delivery
 from activities.store.webhooks import find_webhook
-from worker.cli_sessions import run_with_client
+from worker.cli_sessions import connector
 from worker.context import AppContext, pass_app
 from worker.output import CommandError, print_fields, print_json, print_table
 from worker.redelivery import (
     RedeliverySummary,
     WindowStatus,
     parse_when,
-    plan_one,
-    plan_stream,
-    plan_window,
-    run_streams,
+    redeliver_one,
+    redeliver_stream,
+    redeliver_window,
 )
 
 
@@ -124,57 +124,40 @@ def redeliver(
     webhook) stream in event order, and shows in the UI and in the delivery log.
     """
     engine, _box = app.store()
-    window = {"status": status, "since": since, "until": until}
-    streams = _plan(engine, delivery_id, webhook_ref, project, session_id, from_sequence, window)
-
-    async def run(client: Client) -> RedeliverySummary:
-        return await run_streams(
-            client=client,
-            settings=app.settings,
-            streams=streams,
-            wait=not no_wait,
-            on_progress=_print_progress,
-        )
-
-    _report(run_with_client(app.settings, run))
-
-
-def _plan(
-    engine: Engine,
-    delivery_id: str | None,
-    webhook: str | None,
-    project: str | None,
-    session_id: str | None,
-    from_sequence: int,
-    window: dict[str, str | None],
-) -> list[Redeliver]:
-    """What the options ask to send again: one delivery, a stream or a window."""
-    windowed = any(value is not None for value in window.values())
-    if delivery_id and (session_id or webhook or windowed):
+    common: dict[str, Any] = {
+        "temporal": connector(app.settings),
+        "settings": app.settings,
+        "engine": engine,
+        "wait": not no_wait,
+        "on_progress": _print_progress,
+    }
+    windowed = status is not None or since is not None or until is not None
+    if delivery_id and (session_id or webhook_ref or windowed):
         raise CommandError("give a delivery ID, or --webhook with a session or a window, not both")
     if delivery_id:
-        return plan_one(engine=engine, delivery_id=delivery_id)
-    if not webhook:
+        work = redeliver_one(delivery_id=delivery_id, **common)
+    elif not webhook_ref:
         raise CommandError("give a delivery ID, or --webhook (with --session, or a window)")
-    if session_id:
+    elif session_id:
         if windowed:
             raise CommandError("--session replays a stream: --status/--since/--until do not apply")
-        return plan_stream(
-            engine=engine,
+        work = redeliver_stream(
             session_id=session_id,
-            webhook=webhook,
+            webhook=webhook_ref,
             from_sequence=from_sequence,
             project=project,
+            **common,
         )
-    since, until = window["since"], window["until"]
-    return plan_window(
-        engine=engine,
-        webhook=webhook,
-        project=project,
-        status="held" if window["status"] == "held" else "failed",
-        since=parse_when(since) if since else None,
-        until=parse_when(until) if until else None,
-    )
+    else:
+        work = redeliver_window(
+            webhook=webhook_ref,
+            project=project,
+            status=status or "failed",
+            since=parse_when(since) if since else None,
+            until=parse_when(until) if until else None,
+            **common,
+        )
+    _report(asyncio.run(work))
 
 
 def _print_progress(progress: RedeliverProgress) -> None:

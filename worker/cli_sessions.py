@@ -33,7 +33,7 @@ from worker.sessions import (
 )
 from worker.settings import Settings
 
-__all__ = ["run_with_client", "load_json_arg", "start_session", "sessions"]
+__all__ = ["connector", "run_with_client", "load_json_arg", "start_session", "sessions"]
 
 T = TypeVar("T")
 
@@ -43,15 +43,23 @@ def sessions() -> None:
     """Create sessions, send them lifecycle signals, show their state."""
 
 
-def run_with_client(settings: Settings, work: Callable[[Client], Awaitable[T]]) -> T:
-    async def _run() -> T:
+def connector(settings: Settings) -> Callable[[], Awaitable[Client]]:
+    """Connects to Temporal when called; a failure is one line for the user."""
+
+    async def connect_() -> Client:
         try:
-            client = await connect(settings)
+            return await connect(settings)
         except RuntimeError as err:
             raise CommandError(
                 f"cannot reach Temporal at {settings.temporal_address}: is hookflow up? ({err})"
             ) from None
-        return await work(client)
+
+    return connect_
+
+
+def run_with_client(settings: Settings, work: Callable[[Client], Awaitable[T]]) -> T:
+    async def _run() -> T:
+        return await work(await connector(settings)())
 
     return asyncio.run(_run())
 

@@ -1,6 +1,7 @@
 """Redelivery: one delivery, a session's stream, or a window of a webhook's deliveries.
 
-The command line and the REST API both go through here. Each (session,
+The command line, the REST API and the pane all go through ``redeliver_one``,
+``redeliver_stream`` and ``redeliver_window``. Each (session,
 webhook) stream is sent again in event order, with the same ``webhook-id``s;
 streams run side by side. ``_start_stream`` is the one Temporal call: today it
 starts a ``Redeliver`` workflow per stream.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -30,6 +31,9 @@ from workflows.redeliver import RedeliverWorkflow
 
 WindowStatus = Literal["failed", "held"]
 Progress = Callable[[RedeliverProgress], None]
+ClientSource = Callable[[], Awaitable[Client]]
+"""Gives the Temporal client once the request is known to be valid (so a bad
+request is refused without reaching Temporal)."""
 POLL_EVERY = 0.5
 POLLED_STREAMS = 20  # progress of more streams is counted as they finish
 
@@ -215,7 +219,7 @@ async def _progress(
 
 async def redeliver_one(
     *,
-    client: Client,
+    temporal: ClientSource,
     settings: Settings,
     engine: Engine,
     delivery_id: str,
@@ -223,16 +227,53 @@ async def redeliver_one(
     wait: bool = True,
     on_progress: Progress | None = None,
 ) -> RedeliverySummary:
-    """Send one delivery again, with the same ``webhook-id``."""
-    streams = plan_one(engine=engine, delivery_id=delivery_id, project=project)
+    """Send one delivery again, with the same ``webhook-id`` (of ``project`` when
+    given: another project's is not found)."""
+    streams = await asyncio.to_thread(
+        plan_one, engine=engine, delivery_id=delivery_id, project=project
+    )
     return await run_streams(
-        client=client, settings=settings, streams=streams, wait=wait, on_progress=on_progress
+        client=await temporal(),
+        settings=settings,
+        streams=streams,
+        wait=wait,
+        on_progress=on_progress,
+    )
+
+
+async def redeliver_stream(
+    *,
+    temporal: ClientSource,
+    settings: Settings,
+    engine: Engine,
+    session_id: str,
+    webhook: str,
+    from_sequence: int = 1,
+    project: str | None = None,
+    wait: bool = True,
+    on_progress: Progress | None = None,
+) -> RedeliverySummary:
+    """Send a session's stream to one webhook again, from a sequence on."""
+    streams = await asyncio.to_thread(
+        plan_stream,
+        engine=engine,
+        session_id=session_id,
+        webhook=webhook,
+        from_sequence=from_sequence,
+        project=project,
+    )
+    return await run_streams(
+        client=await temporal(),
+        settings=settings,
+        streams=streams,
+        wait=wait,
+        on_progress=on_progress,
     )
 
 
 async def redeliver_window(
     *,
-    client: Client,
+    temporal: ClientSource,
     settings: Settings,
     engine: Engine,
     webhook: str,
@@ -245,9 +286,19 @@ async def redeliver_window(
 ) -> RedeliverySummary:
     """Send a webhook's failed (or held) deliveries of a time window again, each
     (session, webhook) stream in event order."""
-    streams = plan_window(
-        engine=engine, webhook=webhook, project=project, status=status, since=since, until=until
+    streams = await asyncio.to_thread(
+        plan_window,
+        engine=engine,
+        webhook=webhook,
+        project=project,
+        status=status,
+        since=since,
+        until=until,
     )
     return await run_streams(
-        client=client, settings=settings, streams=streams, wait=wait, on_progress=on_progress
+        client=await temporal(),
+        settings=settings,
+        streams=streams,
+        wait=wait,
+        on_progress=on_progress,
     )

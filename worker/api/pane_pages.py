@@ -27,7 +27,7 @@ from worker.api.pane_forms import form_settings, form_values, typed_values
 from worker.api.routes_webhooks import owned_webhook, webhook_out
 from worker.api.services import Services, services_of
 from worker.probe import ProbeResult, probe_webhook
-from worker.redelivery import plan_one, run_streams
+from worker.redelivery import redeliver_one
 from worker.sessions import session_state
 
 router = APIRouter(include_in_schema=False)
@@ -187,12 +187,13 @@ async def redeliver(request: Request, delivery_id: str) -> Response:
     local = isinstance(target, str) and target.startswith("/") and not target.startswith("//")
     next_page = str(target) if local else "/deliveries"
     try:
-        streams = await run_in_threadpool(
-            plan_one, engine=services.engine, delivery_id=delivery_id, project=principal.project
-        )
-        client = await services.temporal.client()
-        summary = await run_streams(
-            client=client, settings=services.settings, streams=streams, wait=False
+        summary = await redeliver_one(
+            temporal=services.temporal.client,
+            settings=services.settings,
+            engine=services.engine,
+            delivery_id=delivery_id,
+            project=principal.project,
+            wait=False,
         )
     except HookflowError as err:
         return back(next_page, f"Redeliver failed: {err}", request=request)

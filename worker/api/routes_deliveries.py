@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
@@ -24,7 +23,7 @@ from worker.api.models import (
 )
 from worker.api.routes_webhooks import owned_webhook
 from worker.api.services import services_of
-from worker.redelivery import RedeliverySummary, plan_one, plan_window, run_streams
+from worker.redelivery import RedeliverySummary, redeliver_one, redeliver_window
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["deliveries"])
 EXCERPT = 1024
@@ -158,36 +157,33 @@ async def redeliver(
 ) -> JSONResponse:
     """Send a delivery again, with the same ``webhook-id`` (202; 200 with ``wait``)."""
     services = services_of(request)
-    streams = await run_in_threadpool(
-        plan_one, engine=services.engine, delivery_id=delivery_id, project=caller.project
-    )
-    client = await services.temporal.client()
-    summary = await run_streams(
-        client=client, settings=services.settings, streams=streams, wait=wait
+    summary = await redeliver_one(
+        temporal=services.temporal.client,
+        settings=services.settings,
+        engine=services.engine,
+        delivery_id=delivery_id,
+        project=caller.project,
+        wait=wait,
     )
     return _answer(summary)
 
 
 @router.post("/deliveries/redeliver", response_model=RedeliveryOut, responses=REDELIVER_RESPONSES)
-async def redeliver_window(
+async def redeliver_window_(
     request: Request, caller: Caller, body: RedeliverWindowIn, wait: bool = False
 ) -> JSONResponse:
     """Send a webhook's failed (or held) deliveries created in [since, until) again,
     each (session, webhook) stream in event order (Svix's "recover")."""
     services = services_of(request)
-    streams = await run_in_threadpool(
-        plan_window,
+    summary = await redeliver_window(
+        temporal=services.temporal.client,
+        settings=services.settings,
         engine=services.engine,
         webhook=body.webhook,
         project=caller.scope(body.project),
         status=body.status,
         since=body.since,
         until=body.until,
-    )
-    if caller.project is not None and streams[0].project != caller.project:
-        raise NotFound(f"no webhook {body.webhook!r}")
-    client = await services.temporal.client()
-    summary = await run_streams(
-        client=client, settings=services.settings, streams=streams, wait=wait
+        wait=wait,
     )
     return _answer(summary)
