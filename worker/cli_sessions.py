@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from temporalio.client import Client
 
 from activities.catalog import BY_SIGNAL
-from activities.contracts import MAX_SIGNAL_BYTES, CreateSession, SessionState
+from activities.contracts import MAX_SIGNAL_BYTES, CreateSession, FieldChange, SessionState
 from worker.assembly import connect
 from worker.context import AppContext, pass_app
 from worker.output import (
@@ -24,6 +24,7 @@ from worker.output import (
     print_table,
 )
 from worker.sessions import (
+    field_changed,
     new_session_id,
     require_integrations,
     session_state,
@@ -190,6 +191,25 @@ def signal_(
         ),
     )
     click.echo(f"sent {name} to {session_id}")
+
+
+@sessions.command("field-changed")
+@click.argument("session_id", metavar="SESSION")
+@click.option("--data", required=True, help='{"change": {"id", "type", "value"}, "fields": [...]}')
+@pass_app
+def field_changed_(app: AppContext, session_id: str, data: str) -> None:
+    """Ask the project's remote_data webhooks for values, as the form does while
+    it is edited; prints the answer ([{"id", "value"}])."""
+    payload = load_json_arg(data, "--data")
+    try:
+        change = FieldChange.model_validate(payload)
+    except ValidationError as err:
+        raise CommandError(f"--data: {describe_validation(err)}") from None
+    values = run_with_client(
+        app.settings,
+        lambda client: field_changed(client=client, session_id=session_id, change=change),
+    )
+    print_json([value.model_dump(mode="json") for value in values])
 
 
 @sessions.command("show")

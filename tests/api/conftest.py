@@ -4,7 +4,6 @@ on the dev server, against the test's SQLite file."""
 from __future__ import annotations
 
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
@@ -17,6 +16,7 @@ from temporalio.worker import Worker
 
 from activities.store.crypto import SecretBox
 from activities.store.keys import create_key
+from tests.worker.cli import Cli
 from worker.cli_api import start_api
 from worker.settings import Settings
 
@@ -77,5 +77,11 @@ async def api(
 
 
 @pytest.fixture
-def project() -> str:
-    return f"p{uuid.uuid4().hex[:8]}"
+def cli(api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """``hookflow`` in-process against the API's own store and Temporal."""
+    monkeypatch.setenv("HOOKFLOW_DATA_DIR", str(api.settings.data_dir))
+    monkeypatch.setenv("HOOKFLOW_SECRET_KEY", api.settings.secret_key_env or "")
+    monkeypatch.setenv("HOOKFLOW_TASK_QUEUE", api.settings.task_queue)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", api.settings.temporal_address)
+    monkeypatch.delenv("HOOKFLOW_DATABASE_URL", raising=False)
+    return Cli(capsys)

@@ -7,22 +7,10 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from tests.api.conftest import Api
 from tests.helpers import add_webhook, eventually, wait_for_requests
 from tests.worker.cli import Cli
 from worker.receiver import Receiver, Reply
-
-
-@pytest.fixture
-def cli(api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    monkeypatch.setenv("HOOKFLOW_DATA_DIR", str(api.settings.data_dir))
-    monkeypatch.setenv("HOOKFLOW_SECRET_KEY", api.settings.secret_key_env or "")
-    monkeypatch.setenv("HOOKFLOW_TASK_QUEUE", api.settings.task_queue)
-    monkeypatch.setenv("TEMPORAL_ADDRESS", api.settings.temporal_address)
-    monkeypatch.delenv("HOOKFLOW_DATABASE_URL", raising=False)
-    return Cli(capsys)
 
 
 async def _failed_sessions(api: Api, receiver: Receiver, count: int, signals: int) -> list[str]:

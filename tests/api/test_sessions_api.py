@@ -3,6 +3,8 @@ JSON of the contract; the receiver gets what the workflow sends."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 
 from temporalio.client import Client
@@ -10,6 +12,7 @@ from temporalio.service import RPCError
 
 from tests.api.conftest import Api
 from tests.helpers import add_webhook, eventually, wait_for_requests
+from tests.worker.cli import Cli
 from worker.receiver import Receiver, Reply
 
 
@@ -105,7 +108,9 @@ async def test_unknown_or_disabled_integration_is_422_and_nothing_starts(
             assert answer.status_code == 422, (bad, answer.text)
 
 
-async def test_field_changed_answers_the_endpoints_values(api: Api, receiver: Receiver) -> None:
+async def test_field_changed_answers_the_endpoints_values(
+    api: Api, receiver: Receiver, cli: Cli
+) -> None:
     add_webhook(api.engine, api.box, type="remote_data", url=receiver.url("/rd"))
     receiver.script(
         "/rd",
@@ -130,6 +135,17 @@ async def test_field_changed_answers_the_endpoints_values(api: Api, receiver: Re
         assert failed.json()["detail"].startswith("remote data from ")
         invalid = await http.post(f"/api/v1/sessions/{session_id}/field-changed", json={})
         assert invalid.status_code == 422
+
+    # The command line makes the same call.
+    receiver.script("/rd", Reply(body=b'[{"id": "customer_name", "value": "Noa"}]'))
+    out = await asyncio.to_thread(
+        cli.ok, "sessions", "field-changed", session_id, "--data", json.dumps(change)
+    )
+    assert json.loads(out) == [{"id": "customer_name", "value": "Noa"}]
+    code, err = await asyncio.to_thread(
+        cli.fails, "sessions", "field-changed", session_id, "--data", "{}"
+    )
+    assert err.strip() == "hookflow: error: --data: change: Field required"
 
 
 async def test_processes_start_and_take_signals(api: Api, receiver: Receiver) -> None:

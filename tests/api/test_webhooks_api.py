@@ -9,7 +9,6 @@ import json
 import uuid
 from typing import Any
 
-import pytest
 import xmltodict
 
 from activities.delivery.signing import new_secret
@@ -32,14 +31,6 @@ EVERY_FIELD: dict[str, Any] = {
     "retry_schedule": [0, 10, 60],
     "failover_url": "https://backup.example.com/hooks",
 }
-
-
-@pytest.fixture
-def cli(api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    monkeypatch.setenv("HOOKFLOW_DATA_DIR", str(api.settings.data_dir))
-    monkeypatch.setenv("HOOKFLOW_SECRET_KEY", api.settings.secret_key_env or "")
-    monkeypatch.delenv("HOOKFLOW_DATABASE_URL", raising=False)
-    return Cli(capsys)
 
 
 async def test_create_get_update_delete_with_every_field(api: Api, cli: Cli) -> None:
