@@ -237,3 +237,41 @@ async def test_documents_upload_answers_the_reference(api: Api) -> None:
     }
     assert (api.settings.documents / entry["ref"].removeprefix("sha256:")).read_bytes() == data
     assert missing.status_code == 422
+
+
+async def test_update_clears_what_the_cli_clears(api: Api) -> None:
+    """--no-auth, --no-signing, --no-headers, --no-templates, --default-retry-schedule,
+    --enable: each has its PATCH."""
+    async with api.http(api.key("acme")) as http:
+        hook = (
+            await http.post(
+                "/api/v1/webhooks",
+                json={
+                    **EVERY_FIELD,
+                    "url": "https://crm.example.com/h",
+                    "signing_secret": new_secret(),
+                },
+            )
+        ).json()
+        path = f"/api/v1/webhooks/{hook['id']}"
+        await http.patch(path, json={"enabled": False})
+        assert (await http.get(path)).json()["disabled_reason"] == "disabled by a user"
+        cleared = await http.patch(
+            path,
+            json={
+                "auth": "none",
+                "signing_secret": "",
+                "headers": {},
+                "templates": [],
+                "retry_schedule": None,
+                "failover_url": "",
+                "enabled": True,
+            },
+        )
+        assert cleared.status_code == 200, cleared.text
+        after = cleared.json()
+    assert (after["auth"], after["basic_username"], after["basic_password"]) == ("none", None, None)
+    assert after["signing_secret"] is None and after["headers"] == {} and after["templates"] == []
+    assert after["retry_schedule"] == [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
+    assert after["failover_url"] is None
+    assert (after["enabled"], after["disabled_reason"]) == (True, None)
