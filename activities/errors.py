@@ -17,6 +17,26 @@ class ConfigError(HookflowError, ValueError):
     """Invalid configuration, or a reference to something that does not exist."""
 
 
+class NotFound(ConfigError, LookupError):
+    """No webhook, secret, key, session, process or delivery by that name (in that project)."""
+
+
+class Conflict(ConfigError):
+    """The name is taken (an alias, a session or process id), or the thing is in use."""
+
+
+class TemporalUnavailable(HookflowError):
+    """Temporal cannot be reached, or no worker answered in time."""
+
+
+class WorkflowClosed(HookflowError):
+    """The session or process has ended: it takes no more signals."""
+
+
+class UpstreamFailed(HookflowError):
+    """The customer's endpoint gave no usable answer (a remote-data call)."""
+
+
 class SettingsError(HookflowError, ValueError):
     """A setting (environment, option, key file) has an invalid value."""
 

@@ -19,12 +19,15 @@ from temporalio.service import RPCError
 from activities.errors import (
     ConfigError,
     DevServerError,
+    HookflowError,
     PayloadUndecodable,
     SecretBoxError,
     SettingsError,
 )
 from activities.files.private import private_dir
+from worker.api.app import check_api_port
 from worker.assembly import connect, running_worker
+from worker.cli_api import start_api
 from worker.cli_codec import check_worker_keys, start_codec_server
 from worker.context import AppContext, pass_app
 from worker.devserver import DevServer, ensure_search_attributes
@@ -50,25 +53,50 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=7233, show_default=True)
 @click.option("--ui-port", type=click.IntRange(1, 65535), default=8233, show_default=True)
 @click.option("--codec-port", type=click.IntRange(1, 65535), default=8081, show_default=True)
+@click.option("--api-port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @ops_options
 @pass_app
 def up(
-    app: AppContext, /, data_dir: str | None, port: int, ui_port: int, codec_port: int, **ops: Any
+    app: AppContext,
+    /,
+    data_dir: str | None,
+    port: int,
+    ui_port: int,
+    codec_port: int,
+    api_port: int,
+    **ops: Any,
 ) -> None:
     """Run everything on this machine: Temporal dev server with its UI, the
-    configuration database, the codec server and one worker. Ctrl-C stops it all."""
+    configuration database, the codec server, one worker, the REST API and the
+    pane. Ctrl-C stops it all."""
     if data_dir:
         app.data_dir = data_dir
-    ports = [port, ui_port, codec_port] + ([ops["metrics_port"]] if ops["metrics_port"] else [])
+    ports = [port, ui_port, codec_port, api_port]
+    ports += [ops["metrics_port"]] if ops["metrics_port"] else []
     if len(set(ports)) < len(ports):
-        raise CommandError("--port, --ui-port, --codec-port and --metrics-port must differ")
+        raise CommandError(
+            "--port, --ui-port, --codec-port, --api-port and --metrics-port must differ"
+        )
     asyncio.run(
-        _up(app, port=port, ui_port=ui_port, codec_port=codec_port, options=OpsOptions(**ops))
+        _up(
+            app,
+            port=port,
+            ui_port=ui_port,
+            codec_port=codec_port,
+            api_port=api_port,
+            options=OpsOptions(**ops),
+        )
     )
 
 
 async def _up(
-    app: AppContext, *, port: int, ui_port: int, codec_port: int, options: OpsOptions
+    app: AppContext,
+    *,
+    port: int,
+    ui_port: int,
+    codec_port: int,
+    api_port: int,
+    options: OpsOptions,
 ) -> None:
     settings = app.settings
     # temporal.db, the keys and the documents: nobody else reads the data dir.
@@ -83,6 +111,7 @@ async def _up(
     codec_server = None
     ops = Ops.start(options, engine=engine)
     try:
+        check_api_port("127.0.0.1", api_port)
         await server.start()
         codec_server = await start_codec_server(codec, port=codec_port, ui_port=ui_port)
         settings = replace(settings, temporal_address=server.address, namespace="default")
@@ -90,9 +119,19 @@ async def _up(
         await check_worker_keys(client, codec, task_queue=settings.task_queue)
         async with running_worker(client, settings, engine=engine, box=box) as running:
             ops.watch(client, running)
+            api = await start_api(
+                settings=settings,
+                engine=engine,
+                box=box,
+                client=client,
+                host="127.0.0.1",
+                port=api_port,
+                temporal_ui=server.ui_url,
+            )
             click.echo(f"hookflow is up (data in {settings.data_dir})")
             click.echo(f"  Temporal Web UI:   {server.ui_url}")
             click.echo(f"  Codec server:      {codec_url}  (--codec-endpoint)")
+            click.echo(f"  REST API, pane:    {api.url}  (keys: hookflow keys create)")
             click.echo(f"  Temporal frontend: {server.address}  (TEMPORAL_ADDRESS)")
             click.echo(f"  Task queue:        {settings.task_queue}")
             click.echo(f"  Configuration:     {_redact_url(settings.database_url)}")
@@ -101,6 +140,7 @@ async def _up(
             click.echo("Press Ctrl-C to stop.")
             await stop.wait()
             click.echo("stopping...")
+            await api.stop()
     finally:
         ops.stop()
         await server.stop()
@@ -166,10 +206,12 @@ def _redact_url(url: str) -> str:
 
 def _register_groups() -> None:
     from worker import cli_pane  # noqa: F401  (adds `webhooks test` and `webhooks example`)
+    from worker.cli_api import api
     from worker.cli_codec import codec, codec_server
     from worker.cli_deliveries import deliveries
     from worker.cli_demo import demo
     from worker.cli_documents import documents
+    from worker.cli_keys import keys
     from worker.cli_processes import processes
     from worker.cli_secrets import secrets
     from worker.cli_sessions import sessions
@@ -178,7 +220,7 @@ def _register_groups() -> None:
     from worker.cli_webhooks import webhooks
 
     groups = (webhooks, secrets, sessions, processes, deliveries, documents, storage, sms, demo)
-    for group in groups:
+    for group in (*groups, keys, api):
         cli.add_command(group)
     cli.add_command(codec)
     cli.add_command(codec_server)
@@ -187,6 +229,7 @@ def _register_groups() -> None:
 _register_groups()
 
 _ONE_LINE_ERRORS = (
+    HookflowError,
     ConfigError,
     SettingsError,
     DevServerError,

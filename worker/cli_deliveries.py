@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import uuid
+import asyncio
+from typing import Any
 
 import click
 from sqlmodel import Session
-from temporalio.client import Client
 
-from activities.contracts import DeliveryCarry, Envelope, Redeliver, RedeliverProgress
-from activities.log.attempts import (
-    attempts_of,
-    deliveries_from,
-    envelope_of,
-    excerpt_of,
-    list_deliveries,
-)
-from activities.store.tables import Delivery, Webhook
-from activities.store.webhooks import find_webhook, target_of
-from worker.cli_sessions import run_with_client
+from activities.contracts import RedeliverProgress
+from activities.log.attempts import attempts_of, envelope_of, excerpt_of, list_deliveries
+from activities.store.tables import Delivery
+from activities.store.webhooks import find_webhook
+from worker.cli_sessions import connector
 from worker.context import AppContext, pass_app
-from worker.output import CommandError, follow, print_fields, print_json, print_table
-from workflows.redeliver import RedeliverWorkflow
+from worker.output import CommandError, print_fields, print_json, print_table
+from worker.redelivery import (
+    RedeliverySummary,
+    WindowStatus,
+    parse_when,
+    redeliver_one,
+    redeliver_stream,
+    redeliver_window,
+)
 
 
 @click.group()
@@ -32,7 +33,8 @@ def deliveries() -> None:
 @deliveries.command("list")
 @click.option("--session", "session_id", help="Only this session.")
 @click.option("--webhook", "webhook_ref", metavar="UUID|ALIAS", help="Only this webhook.")
-@click.option("--status", type=click.Choice(["pending", "delivered", "failed"]))
+@click.option("--project", help="Only this project (and the project of --webhook's alias).")
+@click.option("--status", type=click.Choice(["pending", "delivered", "failed", "held", "skipped"]))
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
@@ -40,6 +42,7 @@ def list_(
     app: AppContext,
     session_id: str | None,
     webhook_ref: str | None,
+    project: str | None,
     status: str | None,
     limit: int,
     as_json: bool,
@@ -47,13 +50,18 @@ def list_(
     """List deliveries, newest first."""
     engine, _box = app.store()
     with Session(engine) as session:
-        webhook_id = find_webhook(session=session, ref=webhook_ref).id if webhook_ref else None
+        webhook_id = (
+            find_webhook(session=session, ref=webhook_ref, project=project).id
+            if webhook_ref
+            else None
+        )
         rows = list_deliveries(
             session=session,
             session_id=session_id,
             webhook_id=webhook_id,
             status=status,
             limit=limit,
+            project=project,
         )
     if as_json:
         print_json([row.model_dump(mode="json", exclude={"envelope"}) for row in rows])
@@ -78,105 +86,97 @@ def list_(
 
 @deliveries.command("redeliver")
 @click.argument("delivery_id", metavar="ID", required=False)
+@click.option("--webhook", "webhook_ref", metavar="UUID|ALIAS", help="The webhook to send to.")
+@click.option("--project", help="Project of --webhook's alias.")
 @click.option("--session", "session_id", help="Replay a session's stream to --webhook.")
-@click.option("--webhook", "webhook_ref", metavar="UUID|ALIAS", help="With --session.")
 @click.option("--from-sequence", type=click.IntRange(1), default=1, show_default=True)
+@click.option(
+    "--status",
+    type=click.Choice(["failed", "held"]),
+    help="Window: which deliveries of --webhook (default failed).",
+)
+@click.option("--since", metavar="TIME", help="Window start: ISO 8601, or a duration ago (24h).")
+@click.option("--until", metavar="TIME", help="Window end: ISO 8601, or a duration ago.")
 @click.option("--no-wait", is_flag=True, help="Start the redelivery and return.")
 @pass_app
 def redeliver(
     app: AppContext,
     delivery_id: str | None,
-    session_id: str | None,
     webhook_ref: str | None,
+    project: str | None,
+    session_id: str | None,
     from_sequence: int,
+    status: WindowStatus | None,
+    since: str | None,
+    until: str | None,
     no_wait: bool,
 ) -> None:
-    """Send a delivery (or a session's stream) again, with the same webhook-id.
+    """Send a delivery, a session's stream or a window of a webhook's failed
+    (or held) deliveries again, with the same webhook-id.
 
-    It runs as a Redeliver workflow on Temporal, with the webhook's retry
-    ladder, and shows in the UI and in the delivery log.
+    \b
+    hookflow deliveries redeliver ID
+    hookflow deliveries redeliver --session S --webhook W [--from-sequence N]
+    hookflow deliveries redeliver --webhook W [--project P] [--status failed|held]
+                                  [--since T] [--until T]
+
+    Each runs on Temporal with the webhook's retry ladder, each (session,
+    webhook) stream in event order, and shows in the UI and in the delivery log.
     """
-    engine, box = app.store()
-    with Session(engine) as session:
-        rows, webhook = _redelivery_rows(
-            session, delivery_id, session_id, webhook_ref, from_sequence
-        )
-        if not webhook.enabled:
-            raise CommandError(
-                f"webhook {webhook.alias} is disabled ({webhook.disabled_reason}): "
-                "enable it with `hookflow webhooks update --enable` first"
-            )
-        target = target_of(webhook, "redelivery")
-        items = [
-            DeliveryCarry(
-                target=target, envelope=Envelope.model_validate(envelope_of(row, box=box))
-            )
-            for row in rows
-        ]
-    req = Redeliver(project=webhook.project, items=items)
-    workflow_id = f"redeliver-{uuid.uuid4().hex[:12]}"
-    progress = run_with_client(
-        app.settings, lambda client: _run_redelivery(client, app, req, workflow_id, no_wait)
-    )
-    if progress is None:
-        click.echo(f"started {workflow_id}: {len(items)} deliveries to {webhook.alias}")
-        return
-    click.echo(f"{progress.delivered} delivered, {progress.failed} failed ({workflow_id})")
-    for error in progress.errors:
-        click.echo(f"  {error}")
-    if progress.failed:
-        raise CommandError(f"{progress.failed} of {progress.total} redeliveries failed")
-
-
-def _redelivery_rows(
-    session: Session,
-    delivery_id: str | None,
-    session_id: str | None,
-    webhook_ref: str | None,
-    from_sequence: int,
-) -> tuple[list[Delivery], Webhook]:
-    if delivery_id and (session_id or webhook_ref):
-        raise CommandError("give a delivery ID, or --session with --webhook, not both")
+    engine, _box = app.store()
+    common: dict[str, Any] = {
+        "temporal": connector(app.settings),
+        "settings": app.settings,
+        "engine": engine,
+        "wait": not no_wait,
+        "on_progress": _print_progress,
+    }
+    windowed = status is not None or since is not None or until is not None
+    if delivery_id and (session_id or webhook_ref or windowed):
+        raise CommandError("give a delivery ID, or --webhook with a session or a window, not both")
     if delivery_id:
-        row = session.get(Delivery, delivery_id)
-        if row is None:
-            raise CommandError(f"no delivery {delivery_id}")
-        rows = [row]
-        webhook = session.get(Webhook, row.webhook_id)
-        if webhook is None:
-            raise CommandError(f"the webhook of delivery {delivery_id} was deleted")
-        return rows, webhook
-    if not (session_id and webhook_ref):
-        raise CommandError("give a delivery ID, or --session and --webhook")
-    webhook = find_webhook(session=session, ref=webhook_ref)
-    rows = deliveries_from(
-        session=session, session_id=session_id, webhook_id=webhook.id, from_sequence=from_sequence
-    )
-    if not rows:
-        raise CommandError(
-            f"no deliveries of session {session_id} to {webhook.alias} "
-            f"from sequence {from_sequence}"
+        work = redeliver_one(delivery_id=delivery_id, **common)
+    elif not webhook_ref:
+        raise CommandError("give a delivery ID, or --webhook (with --session, or a window)")
+    elif session_id:
+        if windowed:
+            raise CommandError("--session replays a stream: --status/--since/--until do not apply")
+        work = redeliver_stream(
+            session_id=session_id,
+            webhook=webhook_ref,
+            from_sequence=from_sequence,
+            project=project,
+            **common,
         )
-    return rows, webhook
+    else:
+        work = redeliver_window(
+            webhook=webhook_ref,
+            project=project,
+            status=status or "failed",
+            since=parse_when(since) if since else None,
+            until=parse_when(until) if until else None,
+            **common,
+        )
+    _report(asyncio.run(work))
 
 
-async def _run_redelivery(
-    client: Client, app: AppContext, req: Redeliver, workflow_id: str, no_wait: bool
-) -> RedeliverProgress | None:
-    handle = await client.start_workflow(
-        RedeliverWorkflow.run,
-        req,
-        id=workflow_id,
-        task_queue=app.settings.task_queue,
-        static_summary=f"redeliver {len(req.items)} to {req.items[0].target.alias}",
+def _print_progress(progress: RedeliverProgress) -> None:
+    click.echo(
+        f"redelivering: {progress.done}/{progress.total} ({progress.failed} failed)", err=True
     )
-    if no_wait:
-        return None
-    return await follow(
-        handle.result(),
-        lambda: handle.query(RedeliverWorkflow.progress),
-        lambda p: f"redelivering: {p.done}/{p.total} ({p.failed} failed)",
-    )
+
+
+def _report(summary: RedeliverySummary) -> None:
+    ids = summary.workflow_ids
+    started = ", ".join(ids) if len(ids) <= 3 else f"{len(ids)} workflows"
+    if not summary.waited:
+        click.echo(f"started {started}: {summary.total} deliveries to {summary.webhook}")
+        return
+    click.echo(f"{summary.delivered} delivered, {summary.failed} failed ({started})")
+    for error in summary.errors:
+        click.echo(f"  {error}")
+    if summary.failed:
+        raise CommandError(f"{summary.failed} of {summary.total} redeliveries failed")
 
 
 @deliveries.command("show")

@@ -4,37 +4,16 @@ and its request and response examples."""
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
-from datetime import UTC, datetime
-from typing import Any
 
 import click
 from sqlmodel import Session
 
-from activities.catalog import CATALOG, HookType
-from activities.delivery.endpoint import load_endpoint
-from activities.delivery.formats import encode
-from activities.delivery.http import HttpClients
-from activities.delivery.sender import Sender, Verdict
-from activities.delivery.tokens import TokenCache
-from activities.errors import EndpointUnavailable
-from activities.store.crypto import REDACTED
+from activities.catalog import CATALOG
 from activities.store.webhooks import find_webhook
 from worker.cli_webhooks import webhooks
 from worker.context import AppContext, pass_app
 from worker.output import CommandError, print_json
-
-EXCERPT = 1024
-
-
-def example_body(hook: HookType) -> tuple[dict[str, Any], str]:
-    """The type's request example with a fresh event id and timestamp."""
-    body = json.loads(json.dumps(hook.request_example))
-    msg_id = f"evt_test_{uuid.uuid4().hex[:16]}"
-    body["event"]["id"] = msg_id
-    body["event"]["timestamp"] = datetime.now(UTC).isoformat(timespec="microseconds")
-    return body, msg_id
+from worker.probe import Format, ProbeResult, probe_webhook, render
 
 
 @webhooks.command("example")
@@ -57,20 +36,15 @@ def example(type_: str, content_type: str, as_json: bool) -> None:
             }
         )
         return
+    fmt: Format = "xml" if content_type == "xml" else "json"
     click.echo(f"{hook.title} ({hook.name}, {hook.event})")
     click.echo(f"Fires when {hook.trigger}.\n")
     click.echo("Request body example:")
-    click.echo(_render(hook.request_example, content_type))
+    click.echo(render(hook.request_example, fmt))
     click.echo("\nResponse success example:")
-    click.echo(_render(hook.success_example, content_type))
+    click.echo(render(hook.success_example, fmt))
     click.echo("\nResponse error example:")
-    click.echo(_render(hook.error_example, content_type))
-
-
-def _render(value: Any, fmt: str) -> str:
-    if fmt == "xml" and isinstance(value, dict):
-        return encode(value, "xml").decode()
-    return json.dumps(value, indent=2)
+    click.echo(render(hook.error_example, fmt))
 
 
 @webhooks.command("test")
@@ -83,42 +57,30 @@ def test(app: AppContext, ref: str, project: str | None) -> None:
     engine, box = app.store()
     with Session(engine) as session:
         webhook_id = find_webhook(session=session, ref=ref, project=project).id
-    try:
-        endpoint = load_endpoint(engine=engine, box=box, webhook_id=webhook_id, allow_disabled=True)
-    except EndpointUnavailable as err:
-        raise CommandError(str(err)) from None
-    body, msg_id = example_body(CATALOG[endpoint.type])
-
-    async def send() -> Verdict:
-        http = HttpClients(allowed=app.settings.allow_networks)
-        try:
-            return await Sender(http=http, tokens=TokenCache(http)).attempt(
-                endpoint, body=body, msg_id=msg_id
-            )
-        finally:
-            await http.aclose()
-
-    verdict = asyncio.run(send())
-    _report(verdict, endpoint.secret_headers)
-    if verdict.outcome != "delivered":
-        raise CommandError(f"test failed: {verdict.error}")
+    result = asyncio.run(
+        probe_webhook(
+            engine=engine, box=box, webhook_id=webhook_id, allowed=app.settings.allow_networks
+        )
+    )
+    _report(result)
+    if not result.success:
+        raise CommandError(f"test failed: {result.error}")
 
 
-def _report(verdict: Verdict, secret_headers: frozenset[str]) -> None:
-    request = verdict.request
+def _report(result: ProbeResult) -> None:
+    request = result.request
     click.echo(f"POST {request.url}")
     for name, value in request.headers.items():
-        shown = REDACTED if name.lower() in secret_headers else value
-        click.echo(f"{name}: {shown}")
+        click.echo(f"{name}: {value}")
     click.echo("")
-    click.echo(request.body.decode(errors="replace")[: EXCERPT * 4])
+    click.echo(request.body)
     click.echo("")
-    if verdict.reply is None:
-        click.echo(f"no response after {verdict.latency_ms:.0f} ms: {verdict.error}")
+    if result.status_code is None:
+        click.echo(f"no response after {result.latency_ms or 0:.0f} ms: {result.error}")
     else:
-        click.echo(f"HTTP {verdict.reply.status_code} in {verdict.reply.latency_ms:.0f} ms")
-        excerpt = verdict.reply.body[:EXCERPT].decode(errors="replace")
-        click.echo(excerpt + (" [...]" if len(verdict.reply.body) > EXCERPT else ""))
+        click.echo(f"HTTP {result.status_code} in {result.latency_ms:.0f} ms")
+        click.echo(
+            (result.response_excerpt or "") + (" [...]" if result.response_truncated else "")
+        )
     click.echo("")
-    result = "success" if verdict.outcome == "delivered" else f"failure: {verdict.error}"
-    click.echo(f"verdict: {result}")
+    click.echo(f"verdict: {result.verdict}")

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import click
 from pydantic import ValidationError
-from sqlmodel import Session
 from temporalio.client import Client
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
 from activities.contracts import CreateProcess, ProcessState
-from activities.store.webhooks import integration_problems
-from worker.cli_sessions import QUERY_TIMEOUT, load_json_arg, rpc_failure, run_with_client
+from worker.cli_sessions import load_json_arg, run_with_client
 from worker.context import AppContext, pass_app
 from worker.output import CommandError, describe_validation, print_json, print_table
-from workflows.names import initial_attributes
-from workflows.process import BusinessProcessWorkflow
+from worker.sessions import process_state, require_integrations, start_process
 
 
 @click.group()
@@ -34,29 +29,11 @@ def create(app: AppContext, file: str) -> None:
     except ValidationError as err:
         raise CommandError(describe_validation(err)) from None
     engine, _box = app.store()
-    with Session(engine) as session:
-        problems = integration_problems(
-            session=session, project=req.project, integrations=[i.uuid for i in req.integrations]
-        )
-    if problems:
-        raise CommandError(problems[0])
-
-    async def start(client: Client) -> None:
-        attributes = initial_attributes(project=req.project, process_id=str(req.id))
-        try:
-            await client.start_workflow(
-                BusinessProcessWorkflow.run,
-                req,
-                id=req.workflow_id,
-                task_queue=app.settings.task_queue,
-                search_attributes=attributes,
-                static_summary=f"{req.project} process {req.process_number}, "
-                f"{len(req.sessions)} sessions",
-            )
-        except WorkflowAlreadyStartedError:
-            raise CommandError(f"process {req.id} already exists") from None
-
-    run_with_client(app.settings, start)
+    require_integrations(engine=engine, project=req.project, integrations=req.integrations)
+    run_with_client(
+        app.settings,
+        lambda client: start_process(client, app.settings, req),
+    )
     click.echo(str(req.id))
 
 
@@ -68,13 +45,7 @@ def show(app: AppContext, process_id: str, as_json: bool) -> None:
     """Show a process: its stations and its archive deliveries."""
 
     async def query(client: Client) -> ProcessState:
-        try:
-            state: ProcessState = await client.get_workflow_handle(f"process-{process_id}").query(
-                "state", result_type=ProcessState, rpc_timeout=QUERY_TIMEOUT
-            )
-        except RPCError as err:
-            raise rpc_failure(err, f"process {process_id}") from None
-        return state
+        return await process_state(client=client, process_id=process_id)
 
     state = run_with_client(app.settings, query)
     if as_json:

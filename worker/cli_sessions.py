@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
-import string
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
-from sqlmodel import Session
-from temporalio.client import Client, WorkflowHandle
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from activities.catalog import BY_SIGNAL
-from activities.contracts import (
-    MAX_SIGNAL_BYTES,
-    CreateSession,
-    DeliveryStatus,
-    SessionState,
-)
-from activities.log.attempts import list_deliveries
-from activities.store.webhooks import integration_problems
+from activities.contracts import MAX_SIGNAL_BYTES, CreateSession, FieldChange, SessionState
 from worker.assembly import connect
 from worker.context import AppContext, pass_app
 from worker.output import (
@@ -36,13 +23,20 @@ from worker.output import (
     print_json,
     print_table,
 )
+from worker.sessions import (
+    field_changed,
+    new_session_id,
+    require_integrations,
+    session_state,
+    signal_payload,
+    signal_session,
+    start_session,
+)
 from worker.settings import Settings
-from workflows.names import initial_attributes
-from workflows.session import SessionWorkflow
+
+__all__ = ["connector", "run_with_client", "load_json_arg", "start_session", "sessions"]
 
 T = TypeVar("T")
-_TOKEN_ALPHABET = string.ascii_letters + string.digits
-QUERY_TIMEOUT = timedelta(seconds=10)
 
 
 @click.group()
@@ -50,20 +44,23 @@ def sessions() -> None:
     """Create sessions, send them lifecycle signals, show their state."""
 
 
-def new_session_id() -> str:
-    """A 10-character token, like the original product's session ids."""
-    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(10))
+def connector(settings: Settings) -> Callable[[], Awaitable[Client]]:
+    """Connects to Temporal when called; a failure is one line for the user."""
 
-
-def run_with_client(settings: Settings, work: Callable[[Client], Awaitable[T]]) -> T:
-    async def _run() -> T:
+    async def connect_() -> Client:
         try:
-            client = await connect(settings)
+            return await connect(settings)
         except RuntimeError as err:
             raise CommandError(
                 f"cannot reach Temporal at {settings.temporal_address}: is hookflow up? ({err})"
             ) from None
-        return await work(client)
+
+    return connect_
+
+
+def run_with_client(settings: Settings, work: Callable[[Client], Awaitable[T]]) -> T:
+    async def _run() -> T:
+        return await work(await connector(settings)())
 
     return asyncio.run(_run())
 
@@ -157,53 +154,15 @@ def create(
         },
     )
     engine, _box = app.store()
-    with Session(engine) as session:
-        problems = integration_problems(
-            session=session, project=req.project, integrations=[i.uuid for i in req.integrations]
-        )
-    if problems:
-        raise CommandError(problems[0])
-    run_with_client(app.settings, lambda client: start_session(client, app.settings, req))
+    require_integrations(engine=engine, project=req.project, integrations=req.integrations)
+    run_with_client(
+        app.settings,
+        lambda client: start_session(client, app.settings, req),
+    )
     if as_json:
         print_json(req.model_dump(mode="json", exclude={"resume"}))
     else:
         click.echo(req.id)
-
-
-async def start_session(client: Client, settings: Settings, req: CreateSession) -> None:
-    attributes = initial_attributes(
-        project=req.project,
-        process_id=str(req.process_id),
-        session_id=req.id,
-        template=req.template,
-    )
-    try:
-        await client.start_workflow(
-            SessionWorkflow.run,
-            req,
-            id=req.workflow_id,
-            task_queue=settings.task_queue,
-            search_attributes=attributes,
-            static_summary=f"{req.project} session {req.id}"
-            + (f" ({req.template})" if req.template else ""),
-        )
-    except WorkflowAlreadyStartedError:
-        raise CommandError(f"session {req.id} already exists") from None
-
-
-def _handle(client: Client, session_id: str) -> WorkflowHandle[Any, Any]:
-    return client.get_workflow_handle(f"session-{session_id}")
-
-
-def rpc_failure(err: RPCError, what: str) -> CommandError:
-    """One line for a failed call about ``what`` ("session X", "process Y")."""
-    if err.status == RPCStatusCode.NOT_FOUND:
-        return CommandError(f"no {what}")
-    if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-        return CommandError("no worker answered: is `hookflow up` or `hookflow worker` running?")
-    if err.status == RPCStatusCode.FAILED_PRECONDITION:
-        return CommandError(f"{what} has ended")
-    return CommandError(f"Temporal refused: {' '.join(err.message.split())[:200]}")
 
 
 @sessions.command("signal")
@@ -222,20 +181,35 @@ def signal_(
     if event_id:
         payload["event_id"] = event_id
     try:
-        model = BY_SIGNAL[name].payload.model_validate(payload)
+        checked = signal_payload(name, payload)
     except ValidationError as err:
         raise CommandError(f"--data: {describe_validation(err)}") from None
-
-    async def send(client: Client) -> None:
-        try:
-            await _handle(client, session_id).signal(
-                name, model.model_dump(mode="json", exclude_none=True)
-            )
-        except RPCError as err:
-            raise rpc_failure(err, f"session {session_id}") from None
-
-    run_with_client(app.settings, send)
+    run_with_client(
+        app.settings,
+        lambda client: signal_session(
+            client=client, session_id=session_id, name=name, payload=checked
+        ),
+    )
     click.echo(f"sent {name} to {session_id}")
+
+
+@sessions.command("field-changed")
+@click.argument("session_id", metavar="SESSION")
+@click.option("--data", required=True, help='{"change": {"id", "type", "value"}, "fields": [...]}')
+@pass_app
+def field_changed_(app: AppContext, session_id: str, data: str) -> None:
+    """Ask the project's remote_data webhooks for values, as the form does while
+    it is edited; prints the answer ([{"id", "value"}])."""
+    payload = load_json_arg(data, "--data")
+    try:
+        change = FieldChange.model_validate(payload)
+    except ValidationError as err:
+        raise CommandError(f"--data: {describe_validation(err)}") from None
+    values = run_with_client(
+        app.settings,
+        lambda client: field_changed(client=client, session_id=session_id, change=change),
+    )
+    print_json([value.model_dump(mode="json") for value in values])
 
 
 @sessions.command("show")
@@ -244,31 +218,12 @@ def signal_(
 @pass_app
 def show(app: AppContext, session_id: str, as_json: bool) -> None:
     """Show a session: status, events, deliveries and their outcome."""
+    engine, _box = app.store()
 
     async def query(client: Client) -> SessionState:
-        try:
-            state: SessionState = await _handle(client, session_id).query(
-                "state", result_type=SessionState, rpc_timeout=QUERY_TIMEOUT
-            )
-        except RPCError as err:
-            raise rpc_failure(err, f"session {session_id}") from None
-        return state
+        return await session_state(client=client, engine=engine, session_id=session_id)
 
     state = run_with_client(app.settings, query)
-    engine, _box = app.store()
-    with Session(engine) as session:
-        logged = {
-            (d.event_id, d.webhook_id): d
-            for d in list_deliveries(session=session, session_id=session_id, limit=10_000)
-        }
-    for record in state.deliveries:
-        row = logged.get((record.event_id, record.webhook_id))
-        if row is not None and row.attempts > record.attempts:
-            # The log knows of later attempts: retries under way, or a redelivery.
-            record.attempts = row.attempts
-            record.status = DeliveryStatus(row.status)
-            record.status_code = row.status_code
-            record.error = row.last_error
     if as_json:
         print_json(state)
         return

@@ -19,6 +19,7 @@ from activities.store.webhooks import (
     WebhookPublic,
     WebhookSettings,
     create_webhook,
+    delete_webhook,
     find_webhook,
     list_webhooks,
     public,
@@ -322,6 +323,5 @@ def delete(app: AppContext, ref: str, project: str | None) -> None:
     with Session(engine) as session:
         webhook = find_webhook(session=session, ref=ref, project=project)
         shown = f"{webhook.id} ({webhook.project}/{webhook.alias})"
-        session.delete(webhook)
-        session.commit()
+        delete_webhook(session=session, webhook=webhook)
     click.echo(f"deleted {shown}")

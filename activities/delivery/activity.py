@@ -91,6 +91,7 @@ class DeliveryActivities:
             outcome=outcome,
             error=verdict.error,
             response=verdict.reply.body if verdict.reply else None,
+            attempt=attempt,
         )
         await self._log.record(record)
         if verdict.outcome == "gone":

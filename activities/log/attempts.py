@@ -47,6 +47,8 @@ class AttemptRecord:
     outcome: str  # delivered | retrying | failed | refused
     error: str | None
     response: bytes | None
+    attempt: int | None = None
+    """The step of the ladder (attempts made by earlier activities included)."""
 
 
 def _excerpt(body: bytes | None, box: SecretBox) -> str | None:
@@ -133,7 +135,9 @@ class AttemptLog:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all())
         await future
-        attempt = activity.info().attempt if activity.in_activity() else None
+        attempt = record.attempt
+        if attempt is None and activity.in_activity():
+            attempt = activity.info().attempt
         webhook_type = self._types.get(record.webhook_id, "unknown")
         observe(record, webhook_type=webhook_type, attempt=attempt)
 
@@ -170,14 +174,53 @@ def list_deliveries(
     webhook_id: uuid.UUID | None = None,
     status: str | None = None,
     limit: int = 100,
+    project: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    offset: int = 0,
 ) -> list[Delivery]:
-    query = select(Delivery).order_by(col(Delivery.created_at).desc()).limit(limit)
+    """Deliveries, newest first, filtered; ``since``/``until`` bound when each was created."""
+    query = select(Delivery).order_by(col(Delivery.created_at).desc(), col(Delivery.id))
+    query = _filtered(query, session_id=session_id, webhook_id=webhook_id, project=project)
+    if status:
+        query = query.where(Delivery.status == status)
+    if since:
+        query = query.where(Delivery.created_at >= since)
+    if until:
+        query = query.where(Delivery.created_at < until)
+    return list(session.exec(query.offset(offset).limit(limit)))
+
+
+def _filtered(
+    query: Any, *, session_id: str | None, webhook_id: uuid.UUID | None, project: str | None
+) -> Any:
     if session_id:
         query = query.where(Delivery.session_id == session_id)
     if webhook_id:
         query = query.where(Delivery.webhook_id == webhook_id)
-    if status:
-        query = query.where(Delivery.status == status)
+    if project:
+        query = query.where(Delivery.project == project)
+    return query
+
+
+def deliveries_in_window(
+    *,
+    session: Session,
+    webhook_id: uuid.UUID,
+    statuses: Sequence[str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Delivery]:
+    """A webhook's deliveries in a time window with one of ``statuses``, ordered
+    by stream (session) and, within each, by event sequence."""
+    query = select(Delivery).where(
+        Delivery.webhook_id == webhook_id, col(Delivery.status).in_(list(statuses))
+    )
+    if since:
+        query = query.where(Delivery.created_at >= since)
+    if until:
+        query = query.where(Delivery.created_at < until)
+    query = query.order_by(col(Delivery.session_id), col(Delivery.sequence))
     return list(session.exec(query))
 
 
@@ -192,6 +235,34 @@ def count_open(*, session: Session) -> dict[tuple[str, str], int]:
         .group_by(col(Delivery.project), col(Delivery.status))
     )
     return {(project, status): count for project, status, count in session.exec(query)}
+
+
+def attempts_by_delivery(
+    *, session: Session, deliveries: Sequence[str]
+) -> dict[str, list[Attempt]]:
+    """Every attempt of each delivery named, in order (one query for a page of them)."""
+    found: dict[str, list[Attempt]] = {key: [] for key in deliveries}
+    if deliveries:
+        query = (
+            select(Attempt)
+            .where(col(Attempt.delivery_id).in_(list(deliveries)))
+            .order_by(col(Attempt.id))
+        )
+        for attempt in session.exec(query):
+            found[attempt.delivery_id].append(attempt)
+    return found
+
+
+def last_attempts(*, session: Session, deliveries: Sequence[str]) -> dict[str, Attempt]:
+    """The latest attempt of each delivery named (for latency and response excerpts)."""
+    if not deliveries:
+        return {}
+    query = (
+        select(Attempt)
+        .where(col(Attempt.delivery_id).in_(list(deliveries)))
+        .order_by(col(Attempt.id))
+    )
+    return {attempt.delivery_id: attempt for attempt in session.exec(query)}
 
 
 def attempts_of(*, session: Session, delivery: str) -> list[Attempt]:

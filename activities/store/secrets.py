@@ -9,6 +9,7 @@ answers ``{"access_token": ..., "expires_in": seconds}``.
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 from typing import Literal
 
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from activities.contracts import Slug
-from activities.errors import ConfigError
+from activities.errors import Conflict, NotFound
 from activities.store.crypto import REDACTED, SecretBox
 from activities.store.tables import Secret, Webhook
 from activities.store.validation import check_url, lookup_secret
@@ -121,7 +122,7 @@ def create_secret(*, session: Session, data: SecretCreate, box: SecretBox) -> Se
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise ConfigError(
+        raise Conflict(
             f"project {data.project!r} already has a secret named {data.alias!r}"
         ) from None
     session.refresh(secret)
@@ -131,7 +132,18 @@ def create_secret(*, session: Session, data: SecretCreate, box: SecretBox) -> Se
 def find_secret(*, session: Session, project: str, alias: str) -> Secret:
     found = lookup_secret(session, project=project, alias=alias)
     if found is None:
-        raise ConfigError(f"project {project!r} has no secret {alias!r}")
+        raise NotFound(f"project {project!r} has no secret {alias!r}")
+    return found
+
+
+def get_secret(*, session: Session, ref: str, project: str | None = None) -> Secret:
+    """A secret by UUID, or by alias within ``project``; another project's is not found."""
+    try:
+        found = session.get(Secret, uuid.UUID(ref))
+    except ValueError:
+        found = lookup_secret(session, project=project, alias=ref) if project else None
+    if found is None or (project and found.project != project):
+        raise NotFound(f"no secret {ref!r}")
     return found
 
 
@@ -148,6 +160,6 @@ def delete_secret(*, session: Session, project: str, alias: str) -> None:
         select(Webhook.alias).where(Webhook.project == project, Webhook.secret_alias == alias)
     ).all()
     if users:
-        raise ConfigError(f"secret {alias!r} is used by webhook {users[0]!r}: change it first")
+        raise Conflict(f"secret {alias!r} is used by webhook {users[0]!r}: change it first")
     session.delete(secret)
     session.commit()

@@ -133,3 +133,20 @@ class SealedText(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     text_enc: str = Field(sa_type=Text)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ApiKey(SQLModel, table=True):
+    """A key for the REST API and the pane: one project's, or every project's (admin).
+
+    Only the SHA-256 of the key is stored; the key itself is shown once.
+    """
+
+    __tablename__ = "api_key"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    project: str | None = Field(default=None, index=True, max_length=64)  # None: admin
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16)  # the key's first characters, to tell keys apart
+    key_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

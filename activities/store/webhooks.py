@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from activities.catalog import hook_type
 from activities.contracts import ResolvedWebhooks, Slug, WebhookTarget
 from activities.delivery.retry import DEFAULT_SCHEDULE, validate_schedule
-from activities.errors import ConfigError
+from activities.errors import ConfigError, Conflict, NotFound
 from activities.store.crypto import REDACTED, SecretBox
 from activities.store.database import utcnow
 from activities.store.tables import Webhook, WebhookTemplate
@@ -306,7 +306,7 @@ def create_webhook(*, session: Session, data: WebhookCreate, box: SecretBox) -> 
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise ConfigError(
+        raise Conflict(
             f"project {data.project!r} already has a webhook named {data.alias!r}"
         ) from None
     _set_templates(session, webhook.id, data.templates or [])
@@ -330,7 +330,7 @@ def update_webhook(
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise ConfigError(f"project {webhook.project!r} already has that alias") from None
+        raise Conflict(f"project {webhook.project!r} already has that alias") from None
     session.refresh(webhook)
     return webhook
 
@@ -348,8 +348,14 @@ def find_webhook(*, session: Session, ref: str, project: str | None = None) -> W
             raise ConfigError(f"alias {ref!r} is used in several projects: add --project") from None
         webhook = matches[0] if matches else None
     if webhook is None or (project and webhook.project != project):
-        raise ConfigError(f"no webhook {ref!r}")
+        raise NotFound(f"no webhook {ref!r}")
     return webhook
+
+
+def delete_webhook(*, session: Session, webhook: Webhook) -> None:
+    """Delete a webhook and its couplings; sessions that name it record the problem."""
+    session.delete(webhook)
+    session.commit()
 
 
 def list_webhooks(*, session: Session, project: str | None = None) -> list[Webhook]:

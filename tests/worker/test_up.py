@@ -29,7 +29,8 @@ def free_port() -> int:
 class Up:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.port, self.ui_port, self.codec_port = free_port(), free_port(), free_port()
+        self.port, self.ui_port = free_port(), free_port()
+        self.codec_port, self.api_port = free_port(), free_port()
         self.env = {
             **os.environ,
             "HOOKFLOW_DATA_DIR": str(data_dir),
@@ -52,6 +53,8 @@ class Up:
                 str(self.ui_port),
                 "--codec-port",
                 str(self.codec_port),
+                "--api-port",
+                str(self.api_port),
                 *extra,
             ],
             env=self.env,
@@ -126,6 +129,7 @@ def temporal_processes(data_dir: Path) -> list[str]:
 def test_up_runs_everything_stops_cleanly_and_keeps_state(up: Up) -> None:
     banner = up.start()
     assert f"http://127.0.0.1:{up.ui_port}" in banner
+    assert f"REST API, pane:    http://127.0.0.1:{up.api_port}" in banner
     assert httpx.get(f"http://127.0.0.1:{up.ui_port}/", timeout=10).status_code == 200
     assert (up.data_dir / "temporal.db").exists() and (up.data_dir / "hookflow.db").exists()
 
@@ -145,8 +149,22 @@ def test_up_runs_everything_stops_cleanly_and_keeps_state(up: Up) -> None:
     created = up.hookflow("sessions", "create", "--project", "acme", "--id", "keepme0001")
     assert created.returncode == 0, created.stderr
 
+    key = up.hookflow("keys", "create", "--project", "acme").stdout.splitlines()[-1]
+    api = httpx.Client(
+        base_url=f"http://127.0.0.1:{up.api_port}",
+        headers={"authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    made = api.post("/api/v1/sessions", json={"id": "viaapi0001"})
+    assert made.status_code == 201, made.text
+    assert "viaapi0001 (acme): active" in up.hookflow("sessions", "show", "viaapi0001").stdout
+    assert [w["alias"] for w in api.get("/api/v1/webhooks").json()] == ["crm"]
+    api.close()
+
     assert up.stop(signal.SIGTERM) == 0
     assert temporal_processes(up.data_dir) == []
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{up.api_port}/openapi.json", timeout=5)
 
     up.start()
     shown = up.hookflow("sessions", "show", "keepme0001")
@@ -170,6 +188,41 @@ def test_up_serves_metrics_and_readiness(up: Up) -> None:
     assert up.stop() == 0
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{metrics_port}/healthz", timeout=5)
+
+
+def test_api_command_serves_the_same_store_and_stops_on_ctrl_c(up: Up) -> None:
+    key = up.hookflow("keys", "create", "--project", "acme").stdout.splitlines()[-1]
+    process = subprocess.Popen(
+        [HOOKFLOW, "api", "--port", str(up.api_port)],
+        env=up.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith(f"hookflow API and pane: http://127.0.0.1:{up.api_port}")
+        api = httpx.Client(
+            base_url=f"http://127.0.0.1:{up.api_port}",
+            headers={"authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+        made = api.post(
+            "/api/v1/webhooks",
+            json={"alias": "crm", "type": "archive", "url": "https://dms.example.com/a"},
+        )
+        assert made.status_code == 201, made.text
+        assert "crm" in up.hookflow("webhooks", "list").stdout  # the same database
+        no_temporal = api.post("/api/v1/sessions", json={})
+        assert no_temporal.status_code == 503
+        assert no_temporal.json()["detail"].startswith(
+            f"cannot reach Temporal at 127.0.0.1:{up.port}"
+        )
+        api.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
 
 
 def test_killed_up_leaves_no_server_behind(up: Up) -> None:
@@ -199,6 +252,24 @@ def test_busy_port_is_one_clear_line(up: Up) -> None:
     assert done.returncode == 1
     assert done.stderr.strip() == (
         f"hookflow: error: port {up.port} (Temporal frontend) is already in use: "
+        "stop what holds it or pass another port"
+    )
+    assert temporal_processes(up.data_dir) == []
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", up.api_port))
+        holder.listen()
+        done = subprocess.run(
+            [HOOKFLOW, "up", "--port", str(up.port), "--ui-port", str(up.ui_port)]
+            + ["--api-port", str(up.api_port)],
+            env=up.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"hookflow: error: port {up.api_port} (API) is already in use: "
         "stop what holds it or pass another port"
     )
     assert temporal_processes(up.data_dir) == []

@@ -1,0 +1,177 @@
+"""What goes in and comes out of the REST API (``XIn`` / ``XOut``, as Svix names them).
+
+Request models extend the configuration and contract models, so the API takes
+exactly what the command line and the ``temporal`` CLI take; ``project`` is
+optional where the key names it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+
+from activities.contracts import CreateProcess, CreateSession, Slug
+from activities.store.secrets import SecretCreate
+from activities.store.webhooks import WebhookPublic, WebhookSettings
+from worker.sessions import new_session_id
+
+
+def _hide_resume(schema: dict[str, Any]) -> None:
+    schema.get("properties", {}).pop("resume", None)
+
+
+class WebhookIn(WebhookSettings):
+    """A new webhook: every field of the pane and of ``webhooks add``."""
+
+    project: Slug | None = Field(default=None, description="Default: the key's project.")
+    alias: str
+    type: str = Field(description="A type of the catalog (GET /api/v1/hook-types).")
+    url: str
+
+
+class WebhookPatch(WebhookSettings):
+    """Fields to change; the others stay. A new ``signing_secret`` rotates: the
+    previous one keeps signing for ``signing_grace`` seconds; ``""`` stops signing."""
+
+
+class WebhookOut(WebhookPublic):
+    integration: dict[str, str] | None = Field(
+        default=None, description="Explicit webhooks: the entry for create-session integrations."
+    )
+
+
+class RotateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grace: float = Field(default=24 * 3600.0, ge=0, le=30 * 86400, description="Seconds.")
+
+
+class RotatedOut(BaseModel):
+    """The new signing secret, shown this once."""
+
+    signing_secret: str
+    previous_signs_until: datetime | None
+
+
+class SecretIn(SecretCreate):
+    project: Slug | None = None  # type: ignore[assignment]
+
+
+class SessionIn(CreateSession):
+    """The create-session request of the contract; ``id`` is generated when absent."""
+
+    model_config = ConfigDict(json_schema_extra=_hide_resume)
+
+    id: str = Field(  # the contract's pattern is checked again on CreateSession
+        default_factory=new_session_id, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+    )
+    project: Slug | None = None  # type: ignore[assignment]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_resume(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "resume" in data:
+            raise ValueError("unknown field 'resume' in the create-session request")
+        return data
+
+
+class ProcessIn(CreateProcess):
+    """The create-process request of the contract; ``id`` is generated when absent."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    project: Slug | None = None  # type: ignore[assignment]
+
+
+class Started(BaseModel):
+    id: str
+    workflow_id: str
+    project: str
+    temporal_ui: str | None = None
+
+
+class SignalIn(BaseModel):
+    """Any signal payload (each signal's model checks it); may carry ``event_id``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    event_id: str | None = None
+
+
+class SignalOut(BaseModel):
+    session: str
+    signal: str
+    sent: bool = True
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    project: str
+    session_id: str
+    webhook_id: uuid.UUID
+    webhook_alias: str | None
+    event_id: str
+    event_type: str
+    sequence: int
+    status: str
+    attempts: int
+    status_code: int | None
+    last_error: str | None
+    latency_ms: float | None = Field(description="Of the last attempt.")
+    response_excerpt: str | None = Field(description="Of the last attempt, up to 1 KiB.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class AttemptOut(BaseModel):
+    attempt: int
+    started_at: datetime
+    outcome: str
+    status_code: int | None
+    latency_ms: float
+    error: str | None
+    response_excerpt: str | None
+
+
+class DeliveryDetail(DeliveryOut):
+    envelope: dict[str, JsonValue]
+    attempt_log: list[AttemptOut]
+
+
+class RedeliverWindowIn(BaseModel):
+    """A webhook's failed (or held) deliveries created in [since, until)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook: str = Field(description="UUID or alias.", max_length=200)
+    project: Slug | None = None
+    status: Literal["failed", "held"] = "failed"
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @field_validator("since", "until")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class RedeliveryOut(BaseModel):
+    total: int = Field(description="Deliveries sent again.")
+    workflow_ids: list[str]
+    waited: bool
+    delivered: int
+    failed: int
+    errors: list[str]
+
+
+class DocumentOut(BaseModel):
+    """The entry a signal takes (``document`` or ``attachments``)."""
+
+    name: str
+    content_type: str
+    ref: str
+    size: int
