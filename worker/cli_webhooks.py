@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import click
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from activities.catalog import CATALOG
 from activities.delivery.retry import format_schedule, parse_duration, parse_schedule
 from activities.delivery.signing import new_secret
+from activities.errors import HookflowError
+from activities.log.attempts import deliveries_in_window
 from activities.store.crypto import SecretBox
 from activities.store.tables import Webhook
 from activities.store.webhooks import (
@@ -26,8 +32,11 @@ from activities.store.webhooks import (
     templates_of,
     update_webhook,
 )
+from worker.cli_sessions import run_with_client
 from worker.context import AppContext, pass_app
 from worker.output import CommandError, parse_pairs, print_fields, print_json, print_table
+from worker.redelivery import resume_webhook
+from workflows.outbox import RECHECK
 
 FORMATS = click.Choice(["json", "xml"])
 
@@ -180,6 +189,8 @@ def update(app: AppContext, /, ref: str, project: str | None, **opts: Any) -> No
         print_json(shown)
     else:
         click.echo(f"updated {shown.id} ({shown.project}/{shown.alias})")
+    if opts["enabled"]:
+        _resume(app, engine, shown.id)
     if opts["rotate_signing_secret"]:
         click.echo(f"new signing secret: {changes['signing_secret']}", err=True)
 
@@ -325,3 +336,23 @@ def delete(app: AppContext, ref: str, project: str | None) -> None:
         shown = f"{webhook.id} ({webhook.project}/{webhook.alias})"
         delete_webhook(session=session, webhook=webhook)
     click.echo(f"deleted {shown}")
+
+
+def _resume(app: AppContext, engine: Engine, webhook_id: uuid.UUID) -> None:
+    """Enabled again: the sessions holding its deliveries go on, in order (they
+    also find out by themselves within ``RECHECK``, should Temporal not answer now)."""
+    with Session(engine) as session:
+        if not deliveries_in_window(session=session, webhook_id=webhook_id, statuses=["held"]):
+            return
+
+    async def resume(client: Client) -> int:
+        return await resume_webhook(
+            client=client, settings=app.settings, engine=engine, webhook_id=webhook_id
+        )
+
+    try:
+        told = run_with_client(app.settings, resume)
+    except (RuntimeError, RPCError, HookflowError) as err:
+        click.echo(f"held deliveries go on within {RECHECK}: Temporal did not answer ({err})")
+        return
+    click.echo(f"released held deliveries of {told} session{'' if told == 1 else 's'}")

@@ -21,8 +21,9 @@ from typing import Any, Literal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 
-from activities.catalog import REDELIVER_SIGNAL
+from activities.catalog import REDELIVER_SIGNAL, RESUME_SIGNAL
 from activities.contracts import (
     DeliveryCarry,
     DeliveryStatus,
@@ -379,3 +380,27 @@ async def redeliver_window(
         wait=wait,
         on_progress=on_progress,
     )
+
+
+async def resume_webhook(
+    *, client: Client, settings: Settings, engine: Engine, webhook_id: uuid.UUID
+) -> int:
+    """A webhook was enabled again: every session holding its deliveries goes
+    on in order (their ``webhook_resumed`` signal); held deliveries of sessions
+    that have ended are sent from the delivery log. Returns the sessions told."""
+    with Session(engine) as session:
+        webhook = session.get(Webhook, webhook_id)
+        rows = deliveries_in_window(session=session, webhook_id=webhook_id, statuses=["held"])
+    if webhook is None or not rows:
+        return 0
+    ended: list[Delivery] = []
+    for session_id in dict.fromkeys(row.session_id for row in rows):
+        handle = client.get_workflow_handle(f"session-{session_id}")
+        try:
+            await handle.signal(RESUME_SIGNAL, {"webhook_id": str(webhook_id)})
+        except RPCError:  # the session has ended: its held deliveries go from the log
+            ended += [row for row in rows if row.session_id == session_id]
+    if ended:
+        streams = _streams(webhook, ended, _box(settings))
+        await run_streams(client=client, settings=settings, streams=streams, wait=False)
+    return len({row.session_id for row in rows})

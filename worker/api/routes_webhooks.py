@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from sqlmodel import Session
+from temporalio.service import RPCError
 
 from activities.catalog import CATALOG
 from activities.delivery.signing import new_secret
-from activities.errors import NotFound
+from activities.errors import HookflowError, NotFound
 from activities.store.tables import Webhook
 from activities.store.webhooks import (
     WebhookCreate,
@@ -27,6 +30,7 @@ from worker.api.errors import ERROR_RESPONSES
 from worker.api.models import RotatedOut, RotateIn, WebhookIn, WebhookOut, WebhookPatch
 from worker.api.services import Services, services_of
 from worker.probe import HookExamples, ProbeResult, examples, probe_webhook
+from worker.redelivery import resume_webhook
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 ProjectFilter = Annotated[str | None, Query(description="Admin keys: one project only.")]
@@ -76,15 +80,33 @@ def get(request: Request, caller: Caller, ref: str, project: ProjectFilter = Non
 
 @router.patch("/webhooks/{ref}", response_model=WebhookOut, tags=["webhooks"])
 def update(
-    request: Request, caller: Caller, ref: str, body: WebhookPatch, project: ProjectFilter = None
+    request: Request,
+    caller: Caller,
+    ref: str,
+    body: WebhookPatch,
+    background: BackgroundTasks,
+    project: ProjectFilter = None,
 ) -> WebhookOut:
-    """Change the fields given; the UUID stays the same."""
+    """Change the fields given; the UUID stays the same. Enabling a webhook
+    releases its held deliveries, in order."""
     services = services_of(request)
     data = WebhookSettings.model_validate(body.model_dump(exclude_unset=True))
     with Session(services.engine) as session:
         webhook = owned_webhook(session, caller, ref, project)
         webhook = update_webhook(session=session, webhook=webhook, data=data, box=services.box)
+        if data.enabled:
+            background.add_task(_resume, services, webhook.id)
         return webhook_out(session, webhook, services)
+
+
+async def _resume(services: Services, webhook_id: uuid.UUID) -> None:
+    try:
+        client = await services.temporal.client()
+        await resume_webhook(
+            client=client, settings=services.settings, engine=services.engine, webhook_id=webhook_id
+        )
+    except (HookflowError, RPCError) as err:  # the paused streams ask again by themselves
+        logging.getLogger("hookflow.api").warning("resuming webhook %s: %s", webhook_id, err)
 
 
 @router.delete("/webhooks/{ref}", status_code=204, tags=["webhooks"])
