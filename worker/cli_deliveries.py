@@ -8,7 +8,13 @@ import click
 from sqlmodel import Session
 from temporalio.client import Client
 
-from activities.contracts import DeliveryCarry, Envelope, Redeliver, RedeliverProgress
+from activities.contracts import (
+    DeliveryCarry,
+    DeliveryStatus,
+    Envelope,
+    Redeliver,
+    RedeliverProgress,
+)
 from activities.log.attempts import attempts_of, deliveries_from, list_deliveries
 from activities.store.tables import Delivery, Webhook
 from activities.store.webhooks import find_webhook, target_of
@@ -26,7 +32,7 @@ def deliveries() -> None:
 @deliveries.command("list")
 @click.option("--session", "session_id", help="Only this session.")
 @click.option("--webhook", "webhook_ref", metavar="UUID|ALIAS", help="Only this webhook.")
-@click.option("--status", type=click.Choice(["pending", "delivered", "failed"]))
+@click.option("--status", type=click.Choice([s.value for s in DeliveryStatus]))
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app

@@ -6,8 +6,9 @@ so a test exercises exactly what a real delivery does.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -36,14 +37,12 @@ class Verdict:
     reply: HttpReply | None
     request: SentRequest
     response: Any = None
+    latency_ms: float = 0.0
+    """From the start of the attempt to its verdict: timeouts and refusals too."""
 
     @property
     def status_code(self) -> int | None:
         return self.reply.status_code if self.reply else None
-
-    @property
-    def latency_ms(self) -> float:
-        return self.reply.latency_ms if self.reply else 0.0
 
 
 class Sender:
@@ -52,20 +51,29 @@ class Sender:
         self._tokens = tokens
 
     async def attempt(self, endpoint: Endpoint, *, body: dict[str, Any], msg_id: str) -> Verdict:
+        started = time.perf_counter()
+        verdict = await self._attempt(endpoint, body=body, msg_id=msg_id)
+        return replace(verdict, latency_ms=(time.perf_counter() - started) * 1000)
+
+    async def _attempt(self, endpoint: Endpoint, *, body: dict[str, Any], msg_id: str) -> Verdict:
         content = encode(body, endpoint.content_type)
         headers = endpoint.request_headers(msg_id=msg_id, timestamp=int(time.time()), body=content)
         request = SentRequest(endpoint.url, headers, content)
+        timed_out = Verdict("retrying", f"timed out after {endpoint.timeout:g}s", None, request)
         try:
-            reply, request = await self._send(endpoint, request)
-            if reply.status_code == 401 and endpoint.bearer is not None:
-                # The token may have been revoked early: fetch a new one, once.
-                reply, request = await self._send(endpoint, request, refresh=True)
+            # httpx's timeout bounds each read, so an endpoint that trickles its
+            # answer could hold the attempt for ever: this bounds the whole of it.
+            async with asyncio.timeout(endpoint.timeout):
+                reply, request = await self._send(endpoint, request)
+                if reply.status_code == 401 and endpoint.bearer is not None:
+                    # The token may have been revoked early: fetch a new one, once.
+                    reply, request = await self._send(endpoint, request, refresh=True)
         except DestinationRefused as err:
             return Verdict("refused", str(err), None, request)
         except TokenError as err:
             return Verdict("retrying", str(err), None, request)
-        except httpx.TimeoutException:
-            return Verdict("retrying", f"timed out after {endpoint.timeout:g}s", None, request)
+        except (httpx.TimeoutException, TimeoutError):
+            return timed_out
         except httpx.HTTPError as err:
             return Verdict("retrying", f"{type(err).__name__}: {err}"[:300], None, request)
         return judge(endpoint, reply, request)

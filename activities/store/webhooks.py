@@ -15,6 +15,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -365,14 +366,15 @@ def list_webhooks(*, session: Session, project: str | None = None) -> list[Webho
     return list(session.exec(query))
 
 
-def disable_webhook(*, session: Session, webhook_id: uuid.UUID, reason: str) -> None:
-    webhook = session.get(Webhook, webhook_id)
-    if webhook is not None and webhook.enabled:
-        webhook.enabled = False
-        webhook.disabled_reason = reason
-        webhook.updated_at = utcnow()
-        session.add(webhook)
-        session.commit()
+def disable_webhook(*, session: Session, webhook_id: uuid.UUID, reason: str) -> bool:
+    """Disable the webhook; True when this call did it (several workers may try at once)."""
+    result = session.execute(
+        update(Webhook)
+        .where(col(Webhook.id) == webhook_id, col(Webhook.enabled).is_(True))
+        .values(enabled=False, disabled_reason=reason[:500], updated_at=utcnow())
+    )
+    session.commit()
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def target_of(
