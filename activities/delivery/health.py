@@ -5,8 +5,8 @@ say whether an attempt may go now, and what the state becomes. The store
 (``activities.store.health``) applies each change as a compare-and-set, so
 decisions taken on several workers at once stay consistent.
 
-- Pace: a rate limit is a GCRA token bucket kept in one timestamp,
-  ``next_send_at``; a burst of up to one second's worth may go at once.
+- Pace: a rate limit is a GCRA token bucket without burst, kept in one
+  timestamp (``next_send_at``): requests are spaced evenly at the rate.
 - Circuit: after ``threshold`` failed attempts in a row (any session, any
   worker) the circuit opens; one probe at a time goes out, with a growing
   pause between failed probes, and the other deliveries wait. The first
@@ -134,10 +134,10 @@ def _probe(
 def _pace(
     health: Health, *, now: datetime, rate: float, inline: float, rng: random.Random
 ) -> tuple[Admission, Health | None]:
+    # No burst: requests are spaced evenly, so no second ever sees more than the rate.
     interval = 1.0 / rate
-    tolerance = (max(rate, 1.0) - 1.0) * interval  # a burst of one second's worth
     tat = max(health.next_send_at or now, now)
-    wait = (tat - now).total_seconds() - tolerance
+    wait = (tat - now).total_seconds()
     if wait <= inline:
         admission = Admission(send=True, sleep=max(wait, 0.0))
         return admission, replace(health, next_send_at=tat + timedelta(seconds=interval))

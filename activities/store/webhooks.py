@@ -88,6 +88,10 @@ class WebhookSettings(BaseModel):
     signing_secret: str | None = None
     signing_grace: float = Field(default=DEFAULT_SIGNING_GRACE, ge=0, le=30 * 86400)
     failover_url: str | None = None
+    rate_limit: float | None = Field(default=None, gt=0, le=10_000)
+    """Requests per second across every worker; None: no limit."""
+    max_in_flight: int | None = Field(default=None, ge=1, le=1000)
+    """Attempts under way at once on one worker; None: the worker's default."""
     enabled: bool | None = None
     disabled_reason: str | None = Field(default=None, max_length=500)
 
@@ -245,6 +249,8 @@ class WebhookPublic(BaseModel):
     signing_secret: str | None
     signing_rotation_until: datetime | None
     failover_url: str | None
+    rate_limit: float | None
+    max_in_flight: int | None
     enabled: bool
     disabled_reason: str | None
     created_at: datetime
@@ -282,6 +288,8 @@ def public(webhook: Webhook, *, templates: Sequence[str], box: SecretBox) -> Web
         if webhook.previous_signing_secret_enc
         else None,
         failover_url=webhook.failover_url,
+        rate_limit=webhook.rate_limit,
+        max_in_flight=webhook.max_in_flight,
         enabled=webhook.enabled,
         disabled_reason=webhook.disabled_reason,
         created_at=webhook.created_at,

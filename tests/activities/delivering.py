@@ -67,9 +67,9 @@ def envelope(
 def request(webhook_id: uuid.UUID, *sequences: int, **fields: Any) -> DeliverInput:
     first, *rest = sequences
     fields.setdefault("retry_schedule", [0, 5, 300])
+    fields.setdefault("project", "acme")
     return DeliverInput(
         webhook_id=webhook_id,
-        project="acme",
         envelope=envelope(first),
         following=[envelope(n) for n in rest],
         **fields,
