@@ -127,6 +127,7 @@ def _register_groups() -> None:
     from worker.cli_demo import demo
     from worker.cli_documents import documents
     from worker.cli_processes import processes
+    from worker.cli_projects import projects
     from worker.cli_secrets import secrets
     from worker.cli_sessions import sessions
     from worker.cli_sms import sms
@@ -134,6 +135,7 @@ def _register_groups() -> None:
     from worker.cli_webhooks import webhooks
 
     groups = (webhooks, secrets, sessions, processes, deliveries, documents, storage, sms, demo)
+    cli.add_command(projects)
     for group in groups:
         cli.add_command(group)
 
