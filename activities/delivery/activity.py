@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.contracts import (
     ActivityName,
@@ -98,11 +98,11 @@ class DeliveryActivities:
         key = f"{info.workflow_run_id}/{info.activity_id}"
         waits = await self._ledger.waits(key) if info.attempt > 1 else 0
         attempt = info.attempt - waits + req.attempt_offset
-        bulkhead = self._gate.bulkhead
-        if not await bulkhead.acquire(endpoint.id, limit=endpoint.max_in_flight, wait=INLINE_WAIT):
-            delay = bulkhead.retry_delay(endpoint.id)
-            cap = endpoint.max_in_flight or bulkhead.default_limit
-            raise await self._put_off(req, endpoint, key, delay, f"{cap} attempts in flight")
+        bulkhead, cap = self._gate.bulkhead, endpoint.max_in_flight
+        if not await bulkhead.acquire(endpoint.id, key=key, limit=cap, wait=INLINE_WAIT):
+            delay = bulkhead.put_off(endpoint.id, key=key, limit=cap)
+            full = f"{cap or bulkhead.default_limit} attempts in flight"
+            raise await self._put_off(req, endpoint, key, delay, full)
         started = time.monotonic()
         try:
             result = await self._deliver(req, endpoint, key, attempt=attempt, deadline=deadline)
@@ -252,6 +252,8 @@ class DeliveryActivities:
             f"{reason} for {where}: no attempt made, next try in {delay:.0f}s",
             type=FailureType.THROTTLED,
             next_retry_delay=timedelta(seconds=max(delay, 0.1)),
+            # Waiting is normal work, not an error: the worker logs it at debug level.
+            category=ApplicationErrorCategory.BENIGN,
         )
 
     async def _endpoint(self, req: DeliverInput) -> Endpoint:

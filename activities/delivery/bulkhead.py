@@ -5,18 +5,24 @@ endpoint that hangs until its timeout would, uncapped, end up holding every
 slot and connection while deliveries to healthy webhooks queue behind it. The
 cap (the webhook's ``--max-in-flight``, else the worker's default, well below
 its slots) keeps the rest free: an attempt over the cap waits a moment, then
-gives its slot back and comes again later.
+gives its slot back and comes again later: after the attempts put off before
+it have had their turn, so that a crowd of waiting deliveries does not keep
+the worker busy coming back for nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 
 # A quarter of the worker's 200 activity slots (worker.assembly.MAX_ACTIVITIES).
 DEFAULT_MAX_IN_FLIGHT = 50
 _EWMA = 0.2
+MAX_DELAY = 120.0
+# A put-off activity that has not come back this long after its turn is forgotten.
+_FORGET_AFTER = 30.0
 
 
 class Bulkhead:
@@ -24,15 +30,19 @@ class Bulkhead:
         self.default_limit = default_limit
         self._counts: dict[uuid.UUID, int] = {}
         self._seconds: dict[uuid.UUID, float] = {}
+        self._waiting: dict[uuid.UUID, dict[str, float]] = {}
         self._changed: asyncio.Condition | None = None
 
     def in_flight(self, webhook_id: uuid.UUID) -> int:
         return self._counts.get(webhook_id, 0)
 
-    async def acquire(self, webhook_id: uuid.UUID, *, limit: int | None, wait: float) -> bool:
-        """Take a place among the webhook's attempts, waiting up to ``wait``
-        seconds for one; False when none came free."""
+    async def acquire(
+        self, webhook_id: uuid.UUID, *, key: str, limit: int | None, wait: float
+    ) -> bool:
+        """Take a place among the webhook's attempts for activity ``key``,
+        waiting up to ``wait`` seconds for one; False when none came free."""
         cap = limit or self.default_limit
+        self._waiting.get(webhook_id, {}).pop(key, None)
         if self.in_flight(webhook_id) < cap:
             self._counts[webhook_id] = self.in_flight(webhook_id) + 1
             return True
@@ -58,10 +68,28 @@ class Bulkhead:
         async with changed:
             changed.notify_all()
 
-    def retry_delay(self, webhook_id: uuid.UUID, *, rng: random.Random | None = None) -> float:
-        """When to come back: about as long as an attempt to this webhook takes."""
-        typical = max(self._seconds.get(webhook_id, 1.0), 1.0)
-        return min(typical * (rng or random).uniform(1.0, 2.0), 120.0)
+    def put_off(
+        self,
+        webhook_id: uuid.UUID,
+        *,
+        key: str,
+        limit: int | None,
+        rng: random.Random | None = None,
+    ) -> float:
+        """Seconds until activity ``key``, which found no place, should come
+        back: behind those put off before it, each turn about as long as an
+        attempt to this webhook takes."""
+        now = time.monotonic()
+        waiting = self._waiting.setdefault(webhook_id, {})
+        for other, until in list(waiting.items()):
+            if until < now - _FORGET_AFTER:
+                del waiting[other]
+        ahead = len(waiting)
+        turn = max(self._seconds.get(webhook_id, 1.0), 1.0)
+        rounds = 1 + ahead / (limit or self.default_limit)
+        delay = min(turn * rounds * (rng or random).uniform(1.0, 1.25), MAX_DELAY)
+        waiting[key] = now + delay
+        return delay
 
     def _condition(self) -> asyncio.Condition:
         if self._changed is None:
