@@ -42,7 +42,7 @@ class CircuitPolicy:
     """Failed attempts in a row that open the circuit."""
     first_pause: float = 1.0
     """Seconds between the opening and the first probe; doubles per failed probe."""
-    max_pause: float = 60.0
+    max_pause: float = 30.0
     """Longest pause between probes."""
     ramp_start: float = 2.0
     """Requests per second right after the circuit closes."""
