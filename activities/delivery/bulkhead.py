@@ -81,6 +81,7 @@ class Bulkhead:
         attempt to this webhook takes."""
         now = time.monotonic()
         waiting = self._waiting.setdefault(webhook_id, {})
+        waiting.pop(key, None)
         for other, until in list(waiting.items()):
             if until < now - _FORGET_AFTER:
                 del waiting[other]
