@@ -106,6 +106,10 @@ class DeliveryActivities:
         started = time.monotonic()
         try:
             result = await self._deliver(req, endpoint, key, attempt=attempt, deadline=deadline)
+        except EndpointUnavailable as err:  # deleted while its health was being read
+            raise ApplicationError(
+                str(err), type=FailureType.UNAVAILABLE, non_retryable=True
+            ) from None
         except ApplicationError as err:
             if waits and err.non_retryable:
                 await self._ledger.clear_waits(key)
