@@ -77,9 +77,14 @@ def request(webhook_id: uuid.UUID, *sequences: int, **fields: Any) -> DeliverInp
 
 
 def activity_env(
-    *, attempt: int = 1, run: str = "run-1", activity_id: str = "1"
+    *,
+    attempt: int = 1,
+    run: str = "run-1",
+    activity_id: str = "1",
+    time_left: timedelta = timedelta(hours=1),
 ) -> ActivityEnvironment:
-    """The context a worker gives one attempt of one delivery activity."""
+    """The context a worker gives one attempt of one delivery activity
+    (``time_left``: until the delivery's schedule-to-close deadline)."""
     env = ActivityEnvironment()
     env.info = replace(
         env.info,
@@ -87,7 +92,7 @@ def activity_env(
         activity_type="deliver",
         workflow_run_id=run,
         activity_id=activity_id,
-        scheduled_time=datetime.now(UTC),
+        scheduled_time=datetime.now(UTC) + time_left - timedelta(hours=1),
         schedule_to_close_timeout=timedelta(hours=1),
         start_to_close_timeout=timedelta(seconds=60),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,24 @@ async def test_the_circuit_breaker_sends_one_probe_then_recovers(
         health = read_health(session=session, webhook_id=webhook)
     assert health.streak == 0 and health.failing_since is None
     assert health.closed_at == clock.now  # the recovery ramp runs from here
+
+
+async def test_a_delivery_put_off_past_its_deadline_is_exhausted(
+    engine: Engine, box: SecretBox, tmp_path: Path, receiver: Receiver
+) -> None:
+    webhook = hook(engine, box, receiver, "/closing")
+    receiver.always("/closing", Reply(status=503))
+    policy = CircuitPolicy(threshold=1, first_pause=30.0)
+    async with delivery_activities(engine, box, tmp_path, policy=policy) as acts:
+        assert isinstance(await attempt(acts, request(webhook, 1), run="a"), ApplicationError)
+        req = request(webhook, 2)
+        late = await attempt(acts, req, run="b", time_left=timedelta(seconds=70))
+    assert isinstance(late, ApplicationError)
+    assert late.type == FailureType.EXHAUSTED and late.non_retryable
+    assert "circuit open" in str(late) and "ran out of time" in str(late)
+    assert len(receiver.at("/closing")) == 1
+    status = {d.sequence: (d.status, len(a)) for d, a in logged(engine, webhook)}
+    assert status[2] == ("failed", 0)
 
 
 async def test_a_webhook_failing_every_attempt_for_five_days_is_disabled(
