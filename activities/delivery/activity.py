@@ -154,10 +154,10 @@ class DeliveryActivities:
             if not admission.send:
                 return sent, f"not sent: {admission.reason} of {_where(endpoint)}"
             await asyncio.sleep(admission.sleep)
-            attempt = await self._send(req, endpoint, envelope, probe=admission.probe, attempt=None)
-            verdict = attempt.verdict
+            tried = await self._send(req, endpoint, envelope, probe=admission.probe, attempt=None)
+            verdict = tried.verdict
             if verdict.outcome != "delivered":
-                disabled = f"; webhook disabled: {attempt.disabled}" if attempt.disabled else ""
+                disabled = f"; webhook disabled: {tried.disabled}" if tried.disabled else ""
                 return sent, f"{verdict.error} from {_where(endpoint)}{disabled}"
             sent.append(
                 SentEvent(
@@ -248,6 +248,7 @@ class DeliveryActivities:
             if comes_back + (info.start_to_close_timeout or timedelta()) > ends:
                 message = f"{reason} for {where} until the delivery ran out of time"
                 await self._mark(req, [req.envelope], DeliveryStatus.FAILED, message)
+                await self._ledger.clear_waits(key)
                 return ApplicationError(
                     f"{message}; retries exhausted", type=FailureType.EXHAUSTED, non_retryable=True
                 )
