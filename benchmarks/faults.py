@@ -9,8 +9,9 @@ then counts what the receiver got:
 - ``server-kill``: SIGKILL of the dev server during load; restarted on the
   same data dir and ports, while the worker and the producer keep trying;
 - ``outage``: the endpoint answers 503 for longer than the webhook's short
-  ladder, then comes back; failed deliveries are redelivered in bulk with
-  ``hookflow deliveries redeliver``;
+  ladder (longer than a delivery's whole deadline, which waiting for an open
+  circuit also uses), then comes back; failed deliveries are redelivered in
+  bulk with ``hookflow deliveries redeliver``;
 - ``postgres``: two workers sharing PostgreSQL (127.0.0.1:5432, database
   ``test``, a schema of the run's own, dropped after), one of them killed.
 
@@ -61,6 +62,9 @@ class Load:
     timeout: float = 180.0
     webhook_timeout: float = 5.0
     """The webhook's timeout: a killed worker's attempts are retried after it and 15 s."""
+    outage: float = 90.0
+    """How long the endpoint is down: longer than a delivery's whole deadline
+    (its ladder, or waiting for an open circuit, until schedule-to-close)."""
 
     @property
     def total(self) -> int:
@@ -158,9 +162,9 @@ async def kill_server(run: Run) -> None:
             worker.start()
 
 
-async def outage(run: Run, *, seconds: float = 12.0) -> None:
+async def outage(run: Run) -> None:
     run.rx.answer(run.path, 503)
-    await asyncio.sleep(seconds)
+    await asyncio.sleep(run.load.outage)
     while run.producer.last_at == 0 or time.time() - run.producer.last_at < 2:
         await asyncio.sleep(0.5)  # down for longer than the ladder after the last event too
     run.rx.answer(run.path, 200)
@@ -320,9 +324,10 @@ async def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=180.0, help="drain limit per scenario")
+    parser.add_argument("--outage", type=float, default=90.0, help="seconds the endpoint is down")
     parser.add_argument("--only", action="append", choices=list(SCENARIOS))
     args = parser.parse_args()
-    load = Load(args.sessions, args.events, timeout=args.timeout)
+    load = Load(args.sessions, args.events, timeout=args.timeout, outage=args.outage)
     with tempfile.TemporaryDirectory() as tmp:
         tallies = await run_all(args.only or list(SCENARIOS), load, Path(tmp))
     report(load, tallies)
