@@ -153,6 +153,9 @@ async def main() -> None:
     parser.add_argument("--slow-events", type=int, default=2)
     parser.add_argument("--slow-timeout", type=float, default=5.0)
     parser.add_argument("--slow-mode", choices=["late", "timeout"], default="late")
+    parser.add_argument(
+        "--cap", type=int, help="the slow webhook's --max-in-flight (default: the worker's)"
+    )
     args = parser.parse_args()
     delay = args.slow_timeout * 0.8 if args.slow_mode == "late" else args.slow_timeout + 3
     load = Load(
@@ -165,8 +168,8 @@ async def main() -> None:
             rows = [
                 ("alone", await phase(env.client, rx, load, Path(tmp), slow=False)),
                 (
-                    f"beside the slow one, bulkhead ({DEFAULT_MAX_IN_FLIGHT})",
-                    await phase(env.client, rx, load, Path(tmp), slow=True),
+                    f"beside the slow one, bulkhead ({args.cap or DEFAULT_MAX_IN_FLIGHT})",
+                    await phase(env.client, rx, load, Path(tmp), slow=True, cap=args.cap),
                 ),
                 (
                     f"beside the slow one, no bulkhead ({MAX_ACTIVITIES})",

@@ -17,8 +17,9 @@ import random
 import time
 import uuid
 
-# A quarter of the worker's 200 activity slots (worker.assembly.MAX_ACTIVITIES).
-DEFAULT_MAX_IN_FLIGHT = 50
+# A tenth of the worker's 200 activity slots (worker.assembly.MAX_ACTIVITIES): enough
+# for about 200 deliveries a second to an endpoint that answers in 100 ms.
+DEFAULT_MAX_IN_FLIGHT = 20
 _EWMA = 0.2
 MAX_DELAY = 120.0
 # A put-off activity that has not come back this long after its turn is forgotten.
