@@ -24,6 +24,8 @@ _EWMA = 0.2
 MAX_DELAY = 120.0
 # A put-off activity that has not come back this long after its turn is forgotten.
 _FORGET_AFTER = 30.0
+# How long after its turn a put-off activity has a place kept for it.
+_DUE_FOR = 5.0
 
 
 class Bulkhead:
@@ -41,20 +43,28 @@ class Bulkhead:
         self, webhook_id: uuid.UUID, *, key: str, limit: int | None, wait: float
     ) -> bool:
         """Take a place among the webhook's attempts for activity ``key``,
-        waiting up to ``wait`` seconds for one; False when none came free."""
+        waiting up to ``wait`` seconds for one; False when none came free.
+
+        A newcomer leaves room for the activities put off earlier whose turn
+        has come, so that those waiting are not passed for ever."""
         cap = limit or self.default_limit
-        self._waiting.get(webhook_id, {}).pop(key, None)
-        if self.in_flight(webhook_id) < cap:
-            self._counts[webhook_id] = self.in_flight(webhook_id) + 1
-            return True
-        changed = self._condition()
-        try:
-            async with asyncio.timeout(wait), changed:
-                await changed.wait_for(lambda: self.in_flight(webhook_id) < cap)
-                self._counts[webhook_id] = self.in_flight(webhook_id) + 1
-                return True
-        except TimeoutError:
-            return False
+        waiting = self._waiting.get(webhook_id, {})
+        returning = waiting.pop(key, None) is not None
+        now = time.monotonic()
+        due = 0 if returning else sum(now - _DUE_FOR <= t <= now for t in waiting.values())
+
+        def free() -> bool:
+            return self.in_flight(webhook_id) + due < cap
+
+        if not free():
+            changed = self._condition()
+            try:
+                async with asyncio.timeout(wait), changed:
+                    await changed.wait_for(free)
+            except TimeoutError:
+                return False
+        self._counts[webhook_id] = self.in_flight(webhook_id) + 1
+        return True
 
     async def release(self, webhook_id: uuid.UUID, *, seconds: float) -> None:
         """Give the place back; ``seconds``: how long the attempts took."""

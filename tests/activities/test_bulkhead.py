@@ -39,3 +39,18 @@ def test_those_put_off_come_back_behind_the_ones_before_them() -> None:
     # Put off again, an activity goes to the back of the line (not behind itself).
     again = bulkhead.put_off(webhook, key="k0", limit=None, rng=rng)
     assert 4.9 <= again <= 6.2
+
+
+async def test_a_newcomer_leaves_room_for_those_whose_turn_has_come() -> None:
+    bulkhead = Bulkhead(default_limit=2)
+    webhook = uuid.uuid4()
+    assert await bulkhead.acquire(webhook, key="a", limit=None, wait=0)
+    assert await bulkhead.acquire(webhook, key="b", limit=None, wait=0)
+    assert not await bulkhead.acquire(webhook, key="late", limit=None, wait=0)
+    delay = bulkhead.put_off(webhook, key="late", limit=None)
+    await bulkhead.release(webhook, seconds=delay)  # a place frees before its turn
+    assert await bulkhead.acquire(webhook, key="new", limit=None, wait=0)
+    await bulkhead.release(webhook, seconds=delay)
+    await asyncio.sleep(delay)  # its turn has come: the place is kept for it
+    assert not await bulkhead.acquire(webhook, key="newer", limit=None, wait=0)
+    assert await bulkhead.acquire(webhook, key="late", limit=None, wait=0)
