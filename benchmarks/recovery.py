@@ -33,7 +33,7 @@ from worker.assembly import running_worker
 
 LADDER = [0, 2, 5, 10, 20, 30, 30, 30, 30, 30, 30, 30, 30, 30]
 OFF = CircuitPolicy(threshold=10**9)
-RAMP_SECONDS = 12
+RAMP_SECONDS = 16
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Figures:
     drain: float
     delivered: int
     ramp: list[int]
-    """Requests in each of the first seconds after the endpoint came back."""
+    """Requests in each second from the first one answered after the return."""
 
 
 def peak(times: list[float], window: float = 1.0) -> int:
@@ -88,7 +88,8 @@ async def run(
     down = [h.at for h in hits if not h.ok]
     up = [h.at for h in hits if h.at >= up_at]
     last = max((h.at for h in hits if h.ok), default=up_at)
-    ramp = [sum(up_at + s <= at < up_at + s + 1 for at in up) for s in range(RAMP_SECONDS)]
+    first = min((h.at for h in hits if h.ok), default=up_at)
+    ramp = [sum(first + s <= at < first + s + 1 for at in up) for s in range(RAMP_SECONDS)]
     return Figures(sessions, len(down), peak(down), peak(up), last - up_at, delivered, ramp)
 
 
@@ -117,7 +118,7 @@ def report(rows: list[tuple[str, Figures]], outage: float) -> None:
             f"  {label:<22} {f.down_requests:>20} {f.down_peak:>12} {f.up_peak:>18} "
             f"{f.drain:>7.1f}s {f.delivered:>10}"
         )
-    print(f"  requests in each of the first {RAMP_SECONDS} seconds after the endpoint came back:")
+    print(f"  requests in each second from the first answered after the return ({RAMP_SECONDS} s):")
     for label, f in rows:
         print(f"  {label:<22} {' '.join(f'{n:>3}' for n in f.ramp)}")
 
