@@ -20,7 +20,8 @@ from activities.contracts import (
 )
 
 # Event codes: the original product's own byte for byte, but for
-# ``WHP_STORAGE_CALLBACK``, ``WHP_SEND_SMS`` and ``WHP_DELIVERY_FAILED``.
+# ``WHP_STORAGE_CALLBACK``, ``WHP_SEND_SMS``, ``WHP_DELIVERY_FAILED`` and
+# ``WHP_WEBHOOK_DISABLED``.
 CREATED = "WHEF_SESSION_CREATED"
 LOGGED_IN = "WHEF_CLIENT_LOGGED_IN"
 FORM_LOADED = "WHEF_CLIENT_FORM_LOADED"
@@ -187,8 +188,10 @@ def _types() -> list[HookType]:
             "delivery_failed",
             ALERT,
             "Alert when a delivery fails",
-            "a delivery exhausted its retries (and its failover URL, if any, failed too), "
-            "or a webhook was disabled after failing for days (WHP_WEBHOOK_DISABLED)",
+            "a delivery exhausted its retries (and its failover URL, if any, failed too); "
+            "the same webhooks get WHP_WEBHOOK_DISABLED when a webhook of the project was "
+            "disabled automatically after failing every attempt for days, with data "
+            '{"webhook": alias, "webhook_id": uuid, "reason": why}',
             _envelope(
                 ALERT,
                 7,

@@ -57,6 +57,10 @@ class EndpointUnavailable(HookflowError):
     """The webhook was deleted or disabled since the delivery was scheduled."""
 
 
+class EndpointPaused(EndpointUnavailable):
+    """The webhook is disabled: its deliveries wait until it is enabled again."""
+
+
 class DocumentNotFound(HookflowError, LookupError):
     """No document has that reference (or the reference is malformed)."""
 

@@ -14,7 +14,9 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.delivery.activity import DeliveryActivities
+from activities.delivery.gate import Gate
 from activities.delivery.guard import Resolver, system_resolver
+from activities.delivery.health import CircuitPolicy
 from activities.delivery.http import HttpClients
 from activities.delivery.tokens import TokenCache
 from activities.files.documents import LocalDocumentStore
@@ -78,12 +80,19 @@ async def running_worker(
     box: SecretBox,
     resolver: Resolver = system_resolver,
     workflows: Sequence[type] = WORKFLOWS,
+    circuit: CircuitPolicy | None = None,
 ) -> AsyncIterator[Worker]:
-    """A started worker on the settings' task queue, shut down on exit."""
+    """A started worker on the settings' task queue, shut down on exit
+    (``circuit``: the webhooks' circuit breaker, for benchmarks)."""
     http = HttpClients(allowed=settings.allow_networks, resolver=resolver)
     documents = LocalDocumentStore(settings.documents)
     delivery = DeliveryActivities(
-        engine=engine, box=box, http=http, tokens=TokenCache(http), documents=documents
+        engine=engine,
+        box=box,
+        http=http,
+        tokens=TokenCache(http),
+        documents=documents,
+        gate=Gate(engine=engine, policy=circuit),
     )
     storage = StorageActivities(engine=engine, documents=documents, root=settings.storage)
     config = ConfigActivities(engine=engine)

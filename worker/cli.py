@@ -213,6 +213,7 @@ def _register_groups() -> None:
     from worker.cli_documents import documents
     from worker.cli_keys import keys
     from worker.cli_processes import processes
+    from worker.cli_projects import projects
     from worker.cli_secrets import secrets
     from worker.cli_sessions import sessions
     from worker.cli_sms import sms
@@ -220,6 +221,7 @@ def _register_groups() -> None:
     from worker.cli_webhooks import webhooks
 
     groups = (webhooks, secrets, sessions, processes, deliveries, documents, storage, sms, demo)
+    cli.add_command(projects)
     for group in (*groups, keys, api):
         cli.add_command(group)
     cli.add_command(codec)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 from sqlmodel import Session
 
-from activities.contracts import RedeliverProgress
+from activities.contracts import DeliveryStatus, RedeliverProgress
 from activities.log.attempts import attempts_of, envelope_of, excerpt_of, list_deliveries
 from activities.store.tables import Delivery
 from activities.store.webhooks import find_webhook
@@ -34,7 +34,7 @@ def deliveries() -> None:
 @click.option("--session", "session_id", help="Only this session.")
 @click.option("--webhook", "webhook_ref", metavar="UUID|ALIAS", help="Only this webhook.")
 @click.option("--project", help="Only this project (and the project of --webhook's alias).")
-@click.option("--status", type=click.Choice(["pending", "delivered", "failed", "held", "skipped"]))
+@click.option("--status", type=click.Choice([s.value for s in DeliveryStatus]))
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.catalog import CATALOG
+from activities.delivery.bulkhead import DEFAULT_MAX_IN_FLIGHT
 from activities.delivery.retry import format_schedule, parse_duration, parse_schedule
 from activities.delivery.signing import new_secret
 from activities.errors import HookflowError
@@ -84,6 +85,8 @@ def _auth_options(
 @click.option("--accept", type=FORMATS, default="json", show_default=True)
 @click.option("--retry-schedule", metavar="0s,5s,5m,...", help="Override the retry ladder.")
 @click.option("--signing-secret", metavar="whsec_...", help="Sign deliveries (Standard Webhooks).")
+@click.option("--rate-limit", type=float, metavar="N", help="Requests per second, all workers.")
+@click.option("--max-in-flight", type=int, metavar="N", help="Attempts at once per worker.")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @pass_app
 def add(
@@ -104,6 +107,8 @@ def add(
     accept: str,
     retry_schedule: str | None,
     signing_secret: str | None,
+    rate_limit: float | None,
+    max_in_flight: int | None,
     as_json: bool,
 ) -> None:
     """Add a webhook; prints its UUID."""
@@ -122,6 +127,8 @@ def add(
         accept=accept,
         retry_schedule=schedule,
         signing_secret=signing_secret,
+        rate_limit=rate_limit,
+        max_in_flight=max_in_flight,
         **_auth_options(basic_auth, custom_auth, secret),
     )
     engine, box = app.store()
@@ -170,6 +177,10 @@ def _signing(shown: WebhookPublic) -> str:
     "--grace", default="24h", show_default=True, help="How long the old secret signs too."
 )
 @click.option("--failover-url", help="Where an exhausted archive is sent ('' to remove).")
+@click.option("--rate-limit", type=float, metavar="N", help="Requests per second, all workers.")
+@click.option("--no-rate-limit", is_flag=True, help="Remove the rate limit.")
+@click.option("--max-in-flight", type=int, metavar="N", help="Attempts at once per worker.")
+@click.option("--default-max-in-flight", is_flag=True, help="Back to the worker's default cap.")
 @click.option("--enable/--disable", "enabled", default=None)
 @click.option("--reason", help="Why it is disabled.")
 @click.option("--json", "as_json", is_flag=True)
@@ -225,6 +236,7 @@ def _update_changes(opts: dict[str, Any]) -> dict[str, Any]:
         changes["retry_schedule"] = _schedule(opts["retry_schedule"])
     elif opts["default_retry_schedule"]:
         changes["retry_schedule"] = None
+    changes.update(_limits(opts))
     signing = [opts["signing_secret"], opts["rotate_signing_secret"], opts["no_signing"]]
     if sum(bool(x) for x in signing) > 1:
         raise CommandError("choose one of --signing-secret, --rotate-signing-secret, --no-signing")
@@ -240,6 +252,31 @@ def _update_changes(opts: dict[str, Any]) -> dict[str, Any]:
     if not changes:
         raise CommandError("nothing to change: give at least one option")
     return changes
+
+
+def _limits(opts: dict[str, Any]) -> dict[str, Any]:
+    """Rate limit and in-flight cap changes; a value and its reset together are an error."""
+    changes: dict[str, Any] = {}
+    for name, reset in (
+        ("rate_limit", "no_rate_limit"),
+        ("max_in_flight", "default_max_in_flight"),
+    ):
+        if opts[name] is not None and opts[reset]:
+            flag = reset.replace("_", "-")
+            raise CommandError(f"choose --{name.replace('_', '-')} or --{flag}")
+        if opts[name] is not None:
+            changes[name] = opts[name]
+        elif opts[reset]:
+            changes[name] = None
+    return changes
+
+
+def _limits_shown(shown: WebhookPublic) -> list[tuple[str, str]]:
+    rate = f"{shown.rate_limit:g} requests/s (all workers)" if shown.rate_limit else "none"
+    cap = f"{shown.max_in_flight} per worker" if shown.max_in_flight else "worker default"
+    if not shown.max_in_flight:
+        cap += f" ({DEFAULT_MAX_IN_FLIGHT})"
+    return [("rate limit", rate), ("max in flight", cap)]
 
 
 def _schedule(text: str) -> list[float]:
@@ -316,6 +353,7 @@ def show(app: AppContext, ref: str, project: str | None, as_json: bool) -> None:
             ("retry schedule", format_schedule(shown.retry_schedule)),
             ("signing secret", _signing(shown)),
             ("failover url", shown.failover_url or "-"),
+            *_limits_shown(shown),
             ("enabled", "yes" if shown.enabled else f"no ({shown.disabled_reason})"),
         ]
     )

@@ -93,6 +93,7 @@ class FailureType(StrEnum):
     UNAVAILABLE = "WebhookUnavailable"  # deleted meanwhile: its stream is dropped
     PAUSED = "WebhookPaused"  # disabled: its stream is held until it is enabled
     DISABLED = "WebhookDisabled"  # this delivery's failure disabled it (failing for days)
+    THROTTLED = "WebhookThrottled"  # put off (rate limit, circuit, bulkhead): no attempt made
     INVALID = "DeliveryInvalid"  # this delivery can never be sent (a document is missing)
     REMOTE_DATA_FAILED = "RemoteDataFailed"  # a field_changed call got no usable answer
 

@@ -1,39 +1,71 @@
-"""The delivery activity: one POST per attempt, the retry ladder raised to Temporal."""
+"""The delivery activity: an event, then the events behind it in its stream.
+
+Each event is one attempt (one POST, one attempt-log row). The first event's
+retry ladder is raised to Temporal (``next_retry_delay``); the events that
+follow it are sent only while each succeeds. Before an attempt, the gate may
+put the activity off (the webhook's rate limit, its open circuit, its
+bulkhead on this worker): that costs no step of the ladder and no log row.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import uuid
-from datetime import datetime, timedelta
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.contracts import (
     ActivityName,
     DeliverInput,
     DeliveryResult,
+    DeliveryStatus,
     Envelope,
     FailoverInput,
     FailureType,
+    SentEvent,
 )
 from activities.delivery.endpoint import Endpoint, EndpointCache, load_endpoint
+from activities.delivery.gate import Gate
+from activities.delivery.health import Health, describe_duration, failing_for
 from activities.delivery.http import HttpClients
+from activities.delivery.ledger import Ledger
 from activities.delivery.retry import format_schedule, next_delay, parse_retry_after
 from activities.delivery.sender import Sender, Verdict
 from activities.delivery.tokens import TokenCache
-from activities.errors import DocumentNotFound, EndpointUnavailable, SealedTextMissing
+from activities.errors import (
+    DocumentNotFound,
+    EndpointPaused,
+    EndpointUnavailable,
+    SealedTextMissing,
+)
 from activities.files.documents import DocumentStore, embed_files
 from activities.files.sealed import open_text
 from activities.log.attempts import AttemptLog, AttemptRecord
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
-from activities.store.webhooks import disable_webhook
+
+# The longest wait for a place or a rate slot worth spending inside the activity.
+INLINE_WAIT = 2.0
+# Of a batch's start-to-close time, kept for logging and returning its result.
+BATCH_MARGIN = 5.0
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One attempt, logged: its verdict, and what it did to the delivery."""
+
+    verdict: Verdict
+    delay: float | None = None
+    disabled: str | None = None
+    """Why this attempt disabled the webhook (it failed every attempt for days)."""
 
 
 class DeliveryActivities:
@@ -47,6 +79,7 @@ class DeliveryActivities:
         http: HttpClients,
         tokens: TokenCache,
         documents: DocumentStore,
+        gate: Gate | None = None,
     ) -> None:
         self._engine = engine
         self._box = box
@@ -54,56 +87,203 @@ class DeliveryActivities:
         self._documents = documents
         self._log = AttemptLog(engine, box=box)
         self._endpoints = EndpointCache(engine=engine, box=box)
+        self._gate = gate or Gate(engine=engine)
+        self._ledger = Ledger(engine, box=box)
 
     @activity.defn(name=ActivityName.DELIVER)
     async def deliver(self, req: DeliverInput) -> DeliveryResult:
-        attempt = activity.info().attempt + req.attempt_offset
+        info = activity.info()
+        deadline = time.monotonic() + _seconds(info.start_to_close_timeout, 60.0) - BATCH_MARGIN
+        endpoint = await self._endpoint(req)
+        key = f"{info.workflow_run_id}/{info.activity_id}"
+        waits = await self._ledger.waits(key) if info.attempt > 1 else 0
+        attempt = info.attempt - waits + req.attempt_offset
+        bulkhead, cap = self._gate.bulkhead, endpoint.max_in_flight
+        if not await bulkhead.acquire(endpoint.id, key=key, limit=cap, wait=INLINE_WAIT):
+            delay = bulkhead.put_off(endpoint.id, key=key, limit=cap)
+            full = f"{cap or bulkhead.default_limit} attempts in flight"
+            raise await self._put_off(req, endpoint, key, delay, full)
+        started = time.monotonic()
+        try:
+            result = await self._deliver(req, endpoint, key, attempt=attempt, deadline=deadline)
+        except EndpointUnavailable as err:  # deleted while its health was being read
+            raise ApplicationError(
+                str(err), type=FailureType.UNAVAILABLE, non_retryable=True
+            ) from None
+        except ApplicationError as err:
+            if waits and err.non_retryable:
+                await self._ledger.clear_waits(key)
+            raise
+        finally:
+            await bulkhead.release(endpoint.id, seconds=time.monotonic() - started)
+        if waits:
+            await self._ledger.clear_waits(key)
+        return result
+
+    async def _deliver(
+        self, req: DeliverInput, endpoint: Endpoint, key: str, *, attempt: int, deadline: float
+    ) -> DeliveryResult:
+        admission = await self._gate.admit(endpoint, inline=INLINE_WAIT)
+        if not admission.send:
+            raise await self._put_off(req, endpoint, key, admission.delay, admission.reason)
+        await asyncio.sleep(admission.sleep)
+        sent = await self._send(req, endpoint, req.envelope, probe=admission.probe, attempt=attempt)
+        verdict = sent.verdict
+        if verdict.outcome != "delivered":
+            raise await self._failure(endpoint, req, sent, attempt=attempt)
+        following, stopped = await self._following(req, endpoint, deadline=deadline)
+        return DeliveryResult(
+            status_code=verdict.status_code or 0,
+            attempt=attempt,
+            latency_ms=round(verdict.latency_ms, 2),
+            response=verdict.response,
+            following=following,
+            stopped=stopped,
+        )
+
+    async def _following(
+        self, req: DeliverInput, endpoint: Endpoint, *, deadline: float
+    ) -> tuple[list[SentEvent], str | None]:
+        """Send the events behind the first, in order, while each succeeds."""
+        sent: list[SentEvent] = []
+        for envelope in req.following:
+            left = deadline - time.monotonic() - endpoint.timeout
+            if left <= 0:
+                return sent, "not sent: the time of this batch is used up"
+            admission = await self._gate.admit(endpoint, inline=min(INLINE_WAIT, left))
+            if not admission.send:
+                return sent, f"not sent: {admission.reason} of {_where(endpoint)}"
+            await asyncio.sleep(admission.sleep)
+            tried = await self._send(req, endpoint, envelope, probe=admission.probe, attempt=None)
+            verdict = tried.verdict
+            if verdict.outcome != "delivered":
+                disabled = f"; webhook disabled: {tried.disabled}" if tried.disabled else ""
+                return sent, f"{verdict.error} from {_where(endpoint)}{disabled}"
+            sent.append(
+                SentEvent(
+                    event_id=envelope.event.id,
+                    status_code=verdict.status_code or 0,
+                    latency_ms=round(verdict.latency_ms, 2),
+                )
+            )
+        return sent, None
+
+    async def _send(
+        self,
+        req: DeliverInput,
+        endpoint: Endpoint,
+        envelope: Envelope,
+        *,
+        probe: bool,
+        attempt: int | None,
+    ) -> Sent:
+        """One attempt, logged and counted in the webhook's health.
+
+        ``attempt``: its step on the ladder (None: a following event, which the
+        workflow schedules again if it fails)."""
+        started_at = utcnow()
+        try:
+            body = await self._body(endpoint, envelope)
+        except ApplicationError as err:  # a document is missing: logged, then failed at once
+            await self._log.record(_unsendable(req, envelope, started_at=started_at, error=err))
+            raise
+        verdict = await self._sender.attempt(endpoint, body=body, msg_id=envelope.event.id)
+        outcome, delay = verdict.outcome, None
+        if outcome == "retrying" and attempt is not None:
+            retry_after = parse_retry_after(
+                verdict.reply.headers.get("retry-after") if verdict.reply else None
+            )
+            delay = next_delay(req.retry_schedule, attempt=attempt, retry_after=retry_after)
+            outcome = "retrying" if delay is not None else "failed"
+        await self._log.record(
+            AttemptRecord(
+                webhook_id=req.webhook_id,
+                project=req.project,
+                envelope=envelope,
+                started_at=started_at,
+                status_code=verdict.status_code,
+                latency_ms=verdict.latency_ms,
+                outcome=outcome,
+                error=verdict.error,
+                response=verdict.reply.body if verdict.reply else None,
+                attempt=attempt,
+            )
+        )
+        if verdict.outcome == "gone":
+            await self._disable(endpoint, "the endpoint answered 410 Gone")
+        health = await self._gate.settle(endpoint, outcome=verdict.outcome, probe=probe)
+        if verdict.outcome != "retrying":
+            return Sent(verdict, delay)
+        return Sent(verdict, delay, await self._auto_disable(req, endpoint, health))
+
+    async def _auto_disable(
+        self, req: DeliverInput, endpoint: Endpoint, health: Health | None
+    ) -> str | None:
+        """Disable a webhook that has failed every attempt for its project's limit
+        (5 days unless set); the reason when this attempt did it."""
+        if health is None or health.failing_since is None:
+            return None
+        failing = failing_for(health, now=self._gate.clock())
+        limit = await self._ledger.disable_after(req.project)
+        if limit is None or failing < limit:
+            return None
+        since = f"{health.failing_since:%Y-%m-%d %H:%M} UTC"
+        reason = f"failed every attempt for {describe_duration(failing)} (since {since})"
+        if not await self._disable(endpoint, reason):
+            return None
+        activity.logger.warning(
+            "webhook %s (%s, project %s) disabled: %s",
+            endpoint.alias,
+            endpoint.id,
+            req.project,
+            reason,
+        )
+        return reason
+
+    async def _put_off(
+        self, req: DeliverInput, endpoint: Endpoint, key: str, delay: float, reason: str
+    ) -> ApplicationError:
+        """The activity comes back in ``delay`` seconds without using a step of
+        its ladder; past the delivery's own deadline it is exhausted instead."""
+        info = activity.info()
+        where = _where(endpoint)
+        if info.schedule_to_close_timeout:
+            ends = info.scheduled_time + info.schedule_to_close_timeout
+            comes_back = datetime.now(UTC) + timedelta(seconds=delay)
+            if comes_back + (info.start_to_close_timeout or timedelta()) > ends:
+                message = f"{reason} for {where} until the delivery ran out of time"
+                await self._mark(req, [req.envelope], DeliveryStatus.FAILED, message)
+                await self._ledger.clear_waits(key)
+                return ApplicationError(
+                    f"{message}; retries exhausted", type=FailureType.EXHAUSTED, non_retryable=True
+                )
+        await self._ledger.add_wait(key)
+        return ApplicationError(
+            f"{reason} for {where}: no attempt made, next try in {delay:.0f}s",
+            type=FailureType.THROTTLED,
+            next_retry_delay=timedelta(seconds=max(delay, 0.1)),
+            # Waiting is normal work, not an error: the worker logs it at debug level.
+            category=ApplicationErrorCategory.BENIGN,
+        )
+
+    async def _endpoint(self, req: DeliverInput) -> Endpoint:
         try:
             endpoint = await self._endpoints.get(req.webhook_id)
+        except EndpointPaused as err:
+            held = [req.envelope, *req.following]
+            await self._mark(req, held, DeliveryStatus.HELD, str(err))
+            raise ApplicationError(
+                f"{err}; {len(held)} held until it is enabled",
+                type=FailureType.PAUSED,
+                non_retryable=True,
+            ) from None
         except EndpointUnavailable as err:
             raise ApplicationError(
                 str(err), type=FailureType.UNAVAILABLE, non_retryable=True
             ) from None
         if req.timeout is not None and req.timeout < endpoint.timeout:
             endpoint = dataclasses.replace(endpoint, timeout=max(req.timeout, 0.1))
-        started_at = utcnow()
-        try:
-            body = await self._body(endpoint, req.envelope)
-        except ApplicationError as err:  # a document is missing: logged, then failed at once
-            await self._log.record(_unsendable(req, started_at=started_at, error=err.message))
-            raise
-        verdict = await self._sender.attempt(endpoint, body=body, msg_id=req.envelope.event.id)
-        latency, status = verdict.latency_ms, verdict.status_code
-        delay = None
-        if verdict.outcome == "retrying":
-            retry_after = parse_retry_after(
-                verdict.reply.headers.get("retry-after") if verdict.reply else None
-            )
-            delay = next_delay(req.retry_schedule, attempt=attempt, retry_after=retry_after)
-        outcome = "failed" if verdict.outcome == "retrying" and delay is None else verdict.outcome
-        record = AttemptRecord(
-            webhook_id=req.webhook_id,
-            project=req.project,
-            envelope=req.envelope,
-            started_at=started_at,
-            status_code=status,
-            latency_ms=latency,
-            outcome=outcome,
-            error=verdict.error,
-            response=verdict.reply.body if verdict.reply else None,
-            attempt=attempt,
-        )
-        await self._log.record(record)
-        if verdict.outcome == "gone":
-            await asyncio.to_thread(self._disable, req.webhook_id)
-        if verdict.outcome == "delivered":
-            return DeliveryResult(
-                status_code=status or 0,
-                attempt=attempt,
-                latency_ms=round(latency, 2),
-                response=verdict.response,
-            )
-        raise self._failure(endpoint, req, verdict, attempt=attempt, delay=delay)
+        return endpoint
 
     @activity.defn(name=ActivityName.FAILOVER)
     async def failover(self, req: FailoverInput) -> bool:
@@ -142,17 +322,21 @@ class DeliveryActivities:
         except DocumentNotFound as err:
             raise ApplicationError(str(err), type=FailureType.INVALID, non_retryable=True) from None
 
-    def _failure(
-        self,
-        endpoint: Endpoint,
-        req: DeliverInput,
-        verdict: Verdict,
-        *,
-        attempt: int,
-        delay: float | None,
+    async def _failure(
+        self, endpoint: Endpoint, req: DeliverInput, sent: Sent, *, attempt: int
     ) -> ApplicationError:
-        where = f"{endpoint.alias} ({urlsplit(endpoint.url).hostname})"
-        message = f"{verdict.error} from {where}, attempt {attempt}/{len(req.retry_schedule)}"
+        verdict, delay = sent.verdict, sent.delay
+        message = (
+            f"{verdict.error} from {_where(endpoint)}, attempt {attempt}/{len(req.retry_schedule)}"
+        )
+        if sent.disabled:
+            held = [req.envelope, *req.following]
+            await self._mark(req, held, DeliveryStatus.HELD, f"webhook disabled: {sent.disabled}")
+            return ApplicationError(
+                f"{message}; webhook disabled: {sent.disabled}",
+                type=FailureType.DISABLED,
+                non_retryable=True,
+            )
         if verdict.outcome == "gone":
             return ApplicationError(
                 f"{message}; webhook disabled", type=FailureType.GONE, non_retryable=True
@@ -172,6 +356,22 @@ class DeliveryActivities:
             next_retry_delay=timedelta(seconds=delay),
         )
 
+    async def _mark(
+        self, req: DeliverInput, envelopes: list[Envelope], status: DeliveryStatus, reason: str
+    ) -> None:
+        await self._ledger.mark(
+            project=req.project,
+            webhook_id=req.webhook_id,
+            envelopes=envelopes,
+            status=status,
+            reason=reason,
+        )
+
+    async def _disable(self, endpoint: Endpoint, reason: str) -> bool:
+        done = await self._ledger.disable(endpoint.id, reason)
+        self._endpoints.forget(endpoint.id)
+        return done
+
     def _open_text(self, ref: str) -> str:
         with Session(self._engine) as session:
             try:
@@ -181,24 +381,27 @@ class DeliveryActivities:
                     str(err), type=FailureType.INVALID, non_retryable=True
                 ) from None
 
-    def _disable(self, webhook_id: uuid.UUID) -> None:
-        with Session(self._engine) as session:
-            disable_webhook(
-                session=session, webhook_id=webhook_id, reason="the endpoint answered 410 Gone"
-            )
-        self._endpoints.forget(webhook_id)
 
-
-def _unsendable(req: DeliverInput, *, started_at: datetime, error: str) -> AttemptRecord:
+def _unsendable(
+    req: DeliverInput, envelope: Envelope, *, started_at: datetime, error: ApplicationError
+) -> AttemptRecord:
     """The log's row for a delivery that could not even be built."""
     return AttemptRecord(
         webhook_id=req.webhook_id,
         project=req.project,
-        envelope=req.envelope,
+        envelope=envelope,
         started_at=started_at,
         status_code=None,
         latency_ms=0.0,
         outcome="failed",
-        error=error,
+        error=error.message,
         response=None,
     )
+
+
+def _where(endpoint: Endpoint) -> str:
+    return f"{endpoint.alias} ({urlsplit(endpoint.url).hostname})"
+
+
+def _seconds(value: timedelta | None, default: float) -> float:
+    return value.total_seconds() if value else default

@@ -19,7 +19,7 @@ from activities.delivery.formats import MEDIA_TYPES
 from activities.delivery.redaction import redact, redact_bytes
 from activities.delivery.signing import signature_header
 from activities.delivery.tokens import TokenSource
-from activities.errors import EndpointUnavailable
+from activities.errors import EndpointPaused, EndpointUnavailable
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
 from activities.store.secrets import SECRET_FIELDS
@@ -41,6 +41,10 @@ class Endpoint:
     signing_secrets: tuple[str, ...] = field(default=(), repr=False)
     bearer: TokenSource | None = None
     failover_url: str | None = None
+    rate_limit: float | None = None
+    """Requests per second across every worker (None: no limit)."""
+    max_in_flight: int | None = None
+    """Attempts under way at once on one worker (None: the worker's default)."""
     secret_headers: frozenset[str] = frozenset({"authorization"})
     """Lower-case names of the headers that carry credentials (redacted when shown)."""
     secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -77,7 +81,7 @@ def load_endpoint(
             raise EndpointUnavailable(f"webhook {webhook_id} was deleted")
         if not webhook.enabled and not allow_disabled:
             reason = webhook.disabled_reason or "disabled"
-            raise EndpointUnavailable(f"webhook {webhook.alias} is disabled: {reason}")
+            raise EndpointPaused(f"webhook {webhook.alias} is disabled: {reason}")
         headers = _auth_headers(webhook, box)
         signing = _signing_secrets(webhook, box)
         bearer = _token_source(session, webhook, box) if webhook.auth == "secret" else None
@@ -97,6 +101,8 @@ def load_endpoint(
             secret_headers=secret_headers,
             secrets=_secrets(webhook, box, headers, secret_headers, signing, bearer),
             failover_url=webhook.failover_url,
+            rate_limit=webhook.rate_limit,
+            max_in_flight=webhook.max_in_flight,
         )
 
 

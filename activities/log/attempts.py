@@ -44,7 +44,7 @@ class AttemptRecord:
     started_at: datetime
     status_code: int | None
     latency_ms: float
-    outcome: str  # delivered | retrying | failed | refused
+    outcome: str  # delivered | retrying | failed | gone | refused
     error: str | None
     response: bytes | None
     attempt: int | None = None
@@ -74,24 +74,37 @@ def excerpt_of(attempt: Attempt, *, box: SecretBox) -> str | None:
     return text
 
 
+def _delivery(
+    session: Session, *, project: str, webhook_id: uuid.UUID, envelope: Envelope, box: SecretBox
+) -> Delivery:
+    """The delivery of ``envelope`` to the webhook, new if it has none yet."""
+    event = envelope.event
+    key = delivery_id(event_id=event.id, webhook_id=webhook_id)
+    return session.get(Delivery, key) or Delivery(
+        id=key,
+        project=project,
+        session_id=envelope.session.id,
+        webhook_id=webhook_id,
+        event_id=event.id,
+        event_type=event.type,
+        sequence=event.sequence,
+        envelope={SEALED: box.seal(json.dumps(envelope.body()))},
+    )
+
+
 def record_attempts(*, session: Session, records: Sequence[AttemptRecord], box: SecretBox) -> None:
     """Add the attempts and bring their deliveries up to date, in one transaction."""
     deliveries: dict[str, Delivery] = {}
     for record in records:
         event = record.envelope.event
         key = delivery_id(event_id=event.id, webhook_id=record.webhook_id)
-        delivery = deliveries.get(key) or session.get(Delivery, key)
-        if delivery is None:
-            delivery = Delivery(
-                id=key,
-                project=record.project,
-                session_id=record.envelope.session.id,
-                webhook_id=record.webhook_id,
-                event_id=event.id,
-                event_type=event.type,
-                sequence=event.sequence,
-                envelope={SEALED: box.seal(json.dumps(record.envelope.body()))},
-            )
+        delivery = deliveries.get(key) or _delivery(
+            session,
+            project=record.project,
+            webhook_id=record.webhook_id,
+            envelope=record.envelope,
+            box=box,
+        )
         deliveries[key] = delivery
         delivery.attempts += 1
         delivery.status = _STATUS.get(record.outcome, "failed")
@@ -112,6 +125,32 @@ def record_attempts(*, session: Session, records: Sequence[AttemptRecord], box: 
                 response_excerpt=_excerpt(record.response, box),
             )
         )
+    session.commit()
+
+
+def mark_deliveries(
+    *,
+    session: Session,
+    project: str,
+    webhook_id: uuid.UUID,
+    envelopes: Sequence[Envelope],
+    status: DeliveryStatus,
+    reason: str,
+    box: SecretBox,
+) -> None:
+    """Set the status of deliveries that get no attempt now (held while their
+    webhook is paused, failed when out of time), creating those not logged yet.
+    A delivery already delivered stays so."""
+    for envelope in envelopes:
+        delivery = _delivery(
+            session, project=project, webhook_id=webhook_id, envelope=envelope, box=box
+        )
+        if delivery.status == DeliveryStatus.DELIVERED:
+            continue
+        delivery.status = status
+        delivery.last_error = reason
+        delivery.updated_at = utcnow()
+        session.add(delivery)
     session.commit()
 
 

@@ -42,6 +42,10 @@ class Webhook(SQLModel, table=True):
     previous_signing_secret_enc: str | None = Field(default=None, sa_type=Text)
     previous_signing_secret_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     failover_url: str | None = Field(default=None, max_length=2048)
+    # Requests per second across every worker (None: no limit).
+    rate_limit: float | None = None
+    # Attempts under way at once on one worker (None: the worker's default cap).
+    max_in_flight: int | None = None
     enabled: bool = True
     disabled_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -94,6 +98,54 @@ class Attempt(SQLModel, table=True):
     outcome: str = Field(max_length=16)  # delivered | retrying | failed | refused
     error: str | None = Field(default=None, sa_type=Text)
     response_excerpt: str | None = Field(default=None, sa_type=Text)
+
+
+class WebhookHealth(SQLModel, table=True):
+    """A webhook's shared delivery state: its pace (rate limit) and its circuit.
+
+    Every worker reads and changes it; ``version`` makes each change a
+    compare-and-set, the same on SQLite and PostgreSQL.
+    """
+
+    __tablename__ = "webhook_health"
+
+    webhook_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("webhook.id", ondelete="CASCADE"), primary_key=True)
+    )
+    version: int = 0
+    # The earliest time the next request may go (a GCRA token bucket in one column).
+    next_send_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Attempts failed in a row, across sessions and workers, and since when.
+    streak: int = 0
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Circuit open: no probe before ``open_until``; a probe is out until ``probe_until``.
+    open_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    probe_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the circuit last closed: the recovery ramp counts from here.
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DeliveryWait(SQLModel, table=True):
+    """How often a delivery activity was put off (rate, circuit, bulkhead) without
+    an attempt, so that its retry ladder does not count those turns."""
+
+    __tablename__ = "delivery_wait"
+
+    key: str = Field(primary_key=True, max_length=300)  # workflow run id / activity id
+    waits: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ProjectSettings(SQLModel, table=True):
+    """Settings of a project (tenant) as a whole."""
+
+    __tablename__ = "project_settings"
+
+    project: str = Field(primary_key=True, max_length=64)
+    # A webhook failing every attempt this long is disabled (seconds; None:
+    # the default, 0: never).
+    disable_after: float | None = None
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Secret(SQLModel, table=True):

@@ -15,6 +15,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -66,6 +67,10 @@ class WebhookSettings(BaseModel):
     signing_secret: str | None = None
     signing_grace: float = Field(default=DEFAULT_SIGNING_GRACE, ge=0, le=30 * 86400)
     failover_url: str | None = None
+    rate_limit: float | None = Field(default=None, gt=0, le=10_000)
+    """Requests per second across every worker; None: no limit."""
+    max_in_flight: int | None = Field(default=None, ge=1, le=1000)
+    """Attempts under way at once on one worker; None: the worker's default."""
     enabled: bool | None = None
     disabled_reason: str | None = Field(default=None, max_length=500)
 
@@ -237,6 +242,8 @@ class WebhookPublic(BaseModel):
     signing_secret: str | None
     signing_rotation_until: datetime | None
     failover_url: str | None
+    rate_limit: float | None
+    max_in_flight: int | None
     enabled: bool
     disabled_reason: str | None
     created_at: datetime
@@ -275,6 +282,8 @@ def public(webhook: Webhook, *, templates: Sequence[str], box: SecretBox) -> Web
         if webhook.previous_signing_secret_enc
         else None,
         failover_url=webhook.failover_url,
+        rate_limit=webhook.rate_limit,
+        max_in_flight=webhook.max_in_flight,
         enabled=webhook.enabled,
         disabled_reason=webhook.disabled_reason,
         created_at=webhook.created_at,
@@ -365,14 +374,15 @@ def list_webhooks(*, session: Session, project: str | None = None) -> list[Webho
     return list(session.exec(query))
 
 
-def disable_webhook(*, session: Session, webhook_id: uuid.UUID, reason: str) -> None:
-    webhook = session.get(Webhook, webhook_id)
-    if webhook is not None and webhook.enabled:
-        webhook.enabled = False
-        webhook.disabled_reason = reason
-        webhook.updated_at = utcnow()
-        session.add(webhook)
-        session.commit()
+def disable_webhook(*, session: Session, webhook_id: uuid.UUID, reason: str) -> bool:
+    """Disable the webhook; True when this call did it (several workers may try at once)."""
+    result = session.execute(
+        update(Webhook)
+        .where(col(Webhook.id) == webhook_id, col(Webhook.enabled).is_(True))
+        .values(enabled=False, disabled_reason=reason[:500], updated_at=utcnow())
+    )
+    session.commit()
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def target_of(

@@ -1,0 +1,111 @@
+"""Whether an attempt to a webhook may go now: the worker's bulkhead, and the
+pace and circuit every worker shares (``activities.delivery.health``).
+
+A worker keeps the last health it saw of each webhook for a moment, so that
+while a webhook is healthy and unlimited an attempt costs no database round
+trip; anything else (a rate limit, an open circuit, a recovery ramp) is
+decided on the shared row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from activities.delivery.bulkhead import Bulkhead
+from activities.delivery.endpoint import Endpoint
+from activities.delivery.health import (
+    GO,
+    Admission,
+    CircuitPolicy,
+    Health,
+    admit,
+    failed,
+    needs_store,
+    released,
+    succeeded,
+)
+from activities.store.database import utcnow
+from activities.store.health import change_health
+
+# A probe that has not reported after its timeout and this much is taken as lost.
+PROBE_MARGIN = 5.0
+
+
+class Gate:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        policy: CircuitPolicy | None = None,
+        bulkhead: Bulkhead | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        cache_ttl: float = 0.5,
+    ) -> None:
+        self.policy = policy or CircuitPolicy()
+        self.bulkhead = bulkhead or Bulkhead()
+        self.clock = clock
+        self._engine = engine
+        self._ttl = cache_ttl
+        self._seen: dict[uuid.UUID, tuple[float, Health]] = {}
+
+    async def admit(self, endpoint: Endpoint, *, inline: float) -> Admission:
+        """May an attempt go now? ``inline``: the longest wait worth spending here."""
+        now = self.clock()
+        seen = self._cached(endpoint.id)
+        if seen is not None and not needs_store(
+            seen, now=now, rate=endpoint.rate_limit, policy=self.policy
+        ):
+            return GO
+        decided: list[Admission] = []
+
+        def decide(health: Health) -> Health | None:
+            admission, new = admit(
+                health,
+                now=now,
+                rate=endpoint.rate_limit,
+                policy=self.policy,
+                lease=endpoint.timeout + PROBE_MARGIN,
+                inline=inline,
+            )
+            decided[:] = [admission]
+            return new
+
+        await self._change(endpoint.id, decide)
+        return decided[0]
+
+    async def settle(self, endpoint: Endpoint, *, outcome: str, probe: bool) -> Health | None:
+        """Count an attempt's outcome (``Verdict.outcome``); returns the state
+        after it, or None when nothing changed."""
+        now, policy = self.clock(), self.policy
+        if outcome == "delivered":
+            seen = self._cached(endpoint.id)
+            if not probe and seen is not None and succeeded(seen, now=now, policy=policy) is None:
+                return None
+            return await self._change(endpoint.id, lambda h: succeeded(h, now=now, policy=policy))
+        if outcome == "retrying":
+            return await self._change(
+                endpoint.id, lambda h: failed(h, now=now, policy=policy, probe=probe)
+            )
+        # Refused or gone says nothing of the endpoint's health; a probe lets another go.
+        return await self._change(endpoint.id, released) if probe else None
+
+    async def _change(
+        self, webhook_id: uuid.UUID, change: Callable[[Health], Health | None]
+    ) -> Health:
+        health = await asyncio.to_thread(
+            change_health, engine=self._engine, webhook_id=webhook_id, change=change
+        )
+        self._seen[webhook_id] = (time.monotonic() + self._ttl, health)
+        return health
+
+    def _cached(self, webhook_id: uuid.UUID) -> Health | None:
+        seen = self._seen.get(webhook_id)
+        if seen is None or seen[0] < time.monotonic():
+            return None
+        return seen[1]

@@ -1,0 +1,144 @@
+"""Shared delivery state in the database: webhook health, waits, project settings.
+
+A webhook's health row is changed by compare-and-set on its ``version``
+(read, decide, ``UPDATE ... WHERE version = v``; on a lost race, read again),
+which behaves the same on SQLite and PostgreSQL and needs no lock held across
+a decision. The decisions themselves are pure (``activities.delivery.health``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import delete, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from activities.delivery.health import Health
+from activities.errors import EndpointUnavailable
+from activities.store.database import utcnow
+from activities.store.tables import DeliveryWait, ProjectSettings, Webhook, WebhookHealth
+
+# A webhook that failed every attempt this long is disabled, unless its project says otherwise.
+DEFAULT_DISABLE_AFTER = timedelta(days=5).total_seconds()
+_MAX_TRIES = 100
+_FIELDS = [f.name for f in dataclasses.fields(Health) if f.name != "version"]
+
+
+def _snapshot(row: WebhookHealth) -> Health:
+    return Health(version=row.version, **{name: getattr(row, name) for name in _FIELDS})
+
+
+def read_health(*, session: Session, webhook_id: uuid.UUID) -> Health:
+    row = session.get(WebhookHealth, webhook_id)
+    return Health() if row is None else _snapshot(row)
+
+
+def change_health(
+    *, engine: Engine, webhook_id: uuid.UUID, change: Callable[[Health], Health | None]
+) -> Health:
+    """Apply ``change`` to the webhook's health atomically; returns the state
+    after it. ``change`` may run more than once (on a lost race) and returns
+    None to leave the state as it is."""
+    for _ in range(_MAX_TRIES):
+        with Session(engine) as session:
+            row = session.get(WebhookHealth, webhook_id)
+            if row is None:
+                _create(session, webhook_id)
+                continue
+            current = _snapshot(row)
+            new = change(current)
+            if new is None:
+                return current
+            values = {name: getattr(new, name) for name in _FIELDS}
+            result = session.execute(
+                update(WebhookHealth)
+                .where(
+                    col(WebhookHealth.webhook_id) == webhook_id,
+                    col(WebhookHealth.version) == current.version,
+                )
+                .values(version=current.version + 1, **values)
+            )
+            session.commit()
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                return dataclasses.replace(new, version=current.version + 1)
+        time.sleep(random.uniform(0, 0.005))  # another worker won the race: read again
+    raise RuntimeError(f"webhook {webhook_id}: health row too contended")
+
+
+def _create(session: Session, webhook_id: uuid.UUID) -> None:
+    session.add(WebhookHealth(webhook_id=webhook_id))
+    try:
+        session.commit()
+    except IntegrityError:  # created meanwhile by another worker, or the webhook is gone
+        session.rollback()
+        if session.get(Webhook, webhook_id) is None:
+            raise EndpointUnavailable(f"webhook {webhook_id} was deleted") from None
+
+
+# --- project settings ------------------------------------------------------------
+
+
+def disable_after(*, session: Session, project: str) -> float | None:
+    """Seconds of failing every attempt after which the project's webhooks are
+    disabled (None: never)."""
+    row = session.get(ProjectSettings, project)
+    seconds = (
+        DEFAULT_DISABLE_AFTER if row is None or row.disable_after is None else row.disable_after
+    )
+    return seconds or None
+
+
+def project_settings(*, session: Session, project: str) -> ProjectSettings:
+    return session.get(ProjectSettings, project) or ProjectSettings(project=project)
+
+
+def set_disable_after(*, session: Session, project: str, seconds: float | None) -> ProjectSettings:
+    """Set (None: back to the default; 0: never) and return the project's settings."""
+    row = session.get(ProjectSettings, project) or ProjectSettings(project=project)
+    row.disable_after = seconds
+    row.updated_at = utcnow()
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+# --- deliveries put off without an attempt -----------------------------------------
+
+
+def count_waits(*, session: Session, key: str) -> int:
+    row = session.get(DeliveryWait, key)
+    return 0 if row is None else row.waits
+
+
+def add_wait(*, engine: Engine, key: str) -> None:
+    for _ in range(_MAX_TRIES):
+        with Session(engine) as session:
+            result = session.execute(
+                update(DeliveryWait)
+                .where(col(DeliveryWait.key) == key)
+                .values(waits=col(DeliveryWait.waits) + 1, updated_at=utcnow())
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                session.commit()
+                return
+            session.add(DeliveryWait(key=key, waits=1))
+            try:
+                session.commit()
+                return
+            except IntegrityError:
+                session.rollback()
+    raise RuntimeError(f"delivery {key}: wait count too contended")
+
+
+def clear_waits(*, engine: Engine, key: str) -> None:
+    with Session(engine) as session:
+        session.execute(delete(DeliveryWait).where(col(DeliveryWait.key) == key))
+        session.commit()
