@@ -185,7 +185,9 @@ class DeliveryActivities:
         try:
             body = await self._body(endpoint, envelope)
         except ApplicationError as err:  # a document is missing: logged, then failed at once
-            await self._log.record(_unsendable(req, envelope, started_at=started_at, error=err))
+            await self._log.record(
+                AttemptRecord.unsent(req, envelope, started_at=started_at, error=err.message)
+            )
             raise
         verdict = await self._sender.attempt(endpoint, body=body, msg_id=envelope.event.id)
         outcome, delay = verdict.outcome, None
@@ -380,23 +382,6 @@ class DeliveryActivities:
                 raise ApplicationError(
                     str(err), type=FailureType.INVALID, non_retryable=True
                 ) from None
-
-
-def _unsendable(
-    req: DeliverInput, envelope: Envelope, *, started_at: datetime, error: ApplicationError
-) -> AttemptRecord:
-    """The log's row for a delivery that could not even be built."""
-    return AttemptRecord(
-        webhook_id=req.webhook_id,
-        project=req.project,
-        envelope=envelope,
-        started_at=started_at,
-        status_code=None,
-        latency_ms=0.0,
-        outcome="failed",
-        error=error.message,
-        response=None,
-    )
 
 
 def _where(endpoint: Endpoint) -> str:

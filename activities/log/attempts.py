@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 from temporalio import activity
 
-from activities.contracts import DeliveryStatus, Envelope
+from activities.contracts import DeliverInput, DeliveryStatus, Envelope
 from activities.log.observe import observe
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
@@ -49,6 +49,23 @@ class AttemptRecord:
     response: bytes | None
     attempt: int | None = None
     """The step of the ladder (attempts made by earlier activities included)."""
+
+    @classmethod
+    def unsent(
+        cls, req: DeliverInput, envelope: Envelope, *, started_at: datetime, error: str
+    ) -> AttemptRecord:
+        """The row of a delivery that could not even be built (a missing document)."""
+        return cls(
+            webhook_id=req.webhook_id,
+            project=req.project,
+            envelope=envelope,
+            started_at=started_at,
+            status_code=None,
+            latency_ms=0.0,
+            outcome="failed",
+            error=error,
+            response=None,
+        )
 
 
 def _excerpt(body: bytes | None, box: SecretBox) -> str | None:
