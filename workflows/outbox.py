@@ -105,15 +105,12 @@ class Outbox:
     def resume(self, webhook_id: uuid.UUID) -> int:
         """The webhook was enabled: its paused stream goes on, in order."""
         stream = self._streams.get(webhook_id)
-        if stream is None or not stream.paused:
-            return 0
-        return self._release(stream, [])
+        return self._release(stream, []) if stream is not None and stream.paused else 0
 
     def redeliver(self, webhook_id: uuid.UUID, event_ids: set[str] | None = None) -> int:
         """Failed deliveries to this webhook (those named, or all) go again, in
         sequence order with the ones held behind them; returns how many."""
-        stream = self._streams.get(webhook_id)
-        if stream is None:
+        if (stream := self._streams.get(webhook_id)) is None:
             return 0
         again = [
             r.event_id
@@ -122,9 +119,7 @@ class Outbox:
             and self.ledger.has_envelope(r.event_id)
             and (event_ids is None or r.event_id in event_ids)
         ]
-        if not again and not stream.held:
-            return 0
-        return self._release(stream, again)
+        return self._release(stream, again) if again or stream.held else 0
 
     def _release(self, stream: Stream, again: list[str]) -> int:
         queued = set(stream.queue) | set(again)
@@ -245,8 +240,9 @@ class Outbox:
             )
             record.attempts = attempts or record.attempts + 1
         stream.offset = 0
-        if result.stopped is not None and stream.queue:
-            await self._retry_later(stream, result.stopped, None)
+        stopped = result.stopped  # "not sent: ...": throttled or out of time, no attempt
+        if stopped is not None and stream.queue and not stopped.startswith("not sent"):
+            await self._retry_later(stream, stopped, None)
         self.ledger.prune()
 
     async def _retry_later(self, stream: Stream, error: str, delay: timedelta | None) -> None:
