@@ -22,6 +22,7 @@ from activities.store.activity import ConfigActivities
 from activities.store.crypto import SecretBox
 from activities.store.database import init_db, make_engine
 from worker.codec import data_converter
+from worker.failures import quiet_expected_failures
 from worker.settings import Settings
 from workflows.process import BusinessProcessWorkflow
 from workflows.redeliver import RedeliverWorkflow
@@ -67,6 +68,7 @@ async def running_worker(
     workflows: Sequence[type] = WORKFLOWS,
 ) -> AsyncIterator[Worker]:
     """A started worker on the settings' task queue, shut down on exit."""
+    quiet_expected_failures()
     http = HttpClients(allowed=settings.allow_networks, resolver=resolver)
     documents = LocalDocumentStore(settings.documents)
     delivery = DeliveryActivities(
