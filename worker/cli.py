@@ -25,9 +25,11 @@ from activities.errors import (
 from activities.files.private import private_dir
 from worker.assembly import connect, running_worker
 from worker.cli_codec import check_worker_keys, start_codec_server
+from worker.cli_up import UpPorts, banner, record_stack, with_allowed_networks
 from worker.context import AppContext, pass_app
 from worker.devserver import DevServer, ensure_search_attributes
 from worker.output import CommandError, describe_validation
+from worker.stack import claim
 from workflows.names import SEARCH_ATTRIBUTES
 
 
@@ -48,50 +50,84 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=7233, show_default=True)
 @click.option("--ui-port", type=click.IntRange(1, 65535), default=8233, show_default=True)
 @click.option("--codec-port", type=click.IntRange(1, 65535), default=8081, show_default=True)
+@click.option(
+    "--http-port", type=click.IntRange(1, 65535), help="Temporal's HTTP API [default: --port + 10]."
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Temporal's metrics [default: --port + 11].",
+)
+@click.option(
+    "--allow-networks",
+    metavar="CIDR,...",
+    help="Networks the worker may deliver to, e.g. 127.0.0.0/8 for a local receiver; "
+    "remembered in the data dir ('' clears).",
+)
 @pass_app
-def up(app: AppContext, data_dir: str | None, port: int, ui_port: int, codec_port: int) -> None:
+def up(
+    app: AppContext,
+    data_dir: str | None,
+    port: int,
+    ui_port: int,
+    codec_port: int,
+    http_port: int | None,
+    metrics_port: int | None,
+    allow_networks: str | None,
+) -> None:
     """Run everything on this machine: Temporal dev server with its UI, the
     configuration database, the codec server and one worker. Ctrl-C stops it all."""
     if data_dir:
         app.data_dir = data_dir
-    if len({port, ui_port, codec_port}) < 3:
-        raise CommandError("--port, --ui-port and --codec-port must differ")
-    asyncio.run(_up(app, port=port, ui_port=ui_port, codec_port=codec_port))
+    chosen = UpPorts.of(
+        port=port,
+        ui_port=ui_port,
+        codec_port=codec_port,
+        http_port=http_port,
+        metrics_port=metrics_port,
+    )
+    asyncio.run(_up(app, chosen, allow_networks=allow_networks))
 
 
-async def _up(app: AppContext, *, port: int, ui_port: int, codec_port: int) -> None:
-    settings = app.settings
+async def _up(app: AppContext, ports: UpPorts, *, allow_networks: str | None) -> None:
+    settings, allowed = with_allowed_networks(app.settings, allow_networks)
     # temporal.db, the keys and the documents: nobody else reads the data dir.
     private_dir(settings.data_dir)
-    codec = settings.codec(create=True)
-    engine, box = app.store()
-    stop = _stop_event()
-    codec_url = f"http://127.0.0.1:{codec_port}"
-    server = DevServer(
-        data_dir=settings.data_dir, port=port, ui_port=ui_port, ui_codec_endpoint=codec_url
-    )
-    codec_server = None
-    try:
-        await server.start()
-        codec_server = await start_codec_server(codec, port=codec_port, ui_port=ui_port)
-        settings = replace(settings, temporal_address=server.address, namespace="default")
-        client = await connect(settings, codec=codec)
-        await check_worker_keys(client, codec, task_queue=settings.task_queue)
-        async with running_worker(client, settings, engine=engine, box=box):
-            click.echo(f"hookflow is up (data in {settings.data_dir})")
-            click.echo(f"  Temporal Web UI:   {server.ui_url}")
-            click.echo(f"  Codec server:      {codec_url}  (--codec-endpoint)")
-            click.echo(f"  Temporal frontend: {server.address}  (TEMPORAL_ADDRESS)")
-            click.echo(f"  Task queue:        {settings.task_queue}")
-            click.echo(f"  Configuration:     {_redact_url(settings.database_url)}")
-            click.echo("Press Ctrl-C to stop.")
-            await stop.wait()
-            click.echo("stopping...")
-    finally:
-        await server.stop()
-        if codec_server is not None:
-            await codec_server.stop()
-        engine.dispose()
+    with claim(settings.data_dir):
+        codec = settings.codec(create=True)
+        engine, box = app.store()
+        stop = _stop_event()
+        server = DevServer(
+            data_dir=settings.data_dir,
+            port=ports.port,
+            ui_port=ports.ui_port,
+            http_port=ports.http_port,
+            metrics_port=ports.metrics_port,
+            ui_codec_endpoint=ports.codec_url,
+        )
+        codec_server = None
+        try:
+            ports.check_free()
+            await server.start()
+            codec_server = await start_codec_server(
+                codec, port=ports.codec_port, ui_port=ports.ui_port
+            )
+            settings = replace(settings, temporal_address=server.address, namespace="default")
+            client = await connect(settings, codec=codec)
+            await check_worker_keys(client, codec, task_queue=settings.task_queue)
+            async with running_worker(client, settings, engine=engine, box=box):
+                record_stack(settings, server, ports, allowed=allowed)
+                for line in banner(settings, server, ports, allowed=allowed):
+                    click.echo(line)
+                click.echo(f"  Configuration:     {_redact_url(settings.database_url)}")
+                click.echo("Press Ctrl-C to stop.")
+                await stop.wait()
+                click.echo("stopping...")
+        finally:
+            await server.stop()
+            if codec_server is not None:
+                await codec_server.stop()
+            engine.dispose()
 
 
 @cli.command()

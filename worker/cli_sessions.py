@@ -37,6 +37,7 @@ from worker.output import (
     print_table,
 )
 from worker.settings import Settings
+from worker.stack import require_data_dir
 from workflows.names import initial_attributes
 from workflows.session import SessionWorkflow
 
@@ -56,10 +57,13 @@ def new_session_id() -> str:
 
 
 def run_with_client(settings: Settings, work: Callable[[Client], Awaitable[T]]) -> T:
+    if not settings.codec_key_env:  # the key file lives in the data dir
+        require_data_dir(settings.data_dir, given=settings.data_dir_given)
+
     async def _run() -> T:
         try:
             client = await connect(settings)
-        except RuntimeError as err:
+        except (RuntimeError, ValueError) as err:
             raise CommandError(
                 f"cannot reach Temporal at {settings.temporal_address}: is hookflow up? ({err})"
             ) from None

@@ -20,6 +20,10 @@ from activities.errors import DevServerError
 from workflows.names import SEARCH_ATTRIBUTES
 
 PR_SET_PDEATHSIG = 1
+# The dev server's HTTP API and metrics ports, from its frontend port unless given
+# (7233: 7243, Temporal's usual HTTP API port, and 7244).
+HTTP_PORT_OFFSET = 10
+METRICS_PORT_OFFSET = 11
 _SA_TYPES = {"KEYWORD": "Keyword", "KEYWORD_LIST": "KeywordList"}
 
 
@@ -67,6 +71,8 @@ class DevServer:
         data_dir: Path,
         port: int,
         ui_port: int,
+        http_port: int | None = None,
+        metrics_port: int | None = None,
         ip: str = "127.0.0.1",
         ui_codec_endpoint: str | None = None,
     ) -> None:
@@ -74,6 +80,9 @@ class DevServer:
         self.ui_codec_endpoint = ui_codec_endpoint
         self.port = port
         self.ui_port = ui_port
+        # The server would pick these at random: fixed, a restart keeps them.
+        self.http_port = http_port if http_port is not None else port + HTTP_PORT_OFFSET
+        self.metrics_port = metrics_port if metrics_port is not None else port + METRICS_PORT_OFFSET
         self.ip = ip
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -84,6 +93,10 @@ class DevServer:
     @property
     def ui_url(self) -> str:
         return f"http://{self.ip}:{self.ui_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.ip}:{self.metrics_port}/metrics"
 
     @property
     def log_path(self) -> Path:
@@ -102,6 +115,10 @@ class DevServer:
             str(self.port),
             "--ui-port",
             str(self.ui_port),
+            "--http-port",
+            str(self.http_port),
+            "--metrics-port",
+            str(self.metrics_port),
             "--log-level",
             "warn",
             "--ui-disable-news-fetch",
@@ -117,6 +134,8 @@ class DevServer:
         """Start the server and return a client once it answers."""
         ensure_port_free(self.ip, self.port, "Temporal frontend")
         ensure_port_free(self.ip, self.ui_port, "Temporal Web UI")
+        ensure_port_free(self.ip, self.http_port, "Temporal HTTP API")
+        ensure_port_free(self.ip, self.metrics_port, "Temporal metrics")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = self.command()
         with open(self.log_path, "ab") as log:
