@@ -181,7 +181,10 @@ def _redact_url(url: str) -> str:
 
 
 def _register_groups() -> None:
-    from worker import cli_pane  # noqa: F401  (adds `webhooks test` and `webhooks example`)
+    from worker import (
+        cli_pane,  # noqa: F401  (adds `webhooks test` and `webhooks example`)
+        cli_session_tools,  # noqa: F401  (adds `sessions list`, `field-changed`)
+    )
     from worker.cli_codec import codec, codec_server
     from worker.cli_deliveries import deliveries
     from worker.cli_demo import demo
