@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import click
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from temporalio.client import Client
 
 from activities.contracts import DeliveryCarry, Envelope, Redeliver, RedeliverProgress
@@ -20,7 +20,7 @@ from activities.store.tables import Delivery, Webhook
 from activities.store.webhooks import find_webhook, target_of
 from worker.cli_sessions import run_with_client
 from worker.context import AppContext, pass_app
-from worker.output import CommandError, follow, print_fields, print_json, print_table
+from worker.output import CommandError, follow, plural, print_fields, print_json, print_table
 from workflows.redeliver import RedeliverWorkflow
 
 
@@ -55,17 +55,19 @@ def list_(
             status=status,
             limit=limit,
         )
+        aliases = _aliases(session, {row.webhook_id for row in rows})
     if as_json:
         print_json([row.model_dump(mode="json", exclude={"envelope"}) for row in rows])
         return
     print_table(
-        ["ID", "SESSION", "SEQ", "EVENT", "STATUS", "ATTEMPTS", "HTTP", "UPDATED"],
+        ["ID", "SESSION", "SEQ", "EVENT", "WEBHOOK", "STATUS", "ATTEMPTS", "HTTP", "UPDATED"],
         [
             [
                 r.id,
                 r.session_id,
                 r.sequence,
                 r.event_type,
+                aliases.get(r.webhook_id, "(deleted)"),
                 r.status,
                 r.attempts,
                 r.status_code,
@@ -74,6 +76,11 @@ def list_(
             for r in rows
         ],
     )
+
+
+def _aliases(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    found = session.exec(select(Webhook.id, Webhook.alias).where(col(Webhook.id).in_(ids)))
+    return dict(found.all())
 
 
 @deliveries.command("redeliver")
@@ -119,7 +126,10 @@ def redeliver(
         app.settings, lambda client: _run_redelivery(client, app, req, workflow_id, no_wait)
     )
     if progress is None:
-        click.echo(f"started {workflow_id}: {len(items)} deliveries to {webhook.alias}")
+        click.echo(
+            f"started {workflow_id}: {plural(len(items), 'delivery', 'deliveries')} "
+            f"to {webhook.alias}"
+        )
         return
     click.echo(f"{progress.delivered} delivered, {progress.failed} failed ({workflow_id})")
     for error in progress.errors:
@@ -168,7 +178,8 @@ async def _run_redelivery(
         req,
         id=workflow_id,
         task_queue=app.settings.task_queue,
-        static_summary=f"redeliver {len(req.items)} to {req.items[0].target.alias}",
+        static_summary=f"redeliver {plural(len(req.items), 'event')} "
+        f"to {req.items[0].target.alias}",
     )
     if no_wait:
         return None
@@ -191,6 +202,8 @@ def show(app: AppContext, delivery_id: str, as_json: bool) -> None:
         if delivery is None:
             raise CommandError(f"no delivery {delivery_id}")
         attempts = attempts_of(session=session, delivery=delivery_id)
+        webhook = session.get(Webhook, delivery.webhook_id)
+    named = f"{webhook.alias} ({webhook.id})" if webhook else f"{delivery.webhook_id} (deleted)"
     excerpts = [excerpt_of(a, box=box) for a in attempts]
     if as_json:
         print_json(
@@ -208,7 +221,7 @@ def show(app: AppContext, delivery_id: str, as_json: bool) -> None:
         [
             ("id", delivery.id),
             ("session", delivery.session_id),
-            ("webhook", delivery.webhook_id),
+            ("webhook", named),
             ("event", f"#{delivery.sequence} {delivery.event_type} ({delivery.event_id})"),
             ("status", delivery.status),
             ("attempts", delivery.attempts),

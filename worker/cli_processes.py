@@ -13,7 +13,7 @@ from activities.contracts import CreateProcess, ProcessState
 from activities.store.webhooks import integration_problems
 from worker.cli_sessions import QUERY_TIMEOUT, load_json_arg, rpc_failure, run_with_client
 from worker.context import AppContext, pass_app
-from worker.output import CommandError, describe_validation, print_json, print_table
+from worker.output import CommandError, describe_validation, plural, print_json, print_table
 from workflows.names import initial_attributes
 from workflows.process import BusinessProcessWorkflow
 
@@ -51,7 +51,7 @@ def create(app: AppContext, file: str) -> None:
                 task_queue=app.settings.task_queue,
                 search_attributes=attributes,
                 static_summary=f"{req.project} process {req.process_number}, "
-                f"{len(req.sessions)} sessions",
+                f"{plural(len(req.sessions), 'session')}",
             )
         except WorkflowAlreadyStartedError:
             raise CommandError(f"process {req.id} already exists") from None

@@ -74,6 +74,7 @@ def _auth_options(
 @click.option("--accept", type=FORMATS, default="json", show_default=True)
 @click.option("--retry-schedule", metavar="0s,5s,5m,...", help="Override the retry ladder.")
 @click.option("--signing-secret", metavar="whsec_...", help="Sign deliveries (Standard Webhooks).")
+@click.option("--failover-url", help="Where a delivery goes once its retries are exhausted.")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @pass_app
 def add(
@@ -94,9 +95,10 @@ def add(
     accept: str,
     retry_schedule: str | None,
     signing_secret: str | None,
+    failover_url: str | None,
     as_json: bool,
 ) -> None:
-    """Add a webhook; prints its UUID."""
+    """Add a webhook; prints its alias and UUID (the UUID last, for scripts)."""
     schedule = _schedule(retry_schedule) if retry_schedule else None
     data = WebhookCreate(
         project=project,
@@ -112,6 +114,7 @@ def add(
         accept=accept,
         retry_schedule=schedule,
         signing_secret=signing_secret,
+        failover_url=failover_url,
         **_auth_options(basic_auth, custom_auth, secret),
     )
     engine, box = app.store()
@@ -121,7 +124,7 @@ def add(
     if as_json:
         print_json(shown)
     else:
-        click.echo(str(shown.id))
+        click.echo(f"created webhook {shown.alias} in {shown.project}: {shown.id}")
 
 
 def _signing(shown: WebhookPublic) -> str:
@@ -159,7 +162,9 @@ def _signing(shown: WebhookPublic) -> str:
 @click.option(
     "--grace", default="24h", show_default=True, help="How long the old secret signs too."
 )
-@click.option("--failover-url", help="Where an exhausted archive is sent ('' to remove).")
+@click.option(
+    "--failover-url", help="Where a delivery goes once its retries are exhausted ('' removes)."
+)
 @click.option("--enable/--disable", "enabled", default=None)
 @click.option("--reason", help="Why it is disabled.")
 @click.option("--json", "as_json", is_flag=True)

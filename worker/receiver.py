@@ -22,6 +22,8 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    status: int = 200
+    """The status the receiver answered."""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -123,6 +125,7 @@ class Receiver:
                         headers={k.lower(): v for k, v in self.headers.items()},
                         body=body,
                         at=time.time(),
+                        status=reply.status,
                     )
                 )
                 self.send_response(reply.status)

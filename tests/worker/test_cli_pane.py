@@ -31,7 +31,7 @@ def add(cli: Cli, url: str, *extra: str, type_: str = "form_submitted") -> str:
         "--url",
         url,
         *extra,
-    ).strip()
+    ).split()[-1]
 
 
 def test_test_button_success_with_auth_signing_and_redaction(cli: Cli, receiver: Receiver) -> None:

@@ -98,7 +98,7 @@ async def test_a_terminated_session_is_shown_from_the_delivery_log(
     cli: Cli, client: Client, worker: Worker, engine, box: SecretBox, receiver: Receiver
 ) -> None:
     project = f"p{uuid.uuid4().hex[:8]}"
-    add_webhook(
+    hook = add_webhook(
         engine, box, project=project, alias="erp", type="session_created", url=receiver.url("/t")
     )
     session_id = (
@@ -116,6 +116,13 @@ async def test_a_terminated_session_is_shown_from_the_delivery_log(
     assert headline.startswith(f"session {session_id}: workflow terminated 20")
     assert headline.endswith("; 1 delivery in the delivery log")
     assert row.split()[:6] == ["1", "WHEF_SESSION_CREATED", "erp", "delivered", "1", "200"]
+
+    # The delivery log names the webhook by its alias.
+    listed = await asyncio.to_thread(cli.ok, "deliveries", "list", "--session", session_id)
+    delivery_id, _session, _seq, _event, alias = listed.splitlines()[1].split()[:5]
+    assert alias == "erp"
+    shown = await asyncio.to_thread(cli.ok, "deliveries", "show", delivery_id)
+    assert f"webhook   erp ({hook})" in shown.splitlines()
 
 
 async def test_field_changed_prints_the_remote_values(

@@ -201,10 +201,14 @@ def test_busy_port_is_one_clear_line(up: Up) -> None:
 
 def test_demo_against_a_running_hookflow(up: Up) -> None:
     up.start()
-    done = up.hookflow("demo", "--ui-url", f"http://127.0.0.1:{up.ui_port}")
+    done = up.hookflow("demo")
     assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr  # expected failures are one line each
+    assert done.stderr.count("WebhookUndelivered: HTTP 50") == 2
     out = done.stdout
-    assert "[6/6]" in out and "The receiver got:" in out
+    answers = [line.split()[3] for line in out.splitlines() if "/form_submitted " in line]
+    assert answers == ["503", "500", "200"]
+    assert "[6/6]" in out and "The receiver got (every attempt" in out
     for code in (
         "WHEF_SESSION_CREATED",
         "WHEF_CLIENT_LOGGED_IN",
@@ -217,6 +221,9 @@ def test_demo_against_a_running_hookflow(up: Up) -> None:
     assert "WHEF_CLIENT_FORM_SUBMITTED -> demo-form_submitted took 3 attempts" in out
     assert f"http://127.0.0.1:{up.ui_port}/namespaces/default/workflows/session-" in out
     assert "demo-" not in up.hookflow("webhooks", "list").stdout  # cleaned up
+    session_id = out.split("HookflowSessionId = ")[1].split('"')[1]
+    shown = up.hookflow("sessions", "show", session_id)  # ended, its worker gone
+    assert shown.stdout.startswith(f"session {session_id} (demo): deleted, 6 events; ended ")
     assert up.stop() == 0
 
 
