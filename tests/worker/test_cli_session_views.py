@@ -7,6 +7,7 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from temporalio.client import Client
@@ -180,3 +181,19 @@ async def test_expires_in_takes_seconds(cli: Cli, client: Client, worker: Worker
         cli.fails, "sessions", "create", "--project", "acme", "--expires-in", "soon"
     )
     assert code == 1 and err.startswith("hookflow: error: expires_in: ")
+
+
+async def test_the_process_example_in_help_starts_a_process(
+    cli: Cli, client: Client, worker: Worker, tmp_path: Path
+) -> None:
+    shown = await asyncio.to_thread(cli.ok, "processes", "create", "--help")
+    example = json.loads(shown[shown.index("{") : shown.rindex("}") + 1])
+    assert [s["template"] for s in example["sessions"]] == ["loan-application", "loan-approval"]
+    del example["id"]  # made up when absent
+    request = tmp_path / "process.json"
+    request.write_text(json.dumps(example))
+    process_id = uuid.UUID(
+        (await asyncio.to_thread(cli.ok, "processes", "create", str(request))).strip()
+    )
+    described = await client.get_workflow_handle(f"process-{process_id}").describe()
+    assert described.workflow_type == "BusinessProcess"
