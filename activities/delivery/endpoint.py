@@ -113,6 +113,7 @@ def _token_source(session: Session, webhook: Webhook, box: SecretBox) -> TokenSo
         alias=secret.alias,
         token_url=secret.token_url,
         form=box.open_json(secret.credentials_enc),
+        format=secret.token_format,
     )
 
 
