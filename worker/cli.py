@@ -190,6 +190,7 @@ def _register_groups() -> None:
     from worker.cli_demo import demo
     from worker.cli_documents import documents
     from worker.cli_processes import processes
+    from worker.cli_receive import receive
     from worker.cli_secrets import secrets
     from worker.cli_sessions import sessions
     from worker.cli_sms import sms
@@ -201,6 +202,7 @@ def _register_groups() -> None:
         cli.add_command(group)
     cli.add_command(codec)
     cli.add_command(codec_server)
+    cli.add_command(receive)
 
 
 _register_groups()
