@@ -7,7 +7,7 @@ import uuid
 import click
 from pydantic import ValidationError
 from sqlmodel import Session
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -85,8 +85,14 @@ def show(app: AppContext, process_id: str, as_json: bool) -> None:
     """Show a process: its stations and its archive deliveries."""
 
     async def query(client: Client) -> ProcessState:
+        handle = client.get_workflow_handle(f"process-{process_id}", result_type=ProcessState)
         try:
-            state: ProcessState = await client.get_workflow_handle(f"process-{process_id}").query(
+            described = await handle.describe()
+            if described.status == WorkflowExecutionStatus.COMPLETED:
+                # Ended: its last state is its result, in its closed history.
+                ended: ProcessState = await handle.result(rpc_timeout=QUERY_TIMEOUT)
+                return ended
+            state: ProcessState = await handle.query(
                 "state", result_type=ProcessState, rpc_timeout=QUERY_TIMEOUT
             )
         except RPCError as err:

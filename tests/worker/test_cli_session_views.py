@@ -18,6 +18,7 @@ from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, codec_client, eventually, wait_for_requests
 from tests.worker.cli import Cli
 from tests.worker.test_cli_sessions import CODEC_KEY
+from worker.assembly import running_worker
 from worker.receiver import Receiver, Reply
 from worker.settings import Settings
 
@@ -197,3 +198,34 @@ async def test_the_process_example_in_help_starts_a_process(
     )
     described = await client.get_workflow_handle(f"process-{process_id}").describe()
     assert described.workflow_type == "BusinessProcess"
+
+
+async def test_an_archived_process_shows_without_a_worker(
+    cli: Cli, client: Client, settings: Settings, engine, box: SecretBox, tmp_path: Path
+) -> None:
+    process_id = uuid.uuid4()
+    request = tmp_path / "process.json"
+    request.write_text(
+        json.dumps(
+            {
+                "id": str(process_id),
+                "project": f"p{uuid.uuid4().hex[:8]}",
+                "sessions": [{"template": "loan-application"}, {"template": "loan-approval"}],
+            }
+        )
+    )
+    async with running_worker(client, settings, engine=engine, box=box):
+        await asyncio.to_thread(cli.ok, "processes", "create", str(request))
+        for position in (1, 2):
+            station = f"{process_id.hex}-{position}"
+            await eventually(
+                lambda station=station: asyncio.to_thread(
+                    cli.run, "sessions", "signal", station, "form_submitted"
+                ),
+                lambda result: result[0] == 0,
+            )
+        await client.get_workflow_handle(f"process-{process_id}").result()
+    shown = await asyncio.to_thread(cli.ok, "processes", "show", str(process_id))
+    lines = shown.splitlines()
+    assert lines[0].endswith(": archived")
+    assert [line.split()[-1] for line in lines[2:4]] == ["submitted", "submitted"]
