@@ -93,41 +93,41 @@ async def _up(app: AppContext, ports: UpPorts, *, allow_networks: str | None) ->
     settings, allowed = with_allowed_networks(app.settings, allow_networks)
     # temporal.db, the keys and the documents: nobody else reads the data dir.
     private_dir(settings.data_dir)
-    with claim(settings.data_dir):
-        codec = settings.codec(create=True)
-        engine, box = app.store()
-        stop = _stop_event()
-        server = DevServer(
-            data_dir=settings.data_dir,
-            port=ports.port,
-            ui_port=ports.ui_port,
-            http_port=ports.http_port,
-            metrics_port=ports.metrics_port,
-            ui_codec_endpoint=ports.codec_url,
-        )
-        codec_server = None
-        try:
-            ports.check_free()
-            await server.start()
-            codec_server = await start_codec_server(
-                codec, port=ports.codec_port, ui_port=ports.ui_port
-            )
-            settings = replace(settings, temporal_address=server.address, namespace="default")
-            client = await connect(settings, codec=codec)
-            await check_worker_keys(client, codec, task_queue=settings.task_queue)
-            async with running_worker(client, settings, engine=engine, box=box):
-                record_stack(settings, server, ports, allowed=allowed)
-                for line in banner(settings, server, ports, allowed=allowed):
-                    click.echo(line)
-                click.echo(f"  Configuration:     {_redact_url(settings.database_url)}")
-                click.echo("Press Ctrl-C to stop.")
-                await stop.wait()
-                click.echo("stopping...")
-        finally:
-            await server.stop()
-            if codec_server is not None:
-                await codec_server.stop()
-            engine.dispose()
+    held = claim(settings.data_dir)  # one data dir, one stack
+    codec = settings.codec(create=True)
+    engine, box = app.store()
+    stop = _stop_event()
+    codec_url = ports.codec_url
+    server = DevServer(
+        data_dir=settings.data_dir,
+        port=ports.port,
+        ui_port=ports.ui_port,
+        http_port=ports.http_port,
+        metrics_port=ports.metrics_port,
+        ui_codec_endpoint=codec_url,
+    )
+    codec_server = None
+    try:
+        ports.check_free()
+        await server.start()
+        codec_server = await start_codec_server(codec, port=ports.codec_port, ui_port=ports.ui_port)
+        settings = replace(settings, temporal_address=server.address, namespace="default")
+        client = await connect(settings, codec=codec)
+        await check_worker_keys(client, codec, task_queue=settings.task_queue)
+        async with running_worker(client, settings, engine=engine, box=box):
+            record_stack(settings, server, ports, allowed=allowed)
+            for line in banner(settings, server, ports, allowed=allowed):
+                click.echo(line)
+            click.echo(f"  Configuration:     {_redact_url(settings.database_url)}")
+            click.echo("Press Ctrl-C to stop.")
+            await stop.wait()
+            click.echo("stopping...")
+    finally:
+        await server.stop()
+        if codec_server is not None:
+            await codec_server.stop()
+        engine.dispose()
+        held.release()
 
 
 @cli.command()

@@ -13,11 +13,9 @@ networks it was given.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -91,18 +89,33 @@ def in_use(data_dir: Path) -> bool:
     return False
 
 
-@contextlib.contextmanager
-def claim(data_dir: Path) -> Iterator[None]:
-    """Hold the data dir for one ``hookflow up``; DevServerError when another holds it."""
-    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
+class Claim:
+    """A data dir held by one ``hookflow up``: the lock lives as long as the claim
+    (or the process: the system drops it when the process ends, however it ends)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._fd: int | None = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            self.release()
             raise DevServerError(_in_use_message(data_dir)) from None
-        yield
-    finally:
-        os.close(fd)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> Claim:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
+def claim(data_dir: Path) -> Claim:
+    """Hold the data dir for one ``hookflow up``; DevServerError when another holds it."""
+    return Claim(data_dir)
 
 
 def _in_use_message(data_dir: Path) -> str:
