@@ -11,7 +11,7 @@ for expected failures only. Anything else keeps its traceback.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeGuard
 
 from temporalio.api.failure.v1 import Failure
 from temporalio.converter import DefaultFailureConverterWithEncodedAttributes, PayloadConverter
@@ -24,7 +24,7 @@ EXPECTED_TYPES = frozenset(kind.value for kind in FailureType)
 _SDK_FAILURE_MARK = "__temporal_error_identifier"
 
 
-def is_expected(error: BaseException | None) -> bool:
+def is_expected(error: BaseException | None) -> TypeGuard[ApplicationError]:
     """An ``ApplicationError`` whose type is one of hookflow's ``FailureType``s."""
     return isinstance(error, ApplicationError) and error.type in EXPECTED_TYPES
 
@@ -50,7 +50,6 @@ class OneLineExpectedFailures(logging.Filter):
         error = record.exc_info[1] if record.exc_info else None
         if getattr(record, _SDK_FAILURE_MARK, None) != "ActivityFailure" or not is_expected(error):
             return True
-        assert isinstance(error, ApplicationError)
         details: dict[str, Any] = getattr(record, "temporal_activity", None) or {}
         where = ", ".join(
             str(details[key]) for key in ("workflow_id", "activity_type") if details.get(key)
