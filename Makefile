@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# `make run ARGS="--allow-networks 127.0.0.0/8"`: options for `hookflow up`.
+ARGS ?=
+
 .PHONY: run test lint types pytest clean
 
 $(STAMP): pyproject.toml
@@ -13,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/hookflow up
+	$(BIN)/hookflow up $(ARGS)
 
 test: $(STAMP) lint types pytest
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from activities import examples as ex
 from activities.contracts import (
     ClientSignal,
     FormSubmittedSignal,
@@ -40,31 +41,8 @@ WEBHOOK_DISABLED = "WHP_WEBHOOK_DISABLED"
 REDELIVER_SIGNAL = "redeliver"
 RESUME_SIGNAL = "webhook_resumed"
 
-_SESSION_EXAMPLE: dict[str, Any] = {
-    "id": "xM72By4JkM",
-    "reference": "2d12cdb3-d666-4dbd-8827-d7c165ed9d17",
-    "process_id": "2d12cdb3-d666-4dbd-8827-d7c165ed9d17",
-    "process_number": 28,
-    "transaction_number": 17,
-    "recipient": {"id": 1, "name": "client"},
-    "labels": {"CUSTOMER_TAG": "CUSTOMER_VALUE"},
-}
-_CLIENT_EXAMPLE: dict[str, Any] = {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0"}
-_OK: dict[str, Any] = {"status": "success"}
-_ERROR: dict[str, Any] = {"status": "error", "message": "Describe what went wrong"}
-
-
-def _envelope(event: str, sequence: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "event": {
-            "id": "evt_2b1f0c9e8d7a6b5c4d3e2f1a",
-            "type": event,
-            "timestamp": "2026-01-26T09:20:03.439650+00:00",
-            "sequence": sequence,
-        },
-        "session": _SESSION_EXAMPLE,
-        **extra,
-    }
+_OK: dict[str, Any] = ex.ok()
+_ERROR: dict[str, Any] = ex.error("Describe what went wrong")
 
 
 @dataclass(frozen=True)
@@ -101,36 +79,33 @@ def _types() -> list[HookType]:
             ARCHIVE,
             "Post business process result (Archive)",
             "the business process completed: sessions, form data, attachments, signed PDF",
-            _envelope(
-                ARCHIVE,
-                6,
-                form_data={"first_name": "Dana", "loan_amount": 25000},
-            ),
+            ex.archive(),
+            success_example=ex.ok(archive_id="DMS-2026-000123"),
+            error_example=ex.error("the document store is full; send it again later"),
         ),
         HookType(
             "remote_data",
             REMOTE_DATA,
             "Get data from remote source",
             "a form field changed while the client edits; the answer fills fields",
-            _envelope(
+            ex.envelope(
                 REMOTE_DATA,
                 4,
-                client=_CLIENT_EXAMPLE,
+                client=ex.CLIENT,
                 change={"id": "customer_id", "type": "text", "value": "C-1042"},
                 fields=[{"id": "customer_name", "type": "text", "value": ""}],
             ),
             success_example=[{"id": "customer_name", "value": "Dana Levi"}],
+            error_example=ex.error("no customer C-1042"),
         ),
         HookType(
             "storage_callback",
             STORAGE,
             "Post callback after storage operation",
             "a storage operation finished",
-            _envelope(
-                STORAGE,
-                7,
-                storage={"backend": "local", "path": "acme/28/archive.zip", "status": "stored"},
-            ),
+            ex.storage_callback(),
+            success_example=ex.ok(),
+            error_example=ex.error("could not index the stored files"),
             signal="storage_completed",
             payload=StorageSignal,
         ),
@@ -139,7 +114,9 @@ def _types() -> list[HookType]:
             SUBMITTED,
             "Post notification when form is submitted",
             "the client submitted the form",
-            _envelope(SUBMITTED, 5, client=_CLIENT_EXAMPLE),
+            ex.form_submitted(),
+            success_example=ex.ok(crm_id="LEAD-88412"),
+            error_example=ex.error("unknown customer Dana Levi"),
             signal="form_submitted",
             payload=FormSubmittedSignal,
         ),
@@ -148,7 +125,9 @@ def _types() -> list[HookType]:
             LOGGED_IN,
             "Post notification when client logged in to form",
             "the client logged in (link in SMS or email)",
-            _envelope(LOGGED_IN, 2, client=_CLIENT_EXAMPLE),
+            ex.envelope(LOGGED_IN, 2, client={**ex.CLIENT, "channel": "sms"}),
+            success_example=ex.ok(),
+            error_example=ex.error("could not record the login of session xM72By4JkM"),
             signal="client_logged_in",
         ),
         HookType(
@@ -156,7 +135,9 @@ def _types() -> list[HookType]:
             FORM_LOADED,
             "Post notification when form loaded on client browser",
             "the form loaded and is operational in the browser",
-            _envelope(FORM_LOADED, 3, client=_CLIENT_EXAMPLE),
+            ex.envelope(FORM_LOADED, 3, client=ex.CLIENT),
+            success_example=ex.ok(),
+            error_example=ex.error("could not record that session xM72By4JkM loaded"),
             signal="form_loaded",
         ),
         HookType(
@@ -164,7 +145,9 @@ def _types() -> list[HookType]:
             EXPIRED,
             "Post notification when session is expired",
             "the session expired before it was submitted",
-            _envelope(EXPIRED, 5),
+            ex.envelope(EXPIRED, 5),
+            success_example=ex.ok(),
+            error_example=ex.error("could not close the case of session xM72By4JkM"),
             signal="expire",
             payload=SignalPayload,
         ),
@@ -173,7 +156,9 @@ def _types() -> list[HookType]:
             DELETED,
             "Post notification when session is deleted",
             "the session was deleted (on request or at the end of its retention)",
-            _envelope(DELETED, 6),
+            ex.envelope(DELETED, 6),
+            success_example=ex.ok(),
+            error_example=ex.error("could not purge session xM72By4JkM"),
             signal="delete",
             payload=SignalPayload,
         ),
@@ -182,7 +167,10 @@ def _types() -> list[HookType]:
             CREATED,
             "Post notification when a new session created in workflow",
             "a session was created in a business process",
-            _envelope(CREATED, 1),
+            ex.envelope(CREATED, 1),
+            # The original product requires a status in this answer.
+            success_example=ex.ok(),
+            error_example=ex.error("template loan-application is not mapped"),
         ),
         HookType(
             "delivery_failed",
@@ -192,7 +180,7 @@ def _types() -> list[HookType]:
             "the same webhooks get WHP_WEBHOOK_DISABLED when a webhook of the project was "
             "disabled automatically after failing every attempt for days, with data "
             '{"webhook": alias, "webhook_id": uuid, "reason": why}',
-            _envelope(
+            ex.envelope(
                 ALERT,
                 7,
                 data={
@@ -203,6 +191,8 @@ def _types() -> list[HookType]:
                     "error": "DeliveryExhausted: HTTP 503 from archive (dms.example.com)",
                 },
             ),
+            success_example=ex.ok(ticket="OPS-3121"),
+            error_example=ex.error("the pager is down"),
             # A webhook disabled after failing for days: its owner is told.
             also=(WEBHOOK_DISABLED,),
         ),
@@ -211,15 +201,9 @@ def _types() -> list[HookType]:
             SEND_SMS,
             "Send SMS",
             "the session must send its recipient an SMS (invitation, reminder, OTP)",
-            _envelope(
-                SEND_SMS,
-                2,
-                to="+15551234567",
-                text="Hello client, please fill in your form: https://forms.example.com/s/xM72By4JkM",
-                purpose="invitation",
-                link="https://forms.example.com/s/xM72By4JkM",
-                locale="en",
-            ),
+            ex.send_sms(),
+            success_example=ex.ok(message_id="SM5f2c1e9a"),
+            error_example=ex.error("+15551234567 is not a mobile number"),
             signal="send_sms",
             payload=SmsSignal,
         ),

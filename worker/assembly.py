@@ -26,6 +26,7 @@ from activities.store.activity import ConfigActivities
 from activities.store.crypto import SecretBox, sealed_sample
 from activities.store.database import init_db, make_engine
 from worker.codec import data_converter
+from worker.failures import quiet_expected_failures
 from worker.settings import Settings
 from workflows.process import BusinessProcessWorkflow
 from workflows.redeliver import RedeliverWorkflow
@@ -84,6 +85,7 @@ async def running_worker(
 ) -> AsyncIterator[Worker]:
     """A started worker on the settings' task queue, shut down on exit
     (``circuit``: the webhooks' circuit breaker, for benchmarks)."""
+    quiet_expected_failures()
     http = HttpClients(allowed=settings.allow_networks, resolver=resolver)
     documents = LocalDocumentStore(settings.documents)
     delivery = DeliveryActivities(

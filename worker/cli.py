@@ -25,14 +25,15 @@ from activities.errors import (
     SettingsError,
 )
 from activities.files.private import private_dir
-from worker.api.app import check_api_port
 from worker.assembly import connect, running_worker
 from worker.cli_api import start_api
 from worker.cli_codec import check_worker_keys, start_codec_server
+from worker.cli_up import UpPorts, banner, record_stack, with_allowed_networks
 from worker.context import AppContext, pass_app
 from worker.devserver import DevServer, ensure_search_attributes
 from worker.ops import Ops, OpsOptions, ops_options
 from worker.output import CommandError, describe_validation
+from worker.stack import claim
 from workflows.names import SEARCH_ATTRIBUTES
 
 
@@ -54,6 +55,20 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
 @click.option("--ui-port", type=click.IntRange(1, 65535), default=8233, show_default=True)
 @click.option("--codec-port", type=click.IntRange(1, 65535), default=8081, show_default=True)
 @click.option("--api-port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option(
+    "--http-port", type=click.IntRange(1, 65535), help="Temporal's HTTP API [default: --port + 10]."
+)
+@click.option(
+    "--temporal-metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Temporal's own metrics [default: --port + 11].",
+)
+@click.option(
+    "--allow-networks",
+    metavar="CIDR,...",
+    help="Networks the worker may deliver to, e.g. 127.0.0.0/8 for a local receiver; "
+    "remembered in the data dir ('' clears).",
+)
 @ops_options
 @pass_app
 def up(
@@ -64,6 +79,9 @@ def up(
     ui_port: int,
     codec_port: int,
     api_port: int,
+    http_port: int | None,
+    temporal_metrics_port: int | None,
+    allow_networks: str | None,
     **ops: Any,
 ) -> None:
     """Run everything on this machine: Temporal dev server with its UI, the
@@ -71,49 +89,43 @@ def up(
     pane. Ctrl-C stops it all."""
     if data_dir:
         app.data_dir = data_dir
-    ports = [port, ui_port, codec_port, api_port]
-    ports += [ops["metrics_port"]] if ops["metrics_port"] else []
-    if len(set(ports)) < len(ports):
-        raise CommandError(
-            "--port, --ui-port, --codec-port, --api-port and --metrics-port must differ"
-        )
-    asyncio.run(
-        _up(
-            app,
-            port=port,
-            ui_port=ui_port,
-            codec_port=codec_port,
-            api_port=api_port,
-            options=OpsOptions(**ops),
-        )
+    chosen = UpPorts.of(
+        port=port,
+        ui_port=ui_port,
+        codec_port=codec_port,
+        api_port=api_port,
+        http_port=http_port,
+        metrics_port=temporal_metrics_port,
+        hookflow_metrics_port=ops["metrics_port"],
     )
+    asyncio.run(_up(app, chosen, allow_networks=allow_networks, options=OpsOptions(**ops)))
 
 
 async def _up(
-    app: AppContext,
-    *,
-    port: int,
-    ui_port: int,
-    codec_port: int,
-    api_port: int,
-    options: OpsOptions,
+    app: AppContext, ports: UpPorts, *, allow_networks: str | None, options: OpsOptions
 ) -> None:
-    settings = app.settings
+    settings, allowed = with_allowed_networks(app.settings, allow_networks)
     # temporal.db, the keys and the documents: nobody else reads the data dir.
     private_dir(settings.data_dir)
+    held = claim(settings.data_dir)  # one data dir, one stack
     codec = settings.codec(create=True)
     engine, box = app.store()
     stop = _stop_event()
-    codec_url = f"http://127.0.0.1:{codec_port}"
+    codec_url = ports.codec_url
     server = DevServer(
-        data_dir=settings.data_dir, port=port, ui_port=ui_port, ui_codec_endpoint=codec_url
+        data_dir=settings.data_dir,
+        port=ports.port,
+        ui_port=ports.ui_port,
+        http_port=ports.http_port,
+        metrics_port=ports.metrics_port,
+        ui_codec_endpoint=codec_url,
     )
     codec_server = None
     ops = Ops.start(options, engine=engine)
     try:
-        check_api_port("127.0.0.1", api_port)
+        ports.check_free()
         await server.start()
-        codec_server = await start_codec_server(codec, port=codec_port, ui_port=ui_port)
+        codec_server = await start_codec_server(codec, port=ports.codec_port, ui_port=ports.ui_port)
         settings = replace(settings, temporal_address=server.address, namespace="default")
         client = await connect(settings, codec=codec, runtime=ops.runtime)
         await check_worker_keys(client, codec, task_queue=settings.task_queue)
@@ -125,15 +137,13 @@ async def _up(
                 box=box,
                 client=client,
                 host="127.0.0.1",
-                port=api_port,
+                port=ports.api_port,
                 temporal_ui=server.ui_url,
             )
-            click.echo(f"hookflow is up (data in {settings.data_dir})")
-            click.echo(f"  Temporal Web UI:   {server.ui_url}")
-            click.echo(f"  Codec server:      {codec_url}  (--codec-endpoint)")
+            record_stack(settings, server, ports, allowed=allowed)
+            for line in banner(settings, server, ports, allowed=allowed):
+                click.echo(line)
             click.echo(f"  REST API, pane:    {api.url}  (keys: hookflow keys create)")
-            click.echo(f"  Temporal frontend: {server.address}  (TEMPORAL_ADDRESS)")
-            click.echo(f"  Task queue:        {settings.task_queue}")
             click.echo(f"  Configuration:     {_redact_url(settings.database_url)}")
             if ops.describe():
                 click.echo(f"  Metrics:           {ops.describe()}")
@@ -147,6 +157,7 @@ async def _up(
         if codec_server is not None:
             await codec_server.stop()
         engine.dispose()
+        held.release()
 
 
 @cli.command()
@@ -205,7 +216,10 @@ def _redact_url(url: str) -> str:
 
 
 def _register_groups() -> None:
-    from worker import cli_pane  # noqa: F401  (adds `webhooks test` and `webhooks example`)
+    from worker import (
+        cli_pane,  # noqa: F401  (adds `webhooks test` and `webhooks example`)
+        cli_session_tools,  # noqa: F401  (adds `sessions list`, `field-changed`)
+    )
     from worker.cli_api import api
     from worker.cli_codec import codec, codec_server
     from worker.cli_deliveries import deliveries
@@ -214,6 +228,7 @@ def _register_groups() -> None:
     from worker.cli_keys import keys
     from worker.cli_processes import processes
     from worker.cli_projects import projects
+    from worker.cli_receive import receive
     from worker.cli_secrets import secrets
     from worker.cli_sessions import sessions
     from worker.cli_sms import sms
@@ -226,6 +241,7 @@ def _register_groups() -> None:
         cli.add_command(group)
     cli.add_command(codec)
     cli.add_command(codec_server)
+    cli.add_command(receive)
 
 
 _register_groups()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import click
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from activities.contracts import DeliveryStatus, RedeliverProgress
 from activities.log.attempts import attempts_of, envelope_of, excerpt_of, list_deliveries
-from activities.store.tables import Delivery
+from activities.store.tables import Delivery, Webhook
 from activities.store.webhooks import find_webhook
 from worker.cli_sessions import connector
 from worker.context import AppContext, pass_app
@@ -63,17 +64,19 @@ def list_(
             limit=limit,
             project=project,
         )
+        aliases = _aliases(session, {row.webhook_id for row in rows})
     if as_json:
         print_json([row.model_dump(mode="json", exclude={"envelope"}) for row in rows])
         return
     print_table(
-        ["ID", "SESSION", "SEQ", "EVENT", "STATUS", "ATTEMPTS", "HTTP", "UPDATED"],
+        ["ID", "SESSION", "SEQ", "EVENT", "WEBHOOK", "STATUS", "ATTEMPTS", "HTTP", "UPDATED"],
         [
             [
                 r.id,
                 r.session_id,
                 r.sequence,
                 r.event_type,
+                aliases.get(r.webhook_id, "(deleted)"),
                 r.status,
                 r.attempts,
                 r.status_code,
@@ -82,6 +85,11 @@ def list_(
             for r in rows
         ],
     )
+
+
+def _aliases(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    found = session.exec(select(Webhook.id, Webhook.alias).where(col(Webhook.id).in_(ids)))
+    return dict(found.all())
 
 
 @deliveries.command("redeliver")
@@ -191,6 +199,8 @@ def show(app: AppContext, delivery_id: str, as_json: bool) -> None:
         if delivery is None:
             raise CommandError(f"no delivery {delivery_id}")
         attempts = attempts_of(session=session, delivery=delivery_id)
+        webhook = session.get(Webhook, delivery.webhook_id)
+    named = f"{webhook.alias} ({webhook.id})" if webhook else f"{delivery.webhook_id} (deleted)"
     excerpts = [excerpt_of(a, box=box) for a in attempts]
     if as_json:
         print_json(
@@ -208,7 +218,7 @@ def show(app: AppContext, delivery_id: str, as_json: bool) -> None:
         [
             ("id", delivery.id),
             ("session", delivery.session_id),
-            ("webhook", delivery.webhook_id),
+            ("webhook", named),
             ("event", f"#{delivery.sequence} {delivery.event_type} ({delivery.event_id})"),
             ("status", delivery.status),
             ("attempts", delivery.attempts),

@@ -21,6 +21,7 @@ from worker.context import AppContext, pass_app
 from worker.output import CommandError, print_table
 from worker.receiver import Receiver, Reply
 from worker.settings import Settings
+from worker.stack import read_state
 
 PROJECT = "demo"
 TYPES = [
@@ -41,7 +42,7 @@ SIGNALS: list[tuple[str, dict[str, Any]]] = [
 
 
 @click.command()
-@click.option("--ui-url", help="Web UI address (default: the frontend's port + 1000).")
+@click.option("--ui-url", help="Web UI address (default: the running stack's).")
 @click.option("--keep", is_flag=True, help="Keep the demo webhooks afterwards.")
 @pass_app
 def demo(app: AppContext, ui_url: str | None, keep: bool) -> None:
@@ -56,9 +57,8 @@ def demo(app: AppContext, ui_url: str | None, keep: bool) -> None:
         task_queue=f"hookflow-demo-{uuid.uuid4().hex[:6]}",
         allow_networks=parse_networks("127.0.0.1/32"),
     )
-    host, _, port = settings.temporal_address.rpartition(":")
-    ui = ui_url or f"http://{host or '127.0.0.1'}:{int(port) + 1000}"
     engine, box = app.store()
+    ui = ui_url or _ui_url(settings)
     with Receiver() as receiver:
         receiver.script("/form_submitted", Reply(status=503), Reply(status=500))
         with Session(engine) as session:
@@ -86,6 +86,16 @@ def demo(app: AppContext, ui_url: str | None, keep: bool) -> None:
         _show(receiver, state, ui)
 
 
+def _ui_url(settings: Settings) -> str:
+    """The Web UI of the stack this data dir runs, else the frontend's port + 1000
+    (the dev server's own default)."""
+    stack = read_state(settings.data_dir)
+    if stack is not None and stack.temporal_address == settings.temporal_address:
+        return stack.ui_url
+    host, _, port = settings.temporal_address.rpartition(":")
+    return f"http://{host or '127.0.0.1'}:{int(port) + 1000}"
+
+
 def _remove_demo_webhooks(session: Session) -> None:
     for type_ in TYPES:
         try:
@@ -103,7 +113,6 @@ async def _run(client: Client, settings: Settings, app: AppContext) -> SessionSt
             project=PROJECT,
             template="loan-application",
             labels={"DEAL": "D-1"},
-            retention=0,
         )
         await start_session(client, settings, req)
         handle = client.get_workflow_handle(req.workflow_id, result_type=SessionState)
@@ -127,25 +136,31 @@ async def _run(client: Client, settings: Settings, app: AppContext) -> SessionSt
 
 
 def _show(receiver: Receiver, state: SessionState, ui: str) -> None:
-    click.echo("\nThe receiver got:")
+    click.echo("\nThe receiver got (every attempt, with what it answered):")
+    requests = sorted(receiver.requests, key=lambda r: (r.json()["event"]["sequence"], r.at))
     print_table(
-        ["SEQ", "EVENT", "PATH", "WEBHOOK-ID", "SIGNED"],
+        ["SEQ", "EVENT", "PATH", "ANSWER", "WEBHOOK-ID", "SIGNED"],
         [
             [
                 r.json()["event"]["sequence"],
                 r.json()["event"]["type"],
                 r.path,
+                r.status,
                 r.headers.get("webhook-id"),
                 "yes" if "webhook-signature" in r.headers else "no",
             ]
-            for r in receiver.requests
+            for r in requests
         ],
     )
     retries = [d for d in state.deliveries if d.attempts > 1]
     for d in retries:
-        click.echo(f"{d.event_type} -> {d.webhook_alias} took {d.attempts} attempts")
+        click.echo(
+            f"{d.event_type} -> {d.webhook_alias} took {d.attempts} attempts "
+            "(the same webhook-id each time: the receiver's idempotency key)"
+        )
     if any(d.status != DeliveryStatus.DELIVERED for d in state.deliveries):
         raise CommandError("some demo deliveries did not arrive")
     click.echo(f"\nLook in the Web UI: {ui}/namespaces/default/workflows/session-{state.id}")
     click.echo(f'  or search:  HookflowSessionId = "{state.id}"')
-    click.echo(f"  or run:     hookflow deliveries list --session {state.id}")
+    click.echo(f"  or run:     hookflow sessions show {state.id}")
+    click.echo(f"              hookflow deliveries list --session {state.id}")

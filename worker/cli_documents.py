@@ -10,6 +10,7 @@ import click
 from activities.files.documents import LocalDocumentStore
 from worker.context import AppContext, pass_app
 from worker.output import CommandError
+from worker.stack import require_data_dir
 
 
 @click.group()
@@ -24,7 +25,10 @@ def documents() -> None:
 @pass_app
 def put(app: AppContext, file: Path, content_type: str, as_json: bool) -> None:
     """Store FILE and print its reference."""
-    store = LocalDocumentStore(app.settings.documents)
+    settings = app.settings
+    if settings.documents_dir is None:
+        require_data_dir(settings.data_dir, given=settings.data_dir_given)
+    store = LocalDocumentStore(settings.documents)
     try:
         with file.open("rb") as stream:
             ref = store.put(stream)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import click
 from pydantic import ValidationError
 from temporalio.client import Client
@@ -22,8 +24,23 @@ def processes() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @pass_app
 def create(app: AppContext, file: str) -> None:
-    """Start a process from FILE (the create-process JSON); prints its id."""
+    """Start a process from FILE (the create-process JSON); prints its id.
+
+    Its stations run in order, each a session created when the one before is
+    submitted; only "project" and "sessions" are required ("id" is made up
+    when absent). For example, process.json:
+
+    \b
+    {"id": "7932390e-ee95-4888-ba64-9c7e6f2f5908", "project": "acme",
+     "process_number": 51, "labels": {"DEAL": "D-1"},
+     "sessions": [
+       {"template": "loan-application", "recipient": {"name": "client"}},
+       {"template": "loan-approval", "recipient": {"name": "officer"}}]}
+    """
     data = load_json_arg("@" + file, "FILE")
+    if not isinstance(data, dict):
+        raise CommandError("FILE: a create-process request is a JSON object")
+    data.setdefault("id", str(uuid.uuid4()))
     try:
         req = CreateProcess.model_validate(data)
     except ValidationError as err:

@@ -37,6 +37,13 @@ def secrets() -> None:
 @click.option("--client-secret", help="microsoft_graph: client secret.")
 @click.option("--scope")
 @click.option("--grant-type", help="Default: password (general), client_credentials (graph).")
+@click.option(
+    "--token-format",
+    type=click.Choice(["form", "json"]),
+    default="form",
+    show_default=True,
+    help="The token request's body: form-encoded fields, or one JSON object.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def add(app: AppContext, /, as_json: bool, **fields: str | None) -> None:
@@ -64,12 +71,13 @@ def list_(app: AppContext, project: str | None, as_json: bool) -> None:
         print_json([s.model_dump(mode="json") for s in shown])
         return
     print_table(
-        ["PROJECT", "ALIAS", "CONVENTION", "TOKEN URL", "FIELDS"],
+        ["PROJECT", "ALIAS", "CONVENTION", "FORMAT", "TOKEN URL", "FIELDS"],
         [
             [
                 s.project,
                 s.alias,
                 s.convention,
+                s.token_format,
                 s.token_url,
                 ", ".join(f"{k}={v}" for k, v in s.fields.items()),
             ]

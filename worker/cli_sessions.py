@@ -11,28 +11,33 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from activities.catalog import BY_SIGNAL
-from activities.contracts import MAX_SIGNAL_BYTES, CreateSession, FieldChange, SessionState
+from activities.contracts import MAX_SIGNAL_BYTES, CreateSession, FieldChange
+from activities.delivery.retry import parse_duration
 from worker.assembly import connect
 from worker.context import AppContext, pass_app
 from worker.output import (
     CommandError,
     describe_validation,
     parse_pairs,
+    plural,
     print_json,
     print_table,
 )
+from worker.session_views import SessionView, fetch_session, from_log, with_log
 from worker.sessions import (
     field_changed,
     new_session_id,
     require_integrations,
-    session_state,
+    rpc_failure,
     signal_payload,
     signal_session,
     start_session,
 )
 from worker.settings import Settings
+from worker.stack import require_data_dir
 
 __all__ = ["connector", "run_with_client", "load_json_arg", "start_session", "sessions"]
 
@@ -48,9 +53,11 @@ def connector(settings: Settings) -> Callable[[], Awaitable[Client]]:
     """Connects to Temporal when called; a failure is one line for the user."""
 
     async def connect_() -> Client:
+        if not settings.codec_key_env:  # the key file lives in the data dir
+            require_data_dir(settings.data_dir, given=settings.data_dir_given)
         try:
             return await connect(settings)
-        except RuntimeError as err:
+        except (RuntimeError, ValueError) as err:
             raise CommandError(
                 f"cannot reach Temporal at {settings.temporal_address}: is hookflow up? ({err})"
             ) from None
@@ -109,8 +116,8 @@ def _session_request(file: str | None, options: dict[str, Any]) -> CreateSession
 @click.option("--recipient-name")
 @click.option("--phone")
 @click.option("--email")
-@click.option("--expires-in", help="Seconds or ISO 8601 (P7D).")
-@click.option("--retention", help="Seconds or ISO 8601, from expiry or submission.")
+@click.option("--expires-in", help="Seconds (3600), 2h, 7d or ISO 8601 (P7D).")
+@click.option("--retention", help="Seconds, 30d or ISO 8601, from expiry or submission.")
 @click.option("--json", "as_json", is_flag=True, help="Print the request as JSON.")
 @pass_app
 def create(
@@ -149,8 +156,8 @@ def create(
             "integrations": [{"type": "webhook", "uuid": u} for u in integrations],
             "labels": parse_pairs(labels, "--label"),
             "recipient": recipient or None,
-            "expires_in": expires_in,
-            "retention": retention,
+            "expires_in": _duration(expires_in),
+            "retention": _duration(retention),
         },
     )
     engine, _box = app.store()
@@ -163,6 +170,16 @@ def create(
         print_json(req.model_dump(mode="json", exclude={"resume"}))
     else:
         click.echo(req.id)
+
+
+def _duration(text: str | None) -> float | str | None:
+    """Seconds from ``3600``, ``2h`` or ``7d``; other text (ISO 8601) as given."""
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError:
+        return text
 
 
 @sessions.command("signal")
@@ -217,20 +234,28 @@ def field_changed_(app: AppContext, session_id: str, data: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def show(app: AppContext, session_id: str, as_json: bool) -> None:
-    """Show a session: status, events, deliveries and their outcome."""
+    """Show a session, running or ended: status, events, deliveries and their outcome."""
+
+    async def fetch(client: Client) -> SessionView | None:
+        try:
+            return await fetch_session(client, session_id)
+        except RPCError as err:
+            raise rpc_failure(err, f"session {session_id}") from None
+
+    view = run_with_client(app.settings, fetch)
     engine, _box = app.store()
-
-    async def query(client: Client) -> SessionState:
-        return await session_state(client=client, engine=engine, session_id=session_id)
-
-    state = run_with_client(app.settings, query)
+    if view is None or view.source == "log":
+        logged = from_log(engine, session_id)
+        if view is None and not logged:
+            raise CommandError(f"no session {session_id}")
+        view = view or SessionView(source="log", execution="gone from Temporal", deliveries=[])
+        view.deliveries = logged
+    else:
+        with_log(view.deliveries, engine, session_id)
     if as_json:
-        print_json(state)
+        print_json(view.state if view.state is not None else view)
         return
-    click.echo(
-        f"session {state.id} ({state.project}): {state.status.value}, {state.sequence} events; "
-        f"expires {state.expires_at:%Y-%m-%d %H:%M:%S}Z"
-    )
+    click.echo(_headline(session_id, view))
     print_table(
         ["SEQ", "EVENT", "WEBHOOK", "STATUS", "ATTEMPTS", "HTTP", "ERROR"],
         [
@@ -243,8 +268,25 @@ def show(app: AppContext, session_id: str, as_json: bool) -> None:
                 d.status_code,
                 d.error,
             ]
-            for d in state.deliveries
+            for d in view.deliveries
         ],
     )
-    for problem in state.problems:
+    for problem in view.state.problems if view.state else []:
         click.echo(f"problem: {problem}")
+
+
+def _headline(session_id: str, view: SessionView) -> str:
+    ended = f"{view.closed_at:%Y-%m-%d %H:%M:%S}Z" if view.closed_at else ""
+    state = view.state
+    if state is None:
+        return (
+            f"session {session_id}: workflow {view.execution} {ended}".rstrip()
+            + f"; {plural(len(view.deliveries), 'delivery', 'deliveries')} in the delivery log"
+        )
+    events = plural(state.sequence, "event")
+    if view.source == "query":
+        return (
+            f"session {state.id} ({state.project}): {state.status.value}, {events}; "
+            f"expires {state.expires_at:%Y-%m-%d %H:%M:%S}Z"
+        )
+    return f"session {state.id} ({state.project}): {state.status.value}, {events}; ended {ended}"

@@ -87,6 +87,7 @@ def _auth_options(
 @click.option("--signing-secret", metavar="whsec_...", help="Sign deliveries (Standard Webhooks).")
 @click.option("--rate-limit", type=float, metavar="N", help="Requests per second, all workers.")
 @click.option("--max-in-flight", type=int, metavar="N", help="Attempts at once per worker.")
+@click.option("--failover-url", help="Where a delivery goes once its retries are exhausted.")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @pass_app
 def add(
@@ -109,9 +110,10 @@ def add(
     signing_secret: str | None,
     rate_limit: float | None,
     max_in_flight: int | None,
+    failover_url: str | None,
     as_json: bool,
 ) -> None:
-    """Add a webhook; prints its UUID."""
+    """Add a webhook; prints its alias and UUID (the UUID last, for scripts)."""
     schedule = _schedule(retry_schedule) if retry_schedule else None
     data = WebhookCreate(
         project=project,
@@ -129,6 +131,7 @@ def add(
         signing_secret=signing_secret,
         rate_limit=rate_limit,
         max_in_flight=max_in_flight,
+        failover_url=failover_url,
         **_auth_options(basic_auth, custom_auth, secret),
     )
     engine, box = app.store()
@@ -138,7 +141,7 @@ def add(
     if as_json:
         print_json(shown)
     else:
-        click.echo(str(shown.id))
+        click.echo(f"created webhook {shown.alias} in {shown.project}: {shown.id}")
 
 
 def _signing(shown: WebhookPublic) -> str:

@@ -30,13 +30,10 @@ from temporalio.api.common.v1 import Payload, SearchAttributes, WorkflowExecutio
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import (
-    DataConverter,
-    DefaultFailureConverterWithEncodedAttributes,
-    PayloadCodec,
-)
+from temporalio.converter import DataConverter, PayloadCodec
 
 from activities.errors import PayloadUndecodable, SettingsError
+from worker.failures import ExpectedFailureConverter
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -203,11 +200,12 @@ class EncryptionCodec(PayloadCodec):
 
 def data_converter(codec: PayloadCodec | None) -> DataConverter:
     """hookflow's converter: pydantic JSON, then the codec; failure messages and
-    stack traces go into encoded attributes so the codec covers them too."""
+    stack traces go into encoded attributes so the codec covers them too; an
+    expected failure carries no stack trace (``worker.failures``)."""
     return dataclasses.replace(
         pydantic_data_converter,
         payload_codec=codec,
-        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+        failure_converter_class=ExpectedFailureConverter,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from activities.store.crypto import SecretBox
 from worker.assembly import open_store
 from worker.settings import Settings
+from worker.stack import require_data_dir
 
 
 @dataclass
@@ -28,7 +29,11 @@ class AppContext:
 
     def store(self) -> tuple[Engine, SecretBox]:
         if self._store is None:
-            self._store = open_store(self.settings)
+            settings = self.settings
+            # A cluster's worker may keep nothing there: PostgreSQL, key from the environment.
+            if not settings.secret_key_env or str(settings.data_dir) in settings.database_url:
+                require_data_dir(settings.data_dir, given=settings.data_dir_given)
+            self._store = open_store(settings)
         return self._store
 
 

@@ -21,6 +21,10 @@ from activities.files.private import FILE_MODE, private_dir, tighten
 from workflows.names import SEARCH_ATTRIBUTES
 
 PR_SET_PDEATHSIG = 1
+# The dev server's HTTP API and metrics ports, from its frontend port unless given
+# (7233: 7243, Temporal's usual HTTP API port, and 7244).
+HTTP_PORT_OFFSET = 10
+METRICS_PORT_OFFSET = 11
 _SA_TYPES = {"KEYWORD": "Keyword", "KEYWORD_LIST": "KeywordList"}
 
 # Payload limits the server enforces before anything reaches history: a signal
@@ -91,6 +95,8 @@ class DevServer:
         data_dir: Path,
         port: int,
         ui_port: int,
+        http_port: int | None = None,
+        metrics_port: int | None = None,
         ip: str = "127.0.0.1",
         ui_codec_endpoint: str | None = None,
     ) -> None:
@@ -98,6 +104,9 @@ class DevServer:
         self.ui_codec_endpoint = ui_codec_endpoint
         self.port = port
         self.ui_port = ui_port
+        # The server would pick these at random: fixed, a restart keeps them.
+        self.http_port = http_port if http_port is not None else port + HTTP_PORT_OFFSET
+        self.metrics_port = metrics_port if metrics_port is not None else port + METRICS_PORT_OFFSET
         self.ip = ip
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -108,6 +117,10 @@ class DevServer:
     @property
     def ui_url(self) -> str:
         return f"http://{self.ip}:{self.ui_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.ip}:{self.metrics_port}/metrics"
 
     @property
     def log_path(self) -> Path:
@@ -126,6 +139,10 @@ class DevServer:
             str(self.port),
             "--ui-port",
             str(self.ui_port),
+            "--http-port",
+            str(self.http_port),
+            "--metrics-port",
+            str(self.metrics_port),
             "--log-level",
             "warn",
             "--ui-disable-news-fetch",
@@ -145,6 +162,8 @@ class DevServer:
         private_dir(self.data_dir)
         for name in ("temporal.db", "temporal.db-wal", "temporal.db-shm", "temporal.log"):
             tighten(self.data_dir / name, FILE_MODE)  # as an older release left them
+        ensure_port_free(self.ip, self.http_port, "Temporal HTTP API")
+        ensure_port_free(self.ip, self.metrics_port, "Temporal metrics")
         command = self.command()
         log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
         with os.fdopen(log_fd, "ab") as log:

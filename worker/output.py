@@ -38,6 +38,11 @@ def print_fields(pairs: Sequence[tuple[str, Any]]) -> None:
         click.echo(f"{name.ljust(width)}  {'' if value is None else value}")
 
 
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``1 delivery``, ``2 deliveries``, ``0 events``."""
+    return f"{count} {singular if count == 1 else many or singular + 's'}"
+
+
 def describe_validation(err: ValidationError) -> str:
     """The first problem of a validation error, on one line."""
     first = err.errors()[0]

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,6 +23,8 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    status: int = 200
+    """The status the receiver answered."""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -38,10 +41,18 @@ class Reply:
 class Receiver:
     """``with Receiver() as rx: rx.url("/hook")``; ``rx.requests`` lists what arrived."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        listener: Callable[[Received], None] | None = None,
+    ) -> None:
         self.requests: list[Received] = []
+        self._listener = listener
         self._script: dict[str, deque[Reply]] = defaultdict(deque)
         self._default: dict[str, Reply] = {}
+        self._fallback = Reply()
         self._lock = threading.Condition()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
@@ -63,6 +74,11 @@ class Receiver:
         """Answer ``path`` with ``reply`` once its script is used up."""
         with self._lock:
             self._default[path] = reply
+
+    def answer_all(self, reply: Reply) -> None:
+        """Answer every path without a script or an ``always`` reply with ``reply``."""
+        with self._lock:
+            self._fallback = reply
 
     def at(self, path: str) -> list[Received]:
         with self._lock:
@@ -96,12 +112,14 @@ class Receiver:
             queue = self._script.get(path)
             if queue:
                 return queue.popleft()
-            return self._default.get(path, Reply())
+            return self._default.get(path, self._fallback)
 
     def _record(self, received: Received) -> None:
         with self._lock:
             self.requests.append(received)
             self._lock.notify_all()
+        if self._listener is not None:
+            self._listener(received)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
@@ -123,6 +141,7 @@ class Receiver:
                         headers={k.lower(): v for k, v in self.headers.items()},
                         body=body,
                         at=time.time(),
+                        status=reply.status,
                     )
                 )
                 self.send_response(reply.status)

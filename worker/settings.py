@@ -13,8 +13,7 @@ from activities.delivery.guard import IPNetwork, parse_networks
 from activities.errors import SettingsError
 from activities.store.crypto import load_key
 from worker.codec import EncryptionCodec, KeyRing, load_key_file
-
-DEFAULT_DATA_DIR = ".hookflow"
+from worker.stack import discover_data_dir, remembered_env
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,8 @@ class Settings:
     """Payload codec keys (``HOOKFLOW_CODEC_KEY``; default ``<data dir>/codec.key``)."""
     codec_token: str | None = field(default=None, repr=False)
     """Bearer token ``hookflow codec-server`` requires (``HOOKFLOW_CODEC_TOKEN``)."""
+    data_dir_given: bool = True
+    """False when the data dir was found, not named (``--data-dir``, ``HOOKFLOW_DATA_DIR``)."""
 
     @property
     def documents(self) -> Path:
@@ -66,7 +67,12 @@ class Settings:
         cls, *, data_dir: Path | str | None = None, env: Mapping[str, str] | None = None
     ) -> Settings:
         env = os.environ if env is None else env
-        root = Path(data_dir or env.get("HOOKFLOW_DATA_DIR") or DEFAULT_DATA_DIR).absolute()
+        given = data_dir or env.get("HOOKFLOW_DATA_DIR")
+        root = Path(given).absolute() if given else discover_data_dir(Path.cwd())
+        # The stack ``hookflow up`` runs on this data dir: its address, queue and
+        # allowed networks, unless the environment says otherwise.
+        # An empty variable counts as unset.
+        env = {**remembered_env(root), **{k: v for k, v in env.items() if v}}
         try:
             networks = parse_networks(env.get("HOOKFLOW_ALLOW_NETWORKS", ""))
         except ValueError as err:
@@ -99,6 +105,7 @@ class Settings:
             storage_dir=_path(env, "HOOKFLOW_STORAGE_DIR"),
             codec_key_env=env.get("HOOKFLOW_CODEC_KEY") or None,
             codec_token=env.get("HOOKFLOW_CODEC_TOKEN") or None,
+            data_dir_given=bool(given),
         )
 
     def secret_key(self, *, create: bool = True) -> str:

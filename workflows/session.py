@@ -262,7 +262,11 @@ class SessionWorkflow(Lifecycle):
         if kind == FailureType.DISABLED:
             self._emit(
                 WEBHOOK_DISABLED,
-                data={"webhook": target.alias, "webhook_id": str(target.id), "error": record.error},
+                data={
+                    "webhook": target.alias,
+                    "webhook_id": str(target.id),
+                    "reason": record.error,
+                },
             )
 
     def _changed(self) -> None:

@@ -163,6 +163,7 @@ def _token_source(session: Session, webhook: Webhook, box: SecretBox) -> TokenSo
         token_url=secret.token_url,
         form=form,
         secrets=tuple(v for k, v in form.items() if k in SECRET_FIELDS and v),
+        format=secret.token_format,
     )
 
 

@@ -55,6 +55,17 @@ def refusal(address: IPAddress, allowed: Sequence[IPNetwork]) -> str | None:
     return None
 
 
+def how_to_allow(addresses: Sequence[IPAddress]) -> str:
+    """The way to let these addresses through, for a refusal's message."""
+    if not addresses:
+        return ""
+    cidrs = ",".join(str(ipaddress.ip_network(address)) for address in addresses)
+    return (
+        f" (to deliver there, allow it: hookflow up --allow-networks {cidrs}, "
+        "or HOOKFLOW_ALLOW_NETWORKS for the worker)"
+    )
+
+
 def _nat64(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if address in ipaddress.ip_network("64:ff9b::/96"):
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
@@ -92,7 +103,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             addresses = await asyncio.wait_for(self._resolver(host, port), timeout)
         except (OSError, TimeoutError) as err:
             raise httpcore.ConnectError(f"cannot resolve {host}: {err}") from err
-        reasons = []
+        reasons, refused = [], []
         for text in addresses:
             address = ipaddress.ip_address(text.split("%", 1)[0])
             reason = refusal(address, self._allowed)
@@ -101,8 +112,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                     str(address), port, timeout, local_address, socket_options
                 )
             reasons.append(f"{address} is {reason}")
+            refused.append(address)
         raise DestinationRefused(
-            f"destination {host} refused: " + ("; ".join(reasons) or "no address")
+            f"destination {host} refused: "
+            + ("; ".join(reasons) or "no address")
+            + how_to_allow(refused)
         )
 
     async def connect_unix_socket(

@@ -36,6 +36,14 @@ class TokenSource:
     form: dict[str, str] = field(repr=False)
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """The form's secret values (password, client_secret): redacted from every error."""
+    format: str = "form"
+    """How the request carries ``form``: ``form`` (urlencoded) or ``json`` (one object)."""
+
+    def request(self) -> tuple[bytes, str]:
+        """The token request's body and content type."""
+        if self.format == "json":
+            return json.dumps(self.form).encode(), "application/json"
+        return urlencode(self.form).encode(), "application/x-www-form-urlencoded"
 
 
 class TokenCache:
@@ -74,14 +82,12 @@ class TokenCache:
 
     async def _fetch_unchecked(self, source: TokenSource) -> tuple[str, float]:
         host = urlsplit(source.token_url).hostname
+        content, content_type = source.request()
         try:
             reply = await self._http.post(
                 source.token_url,
-                content=urlencode(source.form).encode(),
-                headers={
-                    "content-type": "application/x-www-form-urlencoded",
-                    "accept": "application/json",
-                },
+                content=content,
+                headers={"content-type": content_type, "accept": "application/json"},
                 timeout=TOKEN_TIMEOUT,
                 verify_ssl=True,
             )

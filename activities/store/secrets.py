@@ -2,8 +2,10 @@
 
 Two conventions, as in the original product: 'general' posts ``username``,
 ``password``, ``grant_type`` and ``scope``; 'microsoft_graph' posts
-``client_id``, ``client_secret``, ``scope`` and ``grant_type``. The endpoint
-answers ``{"access_token": ..., "expires_in": seconds}``.
+``client_id``, ``client_secret``, ``scope`` and ``grant_type``; form-encoded,
+or as one JSON object (``token_format`` 'json', the original product's own
+token request). The endpoint answers ``{"access_token": ..., "expires_in":
+seconds}``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from activities.store.tables import Secret, Webhook
 from activities.store.validation import check_url, lookup_secret
 
 Convention = Literal["general", "microsoft_graph"]
+TokenFormat = Literal["form", "json"]
 _ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 # Form fields each convention sends, and which of them are secret.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -47,6 +50,7 @@ class SecretCreate(BaseModel):
     client_secret: str | None = Field(default=None, max_length=2000)
     scope: str | None = Field(default=None, max_length=2000)
     grant_type: str | None = Field(default=None, max_length=100)
+    token_format: TokenFormat = "form"
 
     @field_validator("alias")
     @classmethod
@@ -92,6 +96,7 @@ class SecretPublic(BaseModel):
     alias: str
     token_url: str
     convention: str
+    token_format: str
     fields: dict[str, str]
     created_at: datetime
 
@@ -104,6 +109,7 @@ def public_secret(secret: Secret, box: SecretBox) -> SecretPublic:
         alias=secret.alias,
         token_url=secret.token_url,
         convention=secret.convention,
+        token_format=secret.token_format,
         fields={k: REDACTED if k in SECRET_FIELDS else v for k, v in form.items()},
         created_at=secret.created_at,
     )
@@ -115,6 +121,7 @@ def create_secret(*, session: Session, data: SecretCreate, box: SecretBox) -> Se
         alias=data.alias,
         token_url=data.token_url,
         convention=data.convention,
+        token_format=data.token_format,
         credentials_enc=box.seal_json(data.form()),
     )
     session.add(secret)

@@ -159,6 +159,10 @@ class Secret(SQLModel, table=True):
     alias: str = Field(max_length=100)
     token_url: str = Field(max_length=2048)
     convention: str = Field(max_length=32)  # general | microsoft_graph
+    # How the token request carries the fields: form-encoded, or one JSON object.
+    token_format: str = Field(
+        default="form", max_length=8, sa_column_kwargs={"server_default": "form"}
+    )  # form | json
     # The convention's form fields, encrypted as one JSON map.
     credentials_enc: str = Field(sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

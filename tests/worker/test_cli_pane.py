@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -31,7 +32,7 @@ def add(cli: Cli, url: str, *extra: str, type_: str = "form_submitted") -> str:
         "--url",
         url,
         *extra,
-    ).strip()
+    ).split()[-1]
 
 
 def test_test_button_success_with_auth_signing_and_redaction(cli: Cli, receiver: Receiver) -> None:
@@ -103,3 +104,50 @@ def test_examples(cli: Cli) -> None:
     assert data["event"] == "WHP_ARCHIVE" and data["response_error"]["status"] == "error"
     xml = cli.ok("webhooks", "example", "session_expired", "--content-type", "xml")
     assert "<type>WHEF_SESSION_EXPIRED</type>" in xml
+
+
+@pytest.mark.parametrize(
+    ("token_format", "content_type"),
+    [("json", "application/json"), ("form", "application/x-www-form-urlencoded")],
+)
+def test_a_secrets_token_request_is_json_or_form_encoded(
+    cli: Cli, receiver: Receiver, token_format: str, content_type: str
+) -> None:
+    receiver.always("/token", Reply(body=b'{"access_token": "tok-7431", "expires_in": 3600}'))
+    cli.ok(
+        "secrets",
+        "add",
+        "--project",
+        "acme",
+        "--alias",
+        "crm-token",
+        "--token-url",
+        receiver.url("/token"),
+        "--username",
+        "svc",
+        "--password",
+        "p@ss word",
+        "--scope",
+        "hooks",
+        "--token-format",
+        token_format,
+    )
+    listed = cli.ok("secrets", "list").splitlines()[1].split()
+    assert listed[:4] == ["acme", "crm-token", "general", token_format]
+    add(cli, receiver.url("/hook"), "--secret", "crm-token")
+    cli.ok("webhooks", "test", "crm")
+    [asked] = receiver.at("/token")
+    assert asked.headers["content-type"] == content_type
+    fields = {
+        "username": "svc",
+        "password": "p@ss word",
+        "grant_type": "password",
+        "scope": "hooks",
+    }
+    if token_format == "json":
+        assert asked.json() == fields
+    else:
+        assert dict(parse_qsl(asked.body.decode(), strict_parsing=True)) == fields
+        assert "p%40ss+word" in asked.body.decode()
+    [hook] = receiver.at("/hook")
+    assert hook.headers["authorization"] == "Bearer tok-7431"

@@ -40,14 +40,18 @@ def test_add_list_show_delete(cli: Cli, tmp_path: Path) -> None:
         "--retry-schedule",
         "0s,5s,5m",
         "--no-verify-ssl",
+        "--failover-url",
+        "https://backup.example.com/hook",
     )
-    hook = uuid.UUID(out.strip())
+    assert out.startswith("created webhook crm in acme: ")
+    hook = uuid.UUID(out.split()[-1])  # the UUID is the last word, for scripts
     listing = cli.ok("webhooks", "list")
     assert str(hook) in listing and "crm" in listing and "implicit" in listing
 
     shown = cli.ok("webhooks", "show", "crm")
     assert "pa55word" not in shown and "dana:********" in shown
     assert "0s,5s,5m" in shown and "12.5s" in shown and "X-Tenant: acme" in shown
+    assert "https://backup.example.com/hook" in shown
     assert "Integration code" not in shown  # implicit webhooks need none
 
     record = json.loads(cli.ok("webhooks", "show", str(hook), "--json"))
@@ -75,7 +79,7 @@ def test_explicit_webhook_prints_its_integration_code(cli: Cli) -> None:
         "loan",
         "--custom-auth",
         "X-Api-Key=k3y",
-    ).strip()
+    ).split()[-1]
     shown = cli.ok("webhooks", "show", hook)
     assert json.dumps({"type": "webhook", "uuid": hook}) in shown
     assert "loan" in shown and "k3y" not in shown and "X-Api-Key: ********" in shown

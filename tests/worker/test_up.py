@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from worker.codec import new_key
+from worker.receiver import Receiver
 
 HOOKFLOW = str(Path(sys.executable).parent / "hookflow")
 
@@ -29,8 +31,8 @@ def free_port() -> int:
 class Up:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.port, self.ui_port = free_port(), free_port()
-        self.codec_port, self.api_port = free_port(), free_port()
+        self.port, self.ui_port, self.codec_port = free_port(), free_port(), free_port()
+        self.api_port, self.http_port, self.metrics_port = free_port(), free_port(), free_port()
         self.env = {
             **os.environ,
             "HOOKFLOW_DATA_DIR": str(data_dir),
@@ -42,21 +44,27 @@ class Up:
         self.env.pop("HOOKFLOW_CODEC_KEY", None)
         self.process: subprocess.Popen[str] | None = None
 
+    def command(self) -> list[str]:
+        return [
+            HOOKFLOW,
+            "up",
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--codec-port",
+            str(self.codec_port),
+            "--api-port",
+            str(self.api_port),
+            "--http-port",
+            str(self.http_port),
+            "--temporal-metrics-port",
+            str(self.metrics_port),
+        ]
+
     def start(self, *extra: str) -> str:
         self.process = subprocess.Popen(
-            [
-                HOOKFLOW,
-                "up",
-                "--port",
-                str(self.port),
-                "--ui-port",
-                str(self.ui_port),
-                "--codec-port",
-                str(self.codec_port),
-                "--api-port",
-                str(self.api_port),
-                *extra,
-            ],
+            [*self.command(), *extra],
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -122,7 +130,8 @@ def up(tmp_path: Path) -> Iterator[Up]:
 
 
 def temporal_processes(data_dir: Path) -> list[str]:
-    found = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    # -ww: whole command lines (without a terminal, ps would cut them at 80 columns).
+    found = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True, check=True)
     return [line for line in found.stdout.splitlines() if str(data_dir) in line]
 
 
@@ -277,10 +286,14 @@ def test_busy_port_is_one_clear_line(up: Up) -> None:
 
 def test_demo_against_a_running_hookflow(up: Up) -> None:
     up.start()
-    done = up.hookflow("demo", "--ui-url", f"http://127.0.0.1:{up.ui_port}")
+    done = up.hookflow("demo")
     assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr  # expected failures are one line each
+    assert done.stderr.count("WebhookUndelivered: HTTP 50") == 2
     out = done.stdout
-    assert "[6/6]" in out and "The receiver got:" in out
+    answers = [line.split()[3] for line in out.splitlines() if "/form_submitted " in line]
+    assert answers == ["503", "500", "200"]
+    assert "[6/6]" in out and "The receiver got (every attempt" in out
     for code in (
         "WHEF_SESSION_CREATED",
         "WHEF_CLIENT_LOGGED_IN",
@@ -293,6 +306,9 @@ def test_demo_against_a_running_hookflow(up: Up) -> None:
     assert "WHEF_CLIENT_FORM_SUBMITTED -> demo-form_submitted took 3 attempts" in out
     assert f"http://127.0.0.1:{up.ui_port}/namespaces/default/workflows/session-" in out
     assert "demo-" not in up.hookflow("webhooks", "list").stdout  # cleaned up
+    session_id = out.split("HookflowSessionId = ")[1].split('"')[1]
+    shown = up.hookflow("sessions", "show", session_id)  # ended, its worker gone
+    assert shown.stdout.startswith(f"session {session_id} (demo): deleted, 6 events; ended ")
     assert up.stop() == 0
 
 
@@ -392,4 +408,76 @@ def test_up_encrypts_serves_its_codec_to_the_ui_and_refuses_a_wrong_key(
     assert missing.returncode == 1
     assert missing.stderr.startswith("hookflow: error: no codec key: set HOOKFLOW_CODEC_KEY or ")
     assert len(missing.stderr.strip().splitlines()) == 1
+    assert up.stop() == 0
+
+
+def test_one_data_dir_one_stack_that_every_command_finds(up: Up, tmp_path: Path) -> None:
+    banner = up.start()
+    assert f"Temporal HTTP API: http://127.0.0.1:{up.http_port}" in banner
+    assert f"Temporal metrics:  http://127.0.0.1:{up.metrics_port}/metrics" in banner
+    metrics = httpx.get(f"http://127.0.0.1:{up.metrics_port}/metrics", timeout=10)
+    assert metrics.status_code == 200
+    assert up.process is not None
+    state = json.loads((up.data_dir / "stack.json").read_text())
+    assert state["pid"] == up.process.pid
+    assert state["temporal_address"] == f"127.0.0.1:{up.port}"
+
+    other = Up(up.data_dir)  # the same data dir, every port different
+    second = subprocess.run(
+        other.command(), env=other.env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert second.returncode == 1
+    assert second.stderr.strip() == (
+        f"hookflow: error: {up.data_dir} is in use by another hookflow up "
+        f"(pid {up.process.pid}, Temporal at 127.0.0.1:{up.port}): "
+        "stop it first, or give another --data-dir"
+    )
+    assert len(temporal_processes(up.data_dir)) == 1
+
+    # Another folder, no TEMPORAL_ADDRESS: --data-dir alone finds the stack and its ports.
+    env = {k: v for k, v in up.env.items() if k not in ("TEMPORAL_ADDRESS", "HOOKFLOW_DATA_DIR")}
+    created = subprocess.run(
+        [HOOKFLOW, "--data-dir", str(up.data_dir), "sessions", "create", "--project", "acme"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    session_id = created.stdout.split()[-1]
+    shown = up.hookflow("sessions", "show", session_id, TEMPORAL_ADDRESS="")
+    assert f"session {session_id} (acme): active" in shown.stdout, shown.stderr
+    assert up.stop() == 0
+
+
+def test_allowed_networks_reach_the_worker_and_are_remembered(up: Up) -> None:
+    del up.env["HOOKFLOW_ALLOW_NETWORKS"]  # as in a fresh terminal
+    banner = up.start("--allow-networks", "127.0.0.0/8")
+    assert "Deliveries reach:  127.0.0.0/8  (--allow-networks)" in banner
+    assert up.stop() == 0
+    banner = up.start()  # `make run` again, without the option
+    assert "Deliveries reach:  127.0.0.0/8  (--allow-networks)" in banner
+    with Receiver() as receiver:
+        added = up.hookflow(
+            "webhooks",
+            "add",
+            "--project",
+            "acme",
+            "--alias",
+            "local",
+            "--type",
+            "session_created",
+            "--url",
+            receiver.url("/local"),
+        )
+        assert added.returncode == 0, added.stderr
+        created = up.hookflow("sessions", "create", "--project", "acme")
+        assert created.returncode == 0, created.stderr
+        got = receiver.wait_for(1, path="/local")
+    assert got[0].json()["session"]["id"] == created.stdout.strip()
+    assert up.stop() == 0
+    banner = up.start("--allow-networks", "")
+    assert "Deliveries reach:  public addresses only" in banner
     assert up.stop() == 0

@@ -393,7 +393,8 @@ async def test_refused_destination_fails_at_once_without_a_request(
         state = await wait_state(handle, lambda s: s.deliveries[0].status == DeliveryStatus.FAILED)
     error = state.deliveries[0].error or ""
     assert error.startswith(
-        "DestinationRefused: destination 127.0.0.1 refused: 127.0.0.1 is loopback"
+        "DestinationRefused: destination 127.0.0.1 refused: 127.0.0.1 is loopback (to deliver "
+        "there, allow it: hookflow up --allow-networks 127.0.0.1/32, or HOOKFLOW_ALLOW_NETWORKS"
     )
     assert "attempt 1/8" in error
     assert receiver.requests == []
