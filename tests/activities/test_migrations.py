@@ -197,7 +197,7 @@ down_revision = {heads!r}
 
 def upgrade() -> None:
     with op.batch_alter_table("webhook") as batch:
-        batch.add_column(sa.Column("rate_limit", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("test_note", sa.String(20), nullable=True))
         batch.alter_column(
             "alias", existing_type=sa.String(100), type_=sa.String(120), existing_nullable=False
         )
@@ -205,7 +205,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("webhook") as batch:
-        batch.drop_column("rate_limit")
+        batch.drop_column("test_note")
 '''
 
 
@@ -239,8 +239,8 @@ def test_a_new_revision_upgrades_a_running_database(
         assert current_revisions(engine) == {"9000_test"}
         with engine.connect() as connection:
             columns = {c["name"]: c for c in inspect(connection).get_columns("webhook")}
-            rows = connection.execute(text("SELECT alias, url, rate_limit FROM webhook")).all()
-        assert "rate_limit" in columns and getattr(columns["alias"]["type"], "length", None) == 120
+            rows = connection.execute(text("SELECT alias, url, test_note FROM webhook")).all()
+        assert "test_note" in columns and getattr(columns["alias"]["type"], "length", None) == 120
         assert [tuple(row) for row in rows] == [("crm", "https://crm.example.com/", None)]
         with Session(engine) as session:
             assert sorted(templates_of(session, hook)) == ["lease", "loan"]
