@@ -12,12 +12,15 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.store.crypto import SecretBox
 from activities.store.keys import create_key
+from tests.helpers import codec_client
 from tests.worker.cli import Cli
 from worker.cli_api import start_api
+from worker.codec import EncryptionCodec, KeyRing, new_key
 from worker.settings import Settings
 
 TEMPORAL_UI = "http://127.0.0.1:8233"
@@ -57,6 +60,17 @@ class Api:
         return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=60)
 
 
+# The API's stack encrypts payloads as hookflow's own does, with this key.
+CODEC_KEY = new_key()
+
+
+@pytest.fixture
+async def client(dev_env: WorkflowEnvironment) -> Client:
+    """The API tests' client (and so their worker's) encrypts with ``CODEC_KEY``,
+    like the command line's, which reads it from ``HOOKFLOW_CODEC_KEY``."""
+    return await codec_client(dev_env, EncryptionCodec(KeyRing.parse(CODEC_KEY, source="test")))
+
+
 @pytest.fixture
 async def api(
     client: Client, settings: Settings, engine: Engine, box: SecretBox, worker: Worker
@@ -80,6 +94,7 @@ async def api(
 def cli(api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
     """``hookflow`` in-process against the API's own store and Temporal."""
     monkeypatch.setenv("HOOKFLOW_DATA_DIR", str(api.settings.data_dir))
+    monkeypatch.setenv("HOOKFLOW_CODEC_KEY", CODEC_KEY)
     monkeypatch.setenv("HOOKFLOW_SECRET_KEY", api.settings.secret_key_env or "")
     monkeypatch.setenv("HOOKFLOW_TASK_QUEUE", api.settings.task_queue)
     monkeypatch.setenv("TEMPORAL_ADDRESS", api.settings.temporal_address)
