@@ -18,16 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
 from activities.contracts import CreateSession
 from worker.cli_sessions import start_session
+from worker.codec import EncryptionCodec, KeyRing, data_converter, new_key
 from worker.devserver import DevServer
 from worker.output import CommandError
 from worker.settings import Settings
 
 BIN = Path(sys.executable).parent
+
+
+CODEC_KEY = new_key()
 
 
 def free_port() -> int:
@@ -52,7 +55,9 @@ class Server:
         return await self.client()
 
     async def client(self) -> Client:
-        return await Client.connect(self.address, data_converter=pydantic_data_converter)
+        # Encrypts as hookflow's own clients and workers do (the workers get CODEC_KEY).
+        codec = EncryptionCodec(KeyRing.parse(CODEC_KEY, source="benchmark"))
+        return await Client.connect(self.address, data_converter=data_converter(codec))
 
     def kill(self) -> None:
         """SIGKILL, as a crash would: no shutdown of any kind."""
@@ -111,6 +116,7 @@ def worker_env(settings: Settings, address: str) -> dict[str, str]:
         "HOOKFLOW_DATABASE_URL": settings.database_url,
         "HOOKFLOW_SECRET_KEY": settings.secret_key_env or "",
         "HOOKFLOW_ALLOW_NETWORKS": "127.0.0.0/8",
+        "HOOKFLOW_CODEC_KEY": CODEC_KEY,
     }
 
 

@@ -74,7 +74,7 @@ class UpPorts:
             (self.http_port, "Temporal HTTP API"),
             (self.metrics_port, "Temporal metrics"),
             (self.codec_port, "codec server"),
-            (self.api_port, "REST API"),
+            (self.api_port, "API"),
         ):
             ensure_port_free("127.0.0.1", port, what)
 

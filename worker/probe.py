@@ -138,7 +138,7 @@ def _result(verdict: Verdict, secret_headers: frozenset[str]) -> ProbeResult:
             body=request.body.decode(errors="replace")[: EXCERPT * 4],
         ),
         status_code=reply.status_code if reply else None,
-        latency_ms=round(reply.latency_ms, 1) if reply else None,
+        latency_ms=round(verdict.latency_ms, 1),
         response_excerpt=reply.body[:EXCERPT].decode(errors="replace") if reply else None,
         response_truncated=bool(reply and len(reply.body) > EXCERPT),
         success=success,

@@ -16,7 +16,12 @@ from typing import Any
 from pydantic import JsonValue
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -187,8 +192,14 @@ def _logged(engine: Engine, session_id: str) -> dict[tuple[str, uuid.UUID], Deli
 
 
 async def process_state(*, client: Client, process_id: str) -> ProcessState:
+    """A process's state; an ended one's from its closed history (no worker needed)."""
+    handle = client.get_workflow_handle(f"process-{process_id}", result_type=ProcessState)
     try:
-        state: ProcessState = await client.get_workflow_handle(f"process-{process_id}").query(
+        described = await handle.describe()
+        if described.status == WorkflowExecutionStatus.COMPLETED:
+            ended: ProcessState = await handle.result(rpc_timeout=QUERY_TIMEOUT)
+            return ended
+        state: ProcessState = await handle.query(
             "state", result_type=ProcessState, rpc_timeout=QUERY_TIMEOUT
         )
     except RPCError as err:

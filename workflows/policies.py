@@ -69,7 +69,8 @@ def remote_timeout(target: WebhookTarget) -> float:
 
 
 def remote_data(target: WebhookTarget) -> Policy:
-    per_attempt = timedelta(seconds=remote_timeout(target) + 0.5)
+    # The attempt's own timeout ends it first; the margin covers a busy worker.
+    per_attempt = timedelta(seconds=remote_timeout(target) + 2)
     return Policy(
         start_to_close=per_attempt,
         schedule_to_close=per_attempt * 2 + timedelta(seconds=0.25),

@@ -19,7 +19,7 @@ from tests.helpers import add_webhook, codec_client, eventually, wait_for_reques
 from tests.worker.cli import Cli
 from tests.worker.test_cli_sessions import CODEC_KEY
 from worker.assembly import running_worker
-from worker.receiver import Receiver, Reply
+from worker.receiver import Receiver
 from worker.settings import Settings
 
 
@@ -125,47 +125,6 @@ async def test_a_terminated_session_is_shown_from_the_delivery_log(
     assert alias == "erp"
     shown = await asyncio.to_thread(cli.ok, "deliveries", "show", delivery_id)
     assert f"webhook   erp ({hook})" in shown.splitlines()
-
-
-async def test_field_changed_prints_the_remote_values(
-    cli: Cli, client: Client, worker: Worker, engine, box: SecretBox, receiver: Receiver
-) -> None:
-    project = f"p{uuid.uuid4().hex[:8]}"
-    add_webhook(engine, box, project=project, type="remote_data", url=receiver.url("/rd"))
-    receiver.always(
-        "/rd",
-        Reply(body=b'[{"id": "customer_name", "value": "Dana Levi"}, {"id": "n", "value": 3}]'),
-    )
-    session_id = (
-        await asyncio.to_thread(cli.ok, "sessions", "create", "--project", project)
-    ).strip()
-    change = (
-        '{"change": {"id": "customer_id", "value": "C-1042"}, "fields": [{"id": "customer_name"}]}'
-    )
-    out = await asyncio.to_thread(cli.ok, "sessions", "field-changed", session_id, "--data", change)
-    assert out.splitlines() == [
-        "FIELD          VALUE",
-        'customer_name  "Dana Levi"',
-        "n              3",
-    ]
-    [asked] = receiver.at("/rd")
-    assert asked.json()["change"] == {"id": "customer_id", "type": "text", "value": "C-1042"}
-    as_json = await asyncio.to_thread(
-        cli.ok, "sessions", "field-changed", session_id, "--data", change, "--json"
-    )
-    assert json.loads(as_json)[0] == {"id": "customer_name", "value": "Dana Levi"}
-
-    lonely = (await asyncio.to_thread(cli.ok, "sessions", "create", "--project", "nobody")).strip()
-    code, err = await asyncio.to_thread(
-        cli.fails, "sessions", "field-changed", lonely, "--data", change
-    )
-    assert err.strip() == (
-        "hookflow: error: field_changed refused: project nobody has no remote_data webhook"
-    )
-    code, err = await asyncio.to_thread(
-        cli.fails, "sessions", "field-changed", lonely, "--data", '{"fields": []}'
-    )
-    assert err.strip() == "hookflow: error: --data: change: Field required"
 
 
 async def test_expires_in_takes_seconds(cli: Cli, client: Client, worker: Worker) -> None:

@@ -200,7 +200,7 @@ async def test_failed_delivery_is_found_and_redelivered(
     receiver.always("/r", Reply(status=200))
     code, out, err = await asyncio.to_thread(cli.run, "deliveries", "redeliver", row["id"])
     assert code == 0, err
-    assert out.startswith("1 delivered, 0 failed (redeliver-")
+    assert out.startswith("1 delivered, 0 failed (session-")  # the running session resends it
     assert "redelivering: 1/1" in err  # progress
     first, second, again = receiver.at("/r")
     assert again.headers["webhook-id"] == first.headers["webhook-id"] == row["event_id"]

@@ -84,7 +84,7 @@ async def test_a_retried_delivery_logs_one_line_and_shows_no_stack_trace(
 
         async def last_failure() -> Failure | None:
             pending = (await handle.describe()).raw_description.pending_activities
-            return pending[0].last_failure if pending and pending[0].attempt > 2 else None
+            return pending[0].last_failure if pending and pending[0].attempt >= 2 else None
 
         failure = await eventually(last_failure, lambda f: f is not None)
         assert failure is not None

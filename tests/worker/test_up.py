@@ -203,7 +203,8 @@ def test_api_command_serves_the_same_store_and_stops_on_ctrl_c(up: Up) -> None:
     key = up.hookflow("keys", "create", "--project", "acme").stdout.splitlines()[-1]
     process = subprocess.Popen(
         [HOOKFLOW, "api", "--port", str(up.api_port)],
-        env=up.env,
+        # The codec key `up` would have made: here Temporal is not running at all.
+        env={**up.env, "HOOKFLOW_CODEC_KEY": new_key()},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -186,7 +186,7 @@ async def test_410_disables_the_webhook_and_holds_the_rest(
     assert state.deliveries[0].status == DeliveryStatus.FAILED
     assert [d.status for d in state.deliveries[1:]] == [DeliveryStatus.HELD]
     assert len(receiver.at("/gone")) == 1
-    assert state.events[-1].type == "WHP_DELIVERY_FAILED"
+    assert "WHP_DELIVERY_FAILED" in [e.type for e in state.events]
     with Session(engine) as session:
         webhook = session.get(Webhook, hook)
         assert webhook is not None
