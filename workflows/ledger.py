@@ -84,3 +84,8 @@ def alert_data(record: DeliveryRecord) -> dict[str, JsonValue]:
         "sequence": record.sequence,
         "error": record.error,
     }
+
+
+def disabled_data(target: WebhookTarget, reason: str | None) -> dict[str, JsonValue]:
+    """What ``WHP_WEBHOOK_DISABLED`` says of a webhook disabled after failing for days."""
+    return {"webhook": target.alias, "webhook_id": str(target.id), "reason": reason}

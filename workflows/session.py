@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import calls, visibility
     from workflows.clock import Clock, Tick
     from workflows.intake import Rejected
-    from workflows.ledger import alert_data
+    from workflows.ledger import alert_data, disabled_data
     from workflows.lifecycle import Lifecycle
     from workflows.outbox import Outbox
     from workflows.policies import LOCAL_ACTIVITIES
@@ -70,6 +70,7 @@ class SessionWorkflow(Lifecycle):
         self._outbox = Outbox(project=req.project, alert=self._alert, changed=self._changed)
         self._failed = visibility.FailedWebhooks(self._upsert_attributes)
         self._local = False
+        self._handover_failed = False
 
     # --- run -------------------------------------------------------------------
 
@@ -83,7 +84,9 @@ class SessionWorkflow(Lifecycle):
             self._outbox.restore(req.resume.pending)
         clock = asyncio.create_task(self._run_clock())
         while True:
-            await workflow.wait_condition(lambda: bool(self._inbox) or self._finished())
+            await workflow.wait_condition(
+                lambda: bool(self._inbox) or self._finished() or self._handover_due()
+            )
             await self._dispatch()
             if self._finished():
                 break
@@ -93,6 +96,10 @@ class SessionWorkflow(Lifecycle):
         clock.cancel()
         self._describe()
         return self.state()
+
+    def _handover_due(self) -> bool:  # a burst, then quiet: hand over once drained
+        suggested = workflow.info().is_continue_as_new_suggested()
+        return suggested and not self._outbox.busy() and not self._handover_failed
 
     def _finished(self) -> bool:
         return (
@@ -108,6 +115,7 @@ class SessionWorkflow(Lifecycle):
         that few are sent twice (a repeat keeps its ``webhook-id``)."""
         if self._outbox.open_count() > MAX_CARRIED:
             return
+        self._handover_failed = False
         self._outbox.pausing = True
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
@@ -118,6 +126,7 @@ class SessionWorkflow(Lifecycle):
         carry = self._carry_over()
         if len(carry.model_dump_json()) > MAX_CARRY_BYTES:
             self._outbox.unpause()
+            self._handover_failed = True  # again once a signal comes
             return
         workflow.continue_as_new(carry)
 
@@ -174,13 +183,9 @@ class SessionWorkflow(Lifecycle):
 
     @workflow.update(name="field_changed")
     async def field_changed(self, req: FieldChange) -> list[FieldValue]:
-        """Ask the project's remote-data webhooks for values while the form is edited.
-
-        The event takes its place in the session's sequence; a failing endpoint
-        fails this call with one clear line and the session goes on. An
-        ``event_id`` is spent only when the call succeeds, so a failed call
-        can be retried with the same id.
-        """
+        """Ask the project's remote-data webhooks for values while the form is
+        edited (the event takes its place in the sequence). A failure is one line
+        and the session goes on; an ``event_id`` is spent only on success."""
         envelope = self._new_event(
             CATALOG["remote_data"].event, client=req.client, change=req.change, fields=req.fields
         )
@@ -260,14 +265,7 @@ class SessionWorkflow(Lifecycle):
             return
         self._emit(ALERT, data=alert_data(record))
         if kind == FailureType.DISABLED:
-            self._emit(
-                WEBHOOK_DISABLED,
-                data={
-                    "webhook": target.alias,
-                    "webhook_id": str(target.id),
-                    "reason": record.error,
-                },
-            )
+            self._emit(WEBHOOK_DISABLED, data=disabled_data(target, record.error))
 
     def _changed(self) -> None:
         self._failed.update(self._outbox.ledger.failed_aliases())
@@ -287,7 +285,7 @@ class SessionWorkflow(Lifecycle):
         self._describe()
 
     def _upsert_attributes(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
-        workflow.upsert_search_attributes(updates)
+        workflow.upsert_search_attributes(updates)  # (not on the time-skipping server)
 
     def _describe(self) -> None:
         visibility.describe(
