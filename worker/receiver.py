@@ -130,6 +130,9 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802  (http.server's naming)
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:  # the sender went away mid-request: nothing arrived
+                    self.close_connection = True
+                    return
                 path = self.path
                 reply = receiver._next_reply(path)
                 if reply.delay:

@@ -28,6 +28,9 @@ RESOLVE = Policy(
 # The patch under which sessions resolve webhooks and make first attempts as
 # local activities (``workflow.patched``: histories recorded before replay as they ran).
 LOCAL_ACTIVITIES = "local-activities"
+# The patch under which a session whose handover did not fit in one payload
+# tries again once fewer deliveries are open (before: on its next signal only).
+HANDOVER_AFTER_DRAIN = "handover-after-drain"
 
 # A first attempt run as a local activity: once; the ladder goes on as a regular activity.
 ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)

@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ledger import alert_data, disabled_data
     from workflows.lifecycle import Lifecycle
     from workflows.outbox import Outbox
-    from workflows.policies import LOCAL_ACTIVITIES
+    from workflows.policies import HANDOVER_AFTER_DRAIN, LOCAL_ACTIVITIES
     from workflows.remote import ask_remote_data
 
 # Configuration is read again when older than this, so that a webhook added
@@ -70,7 +70,8 @@ class SessionWorkflow(Lifecycle):
         self._outbox = Outbox(project=req.project, alert=self._alert, changed=self._changed)
         self._failed = visibility.FailedWebhooks(self._upsert_attributes)
         self._local = False
-        self._handover_failed = False
+        self._blocked_at: int | None = None  # a handover did not fit: again below this
+        self._legacy_blocked = False  # (before HANDOVER_AFTER_DRAIN: on the next signal)
 
     # --- run -------------------------------------------------------------------
 
@@ -90,7 +91,7 @@ class SessionWorkflow(Lifecycle):
             await self._dispatch()
             if self._finished():
                 break
-            if workflow.info().is_continue_as_new_suggested():
+            if workflow.info().is_continue_as_new_suggested() and self._may_hand_over():
                 await self._continue_as_new()
         await workflow.wait_condition(workflow.all_handlers_finished)
         clock.cancel()
@@ -98,8 +99,11 @@ class SessionWorkflow(Lifecycle):
         return self.state()
 
     def _handover_due(self) -> bool:  # a burst, then quiet: hand over once drained
-        suggested = workflow.info().is_continue_as_new_suggested()
-        return suggested and not self._outbox.busy() and not self._handover_failed
+        ready = not self._outbox.busy() and self._may_hand_over() and not self._legacy_blocked
+        return ready and workflow.info().is_continue_as_new_suggested()
+
+    def _may_hand_over(self) -> bool:
+        return self._blocked_at is None or self._outbox.open_count() < self._blocked_at
 
     def _finished(self) -> bool:
         return (
@@ -115,7 +119,7 @@ class SessionWorkflow(Lifecycle):
         that few are sent twice (a repeat keeps its ``webhook-id``)."""
         if self._outbox.open_count() > MAX_CARRIED:
             return
-        self._handover_failed = False
+        self._blocked_at, self._legacy_blocked = None, False
         self._outbox.pausing = True
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
@@ -123,10 +127,13 @@ class SessionWorkflow(Lifecycle):
             )
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._dispatch()  # events that arrived meanwhile join the carry
-        carry = self._carry_over()
+        carry = self._carry(pending=self._outbox.carry(), deliveries=self._outbox.ledger.finished())
         if len(carry.model_dump_json()) > MAX_CARRY_BYTES:
             self._outbox.unpause()
-            self._handover_failed = True  # again once a signal comes
+            if workflow.patched(HANDOVER_AFTER_DRAIN):
+                self._blocked_at = self._outbox.open_count()
+            else:
+                self._legacy_blocked = True
             return
         workflow.continue_as_new(carry)
 
@@ -271,8 +278,7 @@ class SessionWorkflow(Lifecycle):
         self._failed.update(self._outbox.ledger.failed_aliases())
         self._describe()
 
-    # --- visibility and continue-as-new ------------------------------------------
-
+    # --- visibility ---------------------------------------------------------------
     def _publish(self) -> None:
         visibility.publish(
             self._upsert_attributes,
@@ -293,6 +299,3 @@ class SessionWorkflow(Lifecycle):
             self._outbox.ledger.records(),
             self._problems,
         )
-
-    def _carry_over(self) -> CreateSession:
-        return self._carry(pending=self._outbox.carry(), deliveries=self._outbox.ledger.finished())

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.api.common.v1 import Payload
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.common import RawValue
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -99,7 +99,8 @@ async def test_a_burst_of_signals_is_delivered_in_order_with_bounded_state(
             ),
             timeout=120,
         )
-        runs = [e async for e in client.list_workflows(f"WorkflowId = '{handle.id}'")]
+        # The handover waits for the streams to drain, so it may follow the last delivery.
+        runs = await wait_runs(client, handle.id, at_least=2, timeout=60)
     # At least once, in order: a repeat (same webhook-id) may follow a handover,
     # but no event arrives before one that came earlier in the session.
     firsts = list(dict.fromkeys(r.json()["event"]["sequence"] for r in receiver.at("/dw")))
@@ -109,3 +110,14 @@ async def test_a_burst_of_signals_is_delivered_in_order_with_bounded_state(
     assert len(state.events) <= KEEP_EVENTS
     assert len(state.deliveries) <= 2 * KEEP_FINISHED
     assert len(runs) >= 2, "the session never continued as new"
+
+
+async def wait_runs(
+    client: Client, workflow_id: str, *, at_least: int, timeout: float
+) -> list[WorkflowExecution]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        runs = [e async for e in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+        if len(runs) >= at_least or asyncio.get_running_loop().time() > deadline:
+            return runs
+        await asyncio.sleep(0.5)
