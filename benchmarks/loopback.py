@@ -8,6 +8,7 @@ Running it apart keeps its threads from competing with the worker under test.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import multiprocessing
 import threading
@@ -129,6 +130,18 @@ class Loopback:
             self._hits.extend(self._conn.recv())
             seen = list(self._hits)
         return [h for h in seen if path is None or h.path == path]
+
+    def count(self, path: str) -> int:
+        return len(self.hits(path))
+
+    async def wait_for(self, path: str, count: int, *, timeout: float = 900) -> list[Hit]:
+        """Wait until ``path`` has had ``count`` requests; returns them."""
+        deadline = time.monotonic() + timeout
+        while len(hits := self.hits(path)) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(hits)} of {count} requests to {path} arrived")
+            await asyncio.sleep(0.05)
+        return hits
 
     def _call(self, *command: Any) -> Any:
         with self._lock:

@@ -32,7 +32,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.contracts import SessionState
 from activities.store.crypto import SecretBox
 from activities.store.database import init_db, make_engine
-from benchmarks.throughput import ReceiverProcess
+from benchmarks.loopback import Loopback
 from tests.helpers import add_webhook, start
 from tests.helpers import start_dev_env as dev_server
 from tests.postgres import postgres_schema
@@ -54,7 +54,7 @@ def database(kind: str, data_dir: Path) -> Iterator[str]:
 
 async def run(
     env: WorkflowEnvironment,
-    receiver: ReceiverProcess,
+    receiver: Loopback,
     *,
     url: str,
     workers: int,
@@ -90,13 +90,13 @@ async def run(
         for handle in handles:  # steady state: every session knows its webhooks
             while not (await handle.query("state", result_type=SessionState)).webhooks:
                 await asyncio.sleep(0.01)
-        base = receiver.count
+        base = receiver.count("/hf")
         started = time.perf_counter()
         for n in range(events):
             await asyncio.gather(
                 *(h.signal("storage_completed", {"storage": {"n": n}}) for h in handles)
             )
-        await receiver.wait_for(base + sessions * events)
+        await receiver.wait_for("/hf", base + sessions * events)
         elapsed = time.perf_counter() - started
         await asyncio.gather(*(h.signal("delete") for h in handles))
     finally:
@@ -126,7 +126,7 @@ async def main() -> None:
     env = await dev_server()
     rates: dict[str, list[float]] = {name: [] for name, *_ in CONFIGS}
     try:
-        with ReceiverProcess() as receiver:
+        with Loopback() as receiver:
             # In turn rather than one after the other: drift in the machine's load
             # then touches every configuration alike.
             for name, kind, workers, args, metrics in CONFIGS * opts.rounds:

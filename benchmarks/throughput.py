@@ -1,225 +1,350 @@
-"""Deliveries per second: hookflow beside a plain loop, in one run, on one dev server.
+"""hookflow beside a plain Temporal loop, in one run, on the same server and receiver.
 
-The plain loop is the baseline of DESIGN.md section 10: one workflow per
-session, one regular activity per event posting with httpx to a loopback
-receiver. hookflow runs its real worker (SQLite configuration, attempt log,
-address guard). Both post to the same receiver, which runs in a process of
-its own.
+The plain loop (``benchmarks.plain``) is one workflow per session and one
+regular activity per event, posting with httpx. hookflow runs as users run
+it: ``hookflow worker`` (SQLite configuration and attempt log, the payload
+codec, the address guard). Each side's worker is a process of its own, so
+its CPU time is read apart from the server's; the receiver is a third.
 
-    .venv/bin/python -m benchmarks.throughput [--sessions 50] [--events 10] [--codec]
+For each server kind (``sqlite``: a SQLite file with WAL, as ``hookflow up``
+runs it; ``memory``: the dev server in memory), it prints:
 
-``--codec`` runs hookflow a second time with its payload codec (AES-GCM on
-every payload, as ``hookflow up`` and ``hookflow worker`` run), so the
-codec's cost is printed beside the same run without it.
+- steady state: sessions already started, then each gets ``E`` events
+  (``--shapes 100x10,1000x3``): deliveries per second;
+- bursts (``--bursts 1000,10000``): N new sessions, each announced by one
+  delivery (hookflow: ``WHEF_SESSION_CREATED``; plain: one activity at
+  start): sessions per second from the first start to the last delivery;
+- latency: events at half of each side's steady-state rate for
+  ``--latency-seconds``: signal-to-delivery p50 and p99;
+- CPU seconds of each side's worker and of the server per 1,000 deliveries.
+
+    .venv/bin/python -m benchmarks.throughput [--server sqlite,memory]
+        [--shapes 100x10,1000x3] [--bursts 1000,10000] [--latency-seconds 20]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
+import contextlib
 import os
+import platform
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-from temporalio.api.common.v1 import Payload
-from temporalio.client import Client
-from temporalio.converter import PayloadCodec
-from temporalio.worker import Worker
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 
-from activities.contracts import SessionState
-from benchmarks.plain import PlainActivities, PlainSession
-from tests.helpers import add_webhook, codec_client, local_setup, start, start_dev_env
-from worker.assembly import running_worker
-from worker.codec import EncryptionCodec, KeyRing
-from worker.receiver import Receiver
+from activities.contracts import CreateSession
+from benchmarks.loopback import Hit, Loopback
+from tests.helpers import add_webhook, local_setup, start_dev_env
+from tests.worker.test_metrics import hookflow_client, worker_env
+from tests.worker.workers import WorkerProcess
+from worker.sessions import start_session
+from worker.settings import Settings
 
-BIN = Path(sys.executable).parent
-
-
-# --- the receiver, in a process of its own -----------------------------------------
+KEY = "bench-key"
+STARTING = 64  # workflow starts in flight at once, on both sides
 
 
-def _serve(port_out: Any, stop: Any, counter: Any) -> None:
-    with Receiver() as receiver:
-        port_out.put(receiver.port)
-        while not stop.wait(0.05):
-            counter.value = len(receiver.requests)
+# --- processes and their CPU time ---------------------------------------------------
 
 
-class ReceiverProcess:
-    def __enter__(self) -> ReceiverProcess:
-        ctx = multiprocessing.get_context("spawn")
-        self._stop = ctx.Event()
-        self._counter = ctx.Value("i", 0)
-        ports: Any = ctx.Queue()
-        self._process = ctx.Process(target=_serve, args=(ports, self._stop, self._counter))
-        self._process.start()
-        self.port = ports.get(timeout=30)
-        return self
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    @property
-    def count(self) -> int:
-        return int(self._counter.value)
-
-    async def wait_for(self, count: int, timeout: float = 600) -> None:
-        deadline = time.monotonic() + timeout
-        while self.count < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.count} of {count} deliveries arrived")
-            await asyncio.sleep(0.02)
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._process.join(10)
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-# --- runs ------------------------------------------------------------------------
+def server_pid(env: WorkflowEnvironment) -> int:
+    port = env.client.service_client.config.target_host.rsplit(":", 1)[1]
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+            if b"start-dev" in args and port.encode() in args:
+                return int(proc.name)
+    raise RuntimeError(f"no dev server on port {port}")
 
 
-async def run_plain(client: Client, receiver: ReceiverProcess, sessions: int, events: int) -> float:
-    queue = f"plain-{uuid.uuid4().hex[:6]}"
-    async with httpx.AsyncClient() as http:
-        worker = Worker(
-            client,
-            task_queue=queue,
-            workflows=[PlainSession],
-            activities=[PlainActivities(http).post],
-            max_concurrent_activities=200,
+@dataclass
+class Cpu:
+    worker: float = 0.0
+    server: float = 0.0
+
+
+class Meter:
+    """CPU seconds spent by a worker and the server between ``start`` and ``stop``."""
+
+    def __init__(self, worker: int, server: int) -> None:
+        self._pids = (worker, server)
+
+    @contextlib.contextmanager
+    def measure(self) -> Iterator[Cpu]:
+        before = [cpu_seconds(p) for p in self._pids]
+        cpu = Cpu()
+        yield cpu
+        cpu.worker, cpu.server = (
+            cpu_seconds(p) - b for p, b in zip(self._pids, before, strict=True)
         )
-        async with worker:
-            base = receiver.count
-            handles = [
-                await client.start_workflow(
-                    PlainSession.run,
-                    receiver.url("/plain"),
-                    id=f"plain-{uuid.uuid4()}",
-                    task_queue=queue,
-                )
-                for _ in range(sessions)
-            ]
-            started = time.perf_counter()
-            for n in range(events):
-                await asyncio.gather(*(h.signal(PlainSession.event, {"n": n}) for h in handles))
-            await receiver.wait_for(base + sessions * events)
-            elapsed = time.perf_counter() - started
-            await asyncio.gather(*(h.signal(PlainSession.finish) for h in handles))
-    return sessions * events / elapsed
 
 
-async def run_hookflow(
-    client: Client, receiver: ReceiverProcess, sessions: int, events: int, data_dir: Path
-) -> float:
-    settings, engine, box = local_setup(data_dir, key="bench")
-    add_webhook(engine, box, project="bench", type="storage_callback", url=receiver.url("/hf"))
-    async with running_worker(client, settings, engine=engine, box=box):
-        base = receiver.count
-        handles = [
-            await start(client, settings, project="bench", id=uuid.uuid4().hex[:10])
-            for _ in range(sessions)
-        ]
-        # Steady state, as for the plain loop: every session has started and
-        # knows its webhooks before the clock starts.
-        for handle in handles:
-            while not (await handle.query("state", result_type=SessionState)).webhooks:
+# --- the two sides ----------------------------------------------------------------
+
+
+class Side:
+    name: str
+    pid: int
+
+    async def sessions(self, count: int, path: str) -> list[Any]:
+        raise NotImplementedError
+
+    async def burst(self, count: int, path: str) -> None:
+        raise NotImplementedError
+
+    async def send(self, handle: Any, n: int) -> None:
+        raise NotImplementedError
+
+
+class Plain(Side):
+    name = "plain loop"
+
+    def __init__(self, client: Client, receiver: Loopback, pid: int, queue: str) -> None:
+        self._client, self._rx, self.pid, self._queue = client, receiver, pid, queue
+
+    async def _start(self, path: str, first: dict[str, Any] | None) -> WorkflowHandle[Any, Any]:
+        return await self._client.start_workflow(
+            "PlainSession",
+            args=[self._rx.url(path), first],
+            id=f"plain-{uuid.uuid4()}",
+            task_queue=self._queue,
+        )
+
+    async def sessions(self, count: int, path: str) -> list[Any]:
+        return await bounded(count, lambda: self._start(path, None))
+
+    async def burst(self, count: int, path: str) -> None:
+        await bounded(count, lambda: self._start(path, {"storage": {"sent": time.time()}}))
+
+    async def send(self, handle: Any, n: int) -> None:
+        await handle.signal("event", {"storage": {"n": n, "sent": time.time()}})
+
+
+class Hookflow(Side):
+    name = "hookflow"
+
+    def __init__(self, client: Client, receiver: Loopback, pid: int, settings: Settings) -> None:
+        self._client, self._rx, self.pid, self._settings = client, receiver, pid, settings
+
+    async def _start(self, project: str) -> WorkflowHandle[Any, Any]:
+        req = CreateSession(id=uuid.uuid4().hex[:12], project=project)
+        await start_session(self._client, self._settings, req)
+        return self._client.get_workflow_handle(req.workflow_id)
+
+    async def sessions(self, count: int, path: str) -> list[Any]:
+        handles = await bounded(count, lambda: self._start(PROJECT[path]))
+        for handle in handles:  # steady state: every session knows its webhooks
+            while not (await handle.query("state")).get("webhooks"):
                 await asyncio.sleep(0.01)
+        return handles
+
+    async def burst(self, count: int, path: str) -> None:
+        await bounded(count, lambda: self._start(PROJECT[path]))
+
+    async def send(self, handle: Any, n: int) -> None:
+        await handle.signal("storage_completed", {"storage": {"n": n, "sent": time.time()}})
+
+
+# hookflow's projects: one webhook each, receiving one kind of event.
+PROJECT = {"/hf-steady": "steady", "/hf-burst": "burst"}
+
+
+async def bounded(count: int, start: Callable[[], Awaitable[Any]]) -> list[Any]:
+    gate = asyncio.Semaphore(STARTING)
+
+    async def one() -> Any:
+        async with gate:
+            return await start()
+
+    return await asyncio.gather(*(one() for _ in range(count)))
+
+
+# --- measurements -------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    rate: float
+    seconds: float
+    deliveries: int
+    cpu: Cpu
+
+    def per_thousand(self) -> str:
+        k = self.deliveries / 1000
+        return f"worker {self.cpu.worker / k:5.2f} s, server {self.cpu.server / k:5.2f} s"
+
+
+async def steady(side: Side, rx: Loopback, meter: Meter, sessions: int, events: int) -> Figure:
+    path = "/plain" if isinstance(side, Plain) else "/hf-steady"
+    handles = await side.sessions(sessions, path)
+    base = rx.count(path)
+    with meter.measure() as cpu:
         started = time.perf_counter()
         for n in range(events):
-            await asyncio.gather(
-                *(h.signal("storage_completed", {"storage": {"n": n}}) for h in handles)
-            )
-        await receiver.wait_for(base + sessions * events)
+            await asyncio.gather(*(side.send(h, n) for h in handles))
+        await rx.wait_for(path, base + sessions * events)
         elapsed = time.perf_counter() - started
-        await asyncio.gather(*(h.signal("delete") for h in handles))
+    total = sessions * events
+    return Figure(total / elapsed, elapsed, total, cpu)
+
+
+async def burst(side: Side, rx: Loopback, meter: Meter, count: int) -> Figure:
+    path = "/plain-burst" if isinstance(side, Plain) else "/hf-burst"
+    base = rx.count(path)
+    with meter.measure() as cpu:
+        started = time.perf_counter()
+        await side.burst(count, path)
+        await rx.wait_for(path, base + count, timeout=3600)
+        elapsed = time.perf_counter() - started
+    return Figure(count / elapsed, elapsed, count, cpu)
+
+
+async def latency(side: Side, rx: Loopback, rate: float, seconds: float) -> list[float]:
+    """Events at ``rate`` per second, spread over 100 sessions: each one's
+    signal-to-delivery time, in ms."""
+    path = "/plain" if isinstance(side, Plain) else "/hf-steady"
+    handles = await side.sessions(100, path)
+    base = rx.count(path)
+    total = max(1, int(rate * seconds))
+    started = time.perf_counter()
+    sends = []
+    for n in range(total):
+        delay = started + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sends.append(asyncio.create_task(side.send(handles[n % len(handles)], n)))
+    await asyncio.gather(*sends)
+    hits: list[Hit] = (await rx.wait_for(path, base + total))[base:]
+    return sorted((h.at - float(h.storage["sent"])) * 1000 for h in hits)
+
+
+def percentile(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, int(len(values) * p))]
+
+
+# --- the run ------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def sides(env: WorkflowEnvironment, rx: Loopback, tmp: Path) -> AsyncIterator[list[Side]]:
+    settings, engine, box = local_setup(tmp, key=KEY)
+    add_webhook(engine, box, project="steady", type="storage_callback", url=rx.url("/hf-steady"))
+    add_webhook(engine, box, project="burst", type="session_created", url=rx.url("/hf-burst"))
     engine.dispose()
-    return sessions * events / elapsed
+    environ = {**worker_env(env, tmp, settings.task_queue), "HOOKFLOW_SECRET_KEY": KEY}
+    environ["HOOKFLOW_DATABASE_URL"] = settings.database_url
+    hookflow = WorkerProcess(env=environ, log=tmp / "worker.log", metrics=False).start()
+    queue = f"plain-{uuid.uuid4().hex[:6]}"
+    address = env.client.service_client.config.target_host
+    plain = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.plain", "--address", address, "--task-queue", queue],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        await asyncio.to_thread(hookflow.wait_ready)
+        assert plain.stdout is not None
+        await asyncio.to_thread(plain.stdout.readline)
+        assert hookflow.process is not None
+        yield [
+            Plain(env.client, rx, plain.pid, queue),
+            Hookflow(await hookflow_client(env), rx, hookflow.process.pid, settings),
+        ]
+    finally:
+        hookflow.stop()
+        plain.terminate()
+        plain.wait(30)
+
+
+async def run_server(kind: str, opts: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = await start_dev_env(database=Path(tmp) / "temporal.db" if kind == "sqlite" else None)
+        label = "a SQLite file with WAL, as hookflow up runs it" if kind == "sqlite" else "memory"
+        print(f"\n== dev server, {label} ==", flush=True)
+        try:
+            with Loopback() as rx:
+                async with sides(env, rx, Path(tmp)) as (plain, hookflow):
+                    await measure(env, rx, plain, hookflow, opts)
+        finally:
+            await env.shutdown()
+
+
+async def measure(
+    env: WorkflowEnvironment, rx: Loopback, plain: Side, hookflow: Side, opts: argparse.Namespace
+) -> None:
+    server = server_pid(env)
+    meters = {s.name: Meter(s.pid, server) for s in (plain, hookflow)}
+    top: dict[str, float] = {}
+    for sessions, events in opts.shapes:
+        print(f"steady state, {sessions} sessions x {events} events:", flush=True)
+        figures = {}
+        for side in (plain, hookflow):
+            figures[side.name] = figure = await steady(
+                side, rx, meters[side.name], sessions, events
+            )
+            top[side.name] = max(top.get(side.name, 0.0), figure.rate)
+            report(side.name, figure, "deliveries/s", figures["plain loop"].rate)
+    for count in opts.bursts:
+        print(f"burst of {count:,} new sessions, each announced by one delivery:", flush=True)
+        figures = {}
+        for side in (plain, hookflow):
+            figures[side.name] = figure = await burst(side, rx, meters[side.name], count)
+            report(side.name, figure, "sessions/s", figures["plain loop"].rate)
+    if opts.latency_seconds and top:
+        print("signal-to-delivery latency at half of each side's steady rate:", flush=True)
+        for side in (plain, hookflow):
+            rate = top[side.name] / 2
+            ms = await latency(side, rx, rate, opts.latency_seconds)
+            print(
+                f"  {side.name:<10} {rate:6.1f} events/s: p50 {percentile(ms, 0.5):6.0f} ms, "
+                f"p99 {percentile(ms, 0.99):6.0f} ms, max {ms[-1]:6.0f} ms ({len(ms)} events)",
+                flush=True,
+            )
+
+
+def report(name: str, figure: Figure, unit: str, baseline: float) -> None:
+    print(
+        f"  {name:<10} {figure.rate:7.1f} {unit} ({figure.rate / baseline:.2f}x) in "
+        f"{figure.seconds:6.1f} s; CPU per 1,000 deliveries: {figure.per_thousand()}",
+        flush=True,
+    )
+
+
+def shapes(text: str) -> list[tuple[int, int]]:
+    return [(int(a), int(b)) for a, b in (s.split("x") for s in text.split(",") if s)]
+
+
+def counts(text: str) -> list[int]:
+    return [int(s) for s in text.split(",") if s]
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=50)
-    parser.add_argument("--events", type=int, default=10)
-    parser.add_argument("--only", choices=["plain", "hookflow"], help="Run one side (profiling).")
-    parser.add_argument("--codec", action="store_true", help="Also run hookflow with its codec.")
-    args = parser.parse_args()
-    env = await start_dev_env()
-    total = args.sessions * args.events
-    try:
-        with ReceiverProcess() as receiver, tempfile.TemporaryDirectory() as tmp:
-            plain = hookflow = encrypted = float("nan")
-            if args.only != "hookflow":
-                plain = await run_plain(env.client, receiver, args.sessions, args.events)
-            if args.only != "plain":
-                hookflow = await run_hookflow(
-                    env.client, receiver, args.sessions, args.events, _dir(tmp, "plain")
-                )
-            if args.only != "plain" and args.codec:
-                codec = TimedCodec(EncryptionCodec(KeyRing((os.urandom(32),))))
-                encrypted = await run_hookflow(
-                    await codec_client(env, codec),
-                    receiver,
-                    args.sessions,
-                    args.events,
-                    _dir(tmp, "codec"),
-                )
-    finally:
-        await env.shutdown()
-    shape = f"{args.sessions} sessions x {args.events} events"
-    print(f"{total} deliveries ({shape}), dev server in memory")
-    print(f"  plain loop        {plain:7.1f} deliveries/s")
-    print(f"  hookflow          {hookflow:7.1f} deliveries/s  ({hookflow / plain:.2f}x)")
-    if args.codec:
-        print(
-            f"  hookflow + codec  {encrypted:7.1f} deliveries/s  ({encrypted / plain:.2f}x; "
-            f"{encrypted / hookflow:.2f} of hookflow without the codec)"
-        )
-        per_delivery = codec.seconds / total
-        print(
-            f"  codec: {codec.payloads} payloads encrypted or decrypted, "
-            f"{codec.seconds / codec.payloads * 1e6:.0f} us each, "
-            f"{per_delivery * 1e3:.2f} ms per delivery "
-            f"({per_delivery * encrypted:.1%} of the time per delivery with the codec)"
-        )
-
-
-class TimedCodec(PayloadCodec):
-    """The codec, timed: what it costs per payload."""
-
-    def __init__(self, inner: EncryptionCodec) -> None:
-        self._inner = inner
-        self.payloads = 0
-        self.seconds = 0.0
-
-    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return self._timed(self._inner.encrypt, payloads)
-
-    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return self._timed(self._inner.decrypt, payloads)
-
-    def _timed(
-        self, apply: Callable[[Payload], Payload], payloads: Sequence[Payload]
-    ) -> list[Payload]:
-        # CPU time of this thread: what the codec costs, not how busy the machine is.
-        started = time.thread_time()
-        done = [apply(payload) for payload in payloads]
-        self.seconds += time.thread_time() - started
-        self.payloads += len(payloads)
-        return done
-
-
-def _dir(root: str, name: str) -> Path:
-    path = Path(root) / name
-    path.mkdir()
-    return path
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--server", default="sqlite,memory", help="sqlite, memory or both")
+    parser.add_argument("--shapes", type=shapes, default=shapes("100x10,1000x3"))
+    parser.add_argument("--bursts", type=counts, default=counts("1000,10000"))
+    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    opts = parser.parse_args()
+    print(
+        f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}, load {os.getloadavg()[0]:.1f}"
+    )
+    for kind in opts.server.split(","):
+        await run_server(kind, opts)
 
 
 if __name__ == "__main__":
