@@ -292,21 +292,21 @@ async def measure(
     for sessions, events in opts.shapes:
         print(f"steady state, {sessions} sessions x {events} events:", flush=True)
         figures = {}
-        for side in (plain, hookflow):
+        for side in opts.sides(plain, hookflow):
             figures[side.name] = figure = await steady(
                 side, rx, meters[side.name], sessions, events
             )
             top[side.name] = max(top.get(side.name, 0.0), figure.rate)
-            report(side.name, figure, "deliveries/s", figures["plain loop"].rate)
+            report(side.name, figure, "deliveries/s", figures)
     for count in opts.bursts:
         print(f"burst of {count:,} new sessions, each announced by one delivery:", flush=True)
         figures = {}
-        for side in (plain, hookflow):
+        for side in opts.sides(plain, hookflow):
             figures[side.name] = figure = await burst(side, rx, meters[side.name], count)
-            report(side.name, figure, "sessions/s", figures["plain loop"].rate)
+            report(side.name, figure, "sessions/s", figures)
     if opts.latency_seconds and top:
         print("signal-to-delivery latency at half of each side's steady rate:", flush=True)
-        for side in (plain, hookflow):
+        for side in opts.sides(plain, hookflow):
             rate = top[side.name] / 2
             ms = await latency(side, rx, rate, opts.latency_seconds)
             print(
@@ -316,7 +316,8 @@ async def measure(
             )
 
 
-def report(name: str, figure: Figure, unit: str, baseline: float) -> None:
+def report(name: str, figure: Figure, unit: str, figures: dict[str, Figure]) -> None:
+    baseline = figures.get("plain loop", figure).rate
     print(
         f"  {name:<10} {figure.rate:7.1f} {unit} ({figure.rate / baseline:.2f}x) in "
         f"{figure.seconds:6.1f} s; CPU per 1,000 deliveries: {figure.per_thousand()}",
@@ -338,7 +339,9 @@ async def main() -> None:
     parser.add_argument("--shapes", type=shapes, default=shapes("100x10,1000x3"))
     parser.add_argument("--bursts", type=counts, default=counts("1000,10000"))
     parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--only", choices=["plain", "hookflow"], help="One side (profiling).")
     opts = parser.parse_args()
+    opts.sides = lambda *both: [s for s in both if opts.only in (None, s.name.split()[0])]
     print(
         f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}, load {os.getloadavg()[0]:.1f}"

@@ -5,6 +5,8 @@ retry ladder is raised to Temporal (``next_retry_delay``); the events that
 follow it are sent only while each succeeds. Before an attempt, the gate may
 put the activity off (the webhook's rate limit, its open circuit, its
 bulkhead on this worker): that costs no step of the ladder and no log row.
+The bulkhead caps the webhook's requests under way, each held only while its
+request is; an event behind the first that finds no place ends the batch.
 """
 
 from __future__ import annotations
@@ -58,6 +60,10 @@ INLINE_WAIT = 2.0
 BATCH_MARGIN = 5.0
 
 
+class _Busy(Exception):
+    """No place in the webhook's bulkhead came free in time: nothing was sent."""
+
+
 @dataclass(frozen=True)
 class Sent:
     """One attempt, logged: its verdict, and what it did to the delivery."""
@@ -98,12 +104,6 @@ class DeliveryActivities:
         key = f"{info.workflow_run_id}/{info.activity_id}"
         waits = await self._ledger.waits(key) if info.attempt > 1 else 0
         attempt = info.attempt - waits + req.attempt_offset
-        bulkhead, cap = self._gate.bulkhead, endpoint.max_in_flight
-        if not await bulkhead.acquire(endpoint.id, key=key, limit=cap, wait=INLINE_WAIT):
-            delay = bulkhead.put_off(endpoint.id, key=key, limit=cap)
-            full = f"{cap or bulkhead.default_limit} attempts in flight"
-            raise await self._put_off(req, endpoint, key, delay, full)
-        started = time.monotonic()
         try:
             result = await self._deliver(req, endpoint, key, attempt=attempt, deadline=deadline)
         except EndpointUnavailable as err:  # deleted while its health was being read
@@ -114,8 +114,6 @@ class DeliveryActivities:
             if waits and err.non_retryable:
                 await self._ledger.clear_waits(key)
             raise
-        finally:
-            await bulkhead.release(endpoint.id, seconds=time.monotonic() - started)
         if waits:
             await self._ledger.clear_waits(key)
         return result
@@ -127,11 +125,17 @@ class DeliveryActivities:
         if not admission.send:
             raise await self._put_off(req, endpoint, key, admission.delay, admission.reason)
         await asyncio.sleep(admission.sleep)
-        sent = await self._send(req, endpoint, req.envelope, probe=admission.probe, attempt=attempt)
+        try:
+            sent = await self._send(
+                req, endpoint, req.envelope, key=key, probe=admission.probe, attempt=attempt
+            )
+        except _Busy as busy:
+            delay = self._gate.bulkhead.put_off(endpoint.id, key=key, limit=endpoint.max_in_flight)
+            raise await self._put_off(req, endpoint, key, delay, str(busy)) from None
         verdict = sent.verdict
         if verdict.outcome != "delivered":
             raise await self._failure(endpoint, req, sent, attempt=attempt)
-        following, stopped = await self._following(req, endpoint, deadline=deadline)
+        following, stopped = await self._following(req, endpoint, key, deadline=deadline)
         return DeliveryResult(
             status_code=verdict.status_code or 0,
             attempt=attempt,
@@ -142,7 +146,7 @@ class DeliveryActivities:
         )
 
     async def _following(
-        self, req: DeliverInput, endpoint: Endpoint, *, deadline: float
+        self, req: DeliverInput, endpoint: Endpoint, key: str, *, deadline: float
     ) -> tuple[list[SentEvent], str | None]:
         """Send the events behind the first, in order, while each succeeds."""
         sent: list[SentEvent] = []
@@ -154,7 +158,12 @@ class DeliveryActivities:
             if not admission.send:
                 return sent, f"not sent: {admission.reason} of {_where(endpoint)}"
             await asyncio.sleep(admission.sleep)
-            tried = await self._send(req, endpoint, envelope, probe=admission.probe, attempt=None)
+            try:
+                tried = await self._send(
+                    req, endpoint, envelope, key=key, probe=admission.probe, attempt=None
+                )
+            except _Busy as busy:
+                return sent, f"not sent: {busy} to {_where(endpoint)}"
             verdict = tried.verdict
             if verdict.outcome != "delivered":
                 disabled = f"; webhook disabled: {tried.disabled}" if tried.disabled else ""
@@ -174,6 +183,7 @@ class DeliveryActivities:
         endpoint: Endpoint,
         envelope: Envelope,
         *,
+        key: str,
         probe: bool,
         attempt: int | None,
     ) -> Sent:
@@ -189,7 +199,7 @@ class DeliveryActivities:
                 AttemptRecord.unsent(req, envelope, started_at=started_at, error=err.message)
             )
             raise
-        verdict = await self._sender.attempt(endpoint, body=body, msg_id=envelope.event.id)
+        verdict = await self._request(endpoint, key, body=body, msg_id=envelope.event.id)
         outcome, delay = verdict.outcome, None
         if outcome == "retrying" and attempt is not None:
             retry_after = parse_retry_after(
@@ -217,6 +227,20 @@ class DeliveryActivities:
         if verdict.outcome != "retrying":
             return Sent(verdict, delay)
         return Sent(verdict, delay, await self._auto_disable(req, endpoint, health))
+
+    async def _request(
+        self, endpoint: Endpoint, key: str, *, body: dict[str, Any], msg_id: str
+    ) -> Verdict:
+        """One request, with a place among the webhook's requests under way on
+        this worker (``_Busy`` when none came free in time)."""
+        bulkhead, cap = self._gate.bulkhead, endpoint.max_in_flight
+        if not await bulkhead.acquire(endpoint.id, key=key, limit=cap, wait=INLINE_WAIT):
+            raise _Busy(f"{cap or bulkhead.default_limit} attempts in flight")
+        started = time.monotonic()
+        try:
+            return await self._sender.attempt(endpoint, body=body, msg_id=msg_id)
+        finally:
+            await bulkhead.release(endpoint.id, seconds=time.monotonic() - started)
 
     async def _auto_disable(
         self, req: DeliverInput, endpoint: Endpoint, health: Health | None

@@ -26,6 +26,11 @@ MAX_DELAY = 120.0
 _FORGET_AFTER = 30.0
 # How long after its turn a put-off activity has a place kept for it.
 _DUE_FOR = 5.0
+# A webhook whose requests take less than this is quick: a place comes free
+# soon, so an attempt waits for one up to PATIENT_WAIT rather than being put
+# off (a put-off costs a round trip to the server, and helps no one).
+QUICK = 1.0
+PATIENT_WAIT = 15.0
 
 
 class Bulkhead:
@@ -43,11 +48,14 @@ class Bulkhead:
         self, webhook_id: uuid.UUID, *, key: str, limit: int | None, wait: float
     ) -> bool:
         """Take a place among the webhook's attempts for activity ``key``,
-        waiting up to ``wait`` seconds for one; False when none came free.
+        waiting up to ``wait`` seconds for one (PATIENT_WAIT for a quick
+        webhook); False when none came free.
 
         A newcomer leaves room for the activities put off earlier whose turn
         has come, so that those waiting are not passed for ever."""
         cap = limit or self.default_limit
+        if self._seconds.get(webhook_id, QUICK) < QUICK:
+            wait = max(wait, PATIENT_WAIT)
         waiting = self._waiting.get(webhook_id, {})
         returning = waiting.pop(key, None) is not None
         now = time.monotonic()

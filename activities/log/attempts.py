@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 from temporalio import activity
@@ -91,13 +92,17 @@ def excerpt_of(attempt: Attempt, *, box: SecretBox) -> str | None:
     return text
 
 
-def _delivery(
-    session: Session, *, project: str, webhook_id: uuid.UUID, envelope: Envelope, box: SecretBox
+def _known(session: Session, keys: Sequence[str]) -> dict[str, Delivery]:
+    """The deliveries of ``keys`` already logged, in one query."""
+    query = select(Delivery).where(col(Delivery.id).in_(set(keys)))
+    return {delivery.id: delivery for delivery in session.exec(query)}
+
+
+def _new_delivery(
+    *, key: str, project: str, webhook_id: uuid.UUID, envelope: Envelope, box: SecretBox
 ) -> Delivery:
-    """The delivery of ``envelope`` to the webhook, new if it has none yet."""
     event = envelope.event
-    key = delivery_id(event_id=event.id, webhook_id=webhook_id)
-    return session.get(Delivery, key) or Delivery(
+    return Delivery(
         id=key,
         project=project,
         session_id=envelope.session.id,
@@ -110,38 +115,51 @@ def _delivery(
 
 
 def record_attempts(*, session: Session, records: Sequence[AttemptRecord], box: SecretBox) -> None:
-    """Add the attempts and bring their deliveries up to date, in one transaction."""
-    deliveries: dict[str, Delivery] = {}
-    for record in records:
-        event = record.envelope.event
-        key = delivery_id(event_id=event.id, webhook_id=record.webhook_id)
-        delivery = deliveries.get(key) or _delivery(
-            session,
-            project=record.project,
-            webhook_id=record.webhook_id,
-            envelope=record.envelope,
-            box=box,
+    """Add the attempts and bring their deliveries up to date, in one transaction
+    (bulk statements: a batch of attempts costs a few round trips, not one each)."""
+    keys = [delivery_id(event_id=r.envelope.event.id, webhook_id=r.webhook_id) for r in records]
+    known = {key: delivery.attempts for key, delivery in _known(session, keys).items()}
+    created: dict[str, dict[str, Any]] = {}
+    changed: dict[str, dict[str, Any]] = {}
+    attempts: list[dict[str, Any]] = []
+    now = utcnow()
+    for key, record in zip(keys, records, strict=True):
+        row = created.get(key) or changed.get(key)
+        if row is None and key in known:
+            row = changed[key] = {"id": key, "attempts": known[key]}
+        elif row is None:
+            row = created[key] = _new_delivery(
+                key=key,
+                project=record.project,
+                webhook_id=record.webhook_id,
+                envelope=record.envelope,
+                box=box,
+            ).model_dump()
+        row["attempts"] += 1
+        row.update(
+            status=_STATUS.get(record.outcome, "failed"),
+            status_code=record.status_code,
+            last_error=record.error,
+            updated_at=now,
         )
-        deliveries[key] = delivery
-        delivery.attempts += 1
-        delivery.status = _STATUS.get(record.outcome, "failed")
-        delivery.status_code = record.status_code
-        delivery.last_error = record.error
-        delivery.updated_at = utcnow()
-        session.add(delivery)
-        session.add(
-            Attempt(
-                delivery_id=key,
+        attempts.append(
+            {
+                "delivery_id": key,
                 # Numbered across redeliveries: a redelivery's first attempt follows the last.
-                attempt=delivery.attempts,
-                started_at=record.started_at,
-                status_code=record.status_code,
-                latency_ms=round(record.latency_ms, 2),
-                outcome=record.outcome,
-                error=record.error,
-                response_excerpt=_excerpt(record.response, box),
-            )
+                "attempt": row["attempts"],
+                "started_at": record.started_at,
+                "status_code": record.status_code,
+                "latency_ms": round(record.latency_ms, 2),
+                "outcome": record.outcome,
+                "error": record.error,
+                "response_excerpt": _excerpt(record.response, box),
+            }
         )
+    if created:
+        session.execute(insert(Delivery), list(created.values()))
+    if changed:
+        session.execute(update(Delivery), list(changed.values()))
+    session.execute(insert(Attempt), attempts)
     session.commit()
 
 
@@ -158,10 +176,13 @@ def mark_deliveries(
     """Set the status of deliveries that get no attempt now (held while their
     webhook is paused, failed when out of time), creating those not logged yet.
     A delivery already delivered stays so."""
-    for envelope in envelopes:
-        delivery = _delivery(
-            session, project=project, webhook_id=webhook_id, envelope=envelope, box=box
+    keys = [delivery_id(event_id=e.event.id, webhook_id=webhook_id) for e in envelopes]
+    known = _known(session, keys)
+    for key, envelope in zip(keys, envelopes, strict=True):
+        delivery = known.get(key) or _new_delivery(
+            key=key, project=project, webhook_id=webhook_id, envelope=envelope, box=box
         )
+        known[key] = delivery
         if delivery.status == DeliveryStatus.DELIVERED:
             continue
         delivery.status = status
