@@ -116,6 +116,10 @@ class Loopback:
         self._hits: list[Hit] = []
         return self
 
+    @property
+    def pid(self) -> int:
+        return int(self._process.pid or 0)
+
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 

@@ -76,22 +76,25 @@ def server_pid(env: WorkflowEnvironment) -> int:
 class Cpu:
     worker: float = 0.0
     server: float = 0.0
+    rest: float = 0.0
+    """This process (starting and signalling sessions) and the receiver."""
 
 
 class Meter:
-    """CPU seconds spent by a worker and the server between ``start`` and ``stop``."""
+    """CPU seconds spent by a worker, the server, and the rest while it measures."""
 
-    def __init__(self, worker: int, server: int) -> None:
-        self._pids = (worker, server)
+    def __init__(self, worker: int, server: int, receiver: int) -> None:
+        self._pids = (worker, server, os.getpid(), receiver)
 
     @contextlib.contextmanager
     def measure(self) -> Iterator[Cpu]:
         before = [cpu_seconds(p) for p in self._pids]
         cpu = Cpu()
         yield cpu
-        cpu.worker, cpu.server = (
+        worker, server, client, receiver = (
             cpu_seconds(p) - b for p, b in zip(self._pids, before, strict=True)
         )
+        cpu.worker, cpu.server, cpu.rest = worker, server, client + receiver
 
 
 # --- the two sides ----------------------------------------------------------------
@@ -104,7 +107,7 @@ class Side:
     async def sessions(self, count: int, path: str) -> list[Any]:
         raise NotImplementedError
 
-    async def burst(self, count: int, path: str) -> None:
+    async def burst(self, count: int, path: str) -> list[Any]:
         raise NotImplementedError
 
     async def send(self, handle: Any, n: int) -> None:
@@ -128,8 +131,8 @@ class Plain(Side):
     async def sessions(self, count: int, path: str) -> list[Any]:
         return await bounded(count, lambda: self._start(path, None))
 
-    async def burst(self, count: int, path: str) -> None:
-        await bounded(count, lambda: self._start(path, {"storage": {"sent": time.time()}}))
+    async def burst(self, count: int, path: str) -> list[Any]:
+        return await bounded(count, lambda: self._start(path, {"storage": {"sent": time.time()}}))
 
     async def send(self, handle: Any, n: int) -> None:
         await handle.signal("event", {"storage": {"n": n, "sent": time.time()}})
@@ -153,8 +156,8 @@ class Hookflow(Side):
                 await asyncio.sleep(0.01)
         return handles
 
-    async def burst(self, count: int, path: str) -> None:
-        await bounded(count, lambda: self._start(PROJECT[path]))
+    async def burst(self, count: int, path: str) -> list[Any]:
+        return await bounded(count, lambda: self._start(PROJECT[path]))
 
     async def send(self, handle: Any, n: int) -> None:
         await handle.signal("storage_completed", {"storage": {"n": n, "sent": time.time()}})
@@ -186,7 +189,11 @@ class Figure:
 
     def per_thousand(self) -> str:
         k = self.deliveries / 1000
-        return f"worker {self.cpu.worker / k:5.2f} s, server {self.cpu.server / k:5.2f} s"
+        cpu = self.cpu
+        return (
+            f"worker {cpu.worker / k:5.2f} s, server {cpu.server / k:5.2f} s "
+            f"(client and receiver {cpu.rest / k:4.2f} s)"
+        )
 
 
 async def steady(side: Side, rx: Loopback, meter: Meter, sessions: int, events: int) -> Figure:
@@ -203,15 +210,27 @@ async def steady(side: Side, rx: Loopback, meter: Meter, sessions: int, events: 
     return Figure(total / elapsed, elapsed, total, cpu)
 
 
-async def burst(side: Side, rx: Loopback, meter: Meter, count: int) -> Figure:
+async def burst(side: Side, rx: Loopback, meter: Meter, count: int) -> tuple[Figure, str]:
+    """The figure, and how the worker and a session look once all are open."""
     path = "/plain-burst" if isinstance(side, Plain) else "/hf-burst"
     base = rx.count(path)
     with meter.measure() as cpu:
         started = time.perf_counter()
-        await side.burst(count, path)
+        handles = await side.burst(count, path)
         await rx.wait_for(path, base + count, timeout=3600)
         elapsed = time.perf_counter() - started
-    return Figure(count / elapsed, elapsed, count, cpu)
+    history = await handles[len(handles) // 2].fetch_history()
+    after = (
+        f"worker RSS {rss_mb(side.pid):.0f} MB, a session's history {len(history.events)} events"
+    )
+    return Figure(count / elapsed, elapsed, count, cpu), after
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 async def latency(side: Side, rx: Loopback, rate: float, seconds: float) -> list[float]:
@@ -287,7 +306,7 @@ async def measure(
     env: WorkflowEnvironment, rx: Loopback, plain: Side, hookflow: Side, opts: argparse.Namespace
 ) -> None:
     server = server_pid(env)
-    meters = {s.name: Meter(s.pid, server) for s in (plain, hookflow)}
+    meters = {s.name: Meter(s.pid, server, rx.pid) for s in (plain, hookflow)}
     top: dict[str, float] = {}
     for sessions, events in opts.shapes:
         print(f"steady state, {sessions} sessions x {events} events:", flush=True)
@@ -302,8 +321,9 @@ async def measure(
         print(f"burst of {count:,} new sessions, each announced by one delivery:", flush=True)
         figures = {}
         for side in opts.sides(plain, hookflow):
-            figures[side.name] = figure = await burst(side, rx, meters[side.name], count)
-            report(side.name, figure, "sessions/s", figures)
+            figures[side.name], after = await burst(side, rx, meters[side.name], count)
+            report(side.name, figures[side.name], "sessions/s", figures)
+            print(f"  {'':<10} then {count:,} sessions open: {after}", flush=True)
     if opts.latency_seconds and top:
         print("signal-to-delivery latency at half of each side's steady rate:", flush=True)
         for side in opts.sides(plain, hookflow):
