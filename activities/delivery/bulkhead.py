@@ -28,9 +28,12 @@ _FORGET_AFTER = 30.0
 _DUE_FOR = 5.0
 # A webhook whose requests take less than this is quick: a place comes free
 # soon, so an attempt waits for one up to PATIENT_WAIT rather than being put
-# off (a put-off costs a round trip to the server, and helps no one).
+# off (a put-off costs a round trip to the server), as long as fewer than
+# PATIENT_WAITERS attempts wait on the worker: the other slots stay free for
+# other webhooks.
 QUICK = 1.0
 PATIENT_WAIT = 15.0
+PATIENT_WAITERS = 100
 
 
 class Bulkhead:
@@ -40,6 +43,7 @@ class Bulkhead:
         self._seconds: dict[uuid.UUID, float] = {}
         self._waiting: dict[uuid.UUID, dict[str, float]] = {}
         self._changed: asyncio.Condition | None = None
+        self._waiters = 0
 
     def in_flight(self, webhook_id: uuid.UUID) -> int:
         return self._counts.get(webhook_id, 0)
@@ -49,12 +53,12 @@ class Bulkhead:
     ) -> bool:
         """Take a place among the webhook's attempts for activity ``key``,
         waiting up to ``wait`` seconds for one (PATIENT_WAIT for a quick
-        webhook); False when none came free.
+        webhook while few wait); False when none came free.
 
         A newcomer leaves room for the activities put off earlier whose turn
         has come, so that those waiting are not passed for ever."""
         cap = limit or self.default_limit
-        if self._seconds.get(webhook_id, QUICK) < QUICK:
+        if self._seconds.get(webhook_id, QUICK) < QUICK and self._waiters < PATIENT_WAITERS:
             wait = max(wait, PATIENT_WAIT)
         waiting = self._waiting.get(webhook_id, {})
         returning = waiting.pop(key, None) is not None
@@ -66,11 +70,14 @@ class Bulkhead:
 
         if not free():
             changed = self._condition()
+            self._waiters += 1
             try:
                 async with asyncio.timeout(wait), changed:
                     await changed.wait_for(free)
             except TimeoutError:
                 return False
+            finally:
+                self._waiters -= 1
         self._counts[webhook_id] = self.in_flight(webhook_id) + 1
         return True
 

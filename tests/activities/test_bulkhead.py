@@ -7,6 +7,9 @@ import asyncio
 import random
 import uuid
 
+import pytest
+
+from activities.delivery import bulkhead as bulkhead_module
 from activities.delivery.bulkhead import MAX_DELAY, Bulkhead
 
 
@@ -54,3 +57,25 @@ async def test_a_newcomer_leaves_room_for_those_whose_turn_has_come() -> None:
     await asyncio.sleep(delay)  # its turn has come: the place is kept for it
     assert not await bulkhead.acquire(webhook, key="newer", limit=None, wait=0)
     assert await bulkhead.acquire(webhook, key="late", limit=None, wait=0)
+
+
+async def test_a_quick_webhook_waits_for_a_place_rather_than_being_put_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bulkhead = Bulkhead(default_limit=1)
+    quick, slow = uuid.uuid4(), uuid.uuid4()
+    for webhook, seconds in ((quick, 0.01), (slow, 4.0)):
+        assert await bulkhead.acquire(webhook, key="first", limit=None, wait=0)
+        await bulkhead.release(webhook, seconds=seconds)  # how long its requests take
+        assert await bulkhead.acquire(webhook, key="busy", limit=None, wait=0)
+    # A slow webhook's place may stay taken for long: the attempt is put off.
+    assert not await bulkhead.acquire(slow, key="next", limit=None, wait=0.05)
+    # A quick one's place comes free soon: the attempt waits past ``wait``.
+    waiter = asyncio.create_task(bulkhead.acquire(quick, key="next", limit=None, wait=0.05))
+    await asyncio.sleep(0.2)
+    assert not waiter.done()
+    await bulkhead.release(quick, seconds=0.01)
+    assert await waiter
+    # Unless many attempts wait already: the worker's other slots stay free.
+    monkeypatch.setattr(bulkhead_module, "PATIENT_WAITERS", 0)
+    assert not await bulkhead.acquire(quick, key="crowd", limit=None, wait=0.05)
