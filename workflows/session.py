@@ -114,9 +114,8 @@ class SessionWorkflow(Lifecycle):
         )
 
     async def _continue_as_new(self) -> None:
-        """Hand everything pending to a fresh run once it fits in one payload (until
-        then the streams drain on). Deliveries under way get a short grace, so
-        that few are sent twice (a repeat keeps its ``webhook-id``)."""
+        """Hand what is pending to a fresh run if it fits in one payload; deliveries
+        under way get a short grace, so few are sent twice (same ``webhook-id``)."""
         if self._outbox.open_count() > MAX_CARRIED:
             return
         self._blocked_at, self._legacy_blocked = None, False
