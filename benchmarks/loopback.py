@@ -43,7 +43,11 @@ def _handler(modes: dict[str, tuple[int, float]], hits: list[Hit], lock: threadi
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:  # noqa: N802  (http.server's naming)
-            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length)
+            if len(body) < length:  # the sender went away mid-request: nothing arrived
+                self.close_connection = True
+                return
             with lock:
                 status, delay = modes.get(self.path, (200, 0.0))
             if delay:

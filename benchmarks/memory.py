@@ -22,8 +22,9 @@ from worker.assembly import running_worker
 from worker.receiver import Receiver
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_mb(pid: int | None = None) -> float:
+    """Resident memory of process ``pid`` (this one by default), in MB."""
+    for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")

@@ -44,6 +44,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import CreateSession
 from benchmarks.loopback import Hit, Loopback
+from benchmarks.memory import rss_mb
 from tests.helpers import add_webhook, local_setup, start_dev_env
 from tests.worker.test_metrics import hookflow_client, worker_env
 from tests.worker.workers import WorkerProcess
@@ -103,6 +104,8 @@ class Meter:
 class Side:
     name: str
     pid: int
+    steady_path: str  # where its steady-state and latency deliveries go
+    burst_path: str  # where its bursts' deliveries go
 
     async def sessions(self, count: int, path: str) -> list[Any]:
         raise NotImplementedError
@@ -116,6 +119,7 @@ class Side:
 
 class Plain(Side):
     name = "plain loop"
+    steady_path, burst_path = "/plain", "/plain-burst"
 
     def __init__(self, client: Client, receiver: Loopback, pid: int, queue: str) -> None:
         self._client, self._rx, self.pid, self._queue = client, receiver, pid, queue
@@ -140,6 +144,7 @@ class Plain(Side):
 
 class Hookflow(Side):
     name = "hookflow"
+    steady_path, burst_path = "/hf-steady", "/hf-burst"
 
     def __init__(self, client: Client, receiver: Loopback, pid: int, settings: Settings) -> None:
         self._client, self._rx, self.pid, self._settings = client, receiver, pid, settings
@@ -197,7 +202,7 @@ class Figure:
 
 
 async def steady(side: Side, rx: Loopback, meter: Meter, sessions: int, events: int) -> Figure:
-    path = "/plain" if isinstance(side, Plain) else "/hf-steady"
+    path = side.steady_path
     handles = await side.sessions(sessions, path)
     base = rx.count(path)
     with meter.measure() as cpu:
@@ -212,7 +217,7 @@ async def steady(side: Side, rx: Loopback, meter: Meter, sessions: int, events: 
 
 async def burst(side: Side, rx: Loopback, meter: Meter, count: int) -> tuple[Figure, str]:
     """The figure, and how the worker and a session look once all are open."""
-    path = "/plain-burst" if isinstance(side, Plain) else "/hf-burst"
+    path = side.burst_path
     base = rx.count(path)
     with meter.measure() as cpu:
         started = time.perf_counter()
@@ -226,17 +231,10 @@ async def burst(side: Side, rx: Loopback, meter: Meter, count: int) -> tuple[Fig
     return Figure(count / elapsed, elapsed, count, cpu), after
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 async def latency(side: Side, rx: Loopback, rate: float, seconds: float) -> list[float]:
     """Events at ``rate`` per second, spread over 100 sessions: each one's
     signal-to-delivery time, in ms."""
-    path = "/plain" if isinstance(side, Plain) else "/hf-steady"
+    path = side.steady_path
     handles = await side.sessions(100, path)
     base = rx.count(path)
     total = max(1, int(rate * seconds))

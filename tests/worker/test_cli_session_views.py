@@ -9,45 +9,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.store.crypto import SecretBox
-from tests.helpers import add_webhook, codec_client, eventually, wait_for_requests
+from tests.helpers import add_webhook, eventually, wait_for_requests
 from tests.worker.cli import Cli
-from tests.worker.test_cli_sessions import CODEC_KEY
+from tests.worker.session_commands import cli_fixture, client_fixture  # noqa: F401
 from worker.assembly import running_worker
 from worker.receiver import Receiver
 from worker.settings import Settings
-
-
-@pytest.fixture
-async def client(dev_env: WorkflowEnvironment) -> Client:
-    """A client (and so the worker) that encrypts with the commands' key."""
-    return await codec_client(
-        dev_env, Settings.from_env(env={"HOOKFLOW_CODEC_KEY": CODEC_KEY}).codec()
-    )
-
-
-@pytest.fixture
-def cli(
-    client: Client,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Cli:
-    for name, value in {
-        "HOOKFLOW_DATA_DIR": str(settings.data_dir),
-        "HOOKFLOW_SECRET_KEY": settings.secret_key_env or "",
-        "HOOKFLOW_TASK_QUEUE": settings.task_queue,
-        "HOOKFLOW_CODEC_KEY": CODEC_KEY,
-        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("HOOKFLOW_DATABASE_URL", raising=False)
-    return Cli(capsys)
 
 
 async def test_ended_sessions_are_shown_and_listed_by_project_status_and_template(

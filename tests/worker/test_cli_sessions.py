@@ -10,42 +10,14 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.store.crypto import SecretBox
-from tests.helpers import add_webhook, codec_client, eventually, new_id, wait_for_requests
+from tests.helpers import add_webhook, eventually, new_id, wait_for_requests
 from tests.worker.cli import Cli
-from worker.codec import new_key
+from tests.worker.session_commands import cli_fixture, client_fixture  # noqa: F401
 from worker.receiver import Receiver, Reply
 from worker.settings import Settings
-
-# The commands encrypt with this key (HOOKFLOW_CODEC_KEY), and so do the
-# tests' client and worker: every session here runs through the codec.
-CODEC_KEY = new_key()
-
-
-@pytest.fixture
-async def client(dev_env: WorkflowEnvironment) -> Client:
-    return await codec_client(
-        dev_env, Settings.from_env(env={"HOOKFLOW_CODEC_KEY": CODEC_KEY}).codec()
-    )
-
-
-@pytest.fixture
-def cli(
-    client: Client,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Cli:
-    monkeypatch.setenv("HOOKFLOW_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("HOOKFLOW_SECRET_KEY", settings.secret_key_env or "")
-    monkeypatch.setenv("HOOKFLOW_TASK_QUEUE", settings.task_queue)
-    monkeypatch.setenv("HOOKFLOW_CODEC_KEY", CODEC_KEY)
-    monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
-    monkeypatch.delenv("HOOKFLOW_DATABASE_URL", raising=False)
-    return Cli(capsys)
 
 
 async def test_create_signal_show_with_retries(

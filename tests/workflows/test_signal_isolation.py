@@ -16,6 +16,7 @@ from activities.contracts import DeliveryStatus
 from activities.store.crypto import SecretBox
 from tests.helpers import (
     add_webhook,
+    eventually,
     start,
     start_dev_env,
     state_of,
@@ -100,7 +101,9 @@ async def test_a_burst_of_signals_is_delivered_in_order_with_bounded_state(
             timeout=120,
         )
         # The handover waits for the streams to drain, so it may follow the last delivery.
-        runs = await wait_runs(client, handle.id, at_least=2, timeout=60)
+        runs = await eventually(
+            lambda: runs_of(client, handle.id), lambda runs: len(runs) >= 2, timeout=60
+        )
     # At least once, in order: a repeat (same webhook-id) may follow a handover,
     # but no event arrives before one that came earlier in the session.
     firsts = list(dict.fromkeys(r.json()["event"]["sequence"] for r in receiver.at("/dw")))
@@ -112,12 +115,5 @@ async def test_a_burst_of_signals_is_delivered_in_order_with_bounded_state(
     assert len(runs) >= 2, "the session never continued as new"
 
 
-async def wait_runs(
-    client: Client, workflow_id: str, *, at_least: int, timeout: float
-) -> list[WorkflowExecution]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        runs = [e async for e in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
-        if len(runs) >= at_least or asyncio.get_running_loop().time() > deadline:
-            return runs
-        await asyncio.sleep(0.5)
+async def runs_of(client: Client, workflow_id: str) -> list[WorkflowExecution]:
+    return [e async for e in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
