@@ -22,6 +22,7 @@ from activities.delivery.tokens import TokenCache
 from activities.files.documents import LocalDocumentStore
 from activities.files.private import DIR_MODE, tighten
 from activities.files.storage import StorageActivities
+from activities.log.activity import DeliveryLogActivities
 from activities.store.activity import ConfigActivities
 from activities.store.crypto import SecretBox, sealed_sample
 from activities.store.database import init_db, make_engine
@@ -98,6 +99,7 @@ async def running_worker(
     )
     storage = StorageActivities(engine=engine, documents=documents, root=settings.storage)
     config = ConfigActivities(engine=engine)
+    log = DeliveryLogActivities(engine=engine, box=box)
     # Threads are made on demand; only configuration reads run there.
     with ThreadPoolExecutor(max_workers=MAX_ACTIVITIES, thread_name_prefix="hookflow") as pool:
         worker = Worker(
@@ -107,6 +109,7 @@ async def running_worker(
             activities=[
                 delivery.deliver,
                 delivery.failover,
+                log.record_deliveries,
                 config.resolve_webhooks,
                 storage.store_files,
             ],

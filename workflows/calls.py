@@ -16,10 +16,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
         ActivityName,
         DeliverInput,
+        DeliveryMark,
         DeliveryResult,
         Envelope,
         FailoverInput,
         FailureType,
+        RecordDeliveries,
         ResolvedWebhooks,
         ResolveWebhooks,
         StoredFiles,
@@ -68,7 +70,7 @@ async def deliver(
             result_type=DeliveryResult,
             start_to_close_timeout=policy.start_to_close,
             retry_policy=policies.ONE_ATTEMPT,
-            summary=_summary(target, first, following),
+            summary=_summary(target, first, following, attempt_offset),
         )
         return local_result
     result: DeliveryResult = await workflow.execute_activity(
@@ -77,17 +79,25 @@ async def deliver(
         result_type=DeliveryResult,
         start_to_close_timeout=policy.start_to_close,
         schedule_to_close_timeout=policy.schedule_to_close,
+        heartbeat_timeout=policy.heartbeat,
         retry_policy=policy.retry,
-        summary=_summary(target, first, following),
+        summary=_summary(target, first, following, attempt_offset),
     )
     return result
 
 
-def _summary(target: WebhookTarget, first: Envelope, following: Sequence[Envelope]) -> str:
+def _summary(
+    target: WebhookTarget, first: Envelope, following: Sequence[Envelope], offset: int
+) -> str:
+    """``WHEF_CLIENT_FORM_SUBMITTED -> crm (crm.example.com)``; after a first
+    attempt made elsewhere (a local one, or before a put-off), which steps of
+    the ladder this activity's attempts are, as hookflow counts them."""
     events = first.event.type
     if following:
         events += f" #{first.event.sequence} and {len(following)} more"
-    return f"{events} -> {target.alias} ({target.host})"
+    steps = len(target.retry_schedule)
+    ladder = f", attempts {offset + 1}-{steps} of {steps}" if offset and steps > offset else ""
+    return f"{events} -> {target.alias} ({target.host}){ladder}"
 
 
 async def failover(*, project: str, target: WebhookTarget, envelope: Envelope) -> bool:
@@ -105,6 +115,23 @@ async def failover(*, project: str, target: WebhookTarget, envelope: Envelope) -
     except ActivityError:
         return False
     return took_over
+
+
+async def record_deliveries(*, project: str, marks: Sequence[DeliveryMark]) -> None:
+    """Transitions the workflow decided (held, released, skipped, failed) into the
+    delivery log: a local activity, retried until the database answers."""
+    await workflow.execute_local_activity(
+        ActivityName.RECORD_DELIVERIES,
+        RecordDeliveries(project=project, marks=list(marks)),
+        start_to_close_timeout=policies.RECORD.start_to_close,
+        retry_policy=policies.RECORD.retry,
+        summary=f"log {len(marks)} deliveries: {_counts(marks)}",
+    )
+
+
+def _counts(marks: Sequence[DeliveryMark]) -> str:
+    statuses = [str(m.status) for m in marks]
+    return ", ".join(f"{statuses.count(s)} {s}" for s in dict.fromkeys(statuses))
 
 
 async def resolve(

@@ -11,11 +11,11 @@ from pydantic import JsonValue
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import DeliveryRecord, DeliveryStatus, Envelope, WebhookTarget
+    from activities.contracts import DeliveryRecord, Envelope, WebhookTarget
+    from activities.contracts.states import OPEN
 
 # Finished deliveries kept in workflow state; older ones live in the delivery log.
 KEEP_FINISHED = 100
-OPEN = (DeliveryStatus.PENDING, DeliveryStatus.HELD, DeliveryStatus.FAILED)
 
 
 class Ledger:

@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.clock import Clock
     from workflows.events import EventLog
     from workflows.intake import Intake, Rejected
+    from workflows.patches import STORAGE_AFTER_ARCHIVE
 
 MAX_PROBLEMS = 50
 _LIVE = (SessionStatus.ACTIVE, SessionStatus.SUBMITTED, SessionStatus.EXPIRED)
@@ -144,7 +145,7 @@ class Lifecycle:
         if self._req.standalone:
             archive = self._emit(ARCHIVE, form_data=data.form_data, sessions=[station], **files)
             # Sessions started before storage existed go on without it (replay-safe).
-            if workflow.patched("storage-after-archive"):
+            if workflow.patched(STORAGE_AFTER_ARCHIVE):
                 self._side_tasks.append(asyncio.create_task(self._store_files(archive)))
         else:
             self._notify_process(station)

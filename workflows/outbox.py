@@ -2,10 +2,15 @@
 
 ``Session``, ``BusinessProcess`` and ``Redeliver`` all deliver through it.
 A stream sends its head, then the events queued behind it in the same
-activity. A disabled webhook's stream is held (paused) until it is enabled;
-behind a delivery that exhausts its ladder, the rest of the stream is held
-until it is redelivered: order holds through both. A deleted webhook's
-stream is dropped. Streams never wait for each other.
+activity. A put-off (rate limit, open circuit, bulkhead) is waited out here,
+without using an attempt. A disabled webhook's stream is held (paused) until
+it is enabled; behind a delivery that exhausts its ladder, the rest of the
+stream is held until it is redelivered: order holds through both. A deleted
+webhook's stream is dropped. Streams never wait for each other.
+
+Each delivery moves through ``activities.contracts.states``; the transitions
+decided here are recorded in the delivery log (``Effects.record``), those of
+attempts by the delivery activity, so the log and the ledger agree.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
         DeliveryCarry,
+        DeliveryMark,
         DeliveryRecord,
         DeliveryResult,
         DeliveryStatus,
@@ -30,7 +36,9 @@ with workflow.unsafe.imports_passed_through():
         FailureType,
         WebhookTarget,
     )
+    from activities.contracts.states import move
     from workflows import calls
+    from workflows.effects import Effects, TemporalEffects
     from workflows.ledger import Ledger
 
 # Events of one stream one activity sends, in order.
@@ -49,37 +57,52 @@ class Stream:
     queue: deque[str] = field(default_factory=deque)
     held: str | None = None
     paused: bool = False  # held because the webhook is disabled: enabling releases it
-    offset: int = 0  # attempts of the head made outside the ladder's activity
+    offset: int = 0  # attempts of the head made on its ladder by earlier activities
     nudged: bool = False
     task: asyncio.Task[None] | None = None
 
 
 class Outbox:
-    def __init__(self, *, project: str, alert: Alert, changed: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        *,
+        project: str,
+        alert: Alert,
+        changed: Callable[[], None],
+        effects: Effects | None = None,
+    ) -> None:
         self._project = project
         self._alert = alert
         self._changed = changed
+        self._fx: Effects = effects or TemporalEffects()
         self.ledger = Ledger()
         self._streams: dict[uuid.UUID, Stream] = {}
         self.pausing = False
         self.local_first = False  # first attempts as local activities (set by the owner)
+        self.recording = False  # transitions into the delivery log (set by the owner)
         self.dropped: list[str] = []
         self._prior: dict[str, int] = {}  # attempts of a redelivered event before its redelivery
+        self._marks: list[DeliveryMark] = []
+        self._flushing = False
 
     # --- in ---------------------------------------------------------------------
 
     def add(self, target: WebhookTarget, envelope: Envelope) -> DeliveryRecord:
-        """Queue ``envelope`` for ``target``, behind the events queued before it."""
+        """Queue ``envelope`` for ``target``, behind the events queued before it.
+        One that is not sent at once (its stream is busy or held) is logged as
+        it stands (``flush``)."""
         record = self.ledger.track(target, envelope)
         stream = self._stream(target)
         stream.queue.append(envelope.event.id)
         if stream.held is not None:
-            record.status = DeliveryStatus.HELD
+            self._set(record, DeliveryStatus.HELD, stream.held)
+        elif stream.task is not None:
+            self._set(record, DeliveryStatus.PENDING, None)
         self._kick(stream)
         return record
 
     def restore(self, carried: Iterable[DeliveryCarry]) -> None:
-        """Deliveries handed over by continue-as-new, with their status."""
+        """Deliveries handed over by continue-as-new, with their status (the log has them)."""
         for item in carried:
             record = self.ledger.track(item.target, item.envelope)
             record.status, record.error = item.status, item.error
@@ -87,6 +110,8 @@ class Outbox:
             stream = self._stream(item.target)
             if item.status == DeliveryStatus.FAILED:
                 continue
+            if not stream.queue:
+                stream.offset = item.offset
             stream.queue.append(item.envelope.event.id)
             if item.status == DeliveryStatus.HELD and stream.held is None:
                 behind = any(r.status == "failed" for r in self.ledger.of(item.target.id))
@@ -109,12 +134,23 @@ class Outbox:
 
     def redeliver(self, webhook_id: uuid.UUID, event_ids: set[str] | None = None) -> int:
         """Failed deliveries to this webhook (those named, or all) go again, in
-        sequence order with the ones held behind them; returns how many."""
+        sequence order with the ones held behind them; returns how many. A
+        delivery named that is waiting out a put-off is tried now instead (no
+        second ladder)."""
         if (stream := self._streams.get(webhook_id)) is None:
             return 0
+        records = self.ledger.of(webhook_id)
+        waiting = [
+            r
+            for r in records
+            if r.status == DeliveryStatus.WAITING and r.event_id in (event_ids or ())
+        ]
+        if waiting and stream.held is None:
+            stream.nudged = True
+            return len(waiting)
         again = [
             r.event_id
-            for r in self.ledger.of(webhook_id)
+            for r in records
             if r.status == DeliveryStatus.FAILED
             and self.ledger.has_envelope(r.event_id)
             and (event_ids is None or r.event_id in event_ids)
@@ -129,7 +165,7 @@ class Outbox:
             record = self.ledger.get(event_id, stream.target.id)
             if record.status == DeliveryStatus.FAILED:  # its attempts so far count on
                 self._prior[event_id] = record.attempts
-            record.status, record.error = DeliveryStatus.PENDING, None
+            self._set(record, DeliveryStatus.PENDING, None)
         self._kick(stream)
         self._changed()
         return len(stream.queue)
@@ -139,7 +175,9 @@ class Outbox:
     def settled(self) -> bool:
         """Nothing is being sent: every stream is empty or held (held deliveries
         are in the delivery log, where a redelivery finds them)."""
-        return all(s.task is None or s.held is not None for s in self._streams.values())
+        return not self._marks and all(
+            s.task is None or s.held is not None for s in self._streams.values()
+        )
 
     def open_count(self) -> int:
         return sum(len(s.queue) for s in self._streams.values())
@@ -152,10 +190,11 @@ class Outbox:
                 self._kick(stream)
 
     def busy(self) -> bool:
-        return any(s.task is not None for s in self._streams.values())
+        return self._flushing or any(s.task is not None for s in self._streams.values())
 
     def carry(self) -> list[DeliveryCarry]:
         """What continue-as-new hands over: every delivery not yet delivered."""
+        heads = {s.queue[0]: s.offset for s in self._streams.values() if s.queue}
         return [
             DeliveryCarry(
                 target=self._streams[r.webhook_id].target,
@@ -163,10 +202,23 @@ class Outbox:
                 status=r.status,
                 attempts=r.attempts,
                 error=r.error,
+                offset=heads.get(r.event_id, 0),
             )
             for r in self.ledger.open()
             if r.webhook_id in self._streams and self.ledger.has_envelope(r.event_id)
         ]
+
+    async def flush(self) -> None:
+        """Record the transitions decided so far in the delivery log, in order."""
+        if self._flushing:
+            return
+        self._flushing = True
+        try:
+            while self._marks:
+                marks, self._marks = self._marks, []
+                await self._fx.record(project=self._project, marks=marks)
+        finally:
+            self._flushing = False
 
     # --- draining -----------------------------------------------------------------
 
@@ -188,44 +240,65 @@ class Outbox:
                 break
             if stream.held is not None and not stream.paused:
                 continue
-            batch = [self.ledger.envelope(e) for e in list(stream.queue)[:MAX_BATCH]]
-            # A lone event's first attempt runs locally (no round trip); a backlog
-            # goes in regular activities, whose completions the server records
-            # one by one (a crashed worker re-sends little).
-            local = self.local_first and len(batch) == 1 and not stream.offset and not stream.held
-            try:
-                result = await calls.deliver(
-                    project=self._project,
-                    target=stream.target,
-                    envelopes=batch,
-                    attempt_offset=stream.offset,
-                    local=local,
-                )
-            except (ActivityError, ApplicationError) as err:
-                cause = calls.cause_of(err)
-                if local and calls.retryable(err):
-                    delay = cause.next_retry_delay if isinstance(cause, ApplicationError) else None
-                    await self._retry_later(stream, calls.one_line(cause), delay)
-                else:
-                    await self._settle(stream, cause)
-            else:
-                await self._delivered(stream, result)
+            await self._send(stream)
+            await self.flush()
             self._changed()
         stream.task = None
+
+    async def _send(self, stream: Stream) -> None:
+        batch = [self.ledger.envelope(e) for e in list(stream.queue)[:MAX_BATCH]]
+        # A lone event's first attempt runs locally (no round trip); a backlog
+        # goes in regular activities, whose completions the server records
+        # one by one (a crashed worker re-sends little).
+        local = self.local_first and len(batch) == 1 and not stream.offset and not stream.held
+        try:
+            result = await self._fx.deliver(
+                project=self._project,
+                target=stream.target,
+                envelopes=batch,
+                attempt_offset=stream.offset,
+                local=local,
+            )
+        except (ActivityError, ApplicationError) as err:
+            cause = calls.cause_of(err)
+            if local and calls.retryable(err):
+                delay = cause.next_retry_delay if isinstance(cause, ApplicationError) else None
+                await self._retry_later(stream, calls.one_line(cause), delay)
+            else:
+                await self._settle(stream, cause)
+        else:
+            if result.waiting is not None:
+                await self._wait_out(stream, result)
+            else:
+                await self._delivered(stream, result)
 
     async def _wait(self, stream: Stream) -> bool:
         """Wait for a release (a paused stream asks again now and then); False
         when the workflow hands over to its next run."""
         stream.nudged = False
-        try:
-            await workflow.wait_condition(
-                lambda: stream.held is None or stream.nudged or self.pausing,
-                timeout=RECHECK if stream.paused else None,
-                timeout_summary=f"{stream.target.alias} paused",
-            )
-        except TimeoutError:
-            pass
+        await self._fx.wait(
+            lambda: stream.held is None or stream.nudged or self.pausing,
+            timeout=RECHECK if stream.paused else None,
+            summary=f"{stream.target.alias} paused",
+        )
         return not self.pausing
+
+    async def _wait_out(self, stream: Stream, result: DeliveryResult) -> None:
+        """The head was put off without an attempt: wait (a redelivery of it, or
+        a handover, ends the wait early), then try again where its ladder was."""
+        waiting = result.waiting
+        assert waiting is not None
+        record = self.ledger.get(stream.queue[0], stream.target.id)
+        record.status, record.error = move(record.status, DeliveryStatus.WAITING), waiting.reason
+        record.next_attempt_at = self._fx.now() + timedelta(seconds=waiting.seconds)
+        stream.offset = waiting.attempts
+        self._changed()
+        stream.nudged = False
+        await self._fx.wait(
+            lambda: stream.nudged or self.pausing,
+            timeout=timedelta(seconds=waiting.seconds),
+            summary=f"{stream.target.alias}: {waiting.reason}"[:200],
+        )
 
     async def _delivered(self, stream: Stream, result: DeliveryResult) -> None:
         head = stream.queue[0]
@@ -233,11 +306,8 @@ class Outbox:
         sent += [(0, event.status_code) for event in result.following]
         for attempts, status_code in sent:
             record = self.ledger.get(stream.queue.popleft(), stream.target.id)
-            record.status, record.error, record.status_code = (
-                DeliveryStatus.DELIVERED,
-                None,
-                status_code,
-            )
+            record.status = move(record.status, DeliveryStatus.DELIVERED)
+            record.error, record.status_code, record.next_attempt_at = None, status_code, None
             record.attempts = attempts or record.attempts + 1
         stream.offset = 0
         stopped = result.stopped  # "not sent: ...": throttled or out of time, no attempt
@@ -250,12 +320,16 @@ class Outbox:
         attempt, or inside a batch): it goes on from the ladder's second step."""
         record = self.ledger.get(stream.queue[0], stream.target.id)
         record.attempts, record.error = record.attempts + 1, error
+        record.status = move(record.status, DeliveryStatus.PENDING)
         stream.offset = 1
         schedule = stream.target.retry_schedule
         if delay is None and len(schedule) > 1:
             delay = timedelta(seconds=schedule[1])
         if delay:
-            await workflow.sleep(delay, summary=f"retry {stream.target.alias}")
+            record.next_attempt_at = self._fx.now() + delay
+            await self._fx.wait(
+                lambda: False, timeout=delay, summary=f"retry {stream.target.alias}"
+            )
 
     async def _settle(self, stream: Stream, cause: BaseException) -> None:
         kind = calls.failure_type(cause)
@@ -266,8 +340,7 @@ class Outbox:
             return
         if kind == FailureType.UNAVAILABLE:
             for event_id in stream.queue:
-                record = self.ledger.get(event_id, target.id)
-                record.status, record.error = DeliveryStatus.SKIPPED, error
+                self._set(self.ledger.get(event_id, target.id), DeliveryStatus.SKIPPED, error)
             del self._streams[target.id]
             self.dropped.append(f"webhook {target.alias} was deleted: its deliveries are skipped")
             return
@@ -276,13 +349,11 @@ class Outbox:
         stream.offset = 0
         if kind == FailureType.EXHAUSTED:
             record.attempts = len(target.retry_schedule) + self._prior.pop(record.event_id, 0)
-            if await calls.failover(project=self._project, target=target, envelope=envelope):
-                record.status, record.error = (
-                    DeliveryStatus.FAILED,
-                    f"{error}; sent to the failover URL",
-                )
+            if await self._fx.failover(project=self._project, target=target, envelope=envelope):
+                # The failover URL took it: no alert, and the stream goes on.
+                self._set(record, DeliveryStatus.FAILED, f"{error}; sent to the failover URL")
                 return
-        record.status, record.error = DeliveryStatus.FAILED, error
+        self._set(record, DeliveryStatus.FAILED, error)
         workflow.logger.warning(
             "ALERT delivery failed: %s -> %s: %s", record.event_type, target.alias, record.error
         )
@@ -295,4 +366,16 @@ class Outbox:
     def _hold(self, stream: Stream, why: str, *, paused: bool) -> None:
         stream.held, stream.paused = why, paused
         for event_id in stream.queue:
-            self.ledger.get(event_id, stream.target.id).status = DeliveryStatus.HELD
+            self._set(self.ledger.get(event_id, stream.target.id), DeliveryStatus.HELD, why)
+
+    def _set(self, record: DeliveryRecord, status: DeliveryStatus, error: str | None) -> None:
+        """A transition decided here: made in the ledger, and noted for the log."""
+        record.status, record.error = move(record.status, status), error
+        record.next_attempt_at = None
+        if self.recording and self.ledger.has_envelope(record.event_id):
+            envelope = self.ledger.envelope(record.event_id)
+            self._marks.append(
+                DeliveryMark(
+                    webhook_id=record.webhook_id, envelope=envelope, status=status, error=error
+                )
+            )

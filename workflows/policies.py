@@ -17,6 +17,7 @@ class Policy:
     start_to_close: timedelta
     retry: RetryPolicy
     schedule_to_close: timedelta | None = None
+    heartbeat: timedelta | None = None
 
 
 # Reading configuration: retried until the database answers; no event is lost.
@@ -25,12 +26,11 @@ RESOLVE = Policy(
     retry=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
 )
 
-# The patch under which sessions resolve webhooks and make first attempts as
-# local activities (``workflow.patched``: histories recorded before replay as they ran).
-LOCAL_ACTIVITIES = "local-activities"
-# The patch under which a session whose handover did not fit in one payload
-# tries again once fewer deliveries are open (before: on its next signal only).
-HANDOVER_AFTER_DRAIN = "handover-after-drain"
+# Writing the delivery log's transitions the workflow decides: until the database answers.
+RECORD = Policy(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
+)
 
 # A first attempt run as a local activity: once; the ladder goes on as a regular activity.
 ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
@@ -39,18 +39,19 @@ ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 _ATTEMPT_MARGIN = timedelta(seconds=15)
 
 
+# A batch heartbeats: a worker lost mid-batch costs its stream about this long.
+HEARTBEAT = timedelta(seconds=30)
+
+
 def delivery(target: WebhookTarget, events: int = 1, attempt_offset: int = 0) -> Policy:
     """One delivery of ``events`` of a stream: the activity computes the ladder
-    (``next_retry_delay``) and says when it is exhausted, so Temporal's own
-    backoff only covers an attempt lost with its worker; ``maximum_attempts``
-    is the ladder's length, so the Web UI shows "attempt 3 of 8" as hookflow
-    does. ``schedule_to_close`` bounds the whole delivery."""
-    per_attempt = timedelta(seconds=target.timeout) * events + _ATTEMPT_MARGIN
-    # The ladder's span before jitter (+25% for jitter and Retry-After).
-    span = timedelta(seconds=sum(target.retry_schedule[1:]) * 1.25)
+    (``next_retry_delay``) and says when it is exhausted (the one place that
+    decides it), so Temporal's own backoff only covers an attempt lost with its
+    worker. ``maximum_attempts`` is what is left of the ladder. A put-off ends
+    the activity with a result (the session waits), so it is never an attempt."""
     return Policy(
-        start_to_close=per_attempt,
-        schedule_to_close=span + per_attempt * (len(target.retry_schedule) + 1),
+        start_to_close=timedelta(seconds=target.timeout) * events + _ATTEMPT_MARGIN,
+        heartbeat=HEARTBEAT,
         retry=RetryPolicy(
             initial_interval=timedelta(seconds=5),
             backoff_coefficient=2.0,

@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.events import EventLog
     from workflows.ledger import alert_data
     from workflows.outbox import Outbox
-    from workflows.policies import LOCAL_ACTIVITIES
+    from workflows.patches import DELIVERY_LOG, LOCAL_ACTIVITIES
     from workflows.session import SessionWorkflow
 
 
@@ -61,6 +61,7 @@ class BusinessProcessWorkflow:
     @workflow.run
     async def run(self, req: CreateProcess) -> ProcessState:
         self._outbox.local_first = workflow.patched(LOCAL_ACTIVITIES)
+        self._outbox.recording = workflow.patched(DELIVERY_LOG)
         self._publish()
         for position in range(1, len(req.sessions) + 1):
             session_id = req.station_id(position)
@@ -192,6 +193,7 @@ class BusinessProcessWorkflow:
         failures raised, to the project's ``delivery_failed`` webhooks."""
         for target in await self._targets_for(event):
             self._outbox.add(target, envelope)
+        await self._outbox.flush()
         await workflow.wait_condition(self._outbox.settled)
         while self._alerts and self._events is not None:
             failed, self._alerts = self._alerts, []
@@ -200,6 +202,7 @@ class BusinessProcessWorkflow:
                 alert = self._events.new(ALERT, data=alert_data(record))
                 for target in targets:
                     self._outbox.add(target, alert)
+            await self._outbox.flush()
             await workflow.wait_condition(self._outbox.settled)
 
     def _alert(

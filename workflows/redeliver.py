@@ -20,8 +20,9 @@ with workflow.unsafe.imports_passed_through():
         RedeliverProgress,
         WebhookTarget,
     )
+    from activities.contracts.states import SENDING
     from workflows.outbox import Outbox
-    from workflows.policies import LOCAL_ACTIVITIES
+    from workflows.patches import DELIVERY_LOG, LOCAL_ACTIVITIES
 
 
 @workflow.defn(name="Redeliver")
@@ -34,8 +35,10 @@ class RedeliverWorkflow:
     @workflow.run
     async def run(self, req: Redeliver) -> RedeliverProgress:
         self._outbox.local_first = workflow.patched(LOCAL_ACTIVITIES)
+        self._outbox.recording = workflow.patched(DELIVERY_LOG)
         for item in req.items:
             self._outbox.add(item.target, item.envelope)
+        await self._outbox.flush()
         await workflow.wait_condition(self._outbox.settled)
         self._changed()
         return self._progress
@@ -54,7 +57,7 @@ class RedeliverWorkflow:
         records = self._outbox.ledger.records()
         self._progress.delivered = sum(1 for r in records if r.status == DeliveryStatus.DELIVERED)
         self._progress.failed = sum(
-            1 for r in records if r.status not in (DeliveryStatus.DELIVERED, DeliveryStatus.PENDING)
+            1 for r in records if r.status not in (DeliveryStatus.DELIVERED, *SENDING)
         )
         workflow.set_current_details(
             f"{self._progress.done}/{self._progress.total} sent, {self._progress.failed} failed"

@@ -46,11 +46,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ledger import alert_data, disabled_data
     from workflows.lifecycle import Lifecycle
     from workflows.outbox import Outbox
-    from workflows.policies import HANDOVER_AFTER_DRAIN, LOCAL_ACTIVITIES
+    from workflows.patches import DELIVERY_LOG, HANDOVER_AFTER_DRAIN, LOCAL_ACTIVITIES
     from workflows.remote import ask_remote_data
 
-# Configuration is read again when older than this, so that a webhook added
-# while a session runs gets the session's later events.
+# (Sessions started before ``DELIVERY_LOG``) configuration is read again when
+# older than this, so that a webhook added while a session runs gets later events.
 TARGETS_TTL = timedelta(minutes=5)
 # Before continuing as new, deliveries under way may finish for this long.
 CAN_GRACE = timedelta(seconds=30)
@@ -79,6 +79,7 @@ class SessionWorkflow(Lifecycle):
     async def run(self, req: CreateSession) -> SessionState:
         # Sessions started before local activities go on without them (replay-safe).
         self._local = self._outbox.local_first = workflow.patched(LOCAL_ACTIVITIES)
+        self._outbox.recording = workflow.patched(DELIVERY_LOG)
         self._publish()
         if req.resume is not None:
             self._outbox.ledger.remember(req.resume.deliveries)
@@ -231,7 +232,7 @@ class SessionWorkflow(Lifecycle):
     # --- deliveries -----------------------------------------------------------------
 
     async def _dispatch(self) -> None:
-        if self._resolved_at is None or workflow.now() - self._resolved_at >= TARGETS_TTL:
+        if self._resolved_at is None or self._stale_targets():
             await self._resolve_targets()
         inbox, self._inbox = self._inbox, []
         for envelope in inbox:
@@ -247,6 +248,16 @@ class SessionWorkflow(Lifecycle):
             self._problem(note)
         self._outbox.dropped.clear()
         self._describe()
+        await self._outbox.flush()
+
+    def _stale_targets(self) -> bool:
+        """Webhooks are read again for every batch of new events (a webhook added,
+        changed or deleted is seen by the next event); sessions started before
+        that read them again after ``TARGETS_TTL``."""
+        if self._outbox.recording:
+            return bool(self._inbox)
+        assert self._resolved_at is not None
+        return workflow.now() - self._resolved_at >= TARGETS_TTL
 
     async def _resolve_targets(self) -> None:
         resolved = await calls.resolve(

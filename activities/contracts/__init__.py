@@ -27,10 +27,12 @@ from activities.contracts.base import (
 from activities.contracts.delivery import (
     DeliverInput,
     DeliveryCarry,
+    DeliveryMark,
     DeliveryRecord,
     DeliveryResult,
     EventRecord,
     FailoverInput,
+    RecordDeliveries,
     Redeliver,
     RedeliverProgress,
     ResolvedWebhooks,
@@ -38,6 +40,7 @@ from activities.contracts.delivery import (
     SentEvent,
     StoredFiles,
     StoreInput,
+    Waiting,
     WebhookTarget,
 )
 from activities.contracts.envelope import (
@@ -84,6 +87,7 @@ __all__ = [
     "DEFAULT_RETENTION",
     "DeliverInput",
     "DeliveryCarry",
+    "DeliveryMark",
     "DeliveryRecord",
     "DeliveryResult",
     "DeliveryStatus",
@@ -91,6 +95,7 @@ __all__ = [
     "EventInfo",
     "EventRecord",
     "FailoverInput",
+    "RecordDeliveries",
     "FailureType",
     "FieldChange",
     "FieldValue",
@@ -128,6 +133,7 @@ __all__ = [
     "StoreInput",
     "StoredFiles",
     "UtcDatetime",
+    "Waiting",
     "WebhookTarget",
 ]
 

@@ -54,12 +54,14 @@ class SessionStatus(StrEnum):
 
 
 class DeliveryStatus(StrEnum):
-    """Where one delivery (one event to one webhook) stands."""
+    """Where one delivery (one event to one webhook) stands; the transitions
+    between them are in ``activities.contracts.states``."""
 
-    PENDING = "pending"
+    PENDING = "pending"  # queued, or its next attempt on the ladder is due
+    WAITING = "waiting"  # put off without an attempt: rate limit, open circuit, bulkhead
     DELIVERED = "delivered"
-    FAILED = "failed"
-    HELD = "held"  # paused webhook, or behind an exhausted delivery of the same stream
+    FAILED = "failed"  # its ladder is exhausted (or it can never be sent)
+    HELD = "held"  # paused webhook, or behind a failed delivery of the same stream
     SKIPPED = "skipped"  # the webhook was deleted
 
 
@@ -93,7 +95,7 @@ class FailureType(StrEnum):
     UNAVAILABLE = "WebhookUnavailable"  # deleted meanwhile: its stream is dropped
     PAUSED = "WebhookPaused"  # disabled: its stream is held until it is enabled
     DISABLED = "WebhookDisabled"  # this delivery's failure disabled it (failing for days)
-    THROTTLED = "WebhookThrottled"  # put off (rate limit, circuit, bulkhead): no attempt made
+    THROTTLED = "WebhookThrottled"  # (histories only: put-offs are results now, never errors)
     INVALID = "DeliveryInvalid"  # this delivery can never be sent (a document is missing)
     REMOTE_DATA_FAILED = "RemoteDataFailed"  # a field_changed call got no usable answer
 
@@ -106,6 +108,7 @@ class ActivityName(StrEnum):
     FAILOVER = "failover"
     RESOLVE_WEBHOOKS = "resolve_webhooks"
     STORE_FILES = "store_files"
+    RECORD_DELIVERIES = "record_deliveries"
 
 
 MAX_SIGNAL_BYTES = 256 * 1024

@@ -66,17 +66,30 @@ class SentEvent(Model):
     latency_ms: float
 
 
+class Waiting(Model):
+    """The head of a batch was put off without an attempt (rate limit, open
+    circuit, bulkhead): the stream tries again after ``seconds``."""
+
+    seconds: float = Field(ge=0)
+    reason: str
+    attempts: int = Field(
+        ge=0, description="Attempts of the head made so far on its ladder (none by this put-off)."
+    )
+
+
 class DeliveryResult(Model):
     """``envelope`` delivered (its status, attempt and latency), then the
     ``following`` events delivered in order; ``stopped`` says why the next one
-    was not (it failed once, and stays queued)."""
+    was not (it failed once, and stays queued). With ``waiting``, nothing was
+    sent: the stream waits, and no attempt was used."""
 
-    status_code: int
-    attempt: int
-    latency_ms: float
+    status_code: int = 0
+    attempt: int = 0
+    latency_ms: float = 0.0
     response: JsonValue = None
     following: list[SentEvent] = Field(default_factory=list)
     stopped: str | None = None
+    waiting: Waiting | None = None
 
 
 class FailoverInput(Model):
@@ -102,6 +115,8 @@ class DeliveryRecord(Model):
     attempts: int = 0
     status_code: int | None = None
     error: str | None = None
+    next_attempt_at: UtcDatetime | None = None
+    """When the next attempt is due (pending after a failed attempt, or waiting)."""
 
     @classmethod
     def of(cls, target: WebhookTarget, envelope: Envelope) -> DeliveryRecord:
@@ -124,6 +139,23 @@ class DeliveryCarry(Model):
     status: DeliveryStatus = DeliveryStatus.PENDING
     attempts: int = 0
     error: str | None = None
+    offset: int = Field(default=0, ge=0, description="Attempts made on the current ladder.")
+
+
+class DeliveryMark(Model):
+    """A transition the session decided itself (held, released, skipped, failed),
+    for the delivery log; ``envelope`` creates the row when it has none yet."""
+
+    webhook_id: uuid.UUID
+    envelope: Envelope
+    status: DeliveryStatus
+    error: str | None = None
+    next_attempt_at: UtcDatetime | None = None
+
+
+class RecordDeliveries(Model):
+    project: str
+    marks: list[DeliveryMark] = Field(min_length=1)
 
 
 class Redeliver(Model):

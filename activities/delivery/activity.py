@@ -3,10 +3,13 @@
 Each event is one attempt (one POST, one attempt-log row). The first event's
 retry ladder is raised to Temporal (``next_retry_delay``); the events that
 follow it are sent only while each succeeds. Before an attempt, the gate may
-put the activity off (the webhook's rate limit, its open circuit, its
-bulkhead on this worker): that costs no step of the ladder and no log row.
+put the delivery off (the webhook's rate limit, its open circuit, its
+bulkhead on this worker): the activity then returns ``waiting`` and the
+session waits (no step of the ladder, no Temporal attempt, no attempt row).
 The bulkhead caps the webhook's requests under way, each held only while its
-request is; an event behind the first that finds no place ends the batch.
+request is; an event behind the first that finds no place ends the batch. A
+batch heartbeats what it delivered, so a worker lost mid-batch costs the
+stream its heartbeat timeout and nothing delivered is sent again.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ import asyncio
 import dataclasses
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+from temporalio.exceptions import ApplicationError
 
 from activities.contracts import (
     ActivityName,
@@ -33,12 +36,14 @@ from activities.contracts import (
     FailoverInput,
     FailureType,
     SentEvent,
+    Waiting,
 )
 from activities.delivery.endpoint import Endpoint, EndpointCache, load_endpoint
 from activities.delivery.gate import Gate
 from activities.delivery.health import Health, describe_duration, failing_for
 from activities.delivery.http import HttpClients
 from activities.delivery.ledger import Ledger
+from activities.delivery.progress import Progress, heartbeats
 from activities.delivery.retry import format_schedule, next_delay, parse_retry_after
 from activities.delivery.sender import Sender, Verdict
 from activities.delivery.tokens import TokenCache
@@ -102,80 +107,102 @@ class DeliveryActivities:
         deadline = time.monotonic() + _seconds(info.start_to_close_timeout, 60.0) - BATCH_MARGIN
         endpoint = await self._endpoint(req)
         key = f"{info.workflow_run_id}/{info.activity_id}"
-        waits = await self._ledger.waits(key) if info.attempt > 1 else 0
-        attempt = info.attempt - waits + req.attempt_offset
+        # Put-offs end the activity with a result, so Temporal's attempt is the ladder's step.
+        attempt = info.attempt + req.attempt_offset
+        progress = Progress.resumed(info.heartbeat_details)
+        beating = heartbeats(progress) if info.heartbeat_timeout and not info.is_local else None
         try:
-            result = await self._deliver(req, endpoint, key, attempt=attempt, deadline=deadline)
+            return await self._deliver(
+                req, endpoint, key, attempt=attempt, deadline=deadline, progress=progress
+            )
         except EndpointUnavailable as err:  # deleted while its health was being read
             raise ApplicationError(
                 str(err), type=FailureType.UNAVAILABLE, non_retryable=True
             ) from None
-        except ApplicationError as err:
-            if waits and err.non_retryable:
-                await self._ledger.clear_waits(key)
-            raise
-        if waits:
-            await self._ledger.clear_waits(key)
-        return result
+        finally:
+            if beating is not None:
+                beating.cancel()
 
     async def _deliver(
-        self, req: DeliverInput, endpoint: Endpoint, key: str, *, attempt: int, deadline: float
+        self,
+        req: DeliverInput,
+        endpoint: Endpoint,
+        key: str,
+        *,
+        attempt: int,
+        deadline: float,
+        progress: Progress,
     ) -> DeliveryResult:
-        admission = await self._gate.admit(endpoint, inline=INLINE_WAIT)
-        if not admission.send:
-            raise await self._put_off(req, endpoint, key, admission.delay, admission.reason)
-        await asyncio.sleep(admission.sleep)
-        try:
-            sent = await self._send(
-                req, endpoint, req.envelope, key=key, probe=admission.probe, attempt=attempt
+        head = progress.head
+        if head is None:  # (else a lost worker delivered it already: not sent twice)
+            admission = await self._gate.admit(endpoint, inline=INLINE_WAIT)
+            if not admission.send:
+                return await self._put_off(
+                    req, endpoint, admission.delay, admission.reason, attempt
+                )
+            await asyncio.sleep(admission.sleep)
+            try:
+                sent = await self._send(
+                    req, endpoint, req.envelope, key=key, probe=admission.probe, attempt=attempt
+                )
+            except _Busy as busy:
+                delay = self._gate.bulkhead.put_off(
+                    endpoint.id, key=key, limit=endpoint.max_in_flight
+                )
+                return await self._put_off(req, endpoint, delay, str(busy), attempt)
+            verdict = sent.verdict
+            if verdict.outcome != "delivered":
+                raise await self._failure(endpoint, req, sent, attempt=attempt)
+            head = progress.head = DeliveryResult(
+                status_code=verdict.status_code or 0,
+                attempt=attempt,
+                latency_ms=round(verdict.latency_ms, 2),
+                response=verdict.response,
             )
-        except _Busy as busy:
-            delay = self._gate.bulkhead.put_off(endpoint.id, key=key, limit=endpoint.max_in_flight)
-            raise await self._put_off(req, endpoint, key, delay, str(busy)) from None
-        verdict = sent.verdict
-        if verdict.outcome != "delivered":
-            raise await self._failure(endpoint, req, sent, attempt=attempt)
-        following, stopped = await self._following(req, endpoint, key, deadline=deadline)
-        return DeliveryResult(
-            status_code=verdict.status_code or 0,
-            attempt=attempt,
-            latency_ms=round(verdict.latency_ms, 2),
-            response=verdict.response,
-            following=following,
-            stopped=stopped,
-        )
+            if progress.beat is not None:
+                progress.beat()
+        stopped = await self._following(req, endpoint, key, deadline=deadline, progress=progress)
+        return head.model_copy(update={"following": list(progress.following), "stopped": stopped})
 
     async def _following(
-        self, req: DeliverInput, endpoint: Endpoint, key: str, *, deadline: float
-    ) -> tuple[list[SentEvent], str | None]:
-        """Send the events behind the first, in order, while each succeeds."""
-        sent: list[SentEvent] = []
-        for envelope in req.following:
+        self,
+        req: DeliverInput,
+        endpoint: Endpoint,
+        key: str,
+        *,
+        deadline: float,
+        progress: Progress,
+    ) -> str | None:
+        """Send the events behind the first, in order, while each succeeds (those a
+        lost worker delivered already are not sent again); why the rest were not."""
+        for envelope in req.following[len(progress.following) :]:
             left = deadline - time.monotonic() - endpoint.timeout
             if left <= 0:
-                return sent, "not sent: the time of this batch is used up"
+                return "not sent: the time of this batch is used up"
             admission = await self._gate.admit(endpoint, inline=min(INLINE_WAIT, left))
             if not admission.send:
-                return sent, f"not sent: {admission.reason} of {_where(endpoint)}"
+                return f"not sent: {admission.reason} of {_where(endpoint)}"
             await asyncio.sleep(admission.sleep)
             try:
                 tried = await self._send(
                     req, endpoint, envelope, key=key, probe=admission.probe, attempt=None
                 )
             except _Busy as busy:
-                return sent, f"not sent: {busy} to {_where(endpoint)}"
+                return f"not sent: {busy} to {_where(endpoint)}"
             verdict = tried.verdict
             if verdict.outcome != "delivered":
                 disabled = f"; webhook disabled: {tried.disabled}" if tried.disabled else ""
-                return sent, f"{verdict.error} from {_where(endpoint)}{disabled}"
-            sent.append(
+                return f"{verdict.error} from {_where(endpoint)}{disabled}"
+            progress.following.append(
                 SentEvent(
                     event_id=envelope.event.id,
                     status_code=verdict.status_code or 0,
                     latency_ms=round(verdict.latency_ms, 2),
                 )
             )
-        return sent, None
+            if progress.beat is not None:
+                progress.beat()
+        return None
 
     async def _send(
         self,
@@ -207,6 +234,7 @@ class DeliveryActivities:
             )
             delay = next_delay(req.retry_schedule, attempt=attempt, retry_after=retry_after)
             outcome = "retrying" if delay is not None else "failed"
+        next_at = utcnow() + timedelta(seconds=delay) if delay is not None else None
         await self._log.record(
             AttemptRecord(
                 webhook_id=req.webhook_id,
@@ -219,6 +247,7 @@ class DeliveryActivities:
                 error=verdict.error,
                 response=verdict.reply.body if verdict.reply else None,
                 attempt=attempt,
+                next_attempt_at=next_at,
             )
         )
         if verdict.outcome == "gone":
@@ -267,30 +296,20 @@ class DeliveryActivities:
         return reason
 
     async def _put_off(
-        self, req: DeliverInput, endpoint: Endpoint, key: str, delay: float, reason: str
-    ) -> ApplicationError:
-        """The activity comes back in ``delay`` seconds without using a step of
-        its ladder; past the delivery's own deadline it is exhausted instead."""
-        info = activity.info()
-        where = _where(endpoint)
-        if info.schedule_to_close_timeout:
-            ends = info.scheduled_time + info.schedule_to_close_timeout
-            comes_back = datetime.now(UTC) + timedelta(seconds=delay)
-            if comes_back + (info.start_to_close_timeout or timedelta()) > ends:
-                message = f"{reason} for {where} until the delivery ran out of time"
-                await self._mark(req, [req.envelope], DeliveryStatus.FAILED, message)
-                await self._ledger.clear_waits(key)
-                return ApplicationError(
-                    f"{message}; retries exhausted", type=FailureType.EXHAUSTED, non_retryable=True
-                )
-        await self._ledger.add_wait(key)
-        return ApplicationError(
-            f"{reason} for {where}: no attempt made, next try in {delay:.0f}s",
-            type=FailureType.THROTTLED,
-            next_retry_delay=timedelta(seconds=max(delay, 0.1)),
-            # Waiting is normal work, not an error: the worker logs it at debug level.
-            category=ApplicationErrorCategory.BENIGN,
+        self, req: DeliverInput, endpoint: Endpoint, delay: float, reason: str, attempt: int
+    ) -> DeliveryResult:
+        """Nothing sent: the stream waits ``delay`` seconds in its session. Waiting
+        is not failing: no step of the ladder, no Temporal attempt, no attempt row."""
+        seconds = max(delay, 0.1)
+        reason = f"{reason} of {_where(endpoint)}"
+        await self._mark(
+            req,
+            [req.envelope],
+            DeliveryStatus.WAITING,
+            reason,
+            next_attempt_at=utcnow() + timedelta(seconds=seconds),
         )
+        return DeliveryResult(waiting=Waiting(seconds=seconds, reason=reason, attempts=attempt - 1))
 
     async def _endpoint(self, req: DeliverInput) -> Endpoint:
         try:
@@ -383,7 +402,13 @@ class DeliveryActivities:
         )
 
     async def _mark(
-        self, req: DeliverInput, envelopes: list[Envelope], status: DeliveryStatus, reason: str
+        self,
+        req: DeliverInput,
+        envelopes: list[Envelope],
+        status: DeliveryStatus,
+        reason: str,
+        *,
+        next_attempt_at: datetime | None = None,
     ) -> None:
         await self._ledger.mark(
             project=req.project,
@@ -391,6 +416,7 @@ class DeliveryActivities:
             envelopes=envelopes,
             status=status,
             reason=reason,
+            next_attempt_at=next_attempt_at,
         )
 
     async def _disable(self, endpoint: Endpoint, reason: str) -> bool:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from activities.contracts import DeliveryStatus, Envelope
-from activities.log.attempts import mark_deliveries
+from activities.contracts import DeliveryMark, DeliveryStatus, Envelope
+from activities.log.attempts import record_marks
 from activities.store.crypto import SecretBox
-from activities.store.health import add_wait, clear_waits, count_waits, disable_after
+from activities.store.health import disable_after
 from activities.store.webhooks import disable_webhook
 
 
@@ -29,20 +30,23 @@ class Ledger:
         envelopes: Sequence[Envelope],
         status: DeliveryStatus,
         reason: str,
+        next_attempt_at: datetime | None = None,
     ) -> None:
-        """Deliveries that get no attempt now: held, or failed when out of time."""
+        """Deliveries that get no attempt now: held while paused, or waiting."""
+        marks = [
+            DeliveryMark(
+                webhook_id=webhook_id,
+                envelope=envelope,
+                status=status,
+                error=reason,
+                next_attempt_at=next_attempt_at,
+            )
+            for envelope in envelopes
+        ]
 
         def mark() -> None:
             with Session(self._engine) as session:
-                mark_deliveries(
-                    session=session,
-                    project=project,
-                    webhook_id=webhook_id,
-                    envelopes=envelopes,
-                    status=status,
-                    reason=reason,
-                    box=self._box,
-                )
+                record_marks(session=session, project=project, marks=marks, box=self._box)
 
         await asyncio.to_thread(mark)
 
@@ -61,18 +65,3 @@ class Ledger:
                 return disable_after(session=session, project=project)
 
         return await asyncio.to_thread(read)
-
-    async def waits(self, key: str) -> int:
-        """How often the delivery activity ``key`` was put off without an attempt."""
-
-        def read() -> int:
-            with Session(self._engine) as session:
-                return count_waits(session=session, key=key)
-
-        return await asyncio.to_thread(read)
-
-    async def add_wait(self, key: str) -> None:
-        await asyncio.to_thread(add_wait, engine=self._engine, key=key)
-
-    async def clear_waits(self, key: str) -> None:
-        await asyncio.to_thread(clear_waits, engine=self._engine, key=key)

@@ -22,7 +22,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 from temporalio import activity
 
-from activities.contracts import DeliverInput, DeliveryStatus, Envelope
+from activities.contracts import DeliverInput, DeliveryMark, DeliveryStatus, Envelope
+from activities.contracts.states import TRANSITIONS
 from activities.log.observe import observe
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
@@ -50,6 +51,8 @@ class AttemptRecord:
     response: bytes | None
     attempt: int | None = None
     """The step of the ladder (attempts made by earlier activities included)."""
+    next_attempt_at: datetime | None = None
+    """When the ladder's next step is due (``retrying`` only)."""
 
     @classmethod
     def unsent(
@@ -141,6 +144,7 @@ def record_attempts(*, session: Session, records: Sequence[AttemptRecord], box: 
             status_code=record.status_code,
             last_error=record.error,
             updated_at=now,
+            next_attempt_at=record.next_attempt_at,
         )
         attempts.append(
             {
@@ -163,31 +167,38 @@ def record_attempts(*, session: Session, records: Sequence[AttemptRecord], box: 
     session.commit()
 
 
-def mark_deliveries(
-    *,
-    session: Session,
-    project: str,
-    webhook_id: uuid.UUID,
-    envelopes: Sequence[Envelope],
-    status: DeliveryStatus,
-    reason: str,
-    box: SecretBox,
+def record_marks(
+    *, session: Session, project: str, marks: Sequence[DeliveryMark], box: SecretBox
 ) -> None:
-    """Set the status of deliveries that get no attempt now (held while their
-    webhook is paused, failed when out of time), creating those not logged yet.
-    A delivery already delivered stays so."""
-    keys = [delivery_id(event_id=e.event.id, webhook_id=webhook_id) for e in envelopes]
+    """Record transitions that come without an attempt (held, released, waiting,
+    skipped, failed by the session), creating the rows not logged yet, in one
+    transaction. A transition the state machine does not allow from a row's
+    status is not made: a delivered delivery stays delivered (only an attempt
+    says otherwise), and a release (``pending``) never rewinds a row whose
+    attempt is already under way or done."""
+    keys = [delivery_id(event_id=m.envelope.event.id, webhook_id=m.webhook_id) for m in marks]
     known = _known(session, keys)
-    for key, envelope in zip(keys, envelopes, strict=True):
-        delivery = known.get(key) or _new_delivery(
-            key=key, project=project, webhook_id=webhook_id, envelope=envelope, box=box
-        )
-        known[key] = delivery
-        if delivery.status == DeliveryStatus.DELIVERED:
-            continue
-        delivery.status = status
-        delivery.last_error = reason
-        delivery.updated_at = utcnow()
+    now = utcnow()
+    for key, mark in zip(keys, marks, strict=True):
+        delivery = known.get(key)
+        if delivery is None:
+            delivery = known[key] = _new_delivery(
+                key=key,
+                project=project,
+                webhook_id=mark.webhook_id,
+                envelope=mark.envelope,
+                box=box,
+            )
+        else:
+            old = DeliveryStatus(delivery.status)
+            if old == DeliveryStatus.DELIVERED or mark.status not in TRANSITIONS[old]:
+                continue
+            if mark.status == DeliveryStatus.PENDING and old == DeliveryStatus.PENDING:
+                continue
+        delivery.status = mark.status
+        delivery.last_error = mark.error
+        delivery.next_attempt_at = mark.next_attempt_at
+        delivery.updated_at = max(now, delivery.created_at)
         session.add(delivery)
     session.commit()
 
@@ -301,11 +312,16 @@ def deliveries_in_window(
     return list(session.exec(query))
 
 
-OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.HELD, DeliveryStatus.FAILED)
+OPEN_STATUSES = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.WAITING,
+    DeliveryStatus.HELD,
+    DeliveryStatus.FAILED,
+)
 
 
 def count_open(*, session: Session) -> dict[tuple[str, str], int]:
-    """Deliveries not delivered (pending, held, failed), per (project, status)."""
+    """Deliveries not delivered (pending, waiting, held, failed), per (project, status)."""
     query = (
         select(Delivery.project, Delivery.status, func.count())
         .where(col(Delivery.status).in_([str(s) for s in OPEN_STATUSES]))

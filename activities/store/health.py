@@ -1,4 +1,4 @@
-"""Shared delivery state in the database: webhook health, waits, project settings.
+"""Shared delivery state in the database: webhook health, project settings.
 
 A webhook's health row is changed by compare-and-set on its ``version``
 (read, decide, ``UPDATE ... WHERE version = v``; on a lost race, read again),
@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -23,7 +23,7 @@ from sqlmodel import Session, col
 from activities.delivery.health import Health
 from activities.errors import EndpointUnavailable
 from activities.store.database import utcnow
-from activities.store.tables import DeliveryWait, ProjectSettings, Webhook, WebhookHealth
+from activities.store.tables import ProjectSettings, Webhook, WebhookHealth
 
 # A webhook that failed every attempt this long is disabled, unless its project says otherwise.
 DEFAULT_DISABLE_AFTER = timedelta(days=5).total_seconds()
@@ -108,37 +108,3 @@ def set_disable_after(*, session: Session, project: str, seconds: float | None) 
     session.commit()
     session.refresh(row)
     return row
-
-
-# --- deliveries put off without an attempt -----------------------------------------
-
-
-def count_waits(*, session: Session, key: str) -> int:
-    row = session.get(DeliveryWait, key)
-    return 0 if row is None else row.waits
-
-
-def add_wait(*, engine: Engine, key: str) -> None:
-    for _ in range(_MAX_TRIES):
-        with Session(engine) as session:
-            result = session.execute(
-                update(DeliveryWait)
-                .where(col(DeliveryWait.key) == key)
-                .values(waits=col(DeliveryWait.waits) + 1, updated_at=utcnow())
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                session.commit()
-                return
-            session.add(DeliveryWait(key=key, waits=1))
-            try:
-                session.commit()
-                return
-            except IntegrityError:
-                session.rollback()
-    raise RuntimeError(f"delivery {key}: wait count too contended")
-
-
-def clear_waits(*, engine: Engine, key: str) -> None:
-    with Session(engine) as session:
-        session.execute(delete(DeliveryWait).where(col(DeliveryWait.key) == key))
-        session.commit()

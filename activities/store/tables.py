@@ -82,6 +82,8 @@ class Delivery(SQLModel, table=True):
     envelope: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Pending after a failed attempt, or waiting: when the next attempt is due.
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Attempt(SQLModel, table=True):
@@ -123,17 +125,6 @@ class WebhookHealth(SQLModel, table=True):
     probe_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # When the circuit last closed: the recovery ramp counts from here.
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class DeliveryWait(SQLModel, table=True):
-    """How often a delivery activity was put off (rate, circuit, bulkhead) without
-    an attempt, so that its retry ladder does not count those turns."""
-
-    __tablename__ = "delivery_wait"
-
-    key: str = Field(primary_key=True, max_length=300)  # workflow run id / activity id
-    waits: int = 0
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class ProjectSettings(SQLModel, table=True):

@@ -17,7 +17,7 @@ from activities.contracts import DeliveryResult, FailureType
 from activities.delivery.activity import DeliveryActivities
 from activities.delivery.health import CircuitPolicy
 from activities.store.crypto import SecretBox
-from activities.store.health import count_waits, read_health, set_disable_after
+from activities.store.health import read_health, set_disable_after
 from activities.store.tables import Webhook
 from tests.activities.delivering import (
     Clock,
@@ -66,6 +66,12 @@ async def test_the_rate_limit_holds_across_workers(
     assert times[-1] - times[0] >= 1.3
 
 
+def waiting(result: DeliveryResult | ApplicationError) -> str:
+    """The reason of a put-off (the activity's result when nothing was sent)."""
+    assert isinstance(result, DeliveryResult) and result.waiting is not None, result
+    return result.waiting.reason
+
+
 async def test_a_put_off_delivery_uses_no_step_of_its_ladder(
     engine: Engine, box: SecretBox, tmp_path: Path, receiver: Receiver
 ) -> None:
@@ -74,25 +80,26 @@ async def test_a_put_off_delivery_uses_no_step_of_its_ladder(
     async with delivery_activities(engine, box, tmp_path) as activities:
         slow = asyncio.create_task(attempt(activities, request(webhook, 1), run="a"))
         await asyncio.sleep(0.3)
-        second = request(webhook, 1, retry_schedule=[0, 60])
-        put_off = await attempt(activities, second, run="b")
-        assert isinstance(put_off, ApplicationError)
-        assert put_off.type == FailureType.THROTTLED and not put_off.non_retryable
-        assert "1 attempts in flight" in str(put_off) and "no attempt made" in str(put_off)
-        assert (
-            put_off.next_retry_delay is not None and put_off.next_retry_delay.total_seconds() >= 1
-        )
+        second = request(webhook, 2, retry_schedule=[0, 60])
+        put_off = await attempt(activities, second, run="b", attempt=2)
+        # Not an error, not an attempt: the session waits and tries again.
+        assert "1 attempts in flight" in waiting(put_off)
+        assert isinstance(put_off, DeliveryResult) and put_off.waiting is not None
+        assert put_off.waiting.seconds >= 1
+        assert put_off.waiting.attempts == 1  # Temporal's first attempt failed before
         assert len(receiver.at("/one")) == 0  # the slow one is still out; nothing else went
-        with Session(engine) as session:
-            assert count_waits(session=session, key="b/1") == 1
+        rows = {
+            d.sequence: (d.status, d.next_attempt_at, len(a)) for d, a in logged(engine, webhook)
+        }
+        assert rows[2][0] == "waiting" and rows[2][1] is not None and rows[2][2] == 0
         assert isinstance(await slow, DeliveryResult)
 
-        # Temporal's second attempt of that activity is the ladder's first.
-        again = await attempt(activities, second, run="b", attempt=2)
-    assert isinstance(again, DeliveryResult) and again.attempt == 1
+        # The session's next activity goes on from the ladder's second step.
+        again = await attempt(activities, second.model_copy(update={"attempt_offset": 1}), run="c")
+    assert isinstance(again, DeliveryResult) and again.attempt == 2
     assert len(receiver.at("/one")) == 2
-    with Session(engine) as session:
-        assert count_waits(session=session, key="b/1") == 0
+    rows = {d.sequence: (d.status, d.next_attempt_at) for d, _ in logged(engine, webhook)}
+    assert rows[2] == ("delivered", None)
 
 
 async def test_the_circuit_breaker_sends_one_probe_then_recovers(
@@ -106,9 +113,8 @@ async def test_the_circuit_breaker_sends_one_probe_then_recovers(
         for n in range(3):  # three sessions fail in a row: the circuit opens
             failed = await attempt(acts, request(webhook, 1), run=f"s{n}")
             assert isinstance(failed, ApplicationError) and failed.type == FailureType.UNDELIVERED
-        waiting = await attempt(acts, request(webhook, 1), run="s3")
-        assert isinstance(waiting, ApplicationError) and waiting.type == FailureType.THROTTLED
-        assert "circuit open" in str(waiting)
+        put_off = await attempt(acts, request(webhook, 1), run="s3")
+        assert "circuit open" in waiting(put_off)
         assert len(receiver.at("/flaky")) == 3
 
         clock.advance(seconds=2)  # the pause is over: one probe, the other waits
@@ -116,8 +122,9 @@ async def test_the_circuit_breaker_sends_one_probe_then_recovers(
             attempt(acts, request(webhook, 1), run="s4"),
             attempt(acts, request(webhook, 1), run="s5"),
         )
-        kinds = sorted(r.type for r in both if isinstance(r, ApplicationError))
-        assert kinds == [FailureType.THROTTLED, FailureType.UNDELIVERED]
+        kinds = [r.type for r in both if isinstance(r, ApplicationError)]
+        assert kinds == [FailureType.UNDELIVERED]
+        assert [waiting(r) for r in both if isinstance(r, DeliveryResult)]
         assert len(receiver.at("/flaky")) == 4
 
         receiver.always("/flaky", Reply())
@@ -132,22 +139,23 @@ async def test_the_circuit_breaker_sends_one_probe_then_recovers(
     assert health.closed_at == clock.now  # the recovery ramp runs from here
 
 
-async def test_a_delivery_put_off_past_its_deadline_is_exhausted(
+async def test_a_delivery_put_off_past_its_ladder_is_never_exhausted(
     engine: Engine, box: SecretBox, tmp_path: Path, receiver: Receiver
 ) -> None:
     webhook = hook(engine, box, receiver, "/closing")
     receiver.always("/closing", Reply(status=503))
-    policy = CircuitPolicy(threshold=1, first_pause=30.0)
+    policy = CircuitPolicy(threshold=1, first_pause=3600.0)
     async with delivery_activities(engine, box, tmp_path, policy=policy) as acts:
         assert isinstance(await attempt(acts, request(webhook, 1), run="a"), ApplicationError)
-        req = request(webhook, 2)
-        late = await attempt(acts, req, run="b", time_left=timedelta(seconds=70))
-    assert isinstance(late, ApplicationError)
-    assert late.type == FailureType.EXHAUSTED and late.non_retryable
-    assert "circuit open" in str(late) and "ran out of time" in str(late)
+        req = request(webhook, 2, retry_schedule=[0, 1])
+        # Put off at the ladder's last step, longer than what is left of the ladder.
+        late = await attempt(acts, req, run="b", attempt=2, time_left=timedelta(seconds=5))
+    assert "circuit open" in waiting(late)
+    assert isinstance(late, DeliveryResult) and late.waiting is not None
+    assert late.waiting.seconds > 5  # the ladder had 1 s to go
     assert len(receiver.at("/closing")) == 1
     status = {d.sequence: (d.status, len(a)) for d, a in logged(engine, webhook)}
-    assert status[2] == ("failed", 0)
+    assert status[2] == ("waiting", 0)
 
 
 async def test_a_webhook_failing_every_attempt_for_five_days_is_disabled(

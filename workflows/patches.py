@@ -1,0 +1,32 @@
+"""Every ``workflow.patched`` id, with the day it may be removed.
+
+A patch keeps the histories of sessions started before a change replaying as
+they ran. It may go once every such session has closed: a session lives at
+most its expiry plus its retention (default 7 + 30 days; ``hookflow`` refuses
+longer than a year of either), so each patch is kept about two months after it
+landed, then removed with its old branch. ``tests/workflows/test_patches.py``
+fails once a patch has outlived its day.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+# Sessions resolve webhooks and make first attempts as local activities.
+LOCAL_ACTIVITIES = "local-activities"
+# A session whose handover did not fit in one payload tries again once fewer
+# deliveries are open (before: on its next signal only).
+HANDOVER_AFTER_DRAIN = "handover-after-drain"
+# A standalone session stores its archive's files (sessions started before
+# the storage integration existed go on without it).
+STORAGE_AFTER_ARCHIVE = "storage-after-archive"
+# The outbox records the transitions it decides in the delivery log, waits out
+# put-offs itself, and sessions read their webhooks at every dispatch.
+DELIVERY_LOG = "delivery-log"
+
+REMOVE_AFTER: dict[str, date] = {
+    LOCAL_ACTIVITIES: date(2027, 2, 1),
+    HANDOVER_AFTER_DRAIN: date(2027, 2, 1),
+    STORAGE_AFTER_ARCHIVE: date(2027, 2, 1),
+    DELIVERY_LOG: date(2027, 2, 15),
+}
