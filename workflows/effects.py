@@ -43,6 +43,8 @@ class Effects(Protocol):
 
     def now(self) -> datetime: ...
 
+    def warn(self, message: str, *args: object) -> None: ...
+
 
 class TemporalEffects:
     async def deliver(
@@ -76,3 +78,6 @@ class TemporalEffects:
 
     def now(self) -> datetime:
         return workflow.now()
+
+    def warn(self, message: str, *args: object) -> None:
+        workflow.logger.warning(message, *args)

@@ -341,7 +341,8 @@ class Outbox:
         if kind == FailureType.UNAVAILABLE:
             for event_id in stream.queue:
                 self._set(self.ledger.get(event_id, target.id), DeliveryStatus.SKIPPED, error)
-            del self._streams[target.id]
+            stream.queue.clear()
+            self._streams.pop(target.id, None)
             self.dropped.append(f"webhook {target.alias} was deleted: its deliveries are skipped")
             return
         envelope = self.ledger.envelope(stream.queue.popleft())
@@ -354,7 +355,7 @@ class Outbox:
                 self._set(record, DeliveryStatus.FAILED, f"{error}; sent to the failover URL")
                 return
         self._set(record, DeliveryStatus.FAILED, error)
-        workflow.logger.warning(
+        self._fx.warn(
             "ALERT delivery failed: %s -> %s: %s", record.event_type, target.alias, record.error
         )
         if kind != FailureType.INVALID and stream.queue:

@@ -9,13 +9,18 @@ through the same outbox as a session's deliveries (held, failed, alerted).
 
 from __future__ import annotations
 
-import functools
+import asyncio
 from typing import Any
 
 from pydantic import JsonValue
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import (
+    ActivityError,
+    CancelledError,
+    ChildWorkflowError,
+    TerminatedError,
+)
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -31,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         ProcessStatus,
         RecipientRef,
         SessionInfo,
+        SessionState,
         StationResult,
         StationState,
         WebhookTarget,
@@ -65,7 +71,7 @@ class BusinessProcessWorkflow:
         self._publish()
         for position in range(1, len(req.sessions) + 1):
             session_id = req.station_id(position)
-            await workflow.start_child_workflow(
+            station = await workflow.start_child_workflow(
                 SessionWorkflow.run,
                 self._station_request(position),
                 id=f"session-{session_id}",
@@ -73,9 +79,12 @@ class BusinessProcessWorkflow:
                 static_summary=f"{req.project} process {req.id} station {position}",
             )
             self._started = position
-            await workflow.wait_condition(functools.partial(self._station_done, session_id))
-            if self._expired is not None:
-                self._status = ProcessStatus.EXPIRED
+            await workflow.wait_condition(
+                lambda: self._station_done(session_id) or station.done()  # noqa: B023
+            )
+            if not self._station_done(session_id):  # deleted or terminated before it was submitted
+                self._stopped(session_id, await _ending(station))
+            if self._status != ProcessStatus.ACTIVE:
                 self._publish()
                 return self.state()
         await self._archive()
@@ -94,7 +103,12 @@ class BusinessProcessWorkflow:
     @workflow.signal(name="station_expired")
     def station_expired(self, session_id: str) -> None:
         self._expired = session_id
+        self._status = ProcessStatus.EXPIRED
         self._problems.append(f"station {session_id} expired: the process stops")
+
+    def _stopped(self, session_id: str, how: str) -> None:
+        self._status = ProcessStatus.STOPPED
+        self._problems.append(f"station {session_id} {how}: the process stops")
 
     @workflow.query(name="state")
     def state(self) -> ProcessState:
@@ -172,8 +186,11 @@ class BusinessProcessWorkflow:
             document=last.document,
             sessions=stations,
         )
-        await self._deliver(ARCHIVE, archive)
-        await self._store(archive)
+        if workflow.patched(DELIVERY_LOG):  # storage beside the archive's delivery
+            await asyncio.gather(self._deliver(ARCHIVE, archive), self._store(archive))
+        else:
+            await self._deliver(ARCHIVE, archive)
+            await self._store(archive)
 
     async def _store(self, archive: Envelope) -> None:
         """The storage integration, after the archive; then its callback."""
@@ -274,3 +291,20 @@ def process_attachments(stations: list[StationResult]) -> list[FileRef]:
         for file in [*station.attachments, *extra]:
             files.setdefault(file.ref, file)
     return list(files.values())
+
+
+async def _ending(station: workflow.ChildWorkflowHandle[Any, SessionState]) -> str:
+    """How a station's session ended without being submitted, in a few words."""
+    try:
+        ended = await station
+    except ChildWorkflowError as err:
+        return f"was {_ended_how(err)}"
+    return f"ended {ended.status.value} before it was submitted"
+
+
+def _ended_how(err: ChildWorkflowError) -> str:
+    if isinstance(err.cause, TerminatedError):
+        return "terminated"
+    if isinstance(err.cause, CancelledError):
+        return "cancelled"
+    return f"failed ({calls.one_line(err.cause or err)})"

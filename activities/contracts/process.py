@@ -58,6 +58,7 @@ class ProcessStatus(StrEnum):
     ACTIVE = "active"
     ARCHIVED = "archived"
     EXPIRED = "expired"
+    STOPPED = "stopped"  # a station was deleted or terminated before it was submitted
 
 
 class StationState(Model):
