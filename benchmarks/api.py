@@ -28,11 +28,11 @@ from activities.store.keys import create_key
 from tests.api.conftest import free_port
 from tests.helpers import add_webhook, local_setup, new_id, start_dev_env
 from worker.api.auth import Principal
-from worker.api.routes_deliveries import delivery_rows
-from worker.assembly import running_worker
-from worker.cli_api import start_api
-from worker.receiver import Receiver
-from worker.sessions import create_session
+from worker.api.routes.deliveries import delivery_rows
+from worker.api.server import start_api
+from worker.devstack.receiver import Receiver
+from worker.runtime.assembly import running_worker
+from worker.services.sessions import create_session
 
 Call = Callable[[], Awaitable[None]]
 REQUESTS = {

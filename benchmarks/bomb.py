@@ -30,9 +30,9 @@ from activities.contracts import CreateSession
 from activities.store.tables import Delivery
 from tests.helpers import add_webhook, local_setup, start_dev_env
 from tests.servers import MIB, bomb_reply
-from worker.cli_sessions import start_session
-from worker.receiver import Receiver, Reply
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.settings import Settings
+from worker.services.sessions import start_session
 
 BIN = Path(sys.executable).parent
 

@@ -30,7 +30,7 @@ from activities.contracts import SessionState
 from activities.delivery.bulkhead import DEFAULT_MAX_IN_FLIGHT
 from benchmarks.loopback import Loopback
 from tests.helpers import add_webhook, local_setup, start, start_dev_env
-from worker.assembly import MAX_ACTIVITIES, running_worker
+from worker.runtime.assembly import MAX_ACTIVITIES, running_worker
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.contracts import CreateSession
-from worker.cli_sessions import start_session
-from worker.codec import EncryptionCodec, KeyRing, data_converter, new_key
-from worker.devserver import DevServer
-from worker.output import CommandError
-from worker.settings import Settings
+from worker.cli.output import CommandError
+from worker.devstack.devserver import DevServer
+from worker.runtime.codec import EncryptionCodec, KeyRing, data_converter, new_key
+from worker.runtime.settings import Settings
+from worker.services.sessions import start_session
 
 BIN = Path(sys.executable).parent
 

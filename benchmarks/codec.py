@@ -26,8 +26,8 @@ from temporalio.converter import PayloadCodec
 from activities.contracts import SessionState
 from benchmarks.loopback import Loopback
 from tests.helpers import add_webhook, codec_client, local_setup, start, start_dev_env
-from worker.assembly import running_worker
-from worker.codec import EncryptionCodec, KeyRing
+from worker.runtime.assembly import running_worker
+from worker.runtime.codec import EncryptionCodec, KeyRing
 
 
 async def run_hookflow(

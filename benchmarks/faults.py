@@ -48,7 +48,7 @@ from activities.store.tables import Delivery
 from benchmarks.cluster import BIN, Producer, Server, WorkerProcess, wait_until, worker_env
 from benchmarks.loopback import Hit, Loopback
 from tests.helpers import add_webhook
-from worker.settings import Settings
+from worker.runtime.settings import Settings
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SHORT_LADDER = [0, 1, 2]

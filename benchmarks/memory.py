@@ -18,8 +18,8 @@ from pathlib import Path
 
 from activities.contracts import CreateSession
 from tests.helpers import add_webhook, local_setup, start_dev_env
-from worker.assembly import running_worker
-from worker.receiver import Receiver
+from worker.devstack.receiver import Receiver
+from worker.runtime.assembly import running_worker
 
 
 def rss_mb(pid: int | None = None) -> float:

@@ -23,8 +23,8 @@ from temporalio.common import MetricMeter
 from activities.contracts import Envelope
 from activities.log.attempts import AttemptRecord
 from activities.log.observe import emit_metrics, log_fields, logger
-from worker.logs import JsonFormatter, TextFormatter
-from worker.metrics import free_loopback_port, telemetry_runtime
+from worker.runtime.logs import JsonFormatter, TextFormatter
+from worker.runtime.metrics import free_loopback_port, telemetry_runtime
 
 
 def record(n: int) -> AttemptRecord:

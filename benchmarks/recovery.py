@@ -29,7 +29,7 @@ from temporalio.client import Client
 from activities.delivery.health import CircuitPolicy
 from benchmarks.loopback import Loopback
 from tests.helpers import add_webhook, local_setup, start, start_dev_env
-from worker.assembly import running_worker
+from worker.runtime.assembly import running_worker
 
 LADDER = [0, 2, 5, 10, 20, 30, 30, 30, 30, 30, 30, 30, 30, 30]
 OFF = CircuitPolicy(threshold=10**9)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from activities.contracts import FieldValue
 from tests.helpers import add_webhook, local_setup, start, start_dev_env
-from worker.assembly import running_worker
-from worker.receiver import Receiver, Reply
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.assembly import running_worker
 
 CHANGE = {"change": {"id": "customer_id", "type": "text", "value": "C-1042"}, "fields": []}
 

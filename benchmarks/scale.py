@@ -38,7 +38,7 @@ from tests.helpers import start_dev_env as dev_server
 from tests.postgres import postgres_schema
 from tests.worker.test_metrics import worker_env
 from tests.worker.workers import WorkerProcess
-from worker.settings import Settings
+from worker.runtime.settings import Settings
 
 KEY = "bench-key"
 

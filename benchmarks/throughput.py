@@ -48,8 +48,8 @@ from benchmarks.memory import rss_mb
 from tests.helpers import add_webhook, local_setup, start_dev_env
 from tests.worker.test_metrics import hookflow_client, worker_env
 from tests.worker.workers import WorkerProcess
-from worker.sessions import start_session
-from worker.settings import Settings
+from worker.runtime.settings import Settings
+from worker.services.sessions import start_session
 
 KEY = "bench-key"
 STARTING = 64  # workflow starts in flight at once, on both sides

@@ -26,9 +26,9 @@ from activities.store.database import init_db, make_engine
 from tests.helpers import start_dev_env
 from tests.postgres import postgres_schema
 from tests.worker.cli import Cli
-from worker.assembly import running_worker
-from worker.receiver import Receiver
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver
+from worker.runtime.assembly import running_worker
+from worker.runtime.settings import Settings
 
 BIN = Path(sys.executable).parent
 LOOPBACK = "127.0.0.0/8,::1/128"

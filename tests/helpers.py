@@ -22,9 +22,9 @@ from activities.delivery.guard import parse_networks
 from activities.store.crypto import SecretBox
 from activities.store.database import init_db, make_engine
 from activities.store.webhooks import WebhookCreate, create_webhook
-from worker.cli_sessions import start_session
-from worker.codec import data_converter
-from worker.settings import Settings
+from worker.runtime.codec import data_converter
+from worker.runtime.settings import Settings
+from worker.services.sessions import start_session
 from workflows.names import SEARCH_ATTRIBUTES
 
 T = TypeVar("T")

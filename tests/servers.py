@@ -12,7 +12,7 @@ import time
 import zlib
 from collections.abc import Sequence
 
-from worker.receiver import Receiver, Reply
+from worker.devstack.receiver import Receiver, Reply
 
 MIB = 1024 * 1024
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS, "raw": -zlib.MAX_WBITS}

@@ -19,7 +19,7 @@ from activities.store.webhooks import WebhookCreate
 from tests.helpers import start, wait_state
 from tests.worker.cli import Cli
 from tests.worker.test_cli_webhooks import stored
-from worker.settings import Settings
+from worker.runtime.settings import Settings
 from workflows.intake import describe
 
 json_values = st.recursive(

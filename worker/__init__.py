@@ -1,1 +1,2 @@
-"""Settings, worker assembly, the embedded dev server and the command line."""
+"""Where workflows and activities run: the worker's runtime, the services the
+front doors call, the command line, the REST API and pane, the dev stack."""

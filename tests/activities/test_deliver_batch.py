@@ -20,7 +20,7 @@ from activities.store.tables import Webhook
 from tests.activities.delivering import delivery_activities, logged, request, run_deliver
 from tests.helpers import add_webhook
 from tests.worker.cli import Cli
-from worker.receiver import Receiver, Reply
+from worker.devstack.receiver import Receiver, Reply
 
 
 @pytest.fixture

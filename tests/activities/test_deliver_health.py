@@ -27,7 +27,7 @@ from tests.activities.delivering import (
     run_deliver,
 )
 from tests.helpers import add_webhook
-from worker.receiver import Receiver, Reply
+from worker.devstack.receiver import Receiver, Reply
 
 
 def hook(engine: Engine, box: SecretBox, receiver: Receiver, path: str, **fields: object):  # type: ignore[no-untyped-def]

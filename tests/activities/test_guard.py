@@ -14,7 +14,7 @@ import pytest
 from activities.delivery.guard import parse_networks, refusal
 from activities.delivery.http import HttpClients
 from activities.errors import DestinationRefused
-from worker.receiver import Receiver
+from worker.devstack.receiver import Receiver
 
 REFUSED = [
     "127.0.0.1",

@@ -16,7 +16,7 @@ import pytest
 from activities.delivery.guard import parse_networks
 from activities.delivery.http import RESPONSE_CAP, HttpClients, HttpReply
 from tests.servers import MIB, TricklingServer, bomb, bomb_reply
-from worker.receiver import Receiver, Reply
+from worker.devstack.receiver import Receiver, Reply
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from activities.delivery.http import HttpClients
 from activities.delivery.redaction import redact, redact_bytes
 from activities.delivery.sender import Sender
 from activities.delivery.tokens import TokenCache
-from worker.receiver import Receiver, Reply
+from worker.devstack.receiver import Receiver, Reply
 
 
 @pytest.mark.parametrize(

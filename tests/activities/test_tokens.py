@@ -12,7 +12,7 @@ from activities.delivery.guard import parse_networks
 from activities.delivery.http import HttpClients
 from activities.delivery.tokens import EXPIRY_MARGIN, TokenCache, TokenSource
 from activities.errors import TokenError
-from worker.receiver import Receiver, Reply
+from worker.devstack.receiver import Receiver, Reply
 
 
 @pytest.fixture

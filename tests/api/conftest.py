@@ -19,9 +19,9 @@ from activities.store.crypto import SecretBox
 from activities.store.keys import create_key
 from tests.helpers import codec_client
 from tests.worker.cli import Cli
-from worker.cli_api import start_api
-from worker.codec import EncryptionCodec, KeyRing, new_key
-from worker.settings import Settings
+from worker.api.server import start_api
+from worker.runtime.codec import EncryptionCodec, KeyRing, new_key
+from worker.runtime.settings import Settings
 
 TEMPORAL_UI = "http://127.0.0.1:8233"
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from tests.api.conftest import Api
 from tests.helpers import add_webhook, eventually, wait_for_requests
 from tests.worker.cli import Cli
-from worker.receiver import Receiver, Reply
+from worker.devstack.receiver import Receiver, Reply
 
 
 async def _failed_sessions(api: Api, receiver: Receiver, count: int, signals: int) -> list[str]:

@@ -14,9 +14,9 @@ from temporalio.client import Client
 
 from activities.store.crypto import SecretBox
 from tests.api.conftest import Api, free_port, loopback_only
-from worker.assembly import running_worker
-from worker.cli_api import start_api
-from worker.settings import Settings
+from worker.api.server import start_api
+from worker.runtime.assembly import running_worker
+from worker.runtime.settings import Settings
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "st")
 NAMES = [

@@ -16,7 +16,7 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.api.conftest import Api
 from tests.helpers import add_webhook, eventually, wait_for_requests
-from worker.receiver import Receiver, Reply
+from worker.devstack.receiver import Receiver, Reply
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [

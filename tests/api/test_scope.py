@@ -14,7 +14,7 @@ from activities.store.keys import revoke_key
 from activities.store.tables import Delivery
 from tests.api.conftest import Api
 from tests.helpers import eventually
-from worker.receiver import Receiver
+from worker.devstack.receiver import Receiver
 
 
 def api_operations(schema: dict[str, Any]) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from temporalio.service import RPCError
 from tests.api.conftest import Api
 from tests.helpers import add_webhook, eventually, wait_for_requests
 from tests.worker.cli import Cli
-from worker.receiver import Receiver, Reply
+from worker.devstack.receiver import Receiver, Reply
 
 
 async def test_create_signal_and_show_a_session(api: Api, receiver: Receiver) -> None:

@@ -14,7 +14,7 @@ import xmltodict
 from activities.delivery.signing import new_secret
 from tests.api.conftest import Api
 from tests.worker.cli import Cli
-from worker.receiver import Receiver, Reply
+from worker.devstack.receiver import Receiver, Reply
 
 EVERY_FIELD: dict[str, Any] = {
     "alias": "crm",

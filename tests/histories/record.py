@@ -22,9 +22,9 @@ from temporalio.service import RPCError
 from activities.contracts import CreateProcess
 from activities.store.tables import Storage
 from tests.helpers import add_webhook, local_setup, start, start_dev_env, wait_for_requests
-from worker.assembly import running_worker
-from worker.receiver import Receiver, Reply
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.assembly import running_worker
+from worker.runtime.settings import Settings
 
 HERE = Path(__file__).parent
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.cli import main
+from worker.cli.main import main
 
 
 class Cli:

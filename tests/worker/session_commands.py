@@ -12,8 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.helpers import codec_client
 from tests.worker.cli import Cli
-from worker.codec import new_key
-from worker.settings import Settings
+from worker.runtime.codec import new_key
+from worker.runtime.settings import Settings
 
 CODEC_KEY = new_key()
 

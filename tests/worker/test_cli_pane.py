@@ -9,7 +9,7 @@ import pytest
 
 from activities.delivery.formats import decode
 from tests.worker.cli import Cli
-from worker.receiver import Receiver, Reply
+from worker.devstack.receiver import Receiver, Reply
 
 
 @pytest.fixture

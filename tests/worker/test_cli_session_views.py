@@ -16,9 +16,9 @@ from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, eventually, wait_for_requests
 from tests.worker.cli import Cli
 from tests.worker.session_commands import cli_fixture, client_fixture  # noqa: F401
-from worker.assembly import running_worker
-from worker.receiver import Receiver
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver
+from worker.runtime.assembly import running_worker
+from worker.runtime.settings import Settings
 
 
 async def test_ended_sessions_are_shown_and_listed_by_project_status_and_template(

@@ -16,8 +16,8 @@ from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, eventually, new_id, wait_for_requests
 from tests.worker.cli import Cli
 from tests.worker.session_commands import cli_fixture, client_fixture  # noqa: F401
-from worker.receiver import Receiver, Reply
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.settings import Settings
 
 
 async def test_create_signal_show_with_retries(

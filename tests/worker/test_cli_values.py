@@ -15,7 +15,7 @@ from activities.store.tables import Webhook
 from tests.servers import TricklingServer
 from tests.worker.cli import Cli
 from tests.worker.test_cli_webhooks import stored
-from worker.receiver import Receiver, Reply
+from worker.devstack.receiver import Receiver, Reply
 
 ADD = ["webhooks", "add", "--project", "acme", "--alias", "crm", "--type", "form_submitted"]
 URL = "https://crm.example.com/hook"

@@ -20,10 +20,10 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from activities.errors import PayloadUndecodable, SettingsError
 from tests.worker.cli import Cli
-from worker import codec as codec_module
-from worker.codec import ENCODING, KEY_ID, EncryptionCodec, KeyRing, key_id, new_key
-from worker.codec_server import CodecServer, build_app
-from worker.settings import Settings
+from worker.devstack.codec_server import CodecServer, build_app
+from worker.runtime import codec as codec_module
+from worker.runtime.codec import ENCODING, KEY_ID, EncryptionCodec, KeyRing, key_id, new_key
+from worker.runtime.settings import Settings
 
 MARKER = b'{"name": "Dana Marker-7431"}'
 

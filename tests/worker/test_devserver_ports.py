@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from activities.errors import DevServerError
-from worker.devserver import ensure_port_free
+from worker.devstack.devserver import ensure_port_free
 
 
 def _time_wait_port() -> int:

@@ -14,10 +14,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, codec_client, eventually, start, wait_for_requests
-from worker.assembly import running_worker
-from worker.codec import EncryptionCodec, KeyRing, data_converter, new_key, parse_key
-from worker.receiver import Receiver, Reply
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.assembly import running_worker
+from worker.runtime.codec import EncryptionCodec, KeyRing, data_converter, new_key, parse_key
+from worker.runtime.settings import Settings
 
 
 def codec() -> EncryptionCodec:

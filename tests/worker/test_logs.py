@@ -6,7 +6,7 @@ import json
 import logging
 
 from activities.log.observe import error_kind
-from worker.logs import JsonFormatter, TextFormatter
+from worker.runtime.logs import JsonFormatter, TextFormatter
 
 FIELDS = {"outcome": "delivered", "session": "xM72By4JkM", "status_code": 200, "error": None}
 

@@ -25,9 +25,9 @@ from tests.helpers import (
     wait_for_requests,
 )
 from tests.worker.workers import Metrics, WorkerProcess
-from worker.codec import EncryptionCodec, KeyRing, new_key
-from worker.metrics import MetricsServer, OpenDeliveries, Readiness
-from worker.receiver import Receiver, Reply
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.codec import EncryptionCodec, KeyRing, new_key
+from worker.runtime.metrics import MetricsServer, OpenDeliveries, Readiness
 
 PASSWORD = "pa55word-never-logged"
 SIGNING = "whsec_" + "c2lnbmluZy1zZWNyZXQtbmV2ZXItbG9nZ2Vk"

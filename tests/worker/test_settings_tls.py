@@ -8,7 +8,7 @@ import pytest
 from temporalio.service import TLSConfig
 
 from activities.errors import SettingsError
-from worker.settings import Settings
+from worker.runtime.settings import Settings
 
 
 def test_plain_tls_and_api_key(tmp_path: Path) -> None:

@@ -10,8 +10,7 @@ import pytest
 
 from activities.errors import DevServerError
 from tests.worker.cli import Cli
-from worker.settings import Settings
-from worker.stack import (
+from worker.devstack.stack import (
     StackState,
     claim,
     discover_data_dir,
@@ -19,6 +18,7 @@ from worker.stack import (
     read_state,
     write_state,
 )
+from worker.runtime.settings import Settings
 
 
 def state(**fields: object) -> StackState:

@@ -23,8 +23,8 @@ from tests.helpers import add_webhook, new_id, start
 from tests.postgres import postgres_schema
 from tests.worker.test_metrics import hookflow_client, worker_env
 from tests.worker.workers import WorkerProcess
-from worker.receiver import Receiver, Reply
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.settings import Settings
 
 SESSIONS = 30
 EVENTS = 8  # form_loaded signals per session

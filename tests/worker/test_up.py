@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from worker.codec import new_key
-from worker.receiver import Receiver
+from worker.devstack.receiver import Receiver
+from worker.runtime.codec import new_key
 
 HOOKFLOW = str(Path(sys.executable).parent / "hookflow")
 

@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 
 from tests.helpers import eventually
 from tests.worker.test_up import Up, up  # noqa: F401  (the fixture)
-from worker.receiver import Receiver
+from worker.devstack.receiver import Receiver
 
 KIB = 1024
 

@@ -16,8 +16,8 @@ from activities.files.documents import LocalDocumentStore
 from activities.log.attempts import attempts_of, list_deliveries
 from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, start, wait_for_requests, wait_state
-from worker.receiver import Receiver
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver
+from worker.runtime.settings import Settings
 
 
 async def test_archive_of_a_20_mb_pdf_keeps_history_small(

@@ -11,9 +11,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities.contracts import DeliveryStatus
 from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, start, start_dev_env, wait_for_requests, wait_state
-from worker.assembly import running_worker
-from worker.receiver import Receiver, Reply
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.assembly import running_worker
+from worker.runtime.settings import Settings
 
 
 @pytest.fixture

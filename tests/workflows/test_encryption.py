@@ -35,11 +35,11 @@ from tests.helpers import (
     wait_for_requests,
 )
 from tests.workflows.test_temporal_cli import temporal
-from worker.assembly import WORKFLOWS, running_worker
-from worker.codec import EncryptionCodec, KeyRing, data_converter, encrypted_key_ids
-from worker.codec_server import CodecServer, build_app
-from worker.receiver import Receiver, Reply
-from worker.settings import Settings
+from worker.devstack.codec_server import CodecServer, build_app
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.assembly import WORKFLOWS, running_worker
+from worker.runtime.codec import EncryptionCodec, KeyRing, data_converter, encrypted_key_ids
+from worker.runtime.settings import Settings
 
 MARKERS = {
     "email": "mrk.email.5821@example.com",

@@ -22,8 +22,8 @@ from activities.store.tables import Attempt, Delivery, Webhook
 from tests.helpers import add_webhook, start, wait_for_requests, wait_state
 from tests.servers import TricklingServer
 from tests.worker.cli import Cli
-from worker.receiver import Receiver, Reply
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.settings import Settings
 
 FAST = [0.0, 0.2]
 

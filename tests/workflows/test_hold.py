@@ -9,8 +9,8 @@ from temporalio.worker import Worker
 from activities.contracts import DeliveryStatus
 from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, start, wait_for_requests, wait_state
-from worker.receiver import Receiver, Reply
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.settings import Settings
 from workflows.names import SA_FAILED
 
 

@@ -11,8 +11,8 @@ from activities.files.sealed import seal_text
 from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, start, state_of, wait_for_requests, wait_state
 from tests.workflows.custom_hook import DOCUMENT_VIEWED
-from worker.receiver import Receiver, Reply
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.settings import Settings
 
 PHONE = {"id": 1, "name": "client", "phone": "+15551234567"}
 LINK = "https://forms.example.com/s/abc"

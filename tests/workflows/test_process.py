@@ -16,8 +16,8 @@ from activities.files.documents import LocalDocumentStore
 from activities.store.crypto import SecretBox
 from activities.store.tables import Storage
 from tests.helpers import add_webhook, eventually, wait_for_requests
-from worker.receiver import Receiver
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver
+from worker.runtime.settings import Settings
 
 
 async def wait_process(

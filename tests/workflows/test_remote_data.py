@@ -13,8 +13,8 @@ from temporalio.worker import Worker
 from activities.contracts import DeliveryStatus, FieldValue, SessionStatus
 from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, start, state_of, wait_for_requests
-from worker.receiver import Receiver, Reply
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.settings import Settings
 
 CHANGE = {
     "client": {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0"},

@@ -8,8 +8,8 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from worker.assembly import WORKFLOWS
-from worker.codec import (
+from worker.runtime.assembly import WORKFLOWS
+from worker.runtime.codec import (
     KEY_ID,
     EncryptionCodec,
     KeyRing,

@@ -21,8 +21,8 @@ from activities.store.secrets import SecretCreate, create_secret
 from activities.store.tables import Webhook
 from activities.store.webhooks import WebhookSettings, update_webhook
 from tests.helpers import add_webhook, start, wait_for_requests, wait_state
-from worker.receiver import Receiver, Reply
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.settings import Settings
 
 
 def add_secret(engine, box: SecretBox, **fields: str) -> None:

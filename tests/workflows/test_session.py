@@ -17,9 +17,9 @@ from activities.log.attempts import attempts_of, delivery_id, excerpt_of, list_d
 from activities.store.crypto import SecretBox
 from activities.store.tables import Webhook
 from tests.helpers import add_webhook, start, state_of, wait_for_requests, wait_state
-from worker.assembly import running_worker
-from worker.receiver import Receiver, Reply
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.assembly import running_worker
+from worker.runtime.settings import Settings
 
 FAST = [0.0, 0.5, 0.5]
 

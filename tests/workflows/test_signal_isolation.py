@@ -23,9 +23,9 @@ from tests.helpers import (
     wait_for_requests,
     wait_state,
 )
-from worker.assembly import running_worker
-from worker.receiver import Receiver
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver
+from worker.runtime.assembly import running_worker
+from worker.runtime.settings import Settings
 from workflows.events import KEEP_EVENTS
 from workflows.ledger import KEEP_FINISHED
 

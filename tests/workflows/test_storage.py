@@ -17,8 +17,8 @@ from activities.files.storage import StorageSettings
 from activities.store.crypto import SecretBox
 from activities.store.tables import Storage
 from tests.helpers import add_webhook, start, wait_for_requests, wait_state
-from worker.receiver import Receiver
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver
+from worker.runtime.settings import Settings
 
 
 def configure(engine, *, path: str, zip_: bool = False) -> None:  # type: ignore[no-untyped-def]

@@ -12,8 +12,8 @@ from temporalio.worker import Worker
 from activities.store.crypto import SecretBox
 from tests.conftest import BIN
 from tests.helpers import add_webhook, new_id, wait_for_requests
-from worker.receiver import Receiver
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver
+from worker.runtime.settings import Settings
 
 
 async def temporal(client: Client, *args: str) -> str:

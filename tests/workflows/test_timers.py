@@ -18,9 +18,9 @@ from activities.log.attempts import attempts_of, delivery_id
 from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, start
 from tests.workflows.timeskipping import SessionWithoutSearchAttributes
-from worker.assembly import running_worker
-from worker.receiver import Receiver, Reply
-from worker.settings import Settings
+from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.assembly import running_worker
+from worker.runtime.settings import Settings
 
 
 async def ladder_span(handle: WorkflowHandle[Any, SessionState]) -> timedelta:

@@ -18,8 +18,8 @@ from sqlmodel import Session
 from activities.errors import ConfigError, NotFound
 from activities.store.keys import authenticate
 from activities.store.tables import ApiKey
+from worker.api.dependencies import services_of
 from worker.api.errors import Forbidden, Unauthorized
-from worker.api.services import services_of
 
 _bearer = HTTPBearer(
     auto_error=False,

@@ -25,7 +25,7 @@ from activities.errors import (
     UpstreamFailed,
     WorkflowClosed,
 )
-from worker.output import describe_validation
+from worker.runtime.failures import describe_validation
 
 
 class Unauthorized(HookflowError):

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, m
 from activities.contracts import CreateProcess, CreateSession, Slug
 from activities.store.secrets import SecretCreate
 from activities.store.webhooks import WebhookPublic, WebhookSettings
-from worker.sessions import new_session_id
+from worker.services.sessions import new_session_id
 
 
 def _hide_resume(schema: dict[str, Any]) -> None:

@@ -1,0 +1,73 @@
+"""What the API and the pane share: settings, the store, Temporal, the document store."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from activities.delivery.guard import Resolver, system_resolver
+from activities.errors import TemporalUnavailable
+from activities.files.documents import LocalDocumentStore
+from activities.store.crypto import SecretBox
+from worker.runtime.assembly import connect
+from worker.runtime.settings import Settings
+
+
+class TemporalLink:
+    """The Temporal client, connected on first use (the API serves configuration
+    while Temporal is still starting) and then kept."""
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self._settings = settings
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    try:
+                        self._client = await connect(self._settings)
+                    except RuntimeError as err:
+                        raise TemporalUnavailable(
+                            f"cannot reach Temporal at {self._settings.temporal_address}: "
+                            f"{' '.join(str(err).split())[:200]}"
+                        ) from None
+        return self._client
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    box: SecretBox
+    temporal: TemporalLink
+    resolver: Resolver = system_resolver
+    """How the Test button resolves host names (tests pin it to loopback)."""
+    temporal_ui: str | None = None
+    """The Temporal Web UI's address, for links from the pane."""
+    documents: LocalDocumentStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.documents = LocalDocumentStore(self.settings.documents)
+
+    def cookie_secret(self) -> str:
+        """Signs the pane's session cookie; derived from the secret key, so
+        sign-ins survive a restart and change when the key does."""
+        return hashlib.sha256(b"hookflow-pane:" + self.settings.secret_key().encode()).hexdigest()
+
+    def workflow_url(self, workflow_id: str) -> str | None:
+        if not self.temporal_ui:
+            return None
+        namespace = self.settings.namespace
+        return f"{self.temporal_ui.rstrip('/')}/namespaces/{namespace}/workflows/{workflow_id}"
+
+
+def services_of(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found

@@ -1,0 +1,1 @@
+"""The REST API's routers under ``/api/v1``, one module per resource."""

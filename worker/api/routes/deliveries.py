@@ -1,0 +1,203 @@
+"""``/api/v1/deliveries``: the delivery log (GitHub's "Recent deliveries"), and redelivery."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session, col, select
+
+from activities.errors import NotFound
+from activities.log.attempts import (
+    attempts_of,
+    envelope_of,
+    excerpt_of,
+    last_attempts,
+    list_deliveries,
+)
+from activities.store.crypto import SecretBox
+from activities.store.tables import Delivery, Webhook
+from worker.api.auth import Caller, Principal
+from worker.api.dependencies import services_of
+from worker.api.errors import ERROR_RESPONSES
+from worker.api.models import (
+    AttemptOut,
+    DeliveryDetail,
+    DeliveryOut,
+    RedeliverWindowIn,
+    RedeliveryOut,
+)
+from worker.api.routes.webhooks import owned_webhook
+from worker.services.redelivery import RedeliverySummary, redeliver_one, redeliver_window
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["deliveries"])
+EXCERPT = 1024
+Status = Literal["pending", "delivered", "failed", "held", "skipped"]
+
+
+def delivery_rows(
+    session: Session,
+    caller: Principal,
+    *,
+    box: SecretBox,
+    project: str | None = None,
+    session_id: str | None = None,
+    webhook: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[DeliveryOut]:
+    """Deliveries the caller may see, newest first, each with its last attempt."""
+    scope = caller.scope(project)
+    webhook_id = owned_webhook(session, caller, webhook, scope).id if webhook else None
+    rows = list_deliveries(
+        session=session,
+        project=scope,
+        session_id=session_id,
+        webhook_id=webhook_id,
+        status=status,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    return _out(session, rows, box)
+
+
+def _out(session: Session, rows: list[Delivery], box: SecretBox) -> list[DeliveryOut]:
+    last = last_attempts(session=session, deliveries=[row.id for row in rows])
+    ids = {row.webhook_id for row in rows}
+    aliases = dict(
+        session.exec(select(Webhook.id, Webhook.alias).where(col(Webhook.id).in_(ids))).all()
+    )
+    return [
+        DeliveryOut(
+            **row.model_dump(exclude={"envelope"}),
+            webhook_alias=aliases.get(row.webhook_id),
+            latency_ms=last[row.id].latency_ms if row.id in last else None,
+            response_excerpt=(excerpt_of(last[row.id], box=box) or "")[:EXCERPT] or None
+            if row.id in last
+            else None,
+        )
+        for row in rows
+    ]
+
+
+@router.get("/deliveries", response_model=list[DeliveryOut])
+def list_(
+    request: Request,
+    caller: Caller,
+    session: Annotated[str | None, Query(description="Only this session.")] = None,
+    webhook: Annotated[str | None, Query(description="Only this webhook (UUID or alias).")] = None,
+    status: Status | None = None,
+    since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
+    until: Annotated[datetime | None, Query(description="Created before.")] = None,
+    project: Annotated[str | None, Query(description="Admin keys: one project only.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[DeliveryOut]:
+    """Deliveries, newest first, filtered by session, webhook, status and time."""
+    services = services_of(request)
+    with Session(services.engine) as db:
+        return delivery_rows(
+            db,
+            caller,
+            box=services.box,
+            project=project,
+            session_id=session,
+            webhook=webhook,
+            status=status,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
+        )
+
+
+def owned_delivery(session: Session, caller: Principal, delivery_id: str) -> Delivery:
+    row = session.get(Delivery, delivery_id)
+    if row is None or not caller.sees(row.project):
+        raise NotFound(f"no delivery {delivery_id}")
+    return row
+
+
+@router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail)
+def get(request: Request, caller: Caller, delivery_id: str) -> DeliveryDetail:
+    """One delivery: the envelope as sent and every attempt."""
+    with Session(services_of(request).engine) as db:
+        row = owned_delivery(db, caller, delivery_id)
+        box = services_of(request).box
+        [shown] = _out(db, [row], box)
+        attempts = attempts_of(session=db, delivery=delivery_id)
+        return DeliveryDetail(
+            **shown.model_dump(),
+            envelope=envelope_of(row, box=box),
+            attempt_log=[
+                AttemptOut(**{**a.model_dump(), "response_excerpt": excerpt_of(a, box=box)})
+                for a in attempts
+            ],
+        )
+
+
+def _answer(summary: RedeliverySummary) -> JSONResponse:
+    out = RedeliveryOut(
+        total=summary.total,
+        workflow_ids=summary.workflow_ids,
+        waited=summary.waited,
+        delivered=summary.delivered,
+        failed=summary.failed,
+        errors=summary.errors,
+    )
+    return JSONResponse(out.model_dump(), status_code=200 if summary.waited else 202)
+
+
+REDELIVER_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"model": RedeliveryOut, "description": "Done (wait=true)"},
+    202: {"model": RedeliveryOut, "description": "Started"},
+}
+
+
+@router.post(
+    "/deliveries/{delivery_id}/redeliver",
+    response_model=RedeliveryOut,
+    responses=REDELIVER_RESPONSES,
+)
+async def redeliver(
+    request: Request, caller: Caller, delivery_id: str, wait: bool = False
+) -> JSONResponse:
+    """Send a delivery again, with the same ``webhook-id`` (202; 200 with ``wait``)."""
+    services = services_of(request)
+    summary = await redeliver_one(
+        temporal=services.temporal.client,
+        settings=services.settings,
+        engine=services.engine,
+        delivery_id=delivery_id,
+        project=caller.project,
+        wait=wait,
+    )
+    return _answer(summary)
+
+
+@router.post("/deliveries/redeliver", response_model=RedeliveryOut, responses=REDELIVER_RESPONSES)
+async def redeliver_window_(
+    request: Request, caller: Caller, body: RedeliverWindowIn, wait: bool = False
+) -> JSONResponse:
+    """Send a webhook's failed (or held) deliveries created in [since, until) again,
+    each (session, webhook) stream in event order (Svix's "recover")."""
+    services = services_of(request)
+    summary = await redeliver_window(
+        temporal=services.temporal.client,
+        settings=services.settings,
+        engine=services.engine,
+        webhook=body.webhook,
+        project=caller.scope(body.project),
+        status=body.status,
+        since=body.since,
+        until=body.until,
+        wait=wait,
+    )
+    return _answer(summary)

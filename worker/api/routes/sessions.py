@@ -1,0 +1,203 @@
+"""``/api/v1/sessions`` and ``/api/v1/processes``: a platform's backend starts and
+drives sessions here, with the JSON of the contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from activities.contracts import (
+    CreateProcess,
+    CreateSession,
+    FieldChange,
+    FieldValue,
+    ProcessState,
+    SessionState,
+)
+from activities.errors import WorkflowClosed
+from worker.api.auth import Caller, Principal
+from worker.api.dependencies import Services, services_of
+from worker.api.errors import ERROR_RESPONSES
+from worker.api.models import ProcessIn, SessionIn, SignalIn, SignalOut, Started
+from worker.services.sessions import (
+    field_changed,
+    process_state,
+    require_integrations,
+    session_state,
+    signal_payload,
+    signal_session,
+    start_process,
+    start_session,
+    workflow_project,
+)
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    424: {"model": ERROR_RESPONSES[422]["model"], "description": "The endpoint failed"},
+    503: {"model": ERROR_RESPONSES[422]["model"], "description": "Temporal unavailable"},
+}
+
+
+async def _check_owner(services: Services, caller: Principal, workflow_id: str, what: str) -> None:
+    """404 unless the session or process exists and belongs to the caller's project."""
+    client = await services.temporal.client()
+    project = await workflow_project(client=client, workflow_id=workflow_id, what=what)
+    if project is None and not caller.admin:  # started without attributes: ask it
+        if workflow_id.startswith("session-"):
+            state = await session_state(
+                client=client, engine=services.engine, session_id=workflow_id[8:]
+            )
+            project = state.project
+        else:
+            project = (await process_state(client=client, process_id=workflow_id[8:])).project
+    caller.check(project, what)
+
+
+@router.post(
+    "/sessions", response_model=Started, status_code=201, tags=["sessions"], responses=RESPONSES
+)
+async def create(request: Request, caller: Caller, body: SessionIn) -> Started:
+    """Start a ``Session`` from the create-session JSON (integrations included). An
+    unknown or disabled integration is 422 and nothing starts."""
+    services = services_of(request)
+    fields = body.model_dump(exclude_unset=True)
+    fields.update(id=body.id, project=caller.project_for(body.project))
+    req = CreateSession.model_validate(fields)
+    # A read by primary key per integration: cheaper here than a hop to a thread.
+    require_integrations(engine=services.engine, project=req.project, integrations=req.integrations)
+    client = await services.temporal.client()
+    await start_session(client, services.settings, req)
+    return Started(
+        id=req.id,
+        workflow_id=req.workflow_id,
+        project=req.project,
+        temporal_ui=services.workflow_url(req.workflow_id),
+    )
+
+
+@router.get(
+    "/sessions/{session_id}", response_model=SessionState, tags=["sessions"], responses=RESPONSES
+)
+async def get(request: Request, caller: Caller, session_id: str) -> SessionState:
+    """The session's status, events, deliveries and problems."""
+    services = services_of(request)
+    client = await services.temporal.client()
+    state = await session_state(client=client, engine=services.engine, session_id=session_id)
+    caller.check(state.project, f"session {session_id}")
+    return state
+
+
+@router.post(
+    "/sessions/{session_id}/signals/{name}",
+    response_model=SignalOut,
+    status_code=202,
+    tags=["sessions"],
+    responses=RESPONSES,
+)
+async def signal(
+    request: Request, caller: Caller, session_id: str, name: str, body: SignalIn | None = None
+) -> SignalOut:
+    """A lifecycle signal (``form_loaded``, ``form_submitted``, ``expire``, ...); the
+    payload is checked by the signal's model first."""
+    services = services_of(request)
+    payload = body.model_dump(exclude_none=True) if body else {}
+    signal_payload(name, payload)  # 404 / 422 before anything is sent
+    await _check_owner(services, caller, f"session-{session_id}", f"session {session_id}")
+    client = await services.temporal.client()
+    await signal_session(client=client, session_id=session_id, name=name, payload=payload)
+    return SignalOut(session=session_id, signal=name)
+
+
+@router.post(
+    "/sessions/{session_id}/field-changed",
+    response_model=list[FieldValue],
+    tags=["sessions"],
+    responses=RESPONSES,
+)
+async def field_changed_(
+    request: Request, caller: Caller, session_id: str, body: FieldChange
+) -> list[FieldValue]:
+    """The remote-data update: posts the change to the project's ``remote_data``
+    webhooks and answers their values (424 when the endpoint fails)."""
+    services = services_of(request)
+    await _check_owner(services, caller, f"session-{session_id}", f"session {session_id}")
+    client = await services.temporal.client()
+    return await field_changed(client=client, session_id=session_id, change=body)
+
+
+@router.post(
+    "/processes", response_model=Started, status_code=201, tags=["processes"], responses=RESPONSES
+)
+async def create_process_(request: Request, caller: Caller, body: ProcessIn) -> Started:
+    """Start a ``BusinessProcess`` from the create-process JSON."""
+    services = services_of(request)
+    fields = body.model_dump(exclude_unset=True)
+    fields.update(id=body.id, project=caller.project_for(body.project))
+    req = CreateProcess.model_validate(fields)
+    # A read by primary key per integration: cheaper here than a hop to a thread.
+    require_integrations(engine=services.engine, project=req.project, integrations=req.integrations)
+    client = await services.temporal.client()
+    await start_process(client, services.settings, req)
+    return Started(
+        id=str(req.id),
+        workflow_id=req.workflow_id,
+        project=req.project,
+        temporal_ui=services.workflow_url(req.workflow_id),
+    )
+
+
+@router.get(
+    "/processes/{process_id}",
+    response_model=ProcessState,
+    tags=["processes"],
+    responses=RESPONSES,
+)
+async def get_process(request: Request, caller: Caller, process_id: str) -> ProcessState:
+    """The process's stations and archive deliveries."""
+    client = await services_of(request).temporal.client()
+    state = await process_state(client=client, process_id=process_id)
+    caller.check(state.project, f"process {process_id}")
+    return state
+
+
+async def _current_station(request: Request, caller: Caller, process_id: str) -> str:
+    state = await get_process(request, caller, process_id)
+    current = next((s for s in state.stations if s.status == "active"), None)
+    if current is None:
+        raise WorkflowClosed(f"process {process_id} has no active session")
+    return current.session_id
+
+
+@router.post(
+    "/processes/{process_id}/signals/{name}",
+    response_model=SignalOut,
+    status_code=202,
+    tags=["processes"],
+    responses=RESPONSES,
+)
+async def signal_process(
+    request: Request, caller: Caller, process_id: str, name: str, body: SignalIn | None = None
+) -> SignalOut:
+    """A lifecycle signal to the process's current station (its active session)."""
+    payload = body.model_dump(exclude_none=True) if body else {}
+    signal_payload(name, payload)
+    session_id = await _current_station(request, caller, process_id)
+    client = await services_of(request).temporal.client()
+    await signal_session(client=client, session_id=session_id, name=name, payload=payload)
+    return SignalOut(session=session_id, signal=name)
+
+
+@router.post(
+    "/processes/{process_id}/field-changed",
+    response_model=list[FieldValue],
+    tags=["processes"],
+    responses=RESPONSES,
+)
+async def process_field_changed(
+    request: Request, caller: Caller, process_id: str, body: FieldChange
+) -> list[FieldValue]:
+    """The remote-data update, for the process's current station."""
+    session_id = await _current_station(request, caller, process_id)
+    client = await services_of(request).temporal.client()
+    return await field_changed(client=client, session_id=session_id, change=body)

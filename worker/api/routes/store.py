@@ -1,0 +1,76 @@
+"""``/api/v1/secrets`` (token endpoints, credentials write-only) and
+``/api/v1/documents`` (files that signals name by reference)."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
+
+from activities.store.secrets import (
+    SecretCreate,
+    SecretPublic,
+    create_secret,
+    delete_secret,
+    get_secret,
+    list_secrets,
+    public_secret,
+)
+from worker.api.auth import Caller
+from worker.api.dependencies import services_of
+from worker.api.errors import ERROR_RESPONSES
+from worker.api.models import DocumentOut, SecretIn
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+ProjectFilter = Annotated[str | None, Query(description="Admin keys: one project only.")]
+
+
+@router.get("/secrets", response_model=list[SecretPublic], tags=["secrets"])
+def list_(request: Request, caller: Caller, project: ProjectFilter = None) -> list[SecretPublic]:
+    """Secrets (token endpoints); credentials always redacted."""
+    services = services_of(request)
+    with Session(services.engine) as session:
+        found = list_secrets(session=session, project=caller.scope(project))
+        return [public_secret(secret, services.box) for secret in found]
+
+
+@router.post("/secrets", response_model=SecretPublic, status_code=201, tags=["secrets"])
+def create(request: Request, caller: Caller, body: SecretIn) -> SecretPublic:
+    """Add a secret: credentials are encrypted at rest and never shown again."""
+    services = services_of(request)
+    fields = body.model_dump(exclude_unset=True)
+    fields["project"] = caller.project_for(body.project)
+    data = SecretCreate.model_validate(fields)
+    with Session(services.engine) as session:
+        return public_secret(
+            create_secret(session=session, data=data, box=services.box), services.box
+        )
+
+
+@router.delete("/secrets/{ref}", status_code=204, tags=["secrets"])
+def delete(request: Request, caller: Caller, ref: str, project: ProjectFilter = None) -> Response:
+    """Delete a secret (by UUID or alias) that no webhook uses."""
+    with Session(services_of(request).engine) as session:
+        secret = get_secret(session=session, ref=ref, project=caller.scope(project))
+        caller.check(secret.project, f"secret {ref!r}")
+        delete_secret(session=session, project=secret.project, alias=secret.alias)
+    return Response(status_code=204)
+
+
+@router.post("/documents", response_model=DocumentOut, status_code=201, tags=["documents"])
+async def upload(
+    request: Request,
+    _caller: Caller,
+    file: Annotated[UploadFile, File(description="The file: a signed PDF, an attachment.")],
+    content_type: Annotated[str | None, Form(max_length=200)] = None,
+) -> DocumentOut:
+    """Store a file; the answer is the entry a signal takes (``document``, ``attachments``)."""
+    store = services_of(request).documents
+    ref = await run_in_threadpool(store.put, file.file)
+    size = file.file.tell()  # put() read it to the end
+    name = PurePath(file.filename or "document").name[:255] or "document"
+    kind = content_type or file.content_type or "application/octet-stream"
+    return DocumentOut(name=name, content_type=kind, ref=ref, size=size)

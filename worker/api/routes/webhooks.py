@@ -1,0 +1,172 @@
+"""``/api/v1/webhooks`` and ``/api/v1/hook-types``: the pane's fields, over HTTP."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from sqlmodel import Session
+from temporalio.service import RPCError
+
+from activities.catalog import CATALOG
+from activities.delivery.signing import new_secret
+from activities.errors import HookflowError, NotFound
+from activities.store.tables import Webhook
+from activities.store.webhooks import (
+    WebhookCreate,
+    WebhookSettings,
+    create_webhook,
+    delete_webhook,
+    find_webhook,
+    list_webhooks,
+    public,
+    templates_of,
+    update_webhook,
+)
+from worker.api.auth import Caller, Principal
+from worker.api.dependencies import Services, services_of
+from worker.api.errors import ERROR_RESPONSES
+from worker.api.models import RotatedOut, RotateIn, WebhookIn, WebhookOut, WebhookPatch
+from worker.services.probe import HookExamples, ProbeResult, examples, probe_webhook
+from worker.services.redelivery import resume_webhook
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+ProjectFilter = Annotated[str | None, Query(description="Admin keys: one project only.")]
+
+
+def webhook_out(session: Session, webhook: Webhook, services: Services) -> WebhookOut:
+    shown = public(webhook, templates=templates_of(session, webhook.id), box=services.box)
+    integration = shown.integration_code if shown.explicit else None
+    return WebhookOut(**shown.model_dump(), integration=integration)
+
+
+def owned_webhook(session: Session, caller: Principal, ref: str, project: str | None) -> Webhook:
+    """A webhook by UUID or alias that the caller may see (404 otherwise)."""
+    webhook = find_webhook(session=session, ref=ref, project=caller.scope(project))
+    caller.check(webhook.project, f"webhook {ref!r}")
+    return webhook
+
+
+@router.get("/webhooks", response_model=list[WebhookOut], tags=["webhooks"])
+def list_(request: Request, caller: Caller, project: ProjectFilter = None) -> list[WebhookOut]:
+    """The webhooks of the key's project (an admin key: every project, or ``project``)."""
+    services = services_of(request)
+    with Session(services.engine) as session:
+        found = list_webhooks(session=session, project=caller.scope(project))
+        return [webhook_out(session, w, services) for w in found]
+
+
+@router.post("/webhooks", response_model=WebhookOut, status_code=201, tags=["webhooks"])
+def create(request: Request, caller: Caller, body: WebhookIn) -> WebhookOut:
+    """Add a webhook; the answer carries its UUID."""
+    services = services_of(request)
+    fields = body.model_dump(exclude_unset=True)
+    fields["project"] = caller.project_for(body.project)
+    data = WebhookCreate.model_validate(fields)
+    with Session(services.engine) as session:
+        webhook = create_webhook(session=session, data=data, box=services.box)
+        return webhook_out(session, webhook, services)
+
+
+@router.get("/webhooks/{ref}", response_model=WebhookOut, tags=["webhooks"])
+def get(request: Request, caller: Caller, ref: str, project: ProjectFilter = None) -> WebhookOut:
+    """One webhook, by UUID or alias; secrets redacted."""
+    services = services_of(request)
+    with Session(services.engine) as session:
+        return webhook_out(session, owned_webhook(session, caller, ref, project), services)
+
+
+@router.patch("/webhooks/{ref}", response_model=WebhookOut, tags=["webhooks"])
+def update(
+    request: Request,
+    caller: Caller,
+    ref: str,
+    body: WebhookPatch,
+    background: BackgroundTasks,
+    project: ProjectFilter = None,
+) -> WebhookOut:
+    """Change the fields given; the UUID stays the same. Enabling a webhook
+    releases its held deliveries, in order."""
+    services = services_of(request)
+    data = WebhookSettings.model_validate(body.model_dump(exclude_unset=True))
+    with Session(services.engine) as session:
+        webhook = owned_webhook(session, caller, ref, project)
+        webhook = update_webhook(session=session, webhook=webhook, data=data, box=services.box)
+        if data.enabled:
+            background.add_task(_resume, services, webhook.id)
+        return webhook_out(session, webhook, services)
+
+
+async def _resume(services: Services, webhook_id: uuid.UUID) -> None:
+    try:
+        client = await services.temporal.client()
+        await resume_webhook(
+            client=client, settings=services.settings, engine=services.engine, webhook_id=webhook_id
+        )
+    except (HookflowError, RPCError) as err:  # the paused streams ask again by themselves
+        logging.getLogger("hookflow.api").warning("resuming webhook %s: %s", webhook_id, err)
+
+
+@router.delete("/webhooks/{ref}", status_code=204, tags=["webhooks"])
+def delete(request: Request, caller: Caller, ref: str, project: ProjectFilter = None) -> Response:
+    """Delete a webhook; sessions that name it record the problem and go on."""
+    with Session(services_of(request).engine) as session:
+        delete_webhook(session=session, webhook=owned_webhook(session, caller, ref, project))
+    return Response(status_code=204)
+
+
+@router.post("/webhooks/{ref}/rotate-signing-secret", response_model=RotatedOut, tags=["webhooks"])
+def rotate(
+    request: Request,
+    caller: Caller,
+    ref: str,
+    body: RotateIn | None = None,
+    project: ProjectFilter = None,
+) -> RotatedOut:
+    """A new signing secret, shown this once; the previous one signs too for ``grace``."""
+    services = services_of(request)
+    secret = new_secret()
+    grace = (body or RotateIn()).grace
+    data = WebhookSettings(signing_secret=secret, signing_grace=grace)
+    with Session(services.engine) as session:
+        webhook = owned_webhook(session, caller, ref, project)
+        webhook = update_webhook(session=session, webhook=webhook, data=data, box=services.box)
+        until = (
+            webhook.previous_signing_secret_until if webhook.previous_signing_secret_enc else None
+        )
+        return RotatedOut(signing_secret=secret, previous_signs_until=until)
+
+
+@router.post("/webhooks/{ref}/test", response_model=ProbeResult, tags=["webhooks"])
+async def test(
+    request: Request, caller: Caller, ref: str, project: ProjectFilter = None
+) -> ProbeResult:
+    """Send the type's request example through the real sending path; the answer
+    has the request (credentials redacted), status, latency, response and verdict."""
+    services = services_of(request)
+    with Session(services.engine) as session:
+        webhook_id = owned_webhook(session, caller, ref, project).id
+    return await probe_webhook(
+        engine=services.engine,
+        box=services.box,
+        webhook_id=webhook_id,
+        allowed=services.settings.allow_networks,
+        resolver=services.resolver,
+    )
+
+
+@router.get("/hook-types", response_model=list[HookExamples], tags=["hook types"])
+def hook_types(_caller: Caller) -> list[HookExamples]:
+    """Every type: its event code, when it fires, and its examples in JSON and XML."""
+    return [examples(hook) for hook in CATALOG.values()]
+
+
+@router.get("/hook-types/{type_}", response_model=HookExamples, tags=["hook types"])
+def hook_type(_caller: Caller, type_: str) -> HookExamples:
+    """One type's request body, response success and response error examples."""
+    hook = CATALOG.get(type_)
+    if hook is None:
+        raise NotFound(f"no hook type {type_!r}")
+    return examples(hook)

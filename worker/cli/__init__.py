@@ -1,0 +1,1 @@
+"""The ``hookflow`` command: ``main`` holds the group, one module per command group."""

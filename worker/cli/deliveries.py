@@ -1,0 +1,240 @@
+"""``hookflow deliveries``: the delivery log."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import click
+from sqlmodel import Session, col, select
+
+from activities.contracts import DeliveryStatus, RedeliverProgress
+from activities.log.attempts import attempts_of, envelope_of, excerpt_of, list_deliveries
+from activities.store.tables import Delivery, Webhook
+from activities.store.webhooks import find_webhook
+from worker.cli.context import AppContext, connector, pass_app
+from worker.cli.output import CommandError, print_fields, print_json, print_table
+from worker.services.redelivery import (
+    RedeliverySummary,
+    WindowStatus,
+    parse_when,
+    redeliver_one,
+    redeliver_stream,
+    redeliver_window,
+)
+
+
+@click.group()
+def deliveries() -> None:
+    """Read the delivery log: every event sent to every webhook, every attempt."""
+
+
+@deliveries.command("list")
+@click.option("--session", "session_id", help="Only this session.")
+@click.option("--webhook", "webhook_ref", metavar="UUID|ALIAS", help="Only this webhook.")
+@click.option("--project", help="Only this project (and the project of --webhook's alias).")
+@click.option("--status", type=click.Choice([s.value for s in DeliveryStatus]))
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def list_(
+    app: AppContext,
+    session_id: str | None,
+    webhook_ref: str | None,
+    project: str | None,
+    status: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List deliveries, newest first."""
+    engine, _box = app.store()
+    with Session(engine) as session:
+        webhook_id = (
+            find_webhook(session=session, ref=webhook_ref, project=project).id
+            if webhook_ref
+            else None
+        )
+        rows = list_deliveries(
+            session=session,
+            session_id=session_id,
+            webhook_id=webhook_id,
+            status=status,
+            limit=limit,
+            project=project,
+        )
+        aliases = _aliases(session, {row.webhook_id for row in rows})
+    if as_json:
+        print_json([row.model_dump(mode="json", exclude={"envelope"}) for row in rows])
+        return
+    print_table(
+        ["ID", "SESSION", "SEQ", "EVENT", "WEBHOOK", "STATUS", "ATTEMPTS", "HTTP", "UPDATED"],
+        [
+            [
+                r.id,
+                r.session_id,
+                r.sequence,
+                r.event_type,
+                aliases.get(r.webhook_id, "(deleted)"),
+                r.status,
+                r.attempts,
+                r.status_code,
+                f"{r.updated_at:%Y-%m-%d %H:%M:%S}",
+            ]
+            for r in rows
+        ],
+    )
+
+
+def _aliases(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    found = session.exec(select(Webhook.id, Webhook.alias).where(col(Webhook.id).in_(ids)))
+    return dict(found.all())
+
+
+@deliveries.command("redeliver")
+@click.argument("delivery_id", metavar="ID", required=False)
+@click.option("--webhook", "webhook_ref", metavar="UUID|ALIAS", help="The webhook to send to.")
+@click.option("--project", help="Project of --webhook's alias.")
+@click.option("--session", "session_id", help="Replay a session's stream to --webhook.")
+@click.option("--from-sequence", type=click.IntRange(1), default=1, show_default=True)
+@click.option(
+    "--status",
+    type=click.Choice(["failed", "held"]),
+    help="Window: which deliveries of --webhook (default failed).",
+)
+@click.option("--since", metavar="TIME", help="Window start: ISO 8601, or a duration ago (24h).")
+@click.option("--until", metavar="TIME", help="Window end: ISO 8601, or a duration ago.")
+@click.option("--no-wait", is_flag=True, help="Start the redelivery and return.")
+@pass_app
+def redeliver(
+    app: AppContext,
+    delivery_id: str | None,
+    webhook_ref: str | None,
+    project: str | None,
+    session_id: str | None,
+    from_sequence: int,
+    status: WindowStatus | None,
+    since: str | None,
+    until: str | None,
+    no_wait: bool,
+) -> None:
+    """Send a delivery, a session's stream or a window of a webhook's failed
+    (or held) deliveries again, with the same webhook-id.
+
+    \b
+    hookflow deliveries redeliver ID
+    hookflow deliveries redeliver --session S --webhook W [--from-sequence N]
+    hookflow deliveries redeliver --webhook W [--project P] [--status failed|held]
+                                  [--since T] [--until T]
+
+    Each runs on Temporal with the webhook's retry ladder, each (session,
+    webhook) stream in event order, and shows in the UI and in the delivery log.
+    """
+    engine, _box = app.store()
+    common: dict[str, Any] = {
+        "temporal": connector(app.settings),
+        "settings": app.settings,
+        "engine": engine,
+        "wait": not no_wait,
+        "on_progress": _print_progress,
+    }
+    windowed = status is not None or since is not None or until is not None
+    if delivery_id and (session_id or webhook_ref or windowed):
+        raise CommandError("give a delivery ID, or --webhook with a session or a window, not both")
+    if delivery_id:
+        work = redeliver_one(delivery_id=delivery_id, **common)
+    elif not webhook_ref:
+        raise CommandError("give a delivery ID, or --webhook (with --session, or a window)")
+    elif session_id:
+        if windowed:
+            raise CommandError("--session replays a stream: --status/--since/--until do not apply")
+        work = redeliver_stream(
+            session_id=session_id,
+            webhook=webhook_ref,
+            from_sequence=from_sequence,
+            project=project,
+            **common,
+        )
+    else:
+        work = redeliver_window(
+            webhook=webhook_ref,
+            project=project,
+            status=status or "failed",
+            since=parse_when(since) if since else None,
+            until=parse_when(until) if until else None,
+            **common,
+        )
+    _report(asyncio.run(work))
+
+
+def _print_progress(progress: RedeliverProgress) -> None:
+    click.echo(
+        f"redelivering: {progress.done}/{progress.total} ({progress.failed} failed)", err=True
+    )
+
+
+def _report(summary: RedeliverySummary) -> None:
+    ids = summary.workflow_ids
+    started = ", ".join(ids) if len(ids) <= 3 else f"{len(ids)} workflows"
+    if not summary.waited:
+        click.echo(f"started {started}: {summary.total} deliveries to {summary.webhook}")
+        return
+    click.echo(f"{summary.delivered} delivered, {summary.failed} failed ({started})")
+    for error in summary.errors:
+        click.echo(f"  {error}")
+    if summary.failed:
+        raise CommandError(f"{summary.failed} of {summary.total} redeliveries failed")
+
+
+@deliveries.command("show")
+@click.argument("delivery_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def show(app: AppContext, delivery_id: str, as_json: bool) -> None:
+    """Show a delivery and every attempt."""
+    engine, box = app.store()
+    with Session(engine) as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None:
+            raise CommandError(f"no delivery {delivery_id}")
+        attempts = attempts_of(session=session, delivery=delivery_id)
+        webhook = session.get(Webhook, delivery.webhook_id)
+    named = f"{webhook.alias} ({webhook.id})" if webhook else f"{delivery.webhook_id} (deleted)"
+    excerpts = [excerpt_of(a, box=box) for a in attempts]
+    if as_json:
+        print_json(
+            {
+                **delivery.model_dump(mode="json"),
+                "envelope": envelope_of(delivery, box=box),
+                "attempt_log": [
+                    {**a.model_dump(mode="json"), "response_excerpt": excerpt}
+                    for a, excerpt in zip(attempts, excerpts, strict=True)
+                ],
+            }
+        )
+        return
+    print_fields(
+        [
+            ("id", delivery.id),
+            ("session", delivery.session_id),
+            ("webhook", named),
+            ("event", f"#{delivery.sequence} {delivery.event_type} ({delivery.event_id})"),
+            ("status", delivery.status),
+            ("attempts", delivery.attempts),
+        ]
+    )
+    print_table(
+        ["#", "STARTED", "OUTCOME", "HTTP", "LATENCY", "ERROR", "RESPONSE"],
+        [
+            [
+                a.attempt,
+                f"{a.started_at:%Y-%m-%d %H:%M:%S}",
+                a.outcome,
+                a.status_code,
+                f"{a.latency_ms:.0f} ms",
+                a.error,
+                (excerpt or "")[:80].replace("\n", " "),
+            ]
+            for a, excerpt in zip(attempts, excerpts, strict=True)
+        ],
+    )

@@ -1,0 +1,92 @@
+"""``hookflow projects``: settings of a project as a whole."""
+
+from __future__ import annotations
+
+import click
+from pydantic import TypeAdapter, ValidationError
+from sqlmodel import Session
+
+from activities.contracts import Slug
+from activities.delivery.health import describe_duration
+from activities.delivery.retry import parse_duration
+from activities.store.health import disable_after, project_settings, set_disable_after
+from worker.cli.context import AppContext, pass_app
+from worker.cli.output import CommandError, print_fields, print_json
+
+_NEVER = ("never", "off", "0")
+
+
+@click.group()
+def projects() -> None:
+    """Settings that apply to every webhook of a project."""
+
+
+@projects.command("show")
+@click.option("--project", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def show(app: AppContext, project: str, as_json: bool) -> None:
+    """Show a project's settings (defaults where none is set)."""
+    engine, _box = app.store()
+    with Session(engine) as session:
+        _print(session, project, as_json)
+
+
+@projects.command("set")
+@click.option("--project", required=True)
+@click.option(
+    "--disable-after",
+    required=True,
+    metavar="DURATION|never|default",
+    help="Disable a webhook that failed every attempt this long (e.g. 5d, 12h).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def set_(app: AppContext, project: str, disable_after: str, as_json: bool) -> None:
+    """Change a project's settings."""
+    _check_project(project)
+    seconds = _parse_disable_after(disable_after)
+    engine, _box = app.store()
+    with Session(engine) as session:
+        set_disable_after(session=session, project=project, seconds=seconds)
+        _print(session, project, as_json)
+
+
+def _parse_disable_after(text: str) -> float | None:
+    value = text.strip().lower()
+    if value == "default":
+        return None
+    if value in _NEVER:
+        return 0.0
+    try:
+        seconds = parse_duration(value)
+    except ValueError as err:
+        raise CommandError(f"--disable-after: {err}, 'never' or 'default'") from None
+    if not 60 <= seconds <= 365 * 86400:
+        raise CommandError("--disable-after: between 1m and 365d, 'never' or 'default'")
+    return seconds
+
+
+def _check_project(project: str) -> None:
+    try:
+        TypeAdapter(Slug).validate_python(project)
+    except ValidationError:
+        raise CommandError(f"--project: invalid project name {project!r}") from None
+
+
+def _print(session: Session, project: str, as_json: bool) -> None:
+    row = project_settings(session=session, project=project)
+    seconds = disable_after(session=session, project=project)
+    if as_json:
+        print_json(
+            {
+                "project": project,
+                "disable_after": seconds,
+                "disable_after_default": row.disable_after is None,
+            }
+        )
+        return
+    shown = "never" if seconds is None else describe_duration(seconds)
+    if row.disable_after is None:
+        shown += " (default)"
+    print_fields([("project", project), ("disable after", shown)])

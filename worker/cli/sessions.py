@@ -1,0 +1,249 @@
+"""``hookflow sessions``: create, signal and inspect sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from pydantic import ValidationError
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from activities.catalog import BY_SIGNAL
+from activities.contracts import CreateSession, FieldChange
+from activities.delivery.retry import parse_duration
+from worker.cli.context import AppContext, pass_app, run_with_client
+from worker.cli.output import (
+    CommandError,
+    load_json_arg,
+    parse_pairs,
+    plural,
+    print_json,
+    print_table,
+)
+from worker.cli.session_list import list_
+from worker.runtime.failures import describe_validation
+from worker.services.session_views import SessionView, fetch_session, from_log, with_log
+from worker.services.sessions import (
+    field_changed,
+    new_session_id,
+    require_integrations,
+    rpc_failure,
+    signal_payload,
+    signal_session,
+    start_session,
+)
+
+
+@click.group()
+def sessions() -> None:
+    """Create sessions, send them lifecycle signals, show their state."""
+
+
+def _session_request(file: str | None, options: dict[str, Any]) -> CreateSession:
+    data: dict[str, Any] = {}
+    if file:
+        loaded = load_json_arg("@" + file, "FILE")
+        if not isinstance(loaded, dict):
+            raise CommandError("FILE: a create-session request is a JSON object")
+        data = loaded
+    data.update({k: v for k, v in options.items() if v not in (None, (), {}, [])})
+    data.setdefault("id", new_session_id())
+    unknown = sorted(set(data) - set(CreateSession.model_fields) | ({"resume"} & set(data)))
+    if unknown:
+        raise CommandError(f"unknown field {unknown[0]!r} in the create-session request")
+    try:
+        return CreateSession.model_validate(data)
+    except ValidationError as err:
+        raise CommandError(describe_validation(err)) from None
+
+
+@sessions.command("create")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--project", help="Project (tenant).")
+@click.option("--id", "session_id", help="Session id (a 10-character token if omitted).")
+@click.option("--template", help="Template id.")
+@click.option("--integration", "integrations", multiple=True, metavar="UUID")
+@click.option("--label", "labels", multiple=True, metavar="K=V")
+@click.option("--recipient-id", type=int)
+@click.option("--recipient-name")
+@click.option("--phone")
+@click.option("--email")
+@click.option("--expires-in", help="Seconds (3600), 2h, 7d or ISO 8601 (P7D).")
+@click.option("--retention", help="Seconds, 30d or ISO 8601, from expiry or submission.")
+@click.option("--json", "as_json", is_flag=True, help="Print the request as JSON.")
+@pass_app
+def create(
+    app: AppContext,
+    file: str | None,
+    project: str | None,
+    session_id: str | None,
+    template: str | None,
+    integrations: Sequence[str],
+    labels: Sequence[str],
+    recipient_id: int | None,
+    recipient_name: str | None,
+    phone: str | None,
+    email: str | None,
+    expires_in: str | None,
+    retention: str | None,
+    as_json: bool,
+) -> None:
+    """Create a session from FILE (the create-session JSON) and/or options."""
+    recipient = {
+        k: v
+        for k, v in {
+            "id": recipient_id,
+            "name": recipient_name,
+            "phone": phone,
+            "email": email,
+        }.items()
+        if v is not None
+    }
+    req = _session_request(
+        file,
+        {
+            "id": session_id,
+            "project": project,
+            "template": template,
+            "integrations": [{"type": "webhook", "uuid": u} for u in integrations],
+            "labels": parse_pairs(labels, "--label"),
+            "recipient": recipient or None,
+            "expires_in": _duration(expires_in),
+            "retention": _duration(retention),
+        },
+    )
+    engine, _box = app.store()
+    require_integrations(engine=engine, project=req.project, integrations=req.integrations)
+    run_with_client(
+        app.settings,
+        lambda client: start_session(client, app.settings, req),
+    )
+    if as_json:
+        print_json(req.model_dump(mode="json", exclude={"resume"}))
+    else:
+        click.echo(req.id)
+
+
+def _duration(text: str | None) -> float | str | None:
+    """Seconds from ``3600``, ``2h`` or ``7d``; other text (ISO 8601) as given."""
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError:
+        return text
+
+
+@sessions.command("signal")
+@click.argument("session_id", metavar="SESSION")
+@click.argument("name", type=click.Choice(list(BY_SIGNAL)))
+@click.option("--data", help="Payload: JSON, or @FILE.")
+@click.option("--event-id", help="Event id: a repeated id is one event.")
+@pass_app
+def signal_(
+    app: AppContext, session_id: str, name: str, data: str | None, event_id: str | None
+) -> None:
+    """Send a lifecycle signal to a session."""
+    payload = load_json_arg(data, "--data") if data else {}
+    if not isinstance(payload, dict):
+        raise CommandError("--data: a signal payload is a JSON object")
+    if event_id:
+        payload["event_id"] = event_id
+    try:
+        checked = signal_payload(name, payload)
+    except ValidationError as err:
+        raise CommandError(f"--data: {describe_validation(err)}") from None
+    run_with_client(
+        app.settings,
+        lambda client: signal_session(
+            client=client, session_id=session_id, name=name, payload=checked
+        ),
+    )
+    click.echo(f"sent {name} to {session_id}")
+
+
+@sessions.command("field-changed")
+@click.argument("session_id", metavar="SESSION")
+@click.option("--data", required=True, help='{"change": {"id", "type", "value"}, "fields": [...]}')
+@pass_app
+def field_changed_(app: AppContext, session_id: str, data: str) -> None:
+    """Ask the project's remote_data webhooks for values, as the form does while
+    it is edited; prints the answer ([{"id", "value"}])."""
+    payload = load_json_arg(data, "--data")
+    try:
+        change = FieldChange.model_validate(payload)
+    except ValidationError as err:
+        raise CommandError(f"--data: {describe_validation(err)}") from None
+    values = run_with_client(
+        app.settings,
+        lambda client: field_changed(client=client, session_id=session_id, change=change),
+    )
+    print_json([value.model_dump(mode="json") for value in values])
+
+
+@sessions.command("show")
+@click.argument("session_id", metavar="SESSION")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def show(app: AppContext, session_id: str, as_json: bool) -> None:
+    """Show a session, running or ended: status, events, deliveries and their outcome."""
+
+    async def fetch(client: Client) -> SessionView | None:
+        try:
+            return await fetch_session(client, session_id)
+        except RPCError as err:
+            raise rpc_failure(err, f"session {session_id}") from None
+
+    view = run_with_client(app.settings, fetch)
+    engine, _box = app.store()
+    if view is None or view.source == "log":
+        logged = from_log(engine, session_id)
+        if view is None and not logged:
+            raise CommandError(f"no session {session_id}")
+        view = view or SessionView(source="log", execution="gone from Temporal", deliveries=[])
+        view.deliveries = logged
+    else:
+        with_log(view.deliveries, engine, session_id)
+    if as_json:
+        print_json(view.state if view.state is not None else view)
+        return
+    click.echo(_headline(session_id, view))
+    print_table(
+        ["SEQ", "EVENT", "WEBHOOK", "STATUS", "ATTEMPTS", "HTTP", "ERROR"],
+        [
+            [
+                d.sequence,
+                d.event_type,
+                d.webhook_alias,
+                d.status.value,
+                d.attempts,
+                d.status_code,
+                d.error,
+            ]
+            for d in view.deliveries
+        ],
+    )
+    for problem in view.state.problems if view.state else []:
+        click.echo(f"problem: {problem}")
+
+
+def _headline(session_id: str, view: SessionView) -> str:
+    ended = f"{view.closed_at:%Y-%m-%d %H:%M:%S}Z" if view.closed_at else ""
+    state = view.state
+    if state is None:
+        return (
+            f"session {session_id}: workflow {view.execution} {ended}".rstrip()
+            + f"; {plural(len(view.deliveries), 'delivery', 'deliveries')} in the delivery log"
+        )
+    events = plural(state.sequence, "event")
+    if view.source == "query":
+        return (
+            f"session {state.id} ({state.project}): {state.status.value}, {events}; "
+            f"expires {state.expires_at:%Y-%m-%d %H:%M:%S}Z"
+        )
+    return f"session {state.id} ({state.project}): {state.status.value}, {events}; ended {ended}"
+
+
+sessions.add_command(list_)

@@ -1,0 +1,267 @@
+"""``hookflow up``: the whole stack on this machine; its ports, the networks its
+worker may reach, the state file other commands read, and its banner."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from activities.delivery.guard import parse_networks
+from activities.errors import SettingsError
+from activities.files.private import private_dir
+from worker.api.server import start_api
+from worker.cli.context import AppContext, pass_app, stop_event
+from worker.cli.ops import Ops, OpsOptions, ops_options
+from worker.cli.output import CommandError
+from worker.devstack.codec_server import start_codec_server
+from worker.devstack.devserver import (
+    HTTP_PORT_OFFSET,
+    METRICS_PORT_OFFSET,
+    DevServer,
+    ensure_port_free,
+)
+from worker.devstack.stack import StackState, claim, write_state
+from worker.runtime.assembly import connect, running_worker
+from worker.runtime.codec import check_worker_keys
+from worker.runtime.settings import Settings
+
+
+@click.command()
+@click.option("--data-dir", type=click.Path(file_okay=False), help="State directory.")
+@click.option("--port", type=click.IntRange(1, 65535), default=7233, show_default=True)
+@click.option("--ui-port", type=click.IntRange(1, 65535), default=8233, show_default=True)
+@click.option("--codec-port", type=click.IntRange(1, 65535), default=8081, show_default=True)
+@click.option("--api-port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option(
+    "--http-port", type=click.IntRange(1, 65535), help="Temporal's HTTP API [default: --port + 10]."
+)
+@click.option(
+    "--temporal-metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Temporal's own metrics [default: --port + 11].",
+)
+@click.option(
+    "--allow-networks",
+    metavar="CIDR,...",
+    help="Networks the worker may deliver to, e.g. 127.0.0.0/8 for a local receiver; "
+    "remembered in the data dir ('' clears).",
+)
+@ops_options
+@pass_app
+def up(
+    app: AppContext,
+    /,
+    data_dir: str | None,
+    port: int,
+    ui_port: int,
+    codec_port: int,
+    api_port: int,
+    http_port: int | None,
+    temporal_metrics_port: int | None,
+    allow_networks: str | None,
+    **ops: Any,
+) -> None:
+    """Run everything on this machine: Temporal dev server with its UI, the
+    configuration database, the codec server, one worker, the REST API and the
+    pane. Ctrl-C stops it all."""
+    if data_dir:
+        app.data_dir = data_dir
+    chosen = UpPorts.of(
+        port=port,
+        ui_port=ui_port,
+        codec_port=codec_port,
+        api_port=api_port,
+        http_port=http_port,
+        metrics_port=temporal_metrics_port,
+        hookflow_metrics_port=ops["metrics_port"],
+    )
+    asyncio.run(_up(app, chosen, allow_networks=allow_networks, options=OpsOptions(**ops)))
+
+
+async def _up(
+    app: AppContext, ports: UpPorts, *, allow_networks: str | None, options: OpsOptions
+) -> None:
+    settings, allowed = with_allowed_networks(app.settings, allow_networks)
+    # temporal.db, the keys and the documents: nobody else reads the data dir.
+    private_dir(settings.data_dir)
+    held = claim(settings.data_dir)  # one data dir, one stack
+    codec = settings.codec(create=True)
+    engine, box = app.store()
+    stop = stop_event()
+    codec_url = ports.codec_url
+    server = DevServer(
+        data_dir=settings.data_dir,
+        port=ports.port,
+        ui_port=ports.ui_port,
+        http_port=ports.http_port,
+        metrics_port=ports.metrics_port,
+        ui_codec_endpoint=codec_url,
+    )
+    codec_server = None
+    ops = Ops.start(options, engine=engine)
+    try:
+        ports.check_free()
+        await server.start()
+        codec_server = await start_codec_server(codec, port=ports.codec_port, ui_port=ports.ui_port)
+        settings = replace(settings, temporal_address=server.address, namespace="default")
+        client = await connect(settings, codec=codec, runtime=ops.runtime)
+        await check_worker_keys(client, codec, task_queue=settings.task_queue)
+        async with running_worker(client, settings, engine=engine, box=box) as running:
+            ops.watch(client, running)
+            api = await start_api(
+                settings=settings,
+                engine=engine,
+                box=box,
+                client=client,
+                host="127.0.0.1",
+                port=ports.api_port,
+                temporal_ui=server.ui_url,
+            )
+            record_stack(settings, server, ports, allowed=allowed)
+            for line in banner(settings, server, ports, allowed=allowed):
+                click.echo(line)
+            click.echo(f"  REST API, pane:    {api.url}  (keys: hookflow keys create)")
+            click.echo(f"  Configuration:     {_redact_url(settings.database_url)}")
+            if ops.describe():
+                click.echo(f"  Metrics:           {ops.describe()}")
+            click.echo("Press Ctrl-C to stop.")
+            await stop.wait()
+            click.echo("stopping...")
+            await api.stop()
+    finally:
+        ops.stop()
+        await server.stop()
+        if codec_server is not None:
+            await codec_server.stop()
+        engine.dispose()
+        held.release()
+
+
+LOCAL_RECEIVER = "127.0.0.0/8"
+
+
+@dataclass(frozen=True)
+class UpPorts:
+    port: int
+    ui_port: int
+    codec_port: int
+    api_port: int
+    http_port: int
+    metrics_port: int
+    hookflow_metrics_port: int | None = None
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        port: int,
+        ui_port: int,
+        codec_port: int,
+        api_port: int,
+        http_port: int | None,
+        metrics_port: int | None,
+        hookflow_metrics_port: int | None = None,
+    ) -> UpPorts:
+        """The ports of one stack, all fixed (the dev server would pick its HTTP
+        and metrics ports at random); CommandError when two are the same."""
+        chosen = cls(
+            port=port,
+            ui_port=ui_port,
+            codec_port=codec_port,
+            api_port=api_port,
+            http_port=http_port or port + HTTP_PORT_OFFSET,
+            metrics_port=metrics_port or port + METRICS_PORT_OFFSET,
+            hookflow_metrics_port=hookflow_metrics_port,
+        )
+        values = [port, ui_port, codec_port, api_port, chosen.http_port, chosen.metrics_port]
+        values += [hookflow_metrics_port] if hookflow_metrics_port else []
+        if len(set(values)) < len(values) or max(values) > 65535:
+            raise CommandError(
+                f"the ports must differ and stay below 65536: --port {port}, --ui-port {ui_port}, "
+                f"--codec-port {codec_port}, --api-port {api_port}, "
+                f"--http-port {chosen.http_port}, "
+                f"--temporal-metrics-port {chosen.metrics_port}, "
+                f"--metrics-port {hookflow_metrics_port}"
+            )
+        return chosen
+
+    @property
+    def codec_url(self) -> str:
+        return f"http://127.0.0.1:{self.codec_port}"
+
+    def check_free(self) -> None:
+        """Every port free before anything starts: one line names the busy one."""
+        for port, what in (
+            (self.port, "Temporal frontend"),
+            (self.ui_port, "Temporal Web UI"),
+            (self.http_port, "Temporal HTTP API"),
+            (self.metrics_port, "Temporal metrics"),
+            (self.codec_port, "codec server"),
+            (self.api_port, "API"),
+        ):
+            ensure_port_free("127.0.0.1", port, what)
+
+
+def with_allowed_networks(settings: Settings, option: str | None) -> tuple[Settings, str]:
+    """The networks the worker of ``up`` may deliver to: ``--allow-networks``,
+    else ``HOOKFLOW_ALLOW_NETWORKS``, else what the data dir's last stack was
+    given; and their text, which the state file remembers."""
+    if option is None:
+        return settings, ",".join(str(network) for network in settings.allow_networks)
+    try:
+        networks = parse_networks(option)
+    except ValueError as err:
+        raise SettingsError(
+            str(err).replace("HOOKFLOW_ALLOW_NETWORKS", "--allow-networks")
+        ) from None
+    return replace(settings, allow_networks=networks), ",".join(str(n) for n in networks)
+
+
+def record_stack(settings: Settings, server: DevServer, ports: UpPorts, *, allowed: str) -> None:
+    """``stack.json``: how every other command finds this stack."""
+    write_state(
+        settings.data_dir,
+        StackState(
+            pid=os.getpid(),
+            temporal_address=server.address,
+            namespace=settings.namespace,
+            task_queue=settings.task_queue,
+            ui_url=server.ui_url,
+            codec_url=ports.codec_url,
+            http_port=ports.http_port,
+            metrics_port=ports.metrics_port,
+            allow_networks=allowed,
+            started_at=datetime.now(UTC),
+        ),
+    )
+
+
+def banner(settings: Settings, server: DevServer, ports: UpPorts, *, allowed: str) -> list[str]:
+    reach = (
+        f"{allowed}  (--allow-networks)"
+        if allowed
+        else f"public addresses only  (--allow-networks {LOCAL_RECEIVER} for a local receiver)"
+    )
+    return [
+        f"hookflow is up (data in {settings.data_dir})",
+        f"  Temporal Web UI:   {server.ui_url}",
+        f"  Codec server:      {ports.codec_url}  (--codec-endpoint)",
+        f"  Temporal frontend: {server.address}  (TEMPORAL_ADDRESS)",
+        f"  Temporal HTTP API: http://{server.ip}:{server.http_port}",
+        f"  Temporal metrics:  {server.metrics_url}",
+        f"  Task queue:        {settings.task_queue}",
+        f"  Deliveries reach:  {reach}",
+    ]
+
+
+def _redact_url(url: str) -> str:
+    head, sep, tail = url.rpartition("@")
+    if not sep:
+        return url
+    scheme, _, _credentials = head.partition("://")
+    return f"{scheme}://***@{tail}"

@@ -1,0 +1,1 @@
+"""The worker's runtime: settings, assembly, the payload codec, failures, logs, metrics."""

@@ -1,0 +1,406 @@
+"""Redelivery: one delivery, a session's stream, or a window of a webhook's deliveries.
+
+The command line, the REST API and the pane all go through ``redeliver_one``,
+``redeliver_stream`` and ``redeliver_window``. Each (session,
+webhook) stream is sent again in event order, with the same ``webhook-id``s;
+streams run side by side. A running session that still holds the deliveries
+(failed, or held behind them) sends them itself (its ``redeliver`` signal), so
+its state, details and ``HookflowFailedWebhooks`` say delivered afterwards;
+otherwise a ``Redeliver`` workflow sends the stream from the delivery log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
+
+from activities.catalog import REDELIVER_SIGNAL, RESUME_SIGNAL
+from activities.contracts import (
+    DeliveryCarry,
+    DeliveryStatus,
+    Envelope,
+    Redeliver,
+    RedeliverProgress,
+    SessionState,
+)
+from activities.delivery.retry import parse_duration
+from activities.errors import ConfigError, Conflict, NotFound
+from activities.log.attempts import deliveries_from, deliveries_in_window, envelope_of
+from activities.store.crypto import SecretBox
+from activities.store.tables import Delivery, Webhook
+from activities.store.webhooks import find_webhook, target_of
+from worker.runtime.settings import Settings
+from workflows.redeliver import RedeliverWorkflow
+
+WindowStatus = Literal["failed", "held"]
+Progress = Callable[[RedeliverProgress], None]
+ClientSource = Callable[[], Awaitable[Client]]
+"""Gives the Temporal client once the request is known to be valid (so a bad
+request is refused without reaching Temporal)."""
+POLL_EVERY = 0.5
+POLLED_STREAMS = 20  # progress of more streams is counted as they finish
+
+
+@dataclass
+class RedeliverySummary:
+    """What a redelivery did (or, without waiting, started)."""
+
+    total: int
+    delivered: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+    workflow_ids: list[str] = field(default_factory=list)
+    waited: bool = True
+    webhook: str = ""
+
+
+def parse_when(text: str, *, now: datetime | None = None) -> datetime:
+    """An ISO 8601 time (UTC if no zone is given), or a duration ago (``24h``, ``30m``)."""
+    now = now or datetime.now(UTC)
+    try:
+        return now - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{text!r} is neither a time (ISO 8601) nor a duration (24h)") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _usable(webhook: Webhook) -> Webhook:
+    if not webhook.enabled:
+        raise Conflict(
+            f"webhook {webhook.alias} is disabled ({webhook.disabled_reason}): "
+            "enable it with `hookflow webhooks update --enable` first"
+        )
+    return webhook
+
+
+def _streams(webhook: Webhook, rows: Sequence[Delivery], box: SecretBox) -> list[Redeliver]:
+    """One request per session stream, its events in sequence order."""
+    target = target_of(webhook, "redelivery")
+    by_session: dict[str, list[DeliveryCarry]] = {}
+    for row in sorted(rows, key=lambda r: (r.session_id, r.sequence)):
+        envelope = Envelope.model_validate(envelope_of(row, box=box))
+        carry = DeliveryCarry(target=target, envelope=envelope)
+        by_session.setdefault(row.session_id, []).append(carry)
+    return [Redeliver(project=webhook.project, items=items) for items in by_session.values()]
+
+
+def plan_one(
+    *, engine: Engine, box: SecretBox, delivery_id: str, project: str | None = None
+) -> list[Redeliver]:
+    """A delivery (of ``project`` when given: another project's is not found)."""
+    with Session(engine) as session:
+        row = session.get(Delivery, delivery_id)
+        if row is None or (project and row.project != project):
+            raise NotFound(f"no delivery {delivery_id}")
+        webhook = session.get(Webhook, row.webhook_id)
+        if webhook is None:
+            raise Conflict(f"the webhook of delivery {delivery_id} was deleted")
+        return _streams(_usable(webhook), [row], box)
+
+
+def plan_stream(
+    *,
+    engine: Engine,
+    box: SecretBox,
+    session_id: str,
+    webhook: str,
+    from_sequence: int,
+    project: str | None,
+) -> list[Redeliver]:
+    """A session's stream to one webhook, from a sequence on."""
+    with Session(engine) as session:
+        found = _usable(find_webhook(session=session, ref=webhook, project=project))
+        rows = deliveries_from(
+            session=session, session_id=session_id, webhook_id=found.id, from_sequence=from_sequence
+        )
+        if not rows:
+            raise NotFound(
+                f"no deliveries of session {session_id} to {found.alias} "
+                f"from sequence {from_sequence}"
+            )
+        return _streams(found, rows, box)
+
+
+def plan_window(
+    *,
+    engine: Engine,
+    box: SecretBox,
+    webhook: str,
+    project: str | None,
+    status: WindowStatus,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[Redeliver]:
+    """A webhook's failed (or held) deliveries created in [since, until)."""
+    if since and until and since >= until:
+        raise ConfigError("since must be before until")
+    with Session(engine) as session:
+        found = _usable(find_webhook(session=session, ref=webhook, project=project))
+        rows = deliveries_in_window(
+            session=session, webhook_id=found.id, statuses=[status], since=since, until=until
+        )
+        if not rows:
+            raise NotFound(f"no {status} deliveries to {found.alias} in that window")
+        return _streams(found, rows, box)
+
+
+class _Stream:
+    """One stream being sent again: by its running session, or by a
+    ``Redeliver`` workflow."""
+
+    def __init__(self, handle: WorkflowHandle[Any, Any], req: Redeliver, *, by_session: bool):
+        self.handle, self.req, self.by_session = handle, req, by_session
+        self.events = [item.envelope.event.id for item in req.items]
+        self.webhook_id = req.items[0].target.id
+
+    async def progress(self) -> RedeliverProgress:
+        if not self.by_session:
+            part: RedeliverProgress = await self.handle.query(RedeliverWorkflow.progress)
+            return part
+        state = await self.handle.query("state", result_type=SessionState)
+        mine = [
+            d
+            for d in state.deliveries
+            if d.webhook_id == self.webhook_id and d.event_id in self.events
+        ]
+        done = RedeliverProgress(total=len(self.events))
+        done.delivered = sum(1 for d in mine if d.status == DeliveryStatus.DELIVERED)
+        if any(d.status == DeliveryStatus.FAILED for d in mine):
+            done.failed = len(self.events) - done.delivered
+            done.errors = [d.error for d in mine if d.status == DeliveryStatus.FAILED and d.error]
+        return done
+
+    async def result(self) -> RedeliverProgress:
+        if not self.by_session:
+            result: RedeliverProgress = await self.handle.result()
+            return result
+        while (now := await self.progress()).done < now.total:
+            await asyncio.sleep(POLL_EVERY)
+        return now
+
+
+async def _start_stream(client: Client, settings: Settings, req: Redeliver) -> _Stream:
+    """Send one stream again: through its session while it runs and still holds
+    these deliveries, else with a ``Redeliver`` workflow."""
+    session = client.get_workflow_handle(f"session-{req.items[0].envelope.session.id}")
+    stream = _Stream(session, req, by_session=True)
+    try:
+        state = await session.query("state", result_type=SessionState)
+    except Exception:  # ended, or never a session of this worker's: from the log
+        state = None
+    held = (DeliveryStatus.FAILED, DeliveryStatus.HELD)
+    open_here = {
+        d.event_id
+        for d in (state.deliveries if state else [])
+        if d.webhook_id == stream.webhook_id and d.status in held
+    }
+    if state is not None and set(stream.events) <= open_here:
+        await session.signal(
+            REDELIVER_SIGNAL, {"webhook_id": str(stream.webhook_id), "event_ids": stream.events}
+        )
+        return stream
+    handle = await client.start_workflow(
+        RedeliverWorkflow.run,
+        req,
+        id=f"redeliver-{uuid.uuid4().hex[:12]}",
+        task_queue=settings.task_queue,
+        static_summary=f"redeliver {len(req.items)} to {req.items[0].target.alias}",
+    )
+    return _Stream(handle, req, by_session=False)
+
+
+async def run_streams(
+    *,
+    client: Client,
+    settings: Settings,
+    streams: Sequence[Redeliver],
+    wait: bool = True,
+    on_progress: Progress | None = None,
+) -> RedeliverySummary:
+    """Start every stream; with ``wait``, report progress until all are done."""
+    started = [await _start_stream(client, settings, req) for req in streams]
+    summary = RedeliverySummary(
+        total=sum(len(req.items) for req in streams),
+        workflow_ids=[stream.handle.id for stream in started],
+        waited=wait,
+        webhook=streams[0].items[0].target.alias if streams else "",
+    )
+    if not wait:
+        return summary
+    results = await _follow(started, summary.total, on_progress)
+    for result in results:
+        summary.delivered += result.delivered
+        summary.failed += result.failed
+        summary.errors += result.errors
+    return summary
+
+
+async def _follow(
+    streams: Sequence[_Stream], total: int, on_progress: Progress | None
+) -> list[RedeliverProgress]:
+    tasks = [asyncio.ensure_future(stream.result()) for stream in streams]
+    last: RedeliverProgress | None = None
+    while True:
+        finished = all(task.done() for task in tasks)
+        if on_progress is not None:
+            now = await _progress(streams, tasks, total)
+            if now != last:
+                on_progress(now)
+                last = now
+        if finished:
+            return [task.result() for task in tasks]
+        await asyncio.wait(tasks, timeout=POLL_EVERY, return_when=asyncio.ALL_COMPLETED)
+
+
+async def _progress(
+    streams: Sequence[_Stream],
+    tasks: Sequence[asyncio.Future[RedeliverProgress]],
+    total: int,
+) -> RedeliverProgress:
+    """Progress so far: finished streams' results, and the running ones' query."""
+    sum_ = RedeliverProgress(total=total)
+    polled = 0
+    for stream, task in zip(streams, tasks, strict=True):
+        part: RedeliverProgress | None = None
+        if task.done() and task.exception() is None:
+            part = task.result()
+        elif not task.done() and polled < POLLED_STREAMS:
+            polled += 1
+            try:
+                part = await stream.progress()
+            except Exception:  # progress is best effort; the results decide the outcome
+                part = None
+        if part is not None:
+            sum_.delivered += part.delivered
+            sum_.failed += part.failed
+    return sum_
+
+
+def _box(settings: Settings) -> SecretBox:
+    return SecretBox(settings.secret_key(create=False))
+
+
+async def redeliver_one(
+    *,
+    temporal: ClientSource,
+    settings: Settings,
+    engine: Engine,
+    delivery_id: str,
+    project: str | None = None,
+    wait: bool = True,
+    on_progress: Progress | None = None,
+) -> RedeliverySummary:
+    """Send one delivery again, with the same ``webhook-id`` (of ``project`` when
+    given: another project's is not found)."""
+    streams = await asyncio.to_thread(
+        plan_one, engine=engine, box=_box(settings), delivery_id=delivery_id, project=project
+    )
+    return await run_streams(
+        client=await temporal(),
+        settings=settings,
+        streams=streams,
+        wait=wait,
+        on_progress=on_progress,
+    )
+
+
+async def redeliver_stream(
+    *,
+    temporal: ClientSource,
+    settings: Settings,
+    engine: Engine,
+    session_id: str,
+    webhook: str,
+    from_sequence: int = 1,
+    project: str | None = None,
+    wait: bool = True,
+    on_progress: Progress | None = None,
+) -> RedeliverySummary:
+    """Send a session's stream to one webhook again, from a sequence on."""
+    streams = await asyncio.to_thread(
+        plan_stream,
+        engine=engine,
+        box=_box(settings),
+        session_id=session_id,
+        webhook=webhook,
+        from_sequence=from_sequence,
+        project=project,
+    )
+    return await run_streams(
+        client=await temporal(),
+        settings=settings,
+        streams=streams,
+        wait=wait,
+        on_progress=on_progress,
+    )
+
+
+async def redeliver_window(
+    *,
+    temporal: ClientSource,
+    settings: Settings,
+    engine: Engine,
+    webhook: str,
+    project: str | None = None,
+    status: WindowStatus = "failed",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    wait: bool = True,
+    on_progress: Progress | None = None,
+) -> RedeliverySummary:
+    """Send a webhook's failed (or held) deliveries of a time window again, each
+    (session, webhook) stream in event order."""
+    streams = await asyncio.to_thread(
+        plan_window,
+        engine=engine,
+        box=_box(settings),
+        webhook=webhook,
+        project=project,
+        status=status,
+        since=since,
+        until=until,
+    )
+    return await run_streams(
+        client=await temporal(),
+        settings=settings,
+        streams=streams,
+        wait=wait,
+        on_progress=on_progress,
+    )
+
+
+async def resume_webhook(
+    *, client: Client, settings: Settings, engine: Engine, webhook_id: uuid.UUID
+) -> int:
+    """A webhook was enabled again: every session holding its deliveries goes
+    on in order (their ``webhook_resumed`` signal); held deliveries of sessions
+    that have ended are sent from the delivery log. Returns the sessions told."""
+    with Session(engine) as session:
+        webhook = session.get(Webhook, webhook_id)
+        rows = deliveries_in_window(session=session, webhook_id=webhook_id, statuses=["held"])
+    if webhook is None or not rows:
+        return 0
+    ended: list[Delivery] = []
+    for session_id in dict.fromkeys(row.session_id for row in rows):
+        handle = client.get_workflow_handle(f"session-{session_id}")
+        try:
+            await handle.signal(RESUME_SIGNAL, {"webhook_id": str(webhook_id)})
+        except RPCError:  # the session has ended: its held deliveries go from the log
+            ended += [row for row in rows if row.session_id == session_id]
+    if ended:
+        streams = _streams(webhook, ended, _box(settings))
+        await run_streams(client=client, settings=settings, streams=streams, wait=False)
+    return len({row.session_id for row in rows})

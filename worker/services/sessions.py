@@ -1,0 +1,238 @@
+"""Sessions and processes on Temporal: start, signal, update, query.
+
+The command line and the REST API both go through these functions, so they
+never disagree. Each raises a ``HookflowError`` with one line for the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import string
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from pydantic import JsonValue
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.catalog import BY_SIGNAL
+from activities.contracts import (
+    CreateProcess,
+    CreateSession,
+    DeliveryStatus,
+    FailureType,
+    FieldChange,
+    FieldValue,
+    ProcessState,
+    SessionState,
+)
+from activities.errors import (
+    ConfigError,
+    Conflict,
+    HookflowError,
+    NotFound,
+    TemporalUnavailable,
+    UpstreamFailed,
+    WorkflowClosed,
+)
+from activities.log.attempts import list_deliveries
+from activities.store.tables import Delivery
+from activities.store.webhooks import integration_problems
+from worker.runtime.settings import Settings
+from workflows.names import SA_PROJECT, initial_attributes
+from workflows.process import BusinessProcessWorkflow
+from workflows.session import SessionWorkflow
+
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
+QUERY_TIMEOUT = timedelta(seconds=10)
+
+
+def new_session_id() -> str:
+    """A 10-character token, like the original product's session ids."""
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(10))
+
+
+def rpc_failure(err: RPCError, what: str) -> HookflowError:
+    """One line for a failed call about ``what`` ("session X", "process Y")."""
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return NotFound(f"no {what}")
+    if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+        return TemporalUnavailable(
+            "no worker answered: is `hookflow up` or `hookflow worker` running?"
+        )
+    if err.status == RPCStatusCode.FAILED_PRECONDITION:
+        return WorkflowClosed(f"{what} has ended")
+    return TemporalUnavailable(f"Temporal refused: {' '.join(err.message.split())[:200]}")
+
+
+def require_integrations(*, engine: Engine, project: str, integrations: list[Any]) -> None:
+    """Refuse a request naming an unknown or disabled webhook, before anything starts."""
+    with Session(engine) as session:
+        problems = integration_problems(
+            session=session, project=project, integrations=[i.uuid for i in integrations]
+        )
+    if problems:
+        raise ConfigError(problems[0])
+
+
+async def start_session(client: Client, settings: Settings, req: CreateSession) -> None:
+    """Start the ``Session`` workflow with its search attributes and summary."""
+    attributes = initial_attributes(
+        project=req.project,
+        process_id=str(req.process_id),
+        session_id=req.id,
+        template=req.template,
+    )
+    try:
+        await client.start_workflow(
+            SessionWorkflow.run,
+            req,
+            id=req.workflow_id,
+            task_queue=settings.task_queue,
+            search_attributes=attributes,
+            static_summary=f"{req.project} session {req.id}"
+            + (f" ({req.template})" if req.template else ""),
+        )
+    except WorkflowAlreadyStartedError:
+        raise Conflict(f"session {req.id} already exists") from None
+
+
+async def create_session(
+    *, client: Client, settings: Settings, engine: Engine, req: CreateSession
+) -> None:
+    """Check the integrations, then start the session; nothing starts on a problem."""
+    require_integrations(engine=engine, project=req.project, integrations=req.integrations)
+    await start_session(client, settings, req)
+
+
+async def create_process(
+    *, client: Client, settings: Settings, engine: Engine, req: CreateProcess
+) -> None:
+    """Check the integrations, then start the process; nothing starts on a problem."""
+    require_integrations(engine=engine, project=req.project, integrations=req.integrations)
+    await start_process(client, settings, req)
+
+
+async def start_process(client: Client, settings: Settings, req: CreateProcess) -> None:
+    """Start the ``BusinessProcess`` workflow with its search attributes and summary."""
+    attributes = initial_attributes(project=req.project, process_id=str(req.id))
+    try:
+        await client.start_workflow(
+            BusinessProcessWorkflow.run,
+            req,
+            id=req.workflow_id,
+            task_queue=settings.task_queue,
+            search_attributes=attributes,
+            static_summary=f"{req.project} process {req.process_number}, "
+            f"{len(req.sessions)} sessions",
+        )
+    except WorkflowAlreadyStartedError:
+        raise Conflict(f"process {req.id} already exists") from None
+
+
+def _session(client: Client, session_id: str) -> WorkflowHandle[Any, Any]:
+    return client.get_workflow_handle(f"session-{session_id}")
+
+
+def signal_payload(name: str, payload: dict[str, Any]) -> dict[str, JsonValue]:
+    """The payload of signal ``name``, validated by its model (ValidationError if not)."""
+    hook = BY_SIGNAL.get(name)
+    if hook is None:
+        raise NotFound(f"no signal {name!r} (valid: {', '.join(BY_SIGNAL)})")
+    dumped: dict[str, JsonValue] = hook.payload.model_validate(payload).model_dump(
+        mode="json", exclude_none=True
+    )
+    return dumped
+
+
+async def signal_session(
+    *, client: Client, session_id: str, name: str, payload: dict[str, Any]
+) -> None:
+    data = signal_payload(name, payload)
+    try:
+        await _session(client, session_id).signal(name, data)
+    except RPCError as err:
+        raise rpc_failure(err, f"session {session_id}") from None
+
+
+async def session_state(*, client: Client, engine: Engine, session_id: str) -> SessionState:
+    """The session's ``state``, brought up to date from the delivery log (retries
+    under way, redeliveries)."""
+    try:
+        state: SessionState = await _session(client, session_id).query(
+            "state", result_type=SessionState, rpc_timeout=QUERY_TIMEOUT
+        )
+    except RPCError as err:
+        raise rpc_failure(err, f"session {session_id}") from None
+    logged = await asyncio.to_thread(_logged, engine, session_id)
+    for record in state.deliveries:
+        row = logged.get((record.event_id, record.webhook_id))
+        if row is not None and row.attempts > record.attempts:
+            record.attempts = row.attempts
+            record.status = DeliveryStatus(row.status)
+            record.status_code = row.status_code
+            record.error = row.last_error
+    return state
+
+
+def _logged(engine: Engine, session_id: str) -> dict[tuple[str, uuid.UUID], Delivery]:
+    with Session(engine) as session:
+        rows = list_deliveries(session=session, session_id=session_id, limit=10_000)
+        return {(row.event_id, row.webhook_id): row for row in rows}
+
+
+async def process_state(*, client: Client, process_id: str) -> ProcessState:
+    """A process's state; an ended one's from its closed history (no worker needed)."""
+    handle = client.get_workflow_handle(f"process-{process_id}", result_type=ProcessState)
+    try:
+        described = await handle.describe()
+        if described.status == WorkflowExecutionStatus.COMPLETED:
+            ended: ProcessState = await handle.result(rpc_timeout=QUERY_TIMEOUT)
+            return ended
+        state: ProcessState = await handle.query(
+            "state", result_type=ProcessState, rpc_timeout=QUERY_TIMEOUT
+        )
+    except RPCError as err:
+        raise rpc_failure(err, f"process {process_id}") from None
+    return state
+
+
+async def field_changed(
+    *, client: Client, session_id: str, change: FieldChange
+) -> list[FieldValue]:
+    """The remote-data update: the values the project's endpoint answered."""
+    try:
+        values: list[FieldValue] = await _session(client, session_id).execute_update(
+            "field_changed", change, result_type=list[FieldValue], rpc_timeout=QUERY_TIMEOUT * 3
+        )
+    except RPCError as err:
+        raise rpc_failure(err, f"session {session_id}") from None
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+        if isinstance(cause, ApplicationError) and cause.type == FailureType.REMOTE_DATA_FAILED:
+            raise UpstreamFailed(message) from None
+        raise Conflict(f"session {session_id}: {message}") from None
+    return values
+
+
+async def workflow_project(*, client: Client, workflow_id: str, what: str) -> str | None:
+    """The project a session or process belongs to (its ``HookflowProject``; None
+    until a workflow started without it has set it). NotFound when there is none."""
+    try:
+        described = await client.get_workflow_handle(workflow_id).describe(
+            rpc_timeout=QUERY_TIMEOUT
+        )
+    except RPCError as err:
+        raise rpc_failure(err, what) from None
+    return described.typed_search_attributes.get(SA_PROJECT)
