@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         StationResult,
         StationState,
         WebhookTarget,
+        session_workflow_id,
     )
     from workflows import calls, visibility
     from workflows.events import EventLog
@@ -74,7 +75,7 @@ class BusinessProcessWorkflow:
             station = await workflow.start_child_workflow(
                 SessionWorkflow.run,
                 self._station_request(position),
-                id=f"session-{session_id}",
+                id=session_workflow_id(session_id),
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 static_summary=f"{req.project} process {req.id} station {position}",
             )

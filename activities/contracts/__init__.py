@@ -23,6 +23,8 @@ from activities.contracts.base import (
     SessionStatus,
     Slug,
     UtcDatetime,
+    process_workflow_id,
+    session_workflow_id,
 )
 from activities.contracts.delivery import (
     DeliverInput,
@@ -135,6 +137,8 @@ __all__ = [
     "UtcDatetime",
     "Waiting",
     "WebhookTarget",
+    "process_workflow_id",
+    "session_workflow_id",
 ]
 
 for _model in (DeliveryCarry, SessionCarry, CreateSession, SessionState, Redeliver):

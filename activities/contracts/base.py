@@ -46,6 +46,16 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=False)
 
 
+def session_workflow_id(session_id: str) -> str:
+    """The ``Session`` workflow's id: the one place it is built."""
+    return f"session-{session_id}"
+
+
+def process_workflow_id(process_id: object) -> str:
+    """The ``BusinessProcess`` workflow's id: the one place it is built."""
+    return f"process-{process_id}"
+
+
 class SessionStatus(StrEnum):
     ACTIVE = "active"
     SUBMITTED = "submitted"

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from activities.contracts.base import DEFAULT_RETENTION, Model, Slug
+from activities.contracts.base import DEFAULT_RETENTION, Model, Slug, process_workflow_id
 from activities.contracts.delivery import DeliveryRecord
 from activities.contracts.envelope import Recipient
 from activities.contracts.session import Integration
@@ -47,7 +47,7 @@ class CreateProcess(Model):
 
     @property
     def workflow_id(self) -> str:
-        return f"process-{self.id}"
+        return process_workflow_id(self.id)
 
     def station_id(self, position: int) -> str:
         """The session id of the station at ``position`` (1-based), derived from the process."""

@@ -17,6 +17,7 @@ from activities.contracts.base import (
     SessionStatus,
     Slug,
     UtcDatetime,
+    session_workflow_id,
 )
 from activities.contracts.delivery import DeliveryCarry, DeliveryRecord, EventRecord, WebhookTarget
 from activities.contracts.envelope import ClientInfo, FileRef, FormField, Recipient
@@ -95,7 +96,7 @@ class CreateSession(Model):
 
     @property
     def workflow_id(self) -> str:
-        return f"session-{self.id}"
+        return session_workflow_id(self.id)
 
 
 class SignalPayload(Model):

@@ -105,6 +105,9 @@ def _aliases(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
 @click.option("--since", metavar="TIME", help="Window start: ISO 8601, or a duration ago (24h).")
 @click.option("--until", metavar="TIME", help="Window end: ISO 8601, or a duration ago.")
 @click.option("--no-wait", is_flag=True, help="Start the redelivery and return.")
+@click.option(
+    "--idempotency-key", metavar="KEY", help="The same key again redelivers once (retried scripts)."
+)
 @pass_app
 def redeliver(
     app: AppContext,
@@ -117,6 +120,7 @@ def redeliver(
     since: str | None,
     until: str | None,
     no_wait: bool,
+    idempotency_key: str | None,
 ) -> None:
     """Send a delivery, a session's stream or a window of a webhook's failed
     (or held) deliveries again, with the same webhook-id.
@@ -137,6 +141,7 @@ def redeliver(
         "engine": engine,
         "wait": not no_wait,
         "on_progress": _print_progress,
+        "idempotency_key": idempotency_key,
     }
     windowed = status is not None or since is not None or until is not None
     if delivery_id and (session_id or webhook_ref or windowed):

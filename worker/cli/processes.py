@@ -12,7 +12,7 @@ from activities.contracts import CreateProcess, ProcessState
 from worker.cli.context import AppContext, pass_app, run_with_client
 from worker.cli.output import CommandError, load_json_arg, print_json, print_table
 from worker.runtime.failures import describe_validation
-from worker.services.sessions import process_state, require_integrations, start_process
+from worker.services.sessions import create_process, process_state
 
 
 @click.group()
@@ -46,10 +46,9 @@ def create(app: AppContext, file: str) -> None:
     except ValidationError as err:
         raise CommandError(describe_validation(err)) from None
     engine, _box = app.store()
-    require_integrations(engine=engine, project=req.project, integrations=req.integrations)
     run_with_client(
         app.settings,
-        lambda client: start_process(client, app.settings, req),
+        lambda client: create_process(client=client, settings=app.settings, engine=engine, req=req),
     )
     click.echo(str(req.id))
 

@@ -24,15 +24,14 @@ from worker.cli.output import (
 )
 from worker.cli.session_list import list_
 from worker.runtime.failures import describe_validation
-from worker.services.session_views import SessionView, fetch_session, from_log, with_log
+from worker.services.session_views import SessionView, read_session
 from worker.services.sessions import (
+    create_session,
     field_changed,
     new_session_id,
-    require_integrations,
     rpc_failure,
     signal_payload,
     signal_session,
-    start_session,
 )
 
 
@@ -115,10 +114,9 @@ def create(
         },
     )
     engine, _box = app.store()
-    require_integrations(engine=engine, project=req.project, integrations=req.integrations)
     run_with_client(
         app.settings,
-        lambda client: start_session(client, app.settings, req),
+        lambda client: create_session(client=client, settings=app.settings, engine=engine, req=req),
     )
     if as_json:
         print_json(req.model_dump(mode="json", exclude={"resume"}))
@@ -190,28 +188,23 @@ def field_changed_(app: AppContext, session_id: str, data: str) -> None:
 def show(app: AppContext, session_id: str, as_json: bool) -> None:
     """Show a session, running or ended: status, events, deliveries and their outcome."""
 
+    engine, _box = app.store()
+
     async def fetch(client: Client) -> SessionView | None:
         try:
-            return await fetch_session(client, session_id)
+            return await read_session(client, engine, session_id)
         except RPCError as err:
             raise rpc_failure(err, f"session {session_id}") from None
 
     view = run_with_client(app.settings, fetch)
-    engine, _box = app.store()
-    if view is None or view.source == "log":
-        logged = from_log(engine, session_id)
-        if view is None and not logged:
-            raise CommandError(f"no session {session_id}")
-        view = view or SessionView(source="log", execution="gone from Temporal", deliveries=[])
-        view.deliveries = logged
-    else:
-        with_log(view.deliveries, engine, session_id)
+    if view is None:
+        raise CommandError(f"no session {session_id}")
     if as_json:
         print_json(view.state if view.state is not None else view)
         return
     click.echo(_headline(session_id, view))
     print_table(
-        ["SEQ", "EVENT", "WEBHOOK", "STATUS", "ATTEMPTS", "HTTP", "ERROR"],
+        ["SEQ", "EVENT", "WEBHOOK", "STATUS", "ATTEMPTS", "HTTP", "NEXT ATTEMPT", "ERROR"],
         [
             [
                 d.sequence,
@@ -220,6 +213,7 @@ def show(app: AppContext, session_id: str, as_json: bool) -> None:
                 d.status.value,
                 d.attempts,
                 d.status_code,
+                f"{d.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC" if d.next_attempt_at else "",
                 d.error,
             ]
             for d in view.deliveries

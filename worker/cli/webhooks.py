@@ -36,7 +36,7 @@ from activities.store.webhooks import (
 from worker.cli.context import AppContext, pass_app, run_with_client
 from worker.cli.output import CommandError, parse_pairs, print_fields, print_json, print_table
 from worker.cli.webhook_probe import example, test
-from worker.services.redelivery import resume_webhook
+from worker.services.webhooks import release_held
 from workflows.outbox import RECHECK
 
 FORMATS = click.Choice(["json", "xml"])
@@ -387,8 +387,11 @@ def _resume(app: AppContext, engine: Engine, webhook_id: uuid.UUID) -> None:
             return
 
     async def resume(client: Client) -> int:
-        return await resume_webhook(
-            client=client, settings=app.settings, engine=engine, webhook_id=webhook_id
+        async def connected() -> Client:
+            return client
+
+        return await release_held(
+            temporal=connected, settings=app.settings, engine=engine, webhook_id=webhook_id
         )
 
     try:

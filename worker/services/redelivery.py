@@ -12,7 +12,8 @@ otherwise a ``Redeliver`` workflow sends the stream from the delivery log.
 from __future__ import annotations
 
 import asyncio
-import uuid
+import hashlib
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,9 +22,10 @@ from typing import Any, Literal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowHandle
-from temporalio.service import RPCError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.catalog import REDELIVER_SIGNAL, RESUME_SIGNAL
+from activities.catalog import REDELIVER_SIGNAL
 from activities.contracts import (
     DeliveryCarry,
     DeliveryStatus,
@@ -31,6 +33,7 @@ from activities.contracts import (
     Redeliver,
     RedeliverProgress,
     SessionState,
+    session_workflow_id,
 )
 from activities.delivery.retry import parse_duration
 from activities.errors import ConfigError, Conflict, NotFound
@@ -63,6 +66,18 @@ class RedeliverySummary:
     webhook: str = ""
 
 
+def _still_sending(row: Delivery) -> str:
+    due = (
+        f"next attempt at {row.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC"
+        if row.next_attempt_at
+        else "an attempt is under way"
+    )
+    return (
+        f"delivery {row.id} is still being delivered by its session ({row.status}, "
+        f"{row.attempts} attempts so far; {due}): it is not redelivered"
+    )
+
+
 def parse_when(text: str, *, now: datetime | None = None) -> datetime:
     """An ISO 8601 time (UTC if no zone is given), or a duration ago (``24h``, ``30m``)."""
     now = now or datetime.now(UTC)
@@ -86,13 +101,24 @@ def _usable(webhook: Webhook) -> Webhook:
     return webhook
 
 
-def _streams(webhook: Webhook, rows: Sequence[Delivery], box: SecretBox) -> list[Redeliver]:
-    """One request per session stream, its events in sequence order."""
+def streams_of(webhook: Webhook, rows: Sequence[Delivery], box: SecretBox) -> list[Redeliver]:
+    """One request per session stream, its events in sequence order. A delivery
+    its session is still sending (pending: its ladder is on it) is refused: a
+    redelivery would be a second ladder for it; a waiting one is tried now by
+    its session."""
+    pending = [row for row in rows if row.status == DeliveryStatus.PENDING]
+    if pending:
+        raise Conflict(_still_sending(pending[0]))
     target = target_of(webhook, "redelivery")
     by_session: dict[str, list[DeliveryCarry]] = {}
     for row in sorted(rows, key=lambda r: (r.session_id, r.sequence)):
         envelope = Envelope.model_validate(envelope_of(row, box=box))
-        carry = DeliveryCarry(target=target, envelope=envelope)
+        carry = DeliveryCarry(
+            target=target,
+            envelope=envelope,
+            status=DeliveryStatus(row.status),
+            attempts=row.attempts,
+        )
         by_session.setdefault(row.session_id, []).append(carry)
     return [Redeliver(project=webhook.project, items=items) for items in by_session.values()]
 
@@ -108,7 +134,7 @@ def plan_one(
         webhook = session.get(Webhook, row.webhook_id)
         if webhook is None:
             raise Conflict(f"the webhook of delivery {delivery_id} was deleted")
-        return _streams(_usable(webhook), [row], box)
+        return streams_of(_usable(webhook), [row], box)
 
 
 def plan_stream(
@@ -131,7 +157,7 @@ def plan_stream(
                 f"no deliveries of session {session_id} to {found.alias} "
                 f"from sequence {from_sequence}"
             )
-        return _streams(found, rows, box)
+        return streams_of(found, rows, box)
 
 
 def plan_window(
@@ -154,7 +180,7 @@ def plan_window(
         )
         if not rows:
             raise NotFound(f"no {status} deliveries to {found.alias} in that window")
-        return _streams(found, rows, box)
+        return streams_of(found, rows, box)
 
 
 class _Stream:
@@ -192,34 +218,67 @@ class _Stream:
         return now
 
 
-async def _start_stream(client: Client, settings: Settings, req: Redeliver) -> _Stream:
-    """Send one stream again: through its session while it runs and still holds
-    these deliveries, else with a ``Redeliver`` workflow."""
-    session = client.get_workflow_handle(f"session-{req.items[0].envelope.session.id}")
+async def _start_stream(
+    client: Client, settings: Settings, req: Redeliver, key: str | None
+) -> _Stream:
+    """Send one stream again: through its session while it runs and holds these
+    deliveries (failed or held: released in order; waiting: tried now), else
+    with a ``Redeliver`` workflow whose id is the request's, so a request
+    repeated while it runs, or with the same idempotency key, redelivers once."""
+    session = client.get_workflow_handle(session_workflow_id(req.items[0].envelope.session.id))
     stream = _Stream(session, req, by_session=True)
     try:
         state = await session.query("state", result_type=SessionState)
     except Exception:  # ended, or never a session of this worker's: from the log
         state = None
-    held = (DeliveryStatus.FAILED, DeliveryStatus.HELD)
-    open_here = {
-        d.event_id
+    mine = {
+        d.event_id: d
         for d in (state.deliveries if state else [])
-        if d.webhook_id == stream.webhook_id and d.status in held
+        if d.webhook_id == stream.webhook_id and d.event_id in stream.events
     }
-    if state is not None and set(stream.events) <= open_here:
+    sending = [d for d in mine.values() if d.status == DeliveryStatus.PENDING]
+    if sending:
+        raise Conflict(
+            f"event {sending[0].event_id} is still being delivered by its session "
+            f"({sending[0].attempts} attempts so far): it is not redelivered"
+        )
+    if state is not None and set(stream.events) <= set(mine):
         await session.signal(
             REDELIVER_SIGNAL, {"webhook_id": str(stream.webhook_id), "event_ids": stream.events}
         )
         return stream
-    handle = await client.start_workflow(
-        RedeliverWorkflow.run,
-        req,
-        id=f"redeliver-{uuid.uuid4().hex[:12]}",
-        task_queue=settings.task_queue,
-        static_summary=f"redeliver {len(req.items)} to {req.items[0].target.alias}",
-    )
+    if any(item.status == DeliveryStatus.WAITING for item in req.items):
+        raise Conflict(
+            f"a delivery to {req.items[0].target.alias} is waiting to be sent by its session: "
+            "it is not redelivered"
+        )
+    workflow_id = _redelivery_id(req, key)
+    try:
+        handle = await client.start_workflow(
+            RedeliverWorkflow.run,
+            req,
+            id=workflow_id,
+            task_queue=settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=(
+                WorkflowIDReusePolicy.REJECT_DUPLICATE
+                if key
+                else WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            ),
+            static_summary=f"redeliver {len(req.items)} to {req.items[0].target.alias}",
+        )
+    except WorkflowAlreadyStartedError:  # done before with this key: its result stands
+        handle = client.get_workflow_handle(workflow_id)
     return _Stream(handle, req, by_session=False)
+
+
+def _redelivery_id(req: Redeliver, key: str | None) -> str:
+    """The same request (the same deliveries, as far along as they were), or the
+    same idempotency key, names the same workflow."""
+    what = key or json.dumps(
+        [str(req.items[0].target.id), [(i.envelope.event.id, i.attempts) for i in req.items]]
+    )
+    return "redeliver-" + hashlib.sha256(what.encode()).hexdigest()[:20]
 
 
 async def run_streams(
@@ -229,9 +288,10 @@ async def run_streams(
     streams: Sequence[Redeliver],
     wait: bool = True,
     on_progress: Progress | None = None,
+    idempotency_key: str | None = None,
 ) -> RedeliverySummary:
     """Start every stream; with ``wait``, report progress until all are done."""
-    started = [await _start_stream(client, settings, req) for req in streams]
+    started = [await _start_stream(client, settings, req, idempotency_key) for req in streams]
     summary = RedeliverySummary(
         total=sum(len(req.items) for req in streams),
         workflow_ids=[stream.handle.id for stream in started],
@@ -289,7 +349,7 @@ async def _progress(
     return sum_
 
 
-def _box(settings: Settings) -> SecretBox:
+def box_of(settings: Settings) -> SecretBox:
     return SecretBox(settings.secret_key(create=False))
 
 
@@ -302,11 +362,12 @@ async def redeliver_one(
     project: str | None = None,
     wait: bool = True,
     on_progress: Progress | None = None,
+    idempotency_key: str | None = None,
 ) -> RedeliverySummary:
     """Send one delivery again, with the same ``webhook-id`` (of ``project`` when
     given: another project's is not found)."""
     streams = await asyncio.to_thread(
-        plan_one, engine=engine, box=_box(settings), delivery_id=delivery_id, project=project
+        plan_one, engine=engine, box=box_of(settings), delivery_id=delivery_id, project=project
     )
     return await run_streams(
         client=await temporal(),
@@ -314,6 +375,7 @@ async def redeliver_one(
         streams=streams,
         wait=wait,
         on_progress=on_progress,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -328,12 +390,13 @@ async def redeliver_stream(
     project: str | None = None,
     wait: bool = True,
     on_progress: Progress | None = None,
+    idempotency_key: str | None = None,
 ) -> RedeliverySummary:
     """Send a session's stream to one webhook again, from a sequence on."""
     streams = await asyncio.to_thread(
         plan_stream,
         engine=engine,
-        box=_box(settings),
+        box=box_of(settings),
         session_id=session_id,
         webhook=webhook,
         from_sequence=from_sequence,
@@ -345,6 +408,7 @@ async def redeliver_stream(
         streams=streams,
         wait=wait,
         on_progress=on_progress,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -360,13 +424,14 @@ async def redeliver_window(
     until: datetime | None = None,
     wait: bool = True,
     on_progress: Progress | None = None,
+    idempotency_key: str | None = None,
 ) -> RedeliverySummary:
     """Send a webhook's failed (or held) deliveries of a time window again, each
     (session, webhook) stream in event order."""
     streams = await asyncio.to_thread(
         plan_window,
         engine=engine,
-        box=_box(settings),
+        box=box_of(settings),
         webhook=webhook,
         project=project,
         status=status,
@@ -379,28 +444,5 @@ async def redeliver_window(
         streams=streams,
         wait=wait,
         on_progress=on_progress,
+        idempotency_key=idempotency_key,
     )
-
-
-async def resume_webhook(
-    *, client: Client, settings: Settings, engine: Engine, webhook_id: uuid.UUID
-) -> int:
-    """A webhook was enabled again: every session holding its deliveries goes
-    on in order (their ``webhook_resumed`` signal); held deliveries of sessions
-    that have ended are sent from the delivery log. Returns the sessions told."""
-    with Session(engine) as session:
-        webhook = session.get(Webhook, webhook_id)
-        rows = deliveries_in_window(session=session, webhook_id=webhook_id, statuses=["held"])
-    if webhook is None or not rows:
-        return 0
-    ended: list[Delivery] = []
-    for session_id in dict.fromkeys(row.session_id for row in rows):
-        handle = client.get_workflow_handle(f"session-{session_id}")
-        try:
-            await handle.signal(RESUME_SIGNAL, {"webhook_id": str(webhook_id)})
-        except RPCError:  # the session has ended: its held deliveries go from the log
-            ended += [row for row in rows if row.session_id == session_id]
-    if ended:
-        streams = _streams(webhook, ended, _box(settings))
-        await run_streams(client=client, settings=settings, streams=streams, wait=False)
-    return len({row.session_id for row in rows})

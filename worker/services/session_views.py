@@ -8,6 +8,7 @@ history is gone, or that was terminated, is told by the delivery log.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta
 from typing import Literal
@@ -18,7 +19,7 @@ from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.contracts import DeliveryRecord, DeliveryStatus, SessionState
+from activities.contracts import DeliveryRecord, DeliveryStatus, SessionState, session_workflow_id
 from activities.log.attempts import list_deliveries
 from activities.store.tables import Webhook
 from workflows.names import SA_FAILED, SA_PROCESS, SA_PROJECT, SA_SESSION, SA_STATUS, SA_TEMPLATE
@@ -60,7 +61,7 @@ class SessionSummary(BaseModel):
 async def fetch_session(client: Client, session_id: str) -> SessionView | None:
     """The session's state, from wherever it still is; None when Temporal knows
     no such session (the caller may still find it in the delivery log)."""
-    handle = client.get_workflow_handle(f"session-{session_id}", result_type=SessionState)
+    handle = client.get_workflow_handle(session_workflow_id(session_id), result_type=SessionState)
     try:
         described = await handle.describe()
     except RPCError as err:
@@ -108,22 +109,27 @@ def from_log(engine: Engine, session_id: str) -> list[DeliveryRecord]:
             attempts=row.attempts,
             status_code=row.status_code,
             error=row.last_error,
+            next_attempt_at=row.next_attempt_at,
         )
         for row in sorted(rows, key=lambda r: (r.sequence, r.created_at))
     ]
 
 
-def with_log(records: list[DeliveryRecord], engine: Engine, session_id: str) -> None:
-    """Bring records up to date with the log: it knows of later attempts (retries
-    under way, a redelivery) than the workflow has told."""
-    logged = {(r.event_id, r.webhook_id): r for r in from_log(engine, session_id)}
-    for record in records:
-        row = logged.get((record.event_id, record.webhook_id))
-        if row is not None and row.attempts > record.attempts:
-            record.attempts = row.attempts
-            record.status = row.status
-            record.status_code = row.status_code
-            record.error = row.error
+async def read_session(client: Client, engine: Engine, session_id: str) -> SessionView | None:
+    """A session as every front door shows it: its state from wherever it still
+    is, and its deliveries from the delivery log, the one record of them (the
+    session writes every transition it makes there). None when neither Temporal
+    nor the log knows the session."""
+    view = await fetch_session(client, session_id)
+    logged = await asyncio.to_thread(from_log, engine, session_id)
+    if view is None:
+        if not logged:
+            return None
+        view = SessionView(source="log", execution="gone from Temporal", deliveries=[])
+    view.deliveries = logged
+    if view.state is not None:
+        view.state.deliveries = logged
+    return view
 
 
 def visibility_query(*, project: str | None, status: str | None, template: str | None) -> str:

@@ -6,10 +6,8 @@ never disagree. Each raises a ``HookflowError`` with one line for the user.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import string
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -29,12 +27,13 @@ from activities.catalog import BY_SIGNAL
 from activities.contracts import (
     CreateProcess,
     CreateSession,
-    DeliveryStatus,
     FailureType,
     FieldChange,
     FieldValue,
     ProcessState,
     SessionState,
+    process_workflow_id,
+    session_workflow_id,
 )
 from activities.errors import (
     ConfigError,
@@ -45,10 +44,9 @@ from activities.errors import (
     UpstreamFailed,
     WorkflowClosed,
 )
-from activities.log.attempts import list_deliveries
-from activities.store.tables import Delivery
 from activities.store.webhooks import integration_problems
 from worker.runtime.settings import Settings
+from worker.services.session_views import read_session
 from workflows.names import SA_PROJECT, initial_attributes
 from workflows.process import BusinessProcessWorkflow
 from workflows.session import SessionWorkflow
@@ -141,7 +139,7 @@ async def start_process(client: Client, settings: Settings, req: CreateProcess) 
 
 
 def _session(client: Client, session_id: str) -> WorkflowHandle[Any, Any]:
-    return client.get_workflow_handle(f"session-{session_id}")
+    return client.get_workflow_handle(session_workflow_id(session_id))
 
 
 def signal_payload(name: str, payload: dict[str, Any]) -> dict[str, JsonValue]:
@@ -166,34 +164,25 @@ async def signal_session(
 
 
 async def session_state(*, client: Client, engine: Engine, session_id: str) -> SessionState:
-    """The session's ``state``, brought up to date from the delivery log (retries
-    under way, redeliveries)."""
+    """The session's state, running or ended, with its deliveries as the delivery
+    log has them (``read_session``: what the CLI shows too)."""
     try:
-        state: SessionState = await _session(client, session_id).query(
-            "state", result_type=SessionState, rpc_timeout=QUERY_TIMEOUT
-        )
+        view = await read_session(client, engine, session_id)
     except RPCError as err:
         raise rpc_failure(err, f"session {session_id}") from None
-    logged = await asyncio.to_thread(_logged, engine, session_id)
-    for record in state.deliveries:
-        row = logged.get((record.event_id, record.webhook_id))
-        if row is not None and row.attempts > record.attempts:
-            record.attempts = row.attempts
-            record.status = DeliveryStatus(row.status)
-            record.status_code = row.status_code
-            record.error = row.last_error
-    return state
-
-
-def _logged(engine: Engine, session_id: str) -> dict[tuple[str, uuid.UUID], Delivery]:
-    with Session(engine) as session:
-        rows = list_deliveries(session=session, session_id=session_id, limit=10_000)
-        return {(row.event_id, row.webhook_id): row for row in rows}
+    if view is None:
+        raise NotFound(f"no session {session_id}")
+    if view.state is None:
+        raise WorkflowClosed(
+            f"session {session_id} was {view.execution}: only its deliveries are left "
+            "(GET /api/v1/deliveries?session=...)"
+        )
+    return view.state
 
 
 async def process_state(*, client: Client, process_id: str) -> ProcessState:
     """A process's state; an ended one's from its closed history (no worker needed)."""
-    handle = client.get_workflow_handle(f"process-{process_id}", result_type=ProcessState)
+    handle = client.get_workflow_handle(process_workflow_id(process_id), result_type=ProcessState)
     try:
         described = await handle.describe()
         if described.status == WorkflowExecutionStatus.COMPLETED:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from activities.catalog import CATALOG
+from activities.contracts import session_workflow_id
 from activities.errors import HookflowError
 from activities.store.webhooks import (
     WebhookCreate,
@@ -29,6 +30,7 @@ from worker.api.routes.webhooks import owned_webhook, webhook_out
 from worker.services.probe import ProbeResult, probe_webhook
 from worker.services.redelivery import redeliver_one
 from worker.services.sessions import session_state
+from worker.services.webhooks import release_held_later
 
 router = APIRouter(include_in_schema=False)
 DEFAULT_TYPE = "form_submitted"
@@ -141,6 +143,13 @@ async def save(request: Request, ref: str) -> Response:
         return _form_page(
             request, principal, shown=shown, values=values, error=message, status_code=status
         )
+    if data.enabled:  # enabled by Save: what it held goes on, as from the CLI and the API
+        await release_held_later(
+            temporal=services.temporal.client,
+            settings=services.settings,
+            engine=services.engine,
+            webhook_id=shown.id,
+        )
     return _saved(request, principal, str(shown.id), data.alias or shown.alias, generated)
 
 
@@ -214,5 +223,5 @@ async def session_page(request: Request, session_id: str) -> HTMLResponse:
         "session.html",
         principal=principal,
         state=state,
-        temporal_url=services.workflow_url(f"session-{session_id}"),
+        temporal_url=services.workflow_url(session_workflow_id(session_id)),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
@@ -155,6 +155,13 @@ def _answer(summary: RedeliverySummary) -> JSONResponse:
     return JSONResponse(out.model_dump(), status_code=200 if summary.waited else 202)
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=200,
+        description="The same key again redelivers once (the first request's workflow answers).",
+    ),
+]
 REDELIVER_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"model": RedeliveryOut, "description": "Done (wait=true)"},
     202: {"model": RedeliveryOut, "description": "Started"},
@@ -167,9 +174,15 @@ REDELIVER_RESPONSES: dict[int | str, dict[str, object]] = {
     responses=REDELIVER_RESPONSES,
 )
 async def redeliver(
-    request: Request, caller: Caller, delivery_id: str, wait: bool = False
+    request: Request,
+    caller: Caller,
+    delivery_id: str,
+    wait: bool = False,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Send a delivery again, with the same ``webhook-id`` (202; 200 with ``wait``)."""
+    """Send a delivery again, with the same ``webhook-id`` (202; 200 with ``wait``).
+    A delivery its session is still sending is 409 (no second ladder); the same
+    ``Idempotency-Key`` again redelivers once."""
     services = services_of(request)
     summary = await redeliver_one(
         temporal=services.temporal.client,
@@ -178,13 +191,18 @@ async def redeliver(
         delivery_id=delivery_id,
         project=caller.project,
         wait=wait,
+        idempotency_key=idempotency_key,
     )
     return _answer(summary)
 
 
 @router.post("/deliveries/redeliver", response_model=RedeliveryOut, responses=REDELIVER_RESPONSES)
 async def redeliver_window_(
-    request: Request, caller: Caller, body: RedeliverWindowIn, wait: bool = False
+    request: Request,
+    caller: Caller,
+    body: RedeliverWindowIn,
+    wait: bool = False,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Send a webhook's failed (or held) deliveries created in [since, until) again,
     each (session, webhook) stream in event order (Svix's "recover")."""
@@ -199,5 +217,6 @@ async def redeliver_window_(
         since=body.since,
         until=body.until,
         wait=wait,
+        idempotency_key=idempotency_key,
     )
     return _answer(summary)

@@ -14,6 +14,7 @@ from activities.contracts import (
     FieldValue,
     ProcessState,
     SessionState,
+    session_workflow_id,
 )
 from activities.errors import WorkflowClosed
 from worker.api.auth import Caller, Principal
@@ -21,14 +22,13 @@ from worker.api.dependencies import Services, services_of
 from worker.api.errors import ERROR_RESPONSES
 from worker.api.models import ProcessIn, SessionIn, SignalIn, SignalOut, Started
 from worker.services.sessions import (
+    create_process,
+    create_session,
     field_changed,
     process_state,
-    require_integrations,
     session_state,
     signal_payload,
     signal_session,
-    start_process,
-    start_session,
     workflow_project,
 )
 
@@ -64,10 +64,8 @@ async def create(request: Request, caller: Caller, body: SessionIn) -> Started:
     fields = body.model_dump(exclude_unset=True)
     fields.update(id=body.id, project=caller.project_for(body.project))
     req = CreateSession.model_validate(fields)
-    # A read by primary key per integration: cheaper here than a hop to a thread.
-    require_integrations(engine=services.engine, project=req.project, integrations=req.integrations)
     client = await services.temporal.client()
-    await start_session(client, services.settings, req)
+    await create_session(client=client, settings=services.settings, engine=services.engine, req=req)
     return Started(
         id=req.id,
         workflow_id=req.workflow_id,
@@ -103,7 +101,7 @@ async def signal(
     services = services_of(request)
     payload = body.model_dump(exclude_none=True) if body else {}
     signal_payload(name, payload)  # 404 / 422 before anything is sent
-    await _check_owner(services, caller, f"session-{session_id}", f"session {session_id}")
+    await _check_owner(services, caller, session_workflow_id(session_id), f"session {session_id}")
     client = await services.temporal.client()
     await signal_session(client=client, session_id=session_id, name=name, payload=payload)
     return SignalOut(session=session_id, signal=name)
@@ -121,7 +119,7 @@ async def field_changed_(
     """The remote-data update: posts the change to the project's ``remote_data``
     webhooks and answers their values (424 when the endpoint fails)."""
     services = services_of(request)
-    await _check_owner(services, caller, f"session-{session_id}", f"session {session_id}")
+    await _check_owner(services, caller, session_workflow_id(session_id), f"session {session_id}")
     client = await services.temporal.client()
     return await field_changed(client=client, session_id=session_id, change=body)
 
@@ -135,10 +133,8 @@ async def create_process_(request: Request, caller: Caller, body: ProcessIn) -> 
     fields = body.model_dump(exclude_unset=True)
     fields.update(id=body.id, project=caller.project_for(body.project))
     req = CreateProcess.model_validate(fields)
-    # A read by primary key per integration: cheaper here than a hop to a thread.
-    require_integrations(engine=services.engine, project=req.project, integrations=req.integrations)
     client = await services.temporal.client()
-    await start_process(client, services.settings, req)
+    await create_process(client=client, settings=services.settings, engine=services.engine, req=req)
     return Started(
         id=str(req.id),
         workflow_id=req.workflow_id,

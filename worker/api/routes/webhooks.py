@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from sqlmodel import Session
-from temporalio.service import RPCError
 
 from activities.catalog import CATALOG
 from activities.delivery.signing import new_secret
-from activities.errors import HookflowError, NotFound
+from activities.errors import NotFound
 from activities.store.tables import Webhook
 from activities.store.webhooks import (
     WebhookCreate,
@@ -30,7 +28,7 @@ from worker.api.dependencies import Services, services_of
 from worker.api.errors import ERROR_RESPONSES
 from worker.api.models import RotatedOut, RotateIn, WebhookIn, WebhookOut, WebhookPatch
 from worker.services.probe import HookExamples, ProbeResult, examples, probe_webhook
-from worker.services.redelivery import resume_webhook
+from worker.services.webhooks import release_held_later
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 ProjectFilter = Annotated[str | None, Query(description="Admin keys: one project only.")]
@@ -100,13 +98,12 @@ def update(
 
 
 async def _resume(services: Services, webhook_id: uuid.UUID) -> None:
-    try:
-        client = await services.temporal.client()
-        await resume_webhook(
-            client=client, settings=services.settings, engine=services.engine, webhook_id=webhook_id
-        )
-    except (HookflowError, RPCError) as err:  # the paused streams ask again by themselves
-        logging.getLogger("hookflow.api").warning("resuming webhook %s: %s", webhook_id, err)
+    await release_held_later(
+        temporal=services.temporal.client,
+        settings=services.settings,
+        engine=services.engine,
+        webhook_id=webhook_id,
+    )
 
 
 @router.delete("/webhooks/{ref}", status_code=204, tags=["webhooks"])
