@@ -42,10 +42,21 @@ async def record(name: str) -> Path:
         add_webhook(engine, box, type="remote_data", url=receiver.url("/remote"))
         add_webhook(engine, box, type="storage_callback", url=receiver.url("/stored"))
         add_webhook(engine, box, type="delivery_failed", url=receiver.url("/alert"))
+        # Today's paths (session-v3 on): a failed delivery holds its stream, a
+        # redelivery releases it, and a rate limit puts the batch off (waiting).
+        login = add_webhook(
+            engine,
+            box,
+            type="client_logged_in",
+            url=receiver.url("/login"),
+            retry_schedule=[0, 0.5],
+            rate_limit=1,
+        )
         with Session(engine) as session:
             session.add(Storage(project="acme", path="{project}/{session_id}"))
             session.commit()
         receiver.script("/form_submitted", Reply(status=500))
+        receiver.script("/login", Reply(status=500), Reply(status=500))
         receiver.always("/gone", Reply(status=410))
         receiver.always("/remote", Reply(body=b'[{"id": "name", "value": "Dana"}]'))
         async with running_worker(env.client, settings, engine=engine, box=box):
@@ -61,6 +72,12 @@ async def record(name: str) -> Path:
                 "field_changed", {"change": {"id": "customer_id", "value": "C-1"}}
             )
             await handle.signal("form_loaded", {"client": "malformed"})
+            for n in range(3):
+                await handle.signal("client_logged_in", {"event_id": f"login-{n}"})
+            await wait_for_requests(receiver, 2, "/login")  # the first failed: the rest held
+            await asyncio.sleep(1)
+            await handle.signal("redeliver", {"webhook_id": str(login)})
+            await wait_for_requests(receiver, 5, "/login")
             await handle.signal("form_submitted", {"form_data": {"a": 1}, "event_id": "s1"})
             await handle.signal("form_submitted", {"form_data": {"a": 1}, "event_id": "s1"})
             await wait_for_requests(receiver, 2, "/form_submitted")
