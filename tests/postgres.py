@@ -35,7 +35,7 @@ def postgres_schema() -> Iterator[str]:
         admin.dispose()
         pytest.fail(
             f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(err.orig).__name__}): "
-            "start it (.ci/run does) or deselect these tests with -m 'not postgres'"
+            "make test starts one (or start it yourself); -m 'not postgres' deselects these tests"
         )
     sep = "&" if "?" in POSTGRES_URL else "?"
     try:
