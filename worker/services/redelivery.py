@@ -242,7 +242,8 @@ async def _start_stream(
             f"event {sending[0].event_id} is still being delivered by its session "
             f"({sending[0].attempts} attempts so far): it is not redelivered"
         )
-    if state is not None and set(stream.events) <= set(mine):
+    held = (DeliveryStatus.FAILED, DeliveryStatus.HELD, DeliveryStatus.WAITING)
+    if state is not None and set(stream.events) <= {e for e, d in mine.items() if d.status in held}:
         await session.signal(
             REDELIVER_SIGNAL, {"webhook_id": str(stream.webhook_id), "event_ids": stream.events}
         )

@@ -41,7 +41,7 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # Bodies in the order they are sent (Jinja's own tojson sorts keys).
 templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
-STATUSES = ("pending", "delivered", "failed", "held", "skipped")
+STATUSES = ("pending", "waiting", "delivered", "failed", "held", "skipped")
 
 
 class SignIn(Exception):

@@ -34,7 +34,7 @@ from worker.services.redelivery import RedeliverySummary, redeliver_one, redeliv
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["deliveries"])
 EXCERPT = 1024
-Status = Literal["pending", "delivered", "failed", "held", "skipped"]
+Status = Literal["pending", "waiting", "delivered", "failed", "held", "skipped"]
 
 
 def delivery_rows(
