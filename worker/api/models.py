@@ -119,6 +119,10 @@ class DeliveryOut(BaseModel):
     attempts: int
     status_code: int | None
     last_error: str | None
+    next_attempt_at: datetime | None = Field(
+        default=None,
+        description="When the next attempt is due (pending after a failure, or waiting).",
+    )
     latency_ms: float | None = Field(description="Of the last attempt.")
     response_excerpt: str | None = Field(description="Of the last attempt, up to 1 KiB.")
     created_at: datetime

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from typing import Any
 
 import click
@@ -68,7 +69,18 @@ def list_(
         print_json([row.model_dump(mode="json", exclude={"envelope"}) for row in rows])
         return
     print_table(
-        ["ID", "SESSION", "SEQ", "EVENT", "WEBHOOK", "STATUS", "ATTEMPTS", "HTTP", "UPDATED"],
+        [
+            "ID",
+            "SESSION",
+            "SEQ",
+            "EVENT",
+            "WEBHOOK",
+            "STATUS",
+            "ATTEMPTS",
+            "HTTP",
+            "NEXT",
+            "UPDATED",
+        ],
         [
             [
                 r.id,
@@ -79,6 +91,7 @@ def list_(
                 r.status,
                 r.attempts,
                 r.status_code,
+                _when(r.next_attempt_at),
                 f"{r.updated_at:%Y-%m-%d %H:%M:%S}",
             ]
             for r in rows
@@ -226,6 +239,7 @@ def show(app: AppContext, delivery_id: str, as_json: bool) -> None:
             ("event", f"#{delivery.sequence} {delivery.event_type} ({delivery.event_id})"),
             ("status", delivery.status),
             ("attempts", delivery.attempts),
+            ("next attempt", _when(delivery.next_attempt_at) or "-"),
         ]
     )
     print_table(
@@ -243,3 +257,7 @@ def show(app: AppContext, delivery_id: str, as_json: bool) -> None:
             for a, excerpt in zip(attempts, excerpts, strict=True)
         ],
     )
+
+
+def _when(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d %H:%M:%S} UTC" if at else ""
