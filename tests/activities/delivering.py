@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -82,12 +82,20 @@ def activity_env(
     run: str = "run-1",
     activity_id: str = "1",
     time_left: timedelta = timedelta(hours=1),
+    heartbeats: list[Any] | None = None,
+    resumed: Sequence[Any] = (),
 ) -> ActivityEnvironment:
     """The context a worker gives one attempt of one delivery activity
-    (``time_left``: until the delivery's schedule-to-close deadline)."""
+    (``time_left``: until the delivery's schedule-to-close deadline;
+    ``heartbeats`` collects what it heartbeats, ``resumed`` is what a lost
+    attempt heartbeated before)."""
     env = ActivityEnvironment()
+    if heartbeats is not None:
+        env.on_heartbeat = lambda *details: heartbeats.append(details[0])
     env.info = replace(
         env.info,
+        heartbeat_timeout=timedelta(seconds=30) if heartbeats is not None else None,
+        heartbeat_details=list(resumed),
         attempt=attempt,
         activity_type="deliver",
         workflow_run_id=run,

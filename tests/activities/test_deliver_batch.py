@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -205,3 +206,24 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def test_a_batch_lost_with_its_worker_sends_nothing_twice(
+    engine: Engine, box: SecretBox, tmp_path: Path, receiver: Receiver
+) -> None:
+    """The batch heartbeats what it delivered; the next attempt (after the lost
+    worker's heartbeat timeout) starts after it."""
+    webhook = add_webhook(engine, box, type="storage_callback", url=receiver.url("/b"))
+    req = request(webhook, 1, 2, 3, 4)
+    beats: list[Any] = []
+    async with delivery_activities(engine, box, tmp_path) as activities:
+        first = await run_deliver(activities, req, heartbeats=beats)
+        assert [e.event_id for e in first.following] == [e.event.id for e in req.following]
+        # What the last heartbeat said, as if the worker died before completing:
+        # the head and the first following event were delivered.
+        lost = {**beats[-1], "following": beats[-1]["following"][:1]}
+        again = await run_deliver(activities, req, attempt=2, resumed=[lost])
+    assert again.attempt == first.attempt  # the head is not sent again
+    assert [e.event_id for e in again.following] == [e.event.id for e in req.following]
+    sequences = [r.json()["event"]["sequence"] for r in receiver.at("/b")]
+    assert sequences == [1, 2, 3, 4, 3, 4]  # only what the lost attempt had not confirmed

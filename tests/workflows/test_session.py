@@ -438,3 +438,15 @@ async def test_internal_addresses_are_refused_with_no_request_sent(
     assert any("10.0.0.1 is private" in e for e in errors)
     assert any("::ffff:127.0.0.1 refused" in e and "is loopback" in e for e in errors)
     assert all("attempt 1/8" in e for e in errors)  # refused at once, not retried
+
+
+async def test_a_webhook_added_while_a_session_runs_gets_its_next_event(
+    client: Client, worker: Worker, settings: Settings, engine, box: SecretBox, receiver: Receiver
+) -> None:
+    handle = await start(client, settings)
+    await handle.signal("form_loaded", {"event_id": "before"})
+    await wait_state(handle, lambda s: s.sequence == 2)
+    add_webhook(engine, box, type="form_loaded", url=receiver.url("/late"))
+    await handle.signal("form_loaded", {"event_id": "after"})
+    [got] = await wait_for_requests(receiver, 1, "/late", timeout=10)
+    assert got.json()["event"]["sequence"] == 3  # the first event came before it existed
