@@ -11,7 +11,7 @@ from sqlmodel import Session
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
-from activities.contracts import CreateProcess, ProcessState, ProcessStatus
+from activities.contracts import CreateProcess, ProcessState, ProcessStatus, session_workflow_id
 from activities.files.documents import LocalDocumentStore
 from activities.store.crypto import SecretBox
 from activities.store.tables import Storage
@@ -140,3 +140,26 @@ async def test_expired_station_stops_the_process(
     assert [s.status for s in result.stations] == ["submitted", "expired", "waiting"]
     assert len(await wait_for_requests(receiver, 1, "/expired")) == 1
     assert receiver.at("/archive") == []
+
+
+async def test_a_terminated_or_deleted_station_stops_its_process(
+    client: Client, worker: Worker, settings: Settings
+) -> None:
+    for how, end in (("was terminated", "terminate"), ("ended deleted", "delete")):
+        req = process_request()
+        handle = await client.start_workflow(
+            "BusinessProcess",
+            req,
+            id=req.workflow_id,
+            task_queue=settings.task_queue,
+            result_type=ProcessState,
+        )
+        await wait_process(handle, lambda s: s.stations[0].status == "active")
+        station = client.get_workflow_handle(session_workflow_id(req.station_id(1)))
+        if end == "terminate":
+            await station.terminate("by an operator")
+        else:
+            await station.signal("delete")
+        ended = await handle.result()
+        assert ended.status == ProcessStatus.STOPPED
+        assert any(how in problem for problem in ended.problems), ended.problems
