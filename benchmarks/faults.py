@@ -338,7 +338,7 @@ async def outage_past_ladder(run: Run) -> None:
         if record.webhook_id == run.webhook_id and record.status == DeliveryStatus.FAILED
     )
     in_log = run.failed_in_log()
-    found = await redeliver_failed(run) if in_log else 0
+    found, said = await redeliver_failed(run) if in_log or in_states else (0, "")
     run.recovery = Recovery(by_sessions=in_states, in_log=in_log, found=found)
     run.note = (
         f"down {run.load.past_outage:g}s, ladder {ladder_text(run.ladder)}; "
@@ -346,12 +346,13 @@ async def outage_past_ladder(run: Run) -> None:
         f"{found} found by redeliver"
         + ("" if quiet else "; sessions still sending when redelivered")
         + (f"; {before} disagreed before redelivery" if before else "")
+        + (f"; redeliver said: {said}" if said else "")
     )
 
 
-async def redeliver_failed(run: Run) -> int:
+async def redeliver_failed(run: Run) -> tuple[int, str]:
     """Bulk recovery with the command line, as an operator would do it; returns
-    how many deliveries it found."""
+    how many deliveries it found (and what it said, when it found none)."""
     env = {**os.environ, **worker_env(run.settings, run.server.address)}
     command = [
         str(BIN / "hookflow"),
@@ -370,9 +371,8 @@ async def redeliver_failed(run: Run) -> int:
     # "started <workflows>: N deliveries to <webhook>"
     words = done.stdout.split(": ", 1)[-1].split()
     if done.returncode or not words or not words[0].isdigit():
-        run.note += f" redeliver said: {(done.stdout + done.stderr).strip()[:200]}"
-        return 0
-    return int(words[0])
+        return 0, " ".join((done.stdout + done.stderr).split())[:200]
+    return int(words[0]), ""
 
 
 async def wait_until_async(
