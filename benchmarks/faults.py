@@ -13,8 +13,11 @@ then counts what the receiver got:
   opens and the deliveries wait. When it is back every event arrives with no
   redelivery: nothing may fail and nobody is alerted;
 - ``outage-past-ladder``: the endpoint answers 503 for longer than the ladder
-  (``0,1`` s, an outage of 20 s): the deliveries whose ladder runs out fail
-  (the ones behind them in their stream are held); when it is back, a bulk
+  (``0,1`` s, an outage of 60 s): the deliveries whose ladder runs out fail
+  (the ones behind them in their stream are held). Once the circuit is open
+  only its probes are attempts, so with many sessions few fail (a failed probe
+  fails its delivery); with fewer sessions than the circuit's threshold every
+  stream's first event fails. When the endpoint is back, a bulk
   ``hookflow deliveries redeliver --webhook W --status failed`` must find every
   failed delivery, and after it every event arrives;
 - ``postgres``: two workers sharing PostgreSQL (127.0.0.1:5432, database
@@ -64,7 +67,7 @@ PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 INSIDE_LADDER: list[float] = [0, 2, 5, 10, 30, 60]
 """Spans 107 s: an outage of 45 s is inside it."""
 PAST_LADDER: list[float] = [0, 1]
-"""Spans 1 s: an outage of 20 s is past it. Two steps: while the circuit is open
+"""Spans 1 s: an outage of 60 s is past it. Two steps: while the circuit is open
 only its probes are attempts, and a delivery fails on its second failed attempt."""
 OPEN = frozenset({"pending", "waiting", "held", "failed"})
 SENDING = frozenset({"pending", "waiting"})
@@ -87,7 +90,7 @@ class Load:
     ``INSIDE_LADDER``'s span)."""
     inside_ladder: tuple[float, ...] | None = tuple(INSIDE_LADDER)
     """The ladder of ``outage-inside-ladder`` (None: the webhook's default one)."""
-    past_outage: float = 20.0
+    past_outage: float = 60.0
     """How long the endpoint is down in ``outage-past-ladder`` (more than
     ``PAST_LADDER``'s span), after the last event produced too."""
 
@@ -582,7 +585,7 @@ async def main() -> None:
         help="its ladder, seconds apart, or 'default': a webhook's default ladder",
     )
     parser.add_argument(
-        "--past-outage", type=float, default=20.0, help="seconds down, past the ladder"
+        "--past-outage", type=float, default=60.0, help="seconds down, past the ladder"
     )
     parser.add_argument("--only", action="append", choices=list(SCENARIOS))
     args = parser.parse_args()
