@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -36,6 +37,11 @@ class Hit:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A sender killed mid-request (a fault run kills workers) is no error here."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler(modes: dict[str, tuple[int, float]], hits: list[Hit], lock: threading.Lock) -> Any:
