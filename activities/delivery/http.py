@@ -1,22 +1,41 @@
 """The worker's shared HTTP clients and one bounded POST: its timeout covers the
 whole exchange (connect, send, the capped body) and its body is decoded within
-the cap (``activities.delivery.decoding``)."""
+the cap (``activities.delivery.decoding``).
+
+The clients are httpx's; the bytes go through aiohttp (``activities.delivery.aio``)
+unless ``HOOKFLOW_HTTP_TRANSPORT=httpx`` asks for httpx's own transport, kept to
+compare the two (``python -m benchmarks.transport``). Both connect only where
+the address guard allows.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import httpx
 
-from activities.delivery.decoding import ACCEPT_ENCODING, read_body
+from activities.delivery.aio import AiohttpTransport
+from activities.delivery.decoding import ACCEPT_ENCODING, Body, read_body
 from activities.delivery.guard import GuardedBackend, IPNetwork, Resolver, system_resolver
 
 USER_AGENT = "hookflow/0.1 (+https://github.com/hookflow/hookflow)"
 # Enough for any verdict or remote-data answer; the rest is never read.
 RESPONSE_CAP = 256 * 1024
+TRANSPORTS = ("aiohttp", "httpx")
+# The headers httpx's client adds to every request (accept-encoding is always ours).
+_DEFAULTS = {"accept": "*/*", "connection": "keep-alive", "user-agent": USER_AGENT}
+
+
+def default_transport() -> str:
+    """``HOOKFLOW_HTTP_TRANSPORT``: ``aiohttp`` (the default) or ``httpx``."""
+    name = os.environ.get("HOOKFLOW_HTTP_TRANSPORT", "").strip().lower() or TRANSPORTS[0]
+    if name not in TRANSPORTS:
+        raise ValueError(f"HOOKFLOW_HTTP_TRANSPORT: {name!r} is not one of {', '.join(TRANSPORTS)}")
+    return name
 
 
 @dataclass(frozen=True)
@@ -39,11 +58,24 @@ class HttpClients:
         allowed: Iterable[IPNetwork] = (),
         resolver: Resolver = system_resolver,
         max_connections: int = 200,
+        transport: str | None = None,
     ) -> None:
         allowed = list(allowed)
+        self.transport = transport or default_transport()
+        if self.transport not in TRANSPORTS:
+            raise ValueError(f"unknown HTTP transport {self.transport!r}")
+        self._aiohttp: dict[bool, AiohttpTransport] = {}
+        if self.transport == "aiohttp":
+            self._aiohttp = {
+                verify: AiohttpTransport(
+                    verify=verify, allowed=allowed, resolver=resolver, limit=max_connections
+                )
+                for verify in (True, False)
+            }
         self._clients = {
             verify: httpx.AsyncClient(
-                transport=_guarded_transport(
+                transport=self._aiohttp.get(verify)
+                or _guarded_transport(
                     verify=verify, allowed=allowed, resolver=resolver, limit=max_connections
                 ),
                 follow_redirects=False,
@@ -66,6 +98,51 @@ class HttpClients:
         cap: int = RESPONSE_CAP,
     ) -> HttpReply:
         started = time.perf_counter()
+        transport = self._aiohttp.get(verify_ssl)
+        try:
+            # httpx's timeout bounds each read; an endpoint trickling a byte a
+            # second would hold the attempt for ever. This bounds the whole of it.
+            async with asyncio.timeout(timeout):
+                if transport is not None:
+                    status, answer_headers, body = await self._post_aiohttp(
+                        transport, url, content, headers, cap
+                    )
+                else:
+                    status, answer_headers, body = await self._post_httpx(
+                        url, content, headers, timeout, verify_ssl, cap
+                    )
+        except TimeoutError:
+            raise httpx.TimeoutException(
+                f"no complete answer within {timeout:g}s", request=httpx.Request("POST", url)
+            ) from None
+        latency = (time.perf_counter() - started) * 1000
+        return HttpReply(status, answer_headers, body.data, body.truncated, latency)
+
+    async def _post_aiohttp(
+        self,
+        transport: AiohttpTransport,
+        url: str,
+        content: bytes,
+        headers: dict[str, str],
+        cap: int,
+    ) -> tuple[int, httpx.Headers, Body]:
+        # What httpx's client would send: its defaults unless the caller set them.
+        names = {name.lower() for name in headers}
+        sent = {name: value for name, value in _DEFAULTS.items() if name not in names}
+        sent.update((k, v) for k, v in headers.items() if k.lower() != "accept-encoding")
+        sent["accept-encoding"] = ACCEPT_ENCODING
+        reply = await transport.post(url, content=content, headers=sent, cap=cap)
+        return reply.status_code, reply.headers, reply.body
+
+    async def _post_httpx(
+        self,
+        url: str,
+        content: bytes,
+        headers: dict[str, str],
+        timeout: float,
+        verify_ssl: bool,
+        cap: int,
+    ) -> tuple[int, httpx.Headers, Body]:
         client = self.client(verify_ssl=verify_ssl)
         request = client.build_request(
             "POST",
@@ -77,25 +154,16 @@ class HttpClients:
             },
             timeout=timeout,
         )
+        response = await client.send(request, stream=True)
         try:
-            # httpx's timeout bounds each read; an endpoint trickling a byte a
-            # second would hold the attempt for ever. This bounds the whole of it.
-            async with asyncio.timeout(timeout):
-                response = await client.send(request, stream=True)
-                try:
-                    body = await read_body(
-                        response.aiter_raw(),
-                        content_encoding=response.headers.get("content-encoding", ""),
-                        cap=cap,
-                    )
-                finally:
-                    await response.aclose()
-        except TimeoutError:
-            raise httpx.TimeoutException(
-                f"no complete answer within {timeout:g}s", request=request
-            ) from None
-        latency = (time.perf_counter() - started) * 1000
-        return HttpReply(response.status_code, response.headers, body.data, body.truncated, latency)
+            body = await read_body(
+                response.aiter_raw(),
+                content_encoding=response.headers.get("content-encoding", ""),
+                cap=cap,
+            )
+        finally:
+            await response.aclose()
+        return response.status_code, response.headers, body
 
     async def aclose(self) -> None:
         for client in self._clients.values():
@@ -104,7 +172,7 @@ class HttpClients:
 
 def _guarded_transport(
     *, verify: bool, allowed: list[IPNetwork], resolver: Resolver, limit: int
-) -> httpx.AsyncHTTPTransport:
+) -> httpx.AsyncBaseTransport:
     transport = httpx.AsyncHTTPTransport(
         verify=verify, limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit)
     )
