@@ -15,6 +15,7 @@ from activities.delivery.guard import Resolver, system_resolver
 from activities.store.crypto import SecretBox
 from worker.api import errors
 from worker.api.dependencies import Services, TemporalLink
+from worker.api.limits import BodyLimit
 from worker.api.pane import pages, site
 from worker.api.routes import deliveries, sessions, store, webhooks
 from worker.runtime.settings import Settings
@@ -66,5 +67,9 @@ def create_app(
         max_age=12 * 3600,
         same_site="strict",
         https_only=False,  # served on loopback by default; put TLS in front elsewhere
+    )
+    # Outermost: a body over its limit is refused before anything reads it.
+    app.add_middleware(
+        BodyLimit, limit=settings.max_request_bytes, upload_limit=settings.max_upload_bytes
     )
     return app

@@ -9,6 +9,12 @@ from pathlib import Path
 
 from temporalio.service import TLSConfig
 
+from activities.contracts.limits import (
+    DEFAULT_DOCUMENT_QUOTA,
+    DEFAULT_MAX_REQUEST,
+    DEFAULT_MAX_UPLOAD,
+    parse_size,
+)
 from activities.delivery.guard import IPNetwork, parse_networks
 from activities.errors import SettingsError
 from activities.store.crypto import load_key
@@ -51,6 +57,12 @@ class Settings:
     """Payload codec keys (``HOOKFLOW_CODEC_KEY``; default ``<data dir>/codec.key``)."""
     codec_token: str | None = field(default=None, repr=False)
     """Bearer token ``hookflow codec-server`` requires (``HOOKFLOW_CODEC_TOKEN``)."""
+    max_request_bytes: int = DEFAULT_MAX_REQUEST
+    """A request body to the API (``HOOKFLOW_MAX_REQUEST_SIZE``: ``1MiB``)."""
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD
+    """One uploaded document (``HOOKFLOW_MAX_UPLOAD_SIZE``: ``25MiB``)."""
+    document_quota_bytes: int = DEFAULT_DOCUMENT_QUOTA
+    """The documents of one project together (``HOOKFLOW_DOCUMENT_QUOTA``: ``1GiB``)."""
     data_dir_given: bool = True
     """False when the data dir was found, not named (``--data-dir``, ``HOOKFLOW_DATA_DIR``)."""
 
@@ -105,6 +117,9 @@ class Settings:
             storage_dir=_path(env, "HOOKFLOW_STORAGE_DIR"),
             codec_key_env=env.get("HOOKFLOW_CODEC_KEY") or None,
             codec_token=env.get("HOOKFLOW_CODEC_TOKEN") or None,
+            max_request_bytes=_size(env, "HOOKFLOW_MAX_REQUEST_SIZE", DEFAULT_MAX_REQUEST),
+            max_upload_bytes=_size(env, "HOOKFLOW_MAX_UPLOAD_SIZE", DEFAULT_MAX_UPLOAD),
+            document_quota_bytes=_size(env, "HOOKFLOW_DOCUMENT_QUOTA", DEFAULT_DOCUMENT_QUOTA),
             data_dir_given=bool(given),
         )
 
@@ -151,6 +166,18 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as err:
         raise SettingsError(f"cannot read {path}: {err.strerror}") from None
+
+
+def _size(env: Mapping[str, str], name: str, default: int) -> int:
+    if not env.get(name):
+        return default
+    try:
+        size = parse_size(env[name])
+    except ValueError as err:
+        raise SettingsError(f"{name}: {err}") from None
+    if size < 1:
+        raise SettingsError(f"{name}: must be at least 1 byte")
+    return size
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

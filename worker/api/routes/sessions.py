@@ -19,7 +19,7 @@ from activities.errors import WorkflowClosed
 from worker.api.auth import Caller, Principal
 from worker.api.dependencies import Services, services_of
 from worker.api.errors import ERROR_RESPONSES
-from worker.api.models import ProcessIn, SessionIn, SignalIn, SignalOut, Started
+from worker.api.models import ProcessIn, SessionIn, SignalIn, SignalOut, Started, signal_body
 from worker.services.sessions import (
     field_changed,
     process_state,
@@ -101,7 +101,7 @@ async def signal(
     """A lifecycle signal (``form_loaded``, ``form_submitted``, ``expire``, ...); the
     payload is checked by the signal's model first."""
     services = services_of(request)
-    payload = body.model_dump(exclude_none=True) if body else {}
+    payload = signal_body(body)
     signal_payload(name, payload)  # 404 / 422 before anything is sent
     await _check_owner(services, caller, f"session-{session_id}", f"session {session_id}")
     client = await services.temporal.client()
@@ -180,7 +180,7 @@ async def signal_process(
     request: Request, caller: Caller, process_id: str, name: str, body: SignalIn | None = None
 ) -> SignalOut:
     """A lifecycle signal to the process's current station (its active session)."""
-    payload = body.model_dump(exclude_none=True) if body else {}
+    payload = signal_body(body)
     signal_payload(name, payload)
     session_id = await _current_station(request, caller, process_id)
     client = await services_of(request).temporal.client()
