@@ -101,7 +101,7 @@ class StorageActivities:
         if config is None or not config.enabled:
             return None
         relative = render_path(config.path, req)
-        files = self._files(req.envelope)
+        files = self._files(req.envelope, req.project)
         target = (self._root / relative).resolve()
         if not target.is_relative_to(self._root.resolve()):
             raise ValueError("the storage path leaves the storage folder")
@@ -128,7 +128,7 @@ class StorageActivities:
             bytes=size,
         )
 
-    def _files(self, envelope: Envelope) -> dict[str, bytes]:
+    def _files(self, envelope: Envelope, project: str) -> dict[str, bytes]:
         files: dict[str, bytes] = {
             "form_data.json": json.dumps(envelope.form_data or {}, indent=2).encode()
         }
@@ -139,7 +139,7 @@ class StorageActivities:
             name = _SAFE.sub("_", ref.name).strip("._") or "file"
             while name in files:
                 name = "_" + name
-            files[name] = self._documents.read(ref.ref)
+            files[name] = self._documents.read(ref.ref, project=project)
         return files
 
 

@@ -100,7 +100,10 @@ def test_a_command_from_another_folder_creates_nothing(
     )
     pdf = tmp_path / "contract.pdf"
     pdf.write_bytes(b"%PDF-1.7")
-    for command in (["sessions", "show", "abc"], ["documents", "put", str(pdf)]):
+    for command in (
+        ["sessions", "show", "abc"],
+        ["documents", "put", str(pdf), "--project", "acme"],
+    ):
         code, err = cli.fails(*command)
         assert err.startswith("hookflow: error: no hookflow data dir here: ")
     assert list(elsewhere.iterdir()) == []

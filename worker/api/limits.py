@@ -75,7 +75,7 @@ class BodyLimit:
         if scope["method"] == "POST" and scope["path"].rstrip("/") == UPLOAD_PATH:
             return (
                 self.upload_limit + MULTIPART_ALLOWANCE,
-                f"an upload is at most {size_text(self.upload_limit)}",
+                f"a document is at most {size_text(self.upload_limit)}",
             )
         return self.limit, f"the request body is over {size_text(self.limit)}"
 

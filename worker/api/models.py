@@ -185,3 +185,4 @@ class DocumentOut(BaseModel):
     content_type: str
     ref: str
     size: int
+    project: str | None = Field(default=None, description="The project it belongs to.")

@@ -18,6 +18,7 @@ from activities.contracts import (
 from activities.errors import WorkflowClosed
 from worker.api.auth import Caller, Principal
 from worker.api.dependencies import Services, services_of
+from worker.api.documents import check_documents
 from worker.api.errors import ERROR_RESPONSES
 from worker.api.models import ProcessIn, SessionIn, SignalIn, SignalOut, Started, signal_body
 from worker.services.sessions import (
@@ -104,6 +105,7 @@ async def signal(
     payload = signal_body(body)
     signal_payload(name, payload)  # 404 / 422 before anything is sent
     await _check_owner(services, caller, f"session-{session_id}", f"session {session_id}")
+    await check_documents(services, caller, session_id, payload)
     client = await services.temporal.client()
     await signal_session(client=client, session_id=session_id, name=name, payload=payload)
     return SignalOut(session=session_id, signal=name)
@@ -183,6 +185,7 @@ async def signal_process(
     payload = signal_body(body)
     signal_payload(name, payload)
     session_id = await _current_station(request, caller, process_id)
+    await check_documents(services_of(request), caller, session_id, payload)
     client = await services_of(request).temporal.client()
     await signal_session(client=client, session_id=session_id, name=name, payload=payload)
     return SignalOut(session=session_id, signal=name)
