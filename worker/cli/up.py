@@ -107,7 +107,9 @@ async def _up(
     try:
         ports.check_free()
         await server.start()
-        codec_server = await start_codec_server(codec, port=ports.codec_port, ui_port=ports.ui_port)
+        codec_server = await start_codec_server(
+            codec, port=ports.codec_port, ui_port=ports.ui_port, token=settings.codec_token
+        )
         settings = replace(settings, temporal_address=server.address, namespace="default")
         client = await connect(settings, codec=codec, runtime=ops.runtime)
         await check_worker_keys(client, codec, task_queue=settings.task_queue)
@@ -251,12 +253,23 @@ def banner(settings: Settings, server: DevServer, ports: UpPorts, *, allowed: st
         f"hookflow is up (data in {settings.data_dir})",
         f"  Temporal Web UI:   {server.ui_url}",
         f"  Codec server:      {ports.codec_url}  (--codec-endpoint)",
+        f"                     {codec_access(settings)}",
         f"  Temporal frontend: {server.address}  (TEMPORAL_ADDRESS)",
         f"  Temporal HTTP API: http://{server.ip}:{server.http_port}",
         f"  Temporal metrics:  {server.metrics_url}",
         f"  Task queue:        {settings.task_queue}",
         f"  Deliveries reach:  {reach}",
     ]
+
+
+def codec_access(settings: Settings) -> str:
+    """Who can decode: the dev server's Web UI cannot send a token."""
+    if settings.codec_token:
+        return (
+            "token required (HOOKFLOW_CODEC_TOKEN): the Web UI shows payloads encoded; "
+            'temporal CLI: --codec-auth "Bearer $HOOKFLOW_CODEC_TOKEN"'
+        )
+    return "loopback only, no token: every user of this machine can decode (README: Security)"
 
 
 def _redact_url(url: str) -> str:
