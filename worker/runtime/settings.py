@@ -63,6 +63,9 @@ class Settings:
     """One uploaded document (``HOOKFLOW_MAX_UPLOAD_SIZE``: ``25MiB``)."""
     document_quota_bytes: int = DEFAULT_DOCUMENT_QUOTA
     """The documents of one project together (``HOOKFLOW_DOCUMENT_QUOTA``: ``1GiB``)."""
+    pane_secure_cookie: bool = False
+    """The pane's cookie is ``Secure`` even over plain HTTP (``HOOKFLOW_PANE_SECURE_COOKIE=1``:
+    TLS ends at a proxy uvicorn does not trust); over HTTPS it always is."""
     data_dir_given: bool = True
     """False when the data dir was found, not named (``--data-dir``, ``HOOKFLOW_DATA_DIR``)."""
 
@@ -117,6 +120,8 @@ class Settings:
             storage_dir=_path(env, "HOOKFLOW_STORAGE_DIR"),
             codec_key_env=env.get("HOOKFLOW_CODEC_KEY") or None,
             codec_token=env.get("HOOKFLOW_CODEC_TOKEN") or None,
+            pane_secure_cookie=env.get("HOOKFLOW_PANE_SECURE_COOKIE", "").lower()
+            in ("1", "true", "yes"),
             max_request_bytes=_size(env, "HOOKFLOW_MAX_REQUEST_SIZE", DEFAULT_MAX_REQUEST),
             max_upload_bytes=_size(env, "HOOKFLOW_MAX_UPLOAD_SIZE", DEFAULT_MAX_UPLOAD),
             document_quota_bytes=_size(env, "HOOKFLOW_DOCUMENT_QUOTA", DEFAULT_DOCUMENT_QUOTA),
