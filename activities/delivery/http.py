@@ -39,12 +39,17 @@ class HttpClients:
         allowed: Iterable[IPNetwork] = (),
         resolver: Resolver = system_resolver,
         max_connections: int = 200,
+        stack: Iterable[tuple[str, int]] = (),
     ) -> None:
-        allowed = list(allowed)
+        allowed, stack = list(allowed), list(stack)
         self._clients = {
             verify: httpx.AsyncClient(
                 transport=_guarded_transport(
-                    verify=verify, allowed=allowed, resolver=resolver, limit=max_connections
+                    verify=verify,
+                    allowed=allowed,
+                    resolver=resolver,
+                    limit=max_connections,
+                    stack=stack,
                 ),
                 follow_redirects=False,
                 headers={"user-agent": USER_AGENT},
@@ -103,12 +108,19 @@ class HttpClients:
 
 
 def _guarded_transport(
-    *, verify: bool, allowed: list[IPNetwork], resolver: Resolver, limit: int
+    *,
+    verify: bool,
+    allowed: list[IPNetwork],
+    resolver: Resolver,
+    limit: int,
+    stack: list[tuple[str, int]],
 ) -> httpx.AsyncHTTPTransport:
     transport = httpx.AsyncHTTPTransport(
         verify=verify, limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit)
     )
     # httpx exposes no network backend option; its pool takes one, and every
     # connection it opens goes through it (pinned httpx version, tested).
-    transport._pool._network_backend = GuardedBackend(allowed=allowed, resolver=resolver)
+    transport._pool._network_backend = GuardedBackend(
+        allowed=allowed, resolver=resolver, stack=stack
+    )
     return transport

@@ -110,7 +110,12 @@ async def _up(
         codec_server = await start_codec_server(
             codec, port=ports.codec_port, ui_port=ports.ui_port, token=settings.codec_token
         )
-        settings = replace(settings, temporal_address=server.address, namespace="default")
+        settings = replace(
+            settings,
+            temporal_address=server.address,
+            namespace="default",
+            stack=ports.endpoints(),
+        )
         client = await connect(settings, codec=codec, runtime=ops.runtime)
         await check_worker_keys(client, codec, task_queue=settings.task_queue)
         async with running_worker(client, settings, engine=engine, box=box) as running:
@@ -192,6 +197,12 @@ class UpPorts:
             )
         return chosen
 
+    def endpoints(self) -> tuple[tuple[str, int], ...]:
+        """Every socket of the stack: no delivery, no Test button reaches them."""
+        ports = [self.port, self.ui_port, self.codec_port, self.api_port, self.http_port]
+        ports += [self.metrics_port, self.hookflow_metrics_port or 0]
+        return tuple(("127.0.0.1", port) for port in ports if port)
+
     @property
     def codec_url(self) -> str:
         return f"http://127.0.0.1:{self.codec_port}"
@@ -239,6 +250,8 @@ def record_stack(settings: Settings, server: DevServer, ports: UpPorts, *, allow
             metrics_port=ports.metrics_port,
             allow_networks=allowed,
             started_at=datetime.now(UTC),
+            api_port=ports.api_port,
+            hookflow_metrics_port=ports.hookflow_metrics_port,
         ),
     )
 

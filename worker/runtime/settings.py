@@ -15,7 +15,7 @@ from activities.contracts.limits import (
     DEFAULT_MAX_UPLOAD,
     parse_size,
 )
-from activities.delivery.guard import IPNetwork, parse_networks
+from activities.delivery.guard import IPNetwork, parse_endpoints, parse_networks
 from activities.errors import SettingsError
 from activities.store.crypto import load_key
 from worker.devstack.stack import discover_data_dir, remembered_env
@@ -63,6 +63,9 @@ class Settings:
     """One uploaded document (``HOOKFLOW_MAX_UPLOAD_SIZE``: ``25MiB``)."""
     document_quota_bytes: int = DEFAULT_DOCUMENT_QUOTA
     """The documents of one project together (``HOOKFLOW_DOCUMENT_QUOTA``: ``1GiB``)."""
+    stack: tuple[tuple[str, int], ...] = ()
+    """The stack's own listening sockets, which no delivery may reach
+    (``HOOKFLOW_STACK_ENDPOINTS``, ``host:port``...; ``hookflow up`` records its own)."""
     pane_secure_cookie: bool = False
     """The pane's cookie is ``Secure`` even over plain HTTP (``HOOKFLOW_PANE_SECURE_COOKIE=1``:
     TLS ends at a proxy uvicorn does not trust); over HTTPS it always is."""
@@ -72,6 +75,15 @@ class Settings:
     @property
     def documents(self) -> Path:
         return self.documents_dir or self.data_dir / "documents"
+
+    @property
+    def own_endpoints(self) -> tuple[tuple[str, int], ...]:
+        """The stack's listening sockets and the Temporal frontend: never a destination."""
+        try:
+            frontend = parse_endpoints(self.temporal_address)
+        except ValueError:
+            frontend = []
+        return tuple(dict.fromkeys([*frontend, *self.stack]))
 
     @property
     def storage(self) -> Path:
@@ -92,6 +104,10 @@ class Settings:
             networks = parse_networks(env.get("HOOKFLOW_ALLOW_NETWORKS", ""))
         except ValueError as err:
             raise SettingsError(str(err)) from None
+        try:
+            stack = parse_endpoints(env.get("HOOKFLOW_STACK_ENDPOINTS", ""))
+        except ValueError as err:
+            raise SettingsError(f"HOOKFLOW_STACK_ENDPOINTS: {err}") from None
         cert, key = (
             _path(env, "TEMPORAL_TLS_CLIENT_CERT_PATH"),
             _path(env, "TEMPORAL_TLS_CLIENT_KEY_PATH"),
@@ -120,6 +136,7 @@ class Settings:
             storage_dir=_path(env, "HOOKFLOW_STORAGE_DIR"),
             codec_key_env=env.get("HOOKFLOW_CODEC_KEY") or None,
             codec_token=env.get("HOOKFLOW_CODEC_TOKEN") or None,
+            stack=tuple(stack),
             pane_secure_cookie=env.get("HOOKFLOW_PANE_SECURE_COOKIE", "").lower()
             in ("1", "true", "yes"),
             max_request_bytes=_size(env, "HOOKFLOW_MAX_REQUEST_SIZE", DEFAULT_MAX_REQUEST),
