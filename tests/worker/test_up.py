@@ -416,7 +416,7 @@ def test_up_encrypts_serves_its_codec_to_the_ui_and_refuses_a_wrong_key(
 
 def test_up_honours_the_codec_token(up: Up) -> None:
     up.env["HOOKFLOW_CODEC_TOKEN"] = "t0ken-7431"
-    banner = up.start()
+    banner = up.start("--codec-allow-encode")
     assert "token required (HOOKFLOW_CODEC_TOKEN)" in banner
     codec_url = f"http://127.0.0.1:{up.codec_port}"
     created = up.hookflow("sessions", "create", "--project", "acme", "--template", "t-7431")
@@ -429,6 +429,12 @@ def test_up_honours_the_codec_token(up: Up) -> None:
         *show, "--codec-endpoint", codec_url, "--codec-auth", "Bearer t0ken-7431"
     )
     assert "input[0].template: t-7431" in decoded.stdout, decoded.stderr
+    # Asked for, /encode is served: behind the token too.
+    empty = '{"payloads": []}'
+    assert httpx.post(f"{codec_url}/encode", content=empty, timeout=10).status_code == 401
+    auth = {"authorization": "Bearer t0ken-7431"}
+    encoded = httpx.post(f"{codec_url}/encode", content=empty, headers=auth, timeout=10)
+    assert encoded.status_code == 200, encoded.text
     assert up.stop() == 0
 
 

@@ -51,6 +51,12 @@ from worker.runtime.settings import Settings
     help="Networks the worker may deliver to, e.g. 127.0.0.0/8 for a local receiver; "
     "remembered in the data dir ('' clears).",
 )
+@click.option(
+    "--codec-allow-encode",
+    is_flag=True,
+    help="The codec server serves /encode too, for the temporal CLI's starts and signals "
+    "(it encrypts anything under the real key).",
+)
 @ops_options
 @pass_app
 def up(
@@ -64,6 +70,7 @@ def up(
     http_port: int | None,
     temporal_metrics_port: int | None,
     allow_networks: str | None,
+    codec_allow_encode: bool,
     **ops: Any,
 ) -> None:
     """Run everything on this machine: Temporal dev server with its UI, the
@@ -80,11 +87,24 @@ def up(
         metrics_port=temporal_metrics_port,
         hookflow_metrics_port=ops["metrics_port"],
     )
-    asyncio.run(_up(app, chosen, allow_networks=allow_networks, options=OpsOptions(**ops)))
+    asyncio.run(
+        _up(
+            app,
+            chosen,
+            allow_networks=allow_networks,
+            options=OpsOptions(**ops),
+            allow_encode=codec_allow_encode,
+        )
+    )
 
 
 async def _up(
-    app: AppContext, ports: UpPorts, *, allow_networks: str | None, options: OpsOptions
+    app: AppContext,
+    ports: UpPorts,
+    *,
+    allow_networks: str | None,
+    options: OpsOptions,
+    allow_encode: bool = False,
 ) -> None:
     settings, allowed = with_allowed_networks(app.settings, allow_networks)
     # temporal.db, the keys and the documents: nobody else reads the data dir.
@@ -108,7 +128,11 @@ async def _up(
         ports.check_free()
         await server.start()
         codec_server = await start_codec_server(
-            codec, port=ports.codec_port, ui_port=ports.ui_port, token=settings.codec_token
+            codec,
+            port=ports.codec_port,
+            ui_port=ports.ui_port,
+            token=settings.codec_token,
+            allow_encode=allow_encode,
         )
         settings = replace(
             settings,
