@@ -25,6 +25,10 @@ class Conflict(ConfigError):
     """The name is taken (an alias, a session or process id), or the thing is in use."""
 
 
+class TooLarge(HookflowError):
+    """A request, upload or signal over its size limit, or a project over its quota."""
+
+
 class TemporalUnavailable(HookflowError):
     """Temporal cannot be reached, or no worker answered in time."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from datetime import timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -13,6 +12,7 @@ from pydantic import Field, model_validator
 from activities.contracts.base import DEFAULT_RETENTION, Model, Slug, process_workflow_id
 from activities.contracts.delivery import DeliveryRecord
 from activities.contracts.envelope import Recipient
+from activities.contracts.limits import Duration, Labels
 from activities.contracts.session import Integration
 
 
@@ -21,8 +21,8 @@ class Station(Model):
 
     template: Slug | None = None
     recipient: Recipient = Field(default_factory=Recipient)
-    labels: dict[str, str] = Field(default_factory=dict)
-    expires_in: timedelta | None = None
+    labels: Labels = Field(default_factory=dict)
+    expires_in: Duration | None = None
     link: str | None = Field(default=None, max_length=2048)
 
 
@@ -32,11 +32,11 @@ class CreateProcess(Model):
     id: uuid.UUID
     project: Slug
     process_number: int | None = Field(default=None, ge=0)
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
     integrations: list[Integration] = Field(default_factory=list, max_length=50)
     sessions: list[Station] = Field(min_length=1, max_length=50)
-    expires_in: timedelta | None = None
-    retention: timedelta = DEFAULT_RETENTION
+    expires_in: Duration | None = None
+    retention: Duration = DEFAULT_RETENTION
     locale: str = Field(default="en", max_length=16)
 
     @model_validator(mode="after")

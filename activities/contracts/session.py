@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, JsonValue, model_validator
 
@@ -21,6 +20,7 @@ from activities.contracts.base import (
 )
 from activities.contracts.delivery import DeliveryCarry, DeliveryRecord, EventRecord, WebhookTarget
 from activities.contracts.envelope import ClientInfo, FileRef, FormField, Recipient
+from activities.contracts.limits import Deadline, Duration, Labels
 
 
 class Integration(Model):
@@ -60,14 +60,14 @@ class CreateSession(Model):
     process_number: int | None = Field(default=None, ge=0)
     transaction_number: int | None = Field(default=None, ge=0)
     recipient: Recipient = Field(default_factory=Recipient)
-    labels: dict[str, str] = Field(default_factory=dict)
-    expires_in: timedelta | None = None
-    expires_at: UtcDatetime | None = None
-    retention: timedelta = DEFAULT_RETENTION
+    labels: Labels = Field(default_factory=dict)
+    expires_in: Duration | None = None
+    expires_at: Annotated[UtcDatetime, Deadline] | None = None
+    retention: Duration = DEFAULT_RETENTION
     integrations: list[Integration] = Field(default_factory=list, max_length=50)
     link: str | None = Field(default=None, max_length=2048, description="The session's form link.")
     locale: str = Field(default="en", max_length=16)
-    reminder_after: timedelta | None = Field(
+    reminder_after: Duration | None = Field(
         default=None, description="SMS reminder when the client has not logged in by then."
     )
     standalone: bool = Field(
@@ -81,10 +81,6 @@ class CreateSession(Model):
     def _derive_ids(self) -> CreateSession:
         if self.expires_in is not None and self.expires_at is not None:
             raise ValueError("give expires_in or expires_at, not both")
-        for name in ("expires_in", "retention"):
-            value = getattr(self, name)
-            if value is not None and value.total_seconds() < 0:
-                raise ValueError(f"{name} must not be negative")
         if self.process_id is None:
             self.process_id = uuid.uuid5(HOOKFLOW_NAMESPACE, f"process:{self.id}")
         number = zlib.crc32(self.id.encode()) % 1_000_000

@@ -220,7 +220,7 @@ class DeliveryActivities:
         workflow schedules again if it fails)."""
         started_at = utcnow()
         try:
-            body = await self._body(endpoint, envelope)
+            body = await self._body(endpoint, envelope, req.project)
         except ApplicationError as err:  # a document is missing: logged, then failed at once
             await self._log.record(
                 AttemptRecord.unsent(req, envelope, started_at=started_at, error=err.message)
@@ -346,7 +346,7 @@ class DeliveryActivities:
         if not endpoint.failover_url:
             return False
         endpoint = dataclasses.replace(endpoint, url=endpoint.failover_url)
-        body = await self._body(endpoint, req.envelope)
+        body = await self._body(endpoint, req.envelope, req.project)
         verdict = await self._sender.attempt(endpoint, body=body, msg_id=req.envelope.event.id)
         if verdict.outcome != "delivered":
             host = urlsplit(endpoint.url).hostname
@@ -355,7 +355,7 @@ class DeliveryActivities:
             )
         return True
 
-    async def _body(self, endpoint: Endpoint, envelope: Envelope) -> dict[str, Any]:
+    async def _body(self, endpoint: Endpoint, envelope: Envelope, project: str) -> dict[str, Any]:
         body = envelope.body()
         if envelope.text_ref is not None:
             body.pop("text_ref")
@@ -363,7 +363,7 @@ class DeliveryActivities:
         if endpoint.type != "archive":
             return body
         try:
-            return await asyncio.to_thread(embed_files, self._documents, body)
+            return await asyncio.to_thread(embed_files, self._documents, body, project)
         except DocumentNotFound as err:
             raise ApplicationError(str(err), type=FailureType.INVALID, non_retryable=True) from None
 

@@ -37,7 +37,15 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from activities.delivery.decoding import Body, read_body
-from activities.delivery.guard import IPNetwork, Resolver, how_to_allow, refusal, system_resolver
+from activities.delivery.guard import (
+    IPNetwork,
+    Resolver,
+    how_to_allow,
+    is_stack_endpoint,
+    refusal,
+    stack_refusal,
+    system_resolver,
+)
 from activities.errors import DestinationRefused
 
 # httpx's default: an idle pooled connection is dropped after five seconds.
@@ -50,10 +58,15 @@ class GuardedResolver(AbstractResolver):
     ``DestinationRefused`` when it allows none of them."""
 
     def __init__(
-        self, *, allowed: Iterable[IPNetwork] = (), resolver: Resolver = system_resolver
+        self,
+        *,
+        allowed: Iterable[IPNetwork] = (),
+        resolver: Resolver = system_resolver,
+        stack: Iterable[tuple[str, int]] = (),
     ) -> None:
         self._allowed = list(allowed)
         self._resolver = resolver
+        self._stack = list(stack)
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
@@ -65,6 +78,11 @@ class GuardedResolver(AbstractResolver):
         for text in addresses:
             address = ipaddress.ip_address(text.split("%", 1)[0])
             reason = refusal(address, self._allowed)
+            if reason is None and await is_stack_endpoint(
+                address, port, self._stack, self._resolver
+            ):
+                reasons.append(stack_refusal(address, port))
+                continue
             if reason is None:
                 results.append(
                     ResolveResult(
@@ -209,10 +227,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         allowed: Iterable[IPNetwork] = (),
         resolver: Resolver = system_resolver,
         limit: int = 200,
+        stack: Iterable[tuple[str, int]] = (),
     ) -> None:
         # The context httpx's own transport would use (certifi, SSL_CERT_FILE).
         self._ssl = httpx.create_ssl_context(verify=verify)
-        self._guard = GuardedResolver(allowed=allowed, resolver=resolver)
+        self._guard = GuardedResolver(allowed=allowed, resolver=resolver, stack=stack)
         self._limit = limit
         self._session: aiohttp.ClientSession | None = None
 

@@ -77,8 +77,46 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+def parse_endpoints(text: str) -> list[tuple[str, int]]:
+    """``host:port`` pairs (comma or space separated; ``[::1]:80`` for IPv6)."""
+    endpoints = []
+    for part in text.replace(",", " ").split():
+        host, _, port = part.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{part!r} is not host:port")
+        endpoints.append((host.strip("[]"), int(port)))
+    return endpoints
+
+
+async def is_stack_endpoint(
+    address: IPAddress, port: int, stack: Sequence[tuple[str, int]], resolver: Resolver
+) -> bool:
+    """Whether ``address:port`` is one of the stack's own listening sockets
+    (``stack``: ``(host, port)``), never a destination whatever networks are allowed."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    for host, own in stack:
+        if own != port:
+            continue
+        if address.is_loopback or address.is_unspecified:
+            return True  # this machine: whatever address it listens on
+        try:
+            found = await resolver(host, port)
+        except OSError:
+            continue
+        if str(address) in found:
+            return True
+    return False
+
+
+def stack_refusal(address: IPAddress, port: int) -> str:
+    return f"{address}:{port} is the stack's own (never a destination)"
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore backend that connects only to addresses the guard allows."""
+    """An httpcore backend that connects only to addresses the guard allows, and
+    never to the stack's own listening ports (``stack``: ``(host, port)``),
+    whatever networks are allowed."""
 
     def __init__(
         self,
@@ -86,10 +124,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         allowed: Iterable[IPNetwork] = (),
         resolver: Resolver = system_resolver,
         inner: httpcore.AsyncNetworkBackend | None = None,
+        stack: Iterable[tuple[str, int]] = (),
     ) -> None:
         self._allowed = list(allowed)
         self._resolver = resolver
         self._inner = inner or httpcore.AnyIOBackend()
+        self._stack = list(stack)
 
     async def connect_tcp(
         self,
@@ -107,6 +147,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         for text in addresses:
             address = ipaddress.ip_address(text.split("%", 1)[0])
             reason = refusal(address, self._allowed)
+            if reason is None and await is_stack_endpoint(
+                address, port, self._stack, self._resolver
+            ):
+                reasons.append(stack_refusal(address, port))
+                continue
             if reason is None:
                 return await self._inner.connect_tcp(
                     str(address), port, timeout, local_address, socket_options

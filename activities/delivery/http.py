@@ -59,8 +59,9 @@ class HttpClients:
         resolver: Resolver = system_resolver,
         max_connections: int = 200,
         transport: str | None = None,
+        stack: Iterable[tuple[str, int]] = (),
     ) -> None:
-        allowed = list(allowed)
+        allowed, stack = list(allowed), list(stack)
         self.transport = transport or default_transport()
         if self.transport not in TRANSPORTS:
             raise ValueError(f"unknown HTTP transport {self.transport!r}")
@@ -68,7 +69,11 @@ class HttpClients:
         if self.transport == "aiohttp":
             self._aiohttp = {
                 verify: AiohttpTransport(
-                    verify=verify, allowed=allowed, resolver=resolver, limit=max_connections
+                    verify=verify,
+                    allowed=allowed,
+                    resolver=resolver,
+                    limit=max_connections,
+                    stack=stack,
                 )
                 for verify in (True, False)
             }
@@ -76,7 +81,11 @@ class HttpClients:
             verify: httpx.AsyncClient(
                 transport=self._aiohttp.get(verify)
                 or _guarded_transport(
-                    verify=verify, allowed=allowed, resolver=resolver, limit=max_connections
+                    verify=verify,
+                    allowed=allowed,
+                    resolver=resolver,
+                    limit=max_connections,
+                    stack=stack,
                 ),
                 follow_redirects=False,
                 headers={"user-agent": USER_AGENT},
@@ -171,12 +180,19 @@ class HttpClients:
 
 
 def _guarded_transport(
-    *, verify: bool, allowed: list[IPNetwork], resolver: Resolver, limit: int
+    *,
+    verify: bool,
+    allowed: list[IPNetwork],
+    resolver: Resolver,
+    limit: int,
+    stack: list[tuple[str, int]],
 ) -> httpx.AsyncBaseTransport:
     transport = httpx.AsyncHTTPTransport(
         verify=verify, limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit)
     )
     # httpx exposes no network backend option; its pool takes one, and every
     # connection it opens goes through it (pinned httpx version, tested).
-    transport._pool._network_backend = GuardedBackend(allowed=allowed, resolver=resolver)
+    transport._pool._network_backend = GuardedBackend(
+        allowed=allowed, resolver=resolver, stack=stack
+    )
     return transport

@@ -1,8 +1,17 @@
 """The document store: files travel as references, never through workflow history.
 
-The embedded default is a folder (content-addressed: the reference is the
-SHA-256 of the bytes). ``DocumentStore`` is the interface an S3-compatible
-store would implement.
+Documents belong to a project. The embedded default is a folder per project
+(``<root>/projects/<project>/<sha256>``): the reference is the SHA-256 of the
+bytes, and it names a document of the project that asks only; another
+project's reference reads as one that does not exist. Uploads are bounded (a
+size per document, a quota per project) and can be deleted.
+
+Documents stored before they belonged to a project (``<root>/<sha256>``) go to
+the first project that names one (a signal, an archive, ``documents delete``),
+and are that project's from then on; ``hookflow documents adopt --project P``
+gives every one left to one project at once.
+
+``DocumentStore`` is the interface an S3-compatible store would implement.
 """
 
 from __future__ import annotations
@@ -12,60 +21,150 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from activities.contracts import FileRef
-from activities.errors import DocumentNotFound
+from activities.contracts.limits import size_text
+from activities.errors import DocumentNotFound, TooLarge
 from activities.files.private import private_dir
 
 REF_PREFIX = "sha256:"
 _REF = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 CHUNK = 1 << 20
 
 
 class DocumentStore(Protocol):
-    def put(self, stream: BinaryIO) -> str:
-        """Store the bytes; return their reference."""
+    def put(
+        self, stream: BinaryIO, *, project: str, limit: int | None = None, quota: int | None = None
+    ) -> str:
+        """Store the bytes for ``project``; return their reference. TooLarge above
+        ``limit`` bytes, or when the project's documents would pass ``quota``."""
 
-    def read(self, ref: str) -> bytes:
-        """The bytes of a reference; DocumentNotFound when there are none."""
+    def read(self, ref: str, *, project: str) -> bytes:
+        """The bytes of a reference of ``project``; DocumentNotFound when there are none."""
+
+    def exists(self, ref: str, *, project: str) -> bool:
+        """Whether ``project`` has a document by that reference."""
+
+    def delete(self, ref: str, *, project: str) -> None:
+        """Delete ``project``'s document; DocumentNotFound when it has none."""
+
+
+def check_ref(ref: str) -> str:
+    """The hex digest of a well-formed reference; DocumentNotFound otherwise."""
+    if not _REF.match(ref):
+        raise DocumentNotFound(f"not a document reference: {ref[:80]!r}")
+    return ref.removeprefix(REF_PREFIX)
 
 
 class LocalDocumentStore:
-    """Documents in a private folder (0700, files 0600), named by their SHA-256
-    (the same file is stored once)."""
+    """Documents in a private folder (0700, files 0600), one folder per project,
+    named by their SHA-256 (the same file is stored once per project)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._lock = threading.Lock()  # a quota check and its write, one at a time
 
-    def put(self, stream: BinaryIO) -> str:
+    def project_dir(self, project: str) -> Path:
+        if not _PROJECT.match(project):
+            raise DocumentNotFound(f"no project {project[:80]!r}")
+        return self.root / "projects" / project
+
+    def put(
+        self, stream: BinaryIO, *, project: str, limit: int | None = None, quota: int | None = None
+    ) -> str:
+        folder = self.project_dir(project)
         private_dir(self.root)
+        private_dir(folder.parent)
+        private_dir(folder)
         digest = hashlib.sha256()
+        size = 0
         # mkstemp makes the file 0600, and os.replace keeps that mode.
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
         try:
             with os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(CHUNK):
+                    size += len(chunk)
+                    if limit is not None and size > limit:
+                        raise TooLarge(f"a document is at most {size_text(limit)}")
                     digest.update(chunk)
                     out.write(chunk)
-            os.replace(tmp, self._path(digest.hexdigest()))
+            target = folder / digest.hexdigest()
+            with self._lock:
+                if quota is not None and not target.exists():
+                    used = self.usage(project)
+                    if used + size > quota:
+                        raise TooLarge(
+                            f"project {project!r} is over its document quota "
+                            f"({size_text(quota)}; {used} bytes used): delete documents first"
+                        )
+                os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return REF_PREFIX + digest.hexdigest()
 
-    def read(self, ref: str) -> bytes:
-        if not _REF.match(ref):
-            raise DocumentNotFound(f"not a document reference: {ref[:80]!r}")
-        path = self._path(ref.removeprefix(REF_PREFIX))
+    def read(self, ref: str, *, project: str) -> bytes:
+        path = self._locate(ref, project)
         try:
             return path.read_bytes()
         except FileNotFoundError:
             raise DocumentNotFound(f"no document {ref}") from None
 
-    def _path(self, digest: str) -> Path:
-        return self.root / digest
+    def exists(self, ref: str, *, project: str) -> bool:
+        try:
+            return self._locate(ref, project).is_file()
+        except DocumentNotFound:
+            return False
+
+    def delete(self, ref: str, *, project: str) -> None:
+        try:
+            self._locate(ref, project).unlink()
+        except FileNotFoundError:
+            raise DocumentNotFound(f"no document {ref}") from None
+
+    def usage(self, project: str) -> int:
+        """Bytes of the project's documents together."""
+        try:
+            entries = list(os.scandir(self.project_dir(project)))
+        except FileNotFoundError:
+            return 0
+        return sum(e.stat().st_size for e in entries if e.is_file() and _DIGEST.match(e.name))
+
+    def unowned(self) -> list[str]:
+        """References stored before documents belonged to a project."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            REF_PREFIX + e.name
+            for e in os.scandir(self.root)
+            if e.is_file() and _DIGEST.match(e.name)
+        )
+
+    def adopt(self, ref: str, *, project: str) -> bool:
+        """Give an unowned document to ``project``; False when there is none."""
+        digest = check_ref(ref)
+        folder = self.project_dir(project)
+        private_dir(folder.parent)
+        private_dir(folder)
+        try:
+            os.replace(self.root / digest, folder / digest)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _locate(self, ref: str, project: str) -> Path:
+        """The project's file for ``ref`` (it may not exist). An unowned document
+        of that name becomes the project's now: the first to name it has it."""
+        digest = check_ref(ref)
+        path = self.project_dir(project) / digest
+        if not path.exists() and (self.root / digest).is_file():
+            self.adopt(ref, project=project)
+        return path
 
 
 def _file(value: Any) -> FileRef:
@@ -75,9 +174,9 @@ def _file(value: Any) -> FileRef:
         raise DocumentNotFound("the archive names a file without a valid reference") from None
 
 
-def embed(store: DocumentStore, file: FileRef) -> dict[str, Any]:
+def embed(store: DocumentStore, file: FileRef, *, project: str) -> dict[str, Any]:
     """A file as the archive carries it: name, type, size, sha256, base64 content."""
-    data = store.read(file.ref)
+    data = store.read(file.ref, project=project)
     return {
         "name": file.name,
         "content_type": file.content_type,
@@ -87,15 +186,28 @@ def embed(store: DocumentStore, file: FileRef) -> dict[str, Any]:
     }
 
 
-def embed_files(store: DocumentStore, body: dict[str, Any]) -> dict[str, Any]:
-    """The archive body with each file's content in place of its reference.
+def embed_files(store: DocumentStore, body: dict[str, Any], project: str) -> dict[str, Any]:
+    """The archive body with each file's content in place of its reference;
+    a file of another project is not found, and the archive is not sent.
 
     Only the top level carries content: ``sessions[i]`` name their files by
     reference, so every file is sent once.
     """
     out = dict(body)
     if body.get("document"):
-        out["document"] = embed(store, _file(body["document"]))
+        out["document"] = embed(store, _file(body["document"]), project=project)
     if body.get("attachments"):
-        out["attachments"] = [embed(store, _file(f)) for f in body["attachments"]]
+        out["attachments"] = [embed(store, _file(f), project=project) for f in body["attachments"]]
     return out
+
+
+def named_refs(payload: dict[str, Any]) -> list[str]:
+    """The document references a signal's payload names (``document``, ``attachments``)."""
+    refs = []
+    document = payload.get("document")
+    if isinstance(document, dict) and isinstance(document.get("ref"), str):
+        refs.append(document["ref"])
+    for entry in payload.get("attachments") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("ref"), str):
+            refs.append(entry["ref"])
+    return refs

@@ -66,6 +66,13 @@ def check_path_template(template: str) -> str:
     return template
 
 
+def project_first(template: str) -> str:
+    """The template with ``{project}`` as its first folder: a project's archives
+    can never land where another's do, whatever the rest of the path says."""
+    head = template.split("/", 1)[0]
+    return template if head == "{project}" else f"{{project}}/{template}"
+
+
 class StorageSettings(BaseModel):
     project: str
     path: str
@@ -74,7 +81,13 @@ class StorageSettings(BaseModel):
     @field_validator("path")
     @classmethod
     def _path(cls, value: str) -> str:
-        return check_path_template(value)
+        check_path_template(value)
+        if value.split("/", 1)[0] != "{project}":
+            raise ValueError(
+                "the storage path starts with {project}, so that no project writes where "
+                f"another does: {project_first(value)!r}"
+            )
+        return value
 
 
 class StorageActivities:
@@ -100,8 +113,9 @@ class StorageActivities:
             config = session.get(Storage, req.project)
         if config is None or not config.enabled:
             return None
-        relative = render_path(config.path, req)
-        files = self._files(req.envelope)
+        # A path stored before {project} came first: the project goes first all the same.
+        relative = render_path(project_first(config.path), req)
+        files = self._files(req.envelope, req.project)
         target = (self._root / relative).resolve()
         if not target.is_relative_to(self._root.resolve()):
             raise ValueError("the storage path leaves the storage folder")
@@ -128,7 +142,7 @@ class StorageActivities:
             bytes=size,
         )
 
-    def _files(self, envelope: Envelope) -> dict[str, bytes]:
+    def _files(self, envelope: Envelope, project: str) -> dict[str, bytes]:
         files: dict[str, bytes] = {
             "form_data.json": json.dumps(envelope.form_data or {}, indent=2).encode()
         }
@@ -139,7 +153,7 @@ class StorageActivities:
             name = _SAFE.sub("_", ref.name).strip("._") or "file"
             while name in files:
                 name = "_" + name
-            files[name] = self._documents.read(ref.ref)
+            files[name] = self._documents.read(ref.ref, project=project)
         return files
 
 

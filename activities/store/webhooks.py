@@ -40,6 +40,11 @@ _ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$")
 # While a signing secret rotates, the old one keeps signing this long (24 h).
 DEFAULT_SIGNING_GRACE = 24 * 3600.0
 
+MAX_HEADERS = 50
+"""Configured headers (and custom-auth headers) of one webhook."""
+MAX_TEMPLATES = 500
+"""Templates one explicit webhook is coupled to."""
+
 Format = Literal["json", "xml"]
 AuthKind = Literal["none", "basic", "custom", "secret"]
 
@@ -52,14 +57,14 @@ class WebhookSettings(BaseModel):
     alias: str | None = None
     url: str | None = None
     explicit: bool | None = None
-    templates: list[Slug] | None = None
+    templates: list[Slug] | None = Field(default=None, max_length=MAX_TEMPLATES)
     timeout: float | None = Field(default=None, gt=0, le=300)
     verify_ssl: bool | None = None
-    headers: dict[str, str] | None = None
+    headers: dict[str, str] | None = Field(default=None, max_length=MAX_HEADERS)
     auth: AuthKind | None = None
     basic_username: str | None = Field(default=None, max_length=200)
     basic_password: str | None = Field(default=None, max_length=1000)
-    custom_auth: dict[str, str] | None = None
+    custom_auth: dict[str, str] | None = Field(default=None, max_length=MAX_HEADERS)
     secret_alias: str | None = Field(default=None, max_length=100)
     content_type: Format | None = None
     accept: Format | None = None

@@ -16,10 +16,10 @@ from activities.files.documents import LocalDocumentStore, embed_files
 def test_top_level_files_are_embedded_and_sessions_keep_references(tmp_path: Path) -> None:
     store = LocalDocumentStore(tmp_path)
     pdf = b"%PDF-1.7 signed"
-    ref = store.put(io.BytesIO(pdf))
+    ref = store.put(io.BytesIO(pdf), project="acme")
     file = {"name": "contract.pdf", "content_type": "application/pdf", "ref": ref}
     body = {"document": file, "attachments": [file], "sessions": [{"document": file}]}
-    out = embed_files(store, body)
+    out = embed_files(store, body, "acme")
     assert out["document"] == {
         "name": "contract.pdf",
         "content_type": "application/pdf",
@@ -35,4 +35,14 @@ def test_a_missing_document_is_document_not_found(tmp_path: Path) -> None:
     store = LocalDocumentStore(tmp_path)
     missing = {"name": "x.pdf", "content_type": "application/pdf", "ref": "sha256:" + "0" * 64}
     with pytest.raises(DocumentNotFound):
-        embed_files(store, {"document": missing})
+        embed_files(store, {"document": missing}, "acme")
+
+
+def test_another_projects_document_is_not_found(tmp_path: Path) -> None:
+    store = LocalDocumentStore(tmp_path)
+    ref = store.put(io.BytesIO(b"%PDF of acme"), project="acme")
+    file = {"name": "x.pdf", "content_type": "application/pdf", "ref": ref}
+    with pytest.raises(DocumentNotFound):
+        embed_files(store, {"document": file}, "globex")
+    assert not store.exists(ref, project="globex")
+    assert store.exists(ref, project="acme")

@@ -66,8 +66,11 @@ def test_the_archive_example_is_the_process_archive_rule(tmp_path: Any) -> None:
     store = LocalDocumentStore(tmp_path)
     for file in [example["document"], *example["attachments"]]:
         data = base64.b64decode(file["content"])
-        assert store.put(io.BytesIO(data)) == "sha256:" + hashlib.sha256(data).hexdigest()
-    assert embed_files(store, as_refs(example)) == example
+        assert (
+            store.put(io.BytesIO(data), project="acme")
+            == "sha256:" + hashlib.sha256(data).hexdigest()
+        )
+    assert embed_files(store, as_refs(example), "acme") == example
     text = json.dumps(example)
     assert text.count(example["document"]["content"]) == 1
 

@@ -11,7 +11,7 @@ import ipaddress
 
 import pytest
 
-from activities.delivery.guard import parse_networks, refusal
+from activities.delivery.guard import parse_endpoints, parse_networks, refusal
 from activities.delivery.http import HttpClients
 from activities.errors import DestinationRefused
 from worker.devstack.receiver import Receiver
@@ -100,3 +100,41 @@ async def test_rebinding_name_is_checked_on_every_connection() -> None:
             )
         await clients.aclose()
         assert len(receiver.requests) == 1
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "::ffff:127.0.0.1", "0.0.0.0"])
+async def test_the_stacks_own_ports_are_refused_whatever_is_allowed(address: str) -> None:
+    async def resolver(host: str, port: int) -> list[str]:
+        return [address] if host == "stack.test" else ["127.0.0.1"]
+
+    with Receiver() as stack, Receiver() as other:
+        clients = HttpClients(
+            allowed=parse_networks("0.0.0.0/0 ::/0"),
+            resolver=resolver,
+            stack=[("127.0.0.1", stack.port)],
+        )
+        with pytest.raises(DestinationRefused, match="the stack's own"):
+            await clients.post(
+                f"http://stack.test:{stack.port}/",
+                content=b"{}",
+                headers={},
+                timeout=2,
+                verify_ssl=True,
+            )
+        answer = await clients.post(
+            f"http://127.0.0.1:{other.port}/", content=b"{}", headers={}, timeout=2, verify_ssl=True
+        )
+        assert answer.status_code == 200
+        await clients.aclose()
+        assert stack.requests == []
+
+
+def test_stack_endpoints_are_host_and_port() -> None:
+    assert parse_endpoints("127.0.0.1:7233, [::1]:8080 localhost:1") == [
+        ("127.0.0.1", 7233),
+        ("::1", 8080),
+        ("localhost", 1),
+    ]
+    for bad in ("7233", "host:", "host:99999"):
+        with pytest.raises(ValueError):
+            parse_endpoints(bad)

@@ -22,12 +22,12 @@ def test_documents_are_private_even_in_a_folder_made_before(tmp_path: Path) -> N
     root.mkdir(mode=0o755)
     root.chmod(0o755)
     store = LocalDocumentStore(root)
-    ref = store.put(io.BytesIO(b"%PDF personal"))
+    ref = store.put(io.BytesIO(b"%PDF personal"), project="acme")
     assert mode(root) == 0o700
-    assert mode(root / ref.removeprefix(REF_PREFIX)) == 0o600
-    assert store.read(ref) == b"%PDF personal"
+    assert mode(root / "projects" / "acme" / ref.removeprefix(REF_PREFIX)) == 0o600
+    assert store.read(ref, project="acme") == b"%PDF personal"
     fresh = LocalDocumentStore(tmp_path / "new" / "documents")
-    fresh.put(io.BytesIO(b"x"))
+    fresh.put(io.BytesIO(b"x"), project="acme")
     assert mode(tmp_path / "new" / "documents") == 0o700
 
 

@@ -234,8 +234,10 @@ async def test_documents_upload_answers_the_reference(api: Api) -> None:
         "content_type": "application/pdf",
         "ref": "sha256:" + hashlib.sha256(data).hexdigest(),
         "size": len(data),
+        "project": "acme",
     }
-    assert (api.settings.documents / entry["ref"].removeprefix("sha256:")).read_bytes() == data
+    stored = api.settings.documents / "projects" / "acme" / entry["ref"].removeprefix("sha256:")
+    assert stored.read_bytes() == data
     assert missing.status_code == 422
 
 

@@ -42,7 +42,7 @@ def test_a_new_data_dir_is_private(cli: Cli, data_dir: Path) -> None:
     add(cli, "crm", "--basic-auth", "dana:pa55")
     pdf = data_dir.parent / "a.pdf"
     pdf.write_bytes(b"%PDF")
-    cli.ok("documents", "put", str(pdf))
+    cli.ok("documents", "put", str(pdf), "--project", "acme")
     assert mode(data_dir) == 0o700
     for path in data_dir.rglob("*"):
         assert mode(path) == (0o700 if path.is_dir() else 0o600), path.name

@@ -20,7 +20,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from activities.errors import PayloadUndecodable, SettingsError
 from tests.worker.cli import Cli
-from worker.devstack.codec_server import CodecServer, build_app
+from worker.devstack.codec_server import CodecServer, build_app, check_exposure, is_loopback
 from worker.runtime import codec as codec_module
 from worker.runtime.codec import ENCODING, KEY_ID, EncryptionCodec, KeyRing, key_id, new_key
 from worker.runtime.settings import Settings
@@ -156,7 +156,8 @@ UI = "http://127.0.0.1:8233"
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[str, EncryptionCodec]]:
     codec = EncryptionCodec(ring(new_key()))
-    server = CodecServer(build_app(codec, origins=[UI], token="s3cret-token"), port=0)
+    app = build_app(codec, origins=[UI], token="s3cret-token", allow_encode=True)
+    server = CodecServer(app, port=0)
     await server.start()
     try:
         yield server.url, codec
@@ -227,6 +228,39 @@ async def test_codec_server_refuses_without_token_bad_bodies_and_foreign_origins
             headers={"origin": "http://evil.example", "access-control-request-method": "POST"},
         )
         assert "access-control-allow-origin" not in preflight.headers
+
+
+async def test_encode_is_served_only_when_asked_for() -> None:
+    codec = EncryptionCodec(ring(new_key()))
+    server = CodecServer(build_app(codec, origins=[UI]), port=0)
+    await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            refused = await http.post("/encode", content=payloads_json(plain()))
+            assert refused.status_code == 404
+            assert refused.json()["message"] == "not found: POST .../decode"
+            [sealed] = await codec.encode([plain()])
+            decoded = await http.post("/decode", content=payloads_json(sealed))
+            assert decoded.status_code == 200
+    finally:
+        await server.stop()
+
+
+def test_the_codec_server_refuses_another_address_without_a_token(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOKFLOW_CODEC_KEY", new_key())
+    monkeypatch.delenv("HOOKFLOW_CODEC_TOKEN", raising=False)
+    for host in ("0.0.0.0", "::", "192.0.2.10"):
+        code, err = cli.fails("codec-server", "--host", host, "--port", "0")
+        assert code == 1
+        assert err.strip() == (
+            "hookflow: error: the codec server decrypts payloads for whoever reaches it: "
+            f"to listen on {host}, set HOOKFLOW_CODEC_TOKEN "
+            "(callers send Authorization: Bearer <token>)"
+        )
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    check_exposure("0.0.0.0", "a-token")  # with a token: allowed
 
 
 def test_codec_server_command_serves_until_stopped(tmp_path: Path) -> None:

@@ -100,7 +100,10 @@ def test_a_command_from_another_folder_creates_nothing(
     )
     pdf = tmp_path / "contract.pdf"
     pdf.write_bytes(b"%PDF-1.7")
-    for command in (["sessions", "show", "abc"], ["documents", "put", str(pdf)]):
+    for command in (
+        ["sessions", "show", "abc"],
+        ["documents", "put", str(pdf), "--project", "acme"],
+    ):
         code, err = cli.fails(*command)
         assert err.startswith("hookflow: error: no hookflow data dir here: ")
     assert list(elsewhere.iterdir()) == []
@@ -108,3 +111,23 @@ def test_a_command_from_another_folder_creates_nothing(
     named = elsewhere / "mine"
     cli.ok("--data-dir", str(named), *add, "--url", "https://crm.example.com/hook")
     assert (named / "hookflow.db").exists()
+
+
+def test_every_command_knows_the_stacks_own_ports(tmp_path: Path) -> None:
+    write_state(
+        tmp_path,
+        StackState(
+            pid=1,
+            temporal_address="127.0.0.1:7300",
+            task_queue="q",
+            ui_url="http://127.0.0.1:7301",
+            codec_url="http://127.0.0.1:7302",
+            http_port=7303,
+            metrics_port=7304,
+            started_at=datetime.now(UTC),
+            api_port=7305,
+            hookflow_metrics_port=7306,
+        ),
+    )
+    settings = Settings.from_env(data_dir=tmp_path, env={})
+    assert {port for _host, port in settings.own_endpoints} == set(range(7300, 7307))

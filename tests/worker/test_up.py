@@ -389,6 +389,8 @@ def test_up_encrypts_serves_its_codec_to_the_ui_and_refuses_a_wrong_key(
         timeout=10,
     )
     assert preflight.headers["access-control-allow-origin"] == f"http://localhost:{up.ui_port}"
+    assert "loopback only, no token: every user of this machine can decode" in banner
+    assert httpx.post(f"{codec_url}/encode", content="{}", timeout=10).status_code == 404
 
     created = up.hookflow("sessions", "create", "--project", "acme", "--template", "t-7431")
     assert created.returncode == 0, created.stderr
@@ -409,6 +411,30 @@ def test_up_encrypts_serves_its_codec_to_the_ui_and_refuses_a_wrong_key(
     assert missing.returncode == 1
     assert missing.stderr.startswith("hookflow: error: no codec key: set HOOKFLOW_CODEC_KEY or ")
     assert len(missing.stderr.strip().splitlines()) == 1
+    assert up.stop() == 0
+
+
+def test_up_honours_the_codec_token(up: Up) -> None:
+    up.env["HOOKFLOW_CODEC_TOKEN"] = "t0ken-7431"
+    banner = up.start("--codec-allow-encode")
+    assert "token required (HOOKFLOW_CODEC_TOKEN)" in banner
+    codec_url = f"http://127.0.0.1:{up.codec_port}"
+    created = up.hookflow("sessions", "create", "--project", "acme", "--template", "t-7431")
+    assert created.returncode == 0, created.stderr
+    show = ("workflow", "show", "--workflow-id", f"session-{created.stdout.strip()}", "--detailed")
+    refused = up.temporal_cli(*show, "--codec-endpoint", codec_url)
+    assert "input[0].template: t-7431" not in refused.stdout
+    assert httpx.post(f"{codec_url}/decode", content="{}", timeout=10).status_code == 401
+    decoded = up.temporal_cli(
+        *show, "--codec-endpoint", codec_url, "--codec-auth", "Bearer t0ken-7431"
+    )
+    assert "input[0].template: t-7431" in decoded.stdout, decoded.stderr
+    # Asked for, /encode is served: behind the token too.
+    empty = '{"payloads": []}'
+    assert httpx.post(f"{codec_url}/encode", content=empty, timeout=10).status_code == 401
+    auth = {"authorization": "Bearer t0ken-7431"}
+    encoded = httpx.post(f"{codec_url}/encode", content=empty, headers=auth, timeout=10)
+    assert encoded.status_code == 200, encoded.text
     assert up.stop() == 0
 
 

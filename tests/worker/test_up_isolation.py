@@ -66,7 +66,7 @@ def test_up_keeps_the_data_dir_private(up: Up) -> None:  # noqa: F811
     assert added.returncode == 0, added.stderr
     document = up.data_dir.parent / "contract.pdf"
     document.write_bytes(b"%PDF-1.7 private")
-    put = up.hookflow("documents", "put", str(document))
+    put = up.hookflow("documents", "put", str(document), "--project", "acme")
     assert put.returncode == 0, put.stderr
     created = up.hookflow("sessions", "create", "--project", "acme", "--id", "private001")
     assert created.returncode == 0, created.stderr

@@ -25,8 +25,8 @@ async def test_archive_of_a_20_mb_pdf_keeps_history_small(
 ) -> None:
     store = LocalDocumentStore(settings.documents)
     pdf = b"%PDF-1.7\n" + os.urandom(20 * 1024 * 1024)
-    contract = store.put(io.BytesIO(pdf))
-    photo = store.put(io.BytesIO(b"\x89PNG small attachment"))
+    contract = store.put(io.BytesIO(pdf), project="acme")
+    photo = store.put(io.BytesIO(b"\x89PNG small attachment"), project="acme")
     add_webhook(engine, box, type="archive", url=receiver.url("/archive"), timeout=60)
     add_webhook(engine, box, type="form_submitted", url=receiver.url("/submitted"))
     handle = await start(client, settings, template="loan")

@@ -194,7 +194,7 @@ async def test_the_temporal_cli_drives_a_session_through_the_codec_server(
     codec = EncryptionCodec(KeyRing((os.urandom(32),)))
     client = await codec_client(dev_env, codec)
     add_webhook(engine, box, type="form_loaded", url=receiver.url("/loaded"))
-    server = CodecServer(build_app(codec, origins=[]), port=0)
+    server = CodecServer(build_app(codec, origins=[], allow_encode=True), port=0)
     await server.start()
     session_id = new_id()
     workflow_id = f"session-{session_id}"

@@ -63,7 +63,7 @@ async def test_three_stations_three_created_one_archive(
         session.add(Storage(project="acme", path="{project}/{process_number}", zip=True))
         session.commit()
     store = LocalDocumentStore(settings.documents)
-    signed = store.put(io.BytesIO(b"%PDF signed and locked"))
+    signed = store.put(io.BytesIO(b"%PDF signed and locked"), project="acme")
     req = process_request()
     handle = await client.start_workflow(
         "BusinessProcess",

@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.files.documents import LocalDocumentStore
-from activities.files.storage import StorageSettings
+from activities.files.storage import StorageSettings, project_first
 from activities.store.crypto import SecretBox
 from activities.store.tables import Storage
 from tests.helpers import add_webhook, start, wait_for_requests, wait_state
@@ -27,7 +27,15 @@ def configure(engine, *, path: str, zip_: bool = False) -> None:  # type: ignore
         session.commit()
 
 
-@pytest.mark.parametrize("zip_", [False, True])
+@pytest.mark.parametrize(
+    ("zip_", "path"),
+    [
+        (False, "{project}/{template}/{session_id}"),
+        (True, "{project}/{template}/{session_id}"),
+        # Stored before {project} had to come first: the project goes first all the same.
+        (False, "{template}/{session_id}"),
+    ],
+)
 async def test_archive_files_are_stored_then_called_back(
     client: Client,
     worker: Worker,
@@ -36,10 +44,11 @@ async def test_archive_files_are_stored_then_called_back(
     box: SecretBox,
     receiver: Receiver,
     zip_: bool,
+    path: str,
 ) -> None:
-    configure(engine, path="{project}/{template}/{session_id}", zip_=zip_)
+    configure(engine, path=path, zip_=zip_)
     add_webhook(engine, box, type="storage_callback", url=receiver.url("/stored"))
-    ref = LocalDocumentStore(settings.documents).put(io.BytesIO(b"%PDF signed"))
+    ref = LocalDocumentStore(settings.documents).put(io.BytesIO(b"%PDF signed"), project="acme")
     handle = await start(client, settings, template="loan")
     session_id = (await handle.describe()).id.removeprefix("session-")
     await handle.signal(
@@ -87,8 +96,24 @@ def test_storage_paths_stay_inside_the_folder() -> None:
 
 
 @pytest.mark.parametrize(
+    "bad", ["{session_id}", "archives/{session_id}", "{date}/{project}", "{project}{session_id}"]
+)
+def test_a_storage_path_starts_with_the_project(bad: str) -> None:
+    with pytest.raises(ValueError, match="starts with {project}"):
+        StorageSettings(project="acme", path=bad)
+    assert project_first(bad).startswith("{project}/")
+    assert project_first("{project}/{date}") == "{project}/{date}"
+
+
+@pytest.mark.parametrize(
     "bad",
-    ["{project:>9999999}", "{project!r}", "{session_id:x}", "{date!s:>40}", "a/{project:<9}x"],
+    [
+        "{project:>9999999}",
+        "{project!r}",
+        "{session_id:x}",
+        "{date!s:>40}",
+        "{project}/a{project:<9}x",
+    ],
 )
 def test_storage_path_fields_take_no_format_spec(bad: str) -> None:
     with pytest.raises(ValueError, match="no format spec or conversion"):

@@ -5,24 +5,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import fastapi_offline
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
-from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from activities.delivery.guard import Resolver, system_resolver
 from activities.store.crypto import SecretBox
 from worker.api import errors
 from worker.api.dependencies import Services, TemporalLink
+from worker.api.limits import BodyLimit
 from worker.api.pane import pages, site
+from worker.api.pane.security import PaneSessions, SecurityHeaders
 from worker.api.routes import deliveries, sessions, store, webhooks
 from worker.runtime.settings import Settings
 
 PANE = Path(__file__).parent / "pane"
+# Swagger UI's script and style, from the fastapi-offline package.
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 DESCRIPTION = """hookflow's REST API: webhooks, secrets, sessions, processes, deliveries
 and documents of a project. Every request carries `Authorization: Bearer <key>`
 (`hookflow keys create --project P`); a project key reaches its own project only."""
+
+
+def api_docs() -> HTMLResponse:
+    """The API's reference (Swagger UI), every asset served from here."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="hookflow API",
+        swagger_js_url="/api/docs/assets/swagger-ui-bundle.js",
+        swagger_css_url="/api/docs/assets/swagger-ui.css",
+        swagger_favicon_url="/api/docs/assets/favicon.png",
+    )
 
 
 def create_app(
@@ -40,7 +57,7 @@ def create_app(
         title="hookflow",
         version="1",
         description=DESCRIPTION,
-        docs_url="/api/docs",
+        docs_url=None,  # served below, with assets of the package: no CDN
         redoc_url=None,
     )
     services = Services(
@@ -59,12 +76,15 @@ def create_app(
     app.include_router(site.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=PANE / "static"), name="static")
+    app.mount("/api/docs/assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    app.add_api_route("/api/docs", api_docs, include_in_schema=False)
+    # Sessions on the server: the cookie is an id; Secure over HTTPS (or when asked).
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=services.cookie_secret(),
-        session_cookie="hookflow_pane",
-        max_age=12 * 3600,
-        same_site="strict",
-        https_only=False,  # served on loopback by default; put TLS in front elsewhere
+        PaneSessions, store=services.pane_sessions, secure=settings.pane_secure_cookie
     )
+    # A body over its limit is refused before anything reads it.
+    app.add_middleware(
+        BodyLimit, limit=settings.max_request_bytes, upload_limit=settings.max_upload_bytes
+    )
+    app.add_middleware(SecurityHeaders)  # on every answer, a 413 included
     return app

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -14,6 +13,7 @@ from activities.delivery.guard import Resolver, system_resolver
 from activities.errors import TemporalUnavailable
 from activities.files.documents import LocalDocumentStore
 from activities.store.crypto import SecretBox
+from worker.api.pane.security import SessionStore, SignInLimit
 from worker.runtime.assembly import connect
 from worker.runtime.settings import Settings
 
@@ -52,14 +52,13 @@ class Services:
     temporal_ui: str | None = None
     """The Temporal Web UI's address, for links from the pane."""
     documents: LocalDocumentStore = field(init=False)
+    pane_sessions: SessionStore = field(default_factory=SessionStore)
+    """The pane's sign-ins, on the server."""
+    sign_ins: SignInLimit = field(default_factory=SignInLimit)
+    """Sign-in attempts per client address."""
 
     def __post_init__(self) -> None:
         self.documents = LocalDocumentStore(self.settings.documents)
-
-    def cookie_secret(self) -> str:
-        """Signs the pane's session cookie; derived from the secret key, so
-        sign-ins survive a restart and change when the key does."""
-        return hashlib.sha256(b"hookflow-pane:" + self.settings.secret_key().encode()).hexdigest()
 
     def workflow_url(self, workflow_id: str) -> str | None:
         if not self.temporal_ui:

@@ -22,6 +22,7 @@ from activities.errors import (
     HookflowError,
     NotFound,
     TemporalUnavailable,
+    TooLarge,
     UpstreamFailed,
     WorkflowClosed,
 )
@@ -51,6 +52,7 @@ _STATUSES: list[tuple[type[HookflowError], int, str]] = [
     (Conflict, 409, "conflict"),
     (WorkflowClosed, 409, "closed"),
     (ConfigError, 422, "invalid"),
+    (TooLarge, 413, "too_large"),
     (UpstreamFailed, 424, "upstream_failed"),  # a 4xx: the request failed on a dependency
     (TemporalUnavailable, 503, "temporal_unavailable"),
 ]
@@ -62,6 +64,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "The body names another project"),
         (404, "Not found (or another project's)"),
         (409, "Conflict"),
+        (413, "Too large: nothing was written"),
         (422, "Invalid input: nothing was written"),
     )
 }

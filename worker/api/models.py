@@ -13,9 +13,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
-from activities.contracts import CreateProcess, CreateSession, Slug
+from activities.contracts import MAX_SIGNAL_BYTES, CreateProcess, CreateSession, Slug
+from activities.errors import TooLarge
 from activities.store.secrets import SecretCreate
 from activities.store.webhooks import WebhookPublic, WebhookSettings
+from worker.api.limits import json_size
 from worker.services.sessions import new_session_id
 
 
@@ -100,6 +102,14 @@ class SignalIn(BaseModel):
     event_id: str | None = None
 
 
+def signal_body(body: SignalIn | None) -> dict[str, Any]:
+    """The payload a signal sends; 413 above what a session takes in one signal."""
+    payload = body.model_dump(exclude_none=True) if body else {}
+    if json_size(payload) > MAX_SIGNAL_BYTES:
+        raise TooLarge(f"a signal's payload is at most {MAX_SIGNAL_BYTES // 1024} KiB")
+    return payload
+
+
 class SignalOut(BaseModel):
     session: str
     signal: str
@@ -179,3 +189,4 @@ class DocumentOut(BaseModel):
     content_type: str
     ref: str
     size: int
+    project: str | None = Field(default=None, description="The project it belongs to.")

@@ -9,7 +9,13 @@ import click
 
 from worker.cli.context import AppContext, pass_app
 from worker.cli.output import CommandError
-from worker.devstack.codec_server import DEFAULT_PORT, CodecServer, build_app, ui_origins
+from worker.devstack.codec_server import (
+    DEFAULT_PORT,
+    CodecServer,
+    build_app,
+    check_exposure,
+    ui_origins,
+)
 from worker.runtime.codec import rotate_key_file
 
 
@@ -56,24 +62,34 @@ def rotate(app: AppContext) -> None:
     metavar="URL",
     help="Origin of a Web UI allowed to call it (repeat); default the local UI on 8233.",
 )
+@click.option(
+    "--allow-encode",
+    is_flag=True,
+    help="Serve /encode too (encrypts anything under the real key; the UI needs only /decode).",
+)
 @pass_app
-def codec_server(app: AppContext, port: int, host: str, origins: tuple[str, ...]) -> None:
-    """Serve /encode and /decode for the Temporal Web UI and CLI (HOOKFLOW_CODEC_TOKEN:
-    require that bearer token)."""
+def codec_server(
+    app: AppContext, port: int, host: str, origins: tuple[str, ...], allow_encode: bool
+) -> None:
+    """Serve /decode (and /encode with --allow-encode) for the Temporal Web UI and CLI.
+    HOOKFLOW_CODEC_TOKEN: require that bearer token; without one, it listens on
+    loopback only."""
     settings = app.settings
+    check_exposure(host, settings.codec_token)
     server = CodecServer(
         build_app(
             settings.codec(),
             origins=list(origins) or ui_origins(8233),
             token=settings.codec_token,
+            allow_encode=allow_encode,
         ),
         host=host,
         port=port,
     )
-    asyncio.run(_serve(server))
+    asyncio.run(_serve(server, token=settings.codec_token is not None))
 
 
-async def _serve(server: CodecServer) -> None:
+async def _serve(server: CodecServer, *, token: bool) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -83,5 +99,9 @@ async def _serve(server: CodecServer) -> None:
     except OSError as err:
         raise CommandError(f"the codec server cannot listen on {server.url}: {err}") from None
     click.echo(f"codec server on {server.url} (--codec-endpoint {server.url})")
+    if token:
+        click.echo("every request carries Authorization: Bearer $HOOKFLOW_CODEC_TOKEN")
+    else:
+        click.echo("no token (HOOKFLOW_CODEC_TOKEN): anyone on this machine can decode")
     await stop.wait()
     await server.stop()

@@ -51,6 +51,12 @@ from worker.runtime.settings import Settings
     help="Networks the worker may deliver to, e.g. 127.0.0.0/8 for a local receiver; "
     "remembered in the data dir ('' clears).",
 )
+@click.option(
+    "--codec-allow-encode",
+    is_flag=True,
+    help="The codec server serves /encode too, for the temporal CLI's starts and signals "
+    "(it encrypts anything under the real key).",
+)
 @ops_options
 @pass_app
 def up(
@@ -64,6 +70,7 @@ def up(
     http_port: int | None,
     temporal_metrics_port: int | None,
     allow_networks: str | None,
+    codec_allow_encode: bool,
     **ops: Any,
 ) -> None:
     """Run everything on this machine: Temporal dev server with its UI, the
@@ -80,11 +87,24 @@ def up(
         metrics_port=temporal_metrics_port,
         hookflow_metrics_port=ops["metrics_port"],
     )
-    asyncio.run(_up(app, chosen, allow_networks=allow_networks, options=OpsOptions(**ops)))
+    asyncio.run(
+        _up(
+            app,
+            chosen,
+            allow_networks=allow_networks,
+            options=OpsOptions(**ops),
+            allow_encode=codec_allow_encode,
+        )
+    )
 
 
 async def _up(
-    app: AppContext, ports: UpPorts, *, allow_networks: str | None, options: OpsOptions
+    app: AppContext,
+    ports: UpPorts,
+    *,
+    allow_networks: str | None,
+    options: OpsOptions,
+    allow_encode: bool = False,
 ) -> None:
     settings, allowed = with_allowed_networks(app.settings, allow_networks)
     # temporal.db, the keys and the documents: nobody else reads the data dir.
@@ -107,8 +127,19 @@ async def _up(
     try:
         ports.check_free()
         await server.start()
-        codec_server = await start_codec_server(codec, port=ports.codec_port, ui_port=ports.ui_port)
-        settings = replace(settings, temporal_address=server.address, namespace="default")
+        codec_server = await start_codec_server(
+            codec,
+            port=ports.codec_port,
+            ui_port=ports.ui_port,
+            token=settings.codec_token,
+            allow_encode=allow_encode,
+        )
+        settings = replace(
+            settings,
+            temporal_address=server.address,
+            namespace="default",
+            stack=ports.endpoints(),
+        )
         client = await connect(settings, codec=codec, runtime=ops.runtime)
         await check_worker_keys(client, codec, task_queue=settings.task_queue)
         async with running_worker(client, settings, engine=engine, box=box) as running:
@@ -190,6 +221,12 @@ class UpPorts:
             )
         return chosen
 
+    def endpoints(self) -> tuple[tuple[str, int], ...]:
+        """Every socket of the stack: no delivery, no Test button reaches them."""
+        ports = [self.port, self.ui_port, self.codec_port, self.api_port, self.http_port]
+        ports += [self.metrics_port, self.hookflow_metrics_port or 0]
+        return tuple(("127.0.0.1", port) for port in ports if port)
+
     @property
     def codec_url(self) -> str:
         return f"http://127.0.0.1:{self.codec_port}"
@@ -237,6 +274,8 @@ def record_stack(settings: Settings, server: DevServer, ports: UpPorts, *, allow
             metrics_port=ports.metrics_port,
             allow_networks=allowed,
             started_at=datetime.now(UTC),
+            api_port=ports.api_port,
+            hookflow_metrics_port=ports.hookflow_metrics_port,
         ),
     )
 
@@ -251,12 +290,23 @@ def banner(settings: Settings, server: DevServer, ports: UpPorts, *, allowed: st
         f"hookflow is up (data in {settings.data_dir})",
         f"  Temporal Web UI:   {server.ui_url}",
         f"  Codec server:      {ports.codec_url}  (--codec-endpoint)",
+        f"                     {codec_access(settings)}",
         f"  Temporal frontend: {server.address}  (TEMPORAL_ADDRESS)",
         f"  Temporal HTTP API: http://{server.ip}:{server.http_port}",
         f"  Temporal metrics:  {server.metrics_url}",
         f"  Task queue:        {settings.task_queue}",
         f"  Deliveries reach:  {reach}",
     ]
+
+
+def codec_access(settings: Settings) -> str:
+    """Who can decode: the dev server's Web UI cannot send a token."""
+    if settings.codec_token:
+        return (
+            "token required (HOOKFLOW_CODEC_TOKEN): the Web UI shows payloads encoded; "
+            'temporal CLI: --codec-auth "Bearer $HOOKFLOW_CODEC_TOKEN"'
+        )
+    return "loopback only, no token: every user of this machine can decode (README: Security)"
 
 
 def _redact_url(url: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -28,6 +29,8 @@ def worker(app: AppContext, /, **ops: Any) -> None:
 
 async def _worker(app: AppContext, options: OpsOptions) -> None:
     settings = app.settings
+    if options.metrics_port:  # its own metrics: never a destination
+        settings = replace(settings, stack=(*settings.stack, ("127.0.0.1", options.metrics_port)))
     codec = settings.codec()
     engine, box = app.store()
     stop = stop_event()

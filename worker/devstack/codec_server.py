@@ -6,6 +6,11 @@ It speaks Temporal's remote codec protocol: ``POST .../encode`` and ``POST
 such as ``/{namespace}``). The UI calls it from the browser, so it answers
 CORS for the UI's origins; with a token, every request must carry
 ``Authorization: Bearer <token>``.
+
+``/encode`` encrypts anything under the real key, which nothing but a client
+that writes payloads itself needs (the UI only decodes): it is served only
+when asked for (``--allow-encode``). Without a token the server listens on
+loopback only: it refuses to start on another address.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 
@@ -36,8 +42,31 @@ def ui_origins(ui_port: int) -> list[str]:
     return [f"http://127.0.0.1:{ui_port}", f"http://localhost:{ui_port}"]
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (or ``localhost``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(host: str, token: str | None) -> None:
+    """A codec server decrypts for whoever reaches it: off loopback, only with a token."""
+    if token is None and not is_loopback(host):
+        raise DevServerError(
+            f"the codec server decrypts payloads for whoever reaches it: to listen on {host}, "
+            "set HOOKFLOW_CODEC_TOKEN (callers send Authorization: Bearer <token>)"
+        )
+
+
 def build_app(
-    codec: EncryptionCodec, *, origins: Sequence[str], token: str | None = None
+    codec: EncryptionCodec,
+    *,
+    origins: Sequence[str],
+    token: str | None = None,
+    allow_encode: bool = False,
 ) -> FastAPI:
     app = FastAPI(title="hookflow codec server", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(
@@ -48,15 +77,17 @@ def build_app(
         allow_credentials=True,
     )
     actions: dict[str, Callable[[Sequence[Payload]], Awaitable[list[Payload]]]] = {
-        "encode": codec.encode,
-        "decode": codec.decode,
+        "decode": codec.decode
     }
+    if allow_encode:
+        actions["encode"] = codec.encode
 
     @app.post("/{path:path}")
     async def apply(path: str, request: Request) -> Response:
         action = actions.get(path.rstrip("/").rpartition("/")[2])
         if action is None:
-            return _error(404, "not found: POST .../encode or .../decode")
+            served = " or .../".join(sorted(actions, reverse=True))
+            return _error(404, f"not found: POST .../{served}")
         if token is not None and not _authorized(request, token):
             return _error(401, "a valid bearer token is required")
         body = await request.body()
@@ -131,10 +162,19 @@ class CodecServer:
         self._task = None
 
 
-async def start_codec_server(codec: EncryptionCodec, *, port: int, ui_port: int) -> CodecServer:
-    """The codec server of ``hookflow up``, for its own Web UI, on loopback."""
+async def start_codec_server(
+    codec: EncryptionCodec,
+    *,
+    port: int,
+    ui_port: int,
+    token: str | None = None,
+    allow_encode: bool = False,
+) -> CodecServer:
+    """The codec server of ``hookflow up``, for its own Web UI, on loopback; with
+    ``token`` (``HOOKFLOW_CODEC_TOKEN``), every request must carry it."""
     ensure_port_free("127.0.0.1", port, "codec server")
-    server = CodecServer(build_app(codec, origins=ui_origins(ui_port)), port=port)
+    app = build_app(codec, origins=ui_origins(ui_port), token=token, allow_encode=allow_encode)
+    server = CodecServer(app, port=port)
     try:
         await server.start()
     except OSError as err:

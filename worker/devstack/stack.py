@@ -18,6 +18,7 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
@@ -42,6 +43,17 @@ class StackState(BaseModel):
     allow_networks: str = ""
     """CIDRs the stack's worker lets through, as given (``--allow-networks``)."""
     started_at: datetime
+    api_port: int | None = None
+    hookflow_metrics_port: int | None = None
+
+    def endpoints(self) -> list[str]:
+        """Every socket the stack listens on, as ``host:port``."""
+        found = [self.temporal_address]
+        for url in (self.ui_url, self.codec_url):
+            found.append(urlsplit(url).netloc)
+        ports = (self.http_port, self.metrics_port, self.api_port, self.hookflow_metrics_port)
+        found += [f"127.0.0.1:{port}" for port in ports if port]
+        return found
 
 
 def discover_data_dir(cwd: Path) -> Path:
@@ -71,6 +83,7 @@ def remembered_env(data_dir: Path) -> dict[str, str]:
         "TEMPORAL_NAMESPACE": state.namespace,
         "HOOKFLOW_TASK_QUEUE": state.task_queue,
         "HOOKFLOW_ALLOW_NETWORKS": state.allow_networks,
+        "HOOKFLOW_STACK_ENDPOINTS": ",".join(state.endpoints()),
     }
 
 

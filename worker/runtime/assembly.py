@@ -87,7 +87,9 @@ async def running_worker(
     """A started worker on the settings' task queue, shut down on exit
     (``circuit``: the webhooks' circuit breaker, for benchmarks)."""
     quiet_expected_failures()
-    http = HttpClients(allowed=settings.allow_networks, resolver=resolver)
+    http = HttpClients(
+        allowed=settings.allow_networks, resolver=resolver, stack=settings.own_endpoints
+    )
     documents = LocalDocumentStore(settings.documents)
     delivery = DeliveryActivities(
         engine=engine,

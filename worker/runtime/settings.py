@@ -9,7 +9,13 @@ from pathlib import Path
 
 from temporalio.service import TLSConfig
 
-from activities.delivery.guard import IPNetwork, parse_networks
+from activities.contracts.limits import (
+    DEFAULT_DOCUMENT_QUOTA,
+    DEFAULT_MAX_REQUEST,
+    DEFAULT_MAX_UPLOAD,
+    parse_size,
+)
+from activities.delivery.guard import IPNetwork, parse_endpoints, parse_networks
 from activities.errors import SettingsError
 from activities.store.crypto import load_key
 from worker.devstack.stack import discover_data_dir, remembered_env
@@ -51,12 +57,33 @@ class Settings:
     """Payload codec keys (``HOOKFLOW_CODEC_KEY``; default ``<data dir>/codec.key``)."""
     codec_token: str | None = field(default=None, repr=False)
     """Bearer token ``hookflow codec-server`` requires (``HOOKFLOW_CODEC_TOKEN``)."""
+    max_request_bytes: int = DEFAULT_MAX_REQUEST
+    """A request body to the API (``HOOKFLOW_MAX_REQUEST_SIZE``: ``1MiB``)."""
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD
+    """One uploaded document (``HOOKFLOW_MAX_UPLOAD_SIZE``: ``25MiB``)."""
+    document_quota_bytes: int = DEFAULT_DOCUMENT_QUOTA
+    """The documents of one project together (``HOOKFLOW_DOCUMENT_QUOTA``: ``1GiB``)."""
+    stack: tuple[tuple[str, int], ...] = ()
+    """The stack's own listening sockets, which no delivery may reach
+    (``HOOKFLOW_STACK_ENDPOINTS``, ``host:port``...; ``hookflow up`` records its own)."""
+    pane_secure_cookie: bool = False
+    """The pane's cookie is ``Secure`` even over plain HTTP (``HOOKFLOW_PANE_SECURE_COOKIE=1``:
+    TLS ends at a proxy uvicorn does not trust); over HTTPS it always is."""
     data_dir_given: bool = True
     """False when the data dir was found, not named (``--data-dir``, ``HOOKFLOW_DATA_DIR``)."""
 
     @property
     def documents(self) -> Path:
         return self.documents_dir or self.data_dir / "documents"
+
+    @property
+    def own_endpoints(self) -> tuple[tuple[str, int], ...]:
+        """The stack's listening sockets and the Temporal frontend: never a destination."""
+        try:
+            frontend = parse_endpoints(self.temporal_address)
+        except ValueError:
+            frontend = []
+        return tuple(dict.fromkeys([*frontend, *self.stack]))
 
     @property
     def storage(self) -> Path:
@@ -77,6 +104,10 @@ class Settings:
             networks = parse_networks(env.get("HOOKFLOW_ALLOW_NETWORKS", ""))
         except ValueError as err:
             raise SettingsError(str(err)) from None
+        try:
+            stack = parse_endpoints(env.get("HOOKFLOW_STACK_ENDPOINTS", ""))
+        except ValueError as err:
+            raise SettingsError(f"HOOKFLOW_STACK_ENDPOINTS: {err}") from None
         cert, key = (
             _path(env, "TEMPORAL_TLS_CLIENT_CERT_PATH"),
             _path(env, "TEMPORAL_TLS_CLIENT_KEY_PATH"),
@@ -105,6 +136,12 @@ class Settings:
             storage_dir=_path(env, "HOOKFLOW_STORAGE_DIR"),
             codec_key_env=env.get("HOOKFLOW_CODEC_KEY") or None,
             codec_token=env.get("HOOKFLOW_CODEC_TOKEN") or None,
+            stack=tuple(stack),
+            pane_secure_cookie=env.get("HOOKFLOW_PANE_SECURE_COOKIE", "").lower()
+            in ("1", "true", "yes"),
+            max_request_bytes=_size(env, "HOOKFLOW_MAX_REQUEST_SIZE", DEFAULT_MAX_REQUEST),
+            max_upload_bytes=_size(env, "HOOKFLOW_MAX_UPLOAD_SIZE", DEFAULT_MAX_UPLOAD),
+            document_quota_bytes=_size(env, "HOOKFLOW_DOCUMENT_QUOTA", DEFAULT_DOCUMENT_QUOTA),
             data_dir_given=bool(given),
         )
 
@@ -151,6 +188,18 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as err:
         raise SettingsError(f"cannot read {path}: {err.strerror}") from None
+
+
+def _size(env: Mapping[str, str], name: str, default: int) -> int:
+    if not env.get(name):
+        return default
+    try:
+        size = parse_size(env[name])
+    except ValueError as err:
+        raise SettingsError(f"{name}: {err}") from None
+    if size < 1:
+        raise SettingsError(f"{name}: must be at least 1 byte")
+    return size
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -103,6 +104,7 @@ async def probe_webhook(
     webhook_id: uuid.UUID,
     allowed: list[IPNetwork],
     resolver: Resolver = system_resolver,
+    stack: Sequence[tuple[str, int]] = (),
 ) -> ProbeResult:
     """Send the type's request example through exactly a real delivery's path
     (auth, headers, signing, address guard, content type) and judge the answer."""
@@ -113,7 +115,7 @@ async def probe_webhook(
     except EndpointUnavailable as err:
         raise ConfigError(str(err)) from None
     body, msg_id = example_body(CATALOG[endpoint.type])
-    http = HttpClients(allowed=allowed, resolver=resolver)
+    http = HttpClients(allowed=allowed, resolver=resolver, stack=stack)
     try:
         verdict = await Sender(http=http, tokens=TokenCache(http)).attempt(
             endpoint, body=body, msg_id=msg_id

@@ -183,6 +183,7 @@ async def test(request: Request, ref: str) -> HTMLResponse:
         webhook_id=shown.id,
         allowed=services.settings.allow_networks,
         resolver=services.resolver,
+        stack=services.settings.own_endpoints,
     )
     return _form_page(request, principal, shown=shown, probe=result)
 

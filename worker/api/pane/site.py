@@ -1,7 +1,9 @@
 """The webhook pane: the dashboard's "Integrations -> Webhooks", rendered on the server.
 
-Signed in with an API key; the session cookie names the key (never holds it),
-is HttpOnly and SameSite=Strict, and every form carries a CSRF token. The pane
+Signed in with an API key; the session lives on the server (``security.py``:
+the cookie is a random id, HttpOnly, SameSite=Strict, Secure over HTTPS),
+names the key (never holds it), and every form carries a CSRF token; sign-in
+attempts are limited per client. The pane
 calls the same functions as the API and the command line.
 """
 
@@ -120,9 +122,17 @@ def login_page(request: Request) -> HTMLResponse:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    services = services_of(request)
+    client = request.client.host if request.client else "unknown"
+    wait = services.sign_ins.allow(client)
+    if wait is not None:
+        response = render(
+            request, "login.html", 429, error=f"Too many sign-in attempts: wait {wait:.0f} s."
+        )
+        response.headers["retry-after"] = str(max(1, round(wait)))
+        return response
     form = await checked_form(request)
     key = form.get("key")
-    services = services_of(request)
 
     def lookup() -> uuid.UUID | None:
         with Session(services.engine) as session:

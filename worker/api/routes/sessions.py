@@ -19,8 +19,9 @@ from activities.contracts import (
 from activities.errors import WorkflowClosed
 from worker.api.auth import Caller, Principal
 from worker.api.dependencies import Services, services_of
+from worker.api.documents import check_documents
 from worker.api.errors import ERROR_RESPONSES
-from worker.api.models import ProcessIn, SessionIn, SignalIn, SignalOut, Started
+from worker.api.models import ProcessIn, SessionIn, SignalIn, SignalOut, Started, signal_body
 from worker.services.sessions import (
     create_process,
     create_session,
@@ -99,9 +100,10 @@ async def signal(
     """A lifecycle signal (``form_loaded``, ``form_submitted``, ``expire``, ...); the
     payload is checked by the signal's model first."""
     services = services_of(request)
-    payload = body.model_dump(exclude_none=True) if body else {}
+    payload = signal_body(body)
     signal_payload(name, payload)  # 404 / 422 before anything is sent
     await _check_owner(services, caller, session_workflow_id(session_id), f"session {session_id}")
+    await check_documents(services, caller, session_id, payload)
     client = await services.temporal.client()
     await signal_session(client=client, session_id=session_id, name=name, payload=payload)
     return SignalOut(session=session_id, signal=name)
@@ -176,9 +178,10 @@ async def signal_process(
     request: Request, caller: Caller, process_id: str, name: str, body: SignalIn | None = None
 ) -> SignalOut:
     """A lifecycle signal to the process's current station (its active session)."""
-    payload = body.model_dump(exclude_none=True) if body else {}
+    payload = signal_body(body)
     signal_payload(name, payload)
     session_id = await _current_station(request, caller, process_id)
+    await check_documents(services_of(request), caller, session_id, payload)
     client = await services_of(request).temporal.client()
     await signal_session(client=client, session_id=session_id, name=name, payload=payload)
     return SignalOut(session=session_id, signal=name)

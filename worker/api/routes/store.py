@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import PurePath
 from typing import Annotated
 
@@ -10,6 +11,8 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
+from activities.contracts import Slug
+from activities.errors import DocumentNotFound, NotFound
 from activities.store.secrets import (
     SecretCreate,
     SecretPublic,
@@ -21,7 +24,7 @@ from activities.store.secrets import (
 )
 from worker.api.auth import Caller
 from worker.api.dependencies import services_of
-from worker.api.errors import ERROR_RESPONSES
+from worker.api.errors import ERROR_RESPONSES, ErrorOut
 from worker.api.models import DocumentOut, SecretIn
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
@@ -60,17 +63,48 @@ def delete(request: Request, caller: Caller, ref: str, project: ProjectFilter = 
     return Response(status_code=204)
 
 
-@router.post("/documents", response_model=DocumentOut, status_code=201, tags=["documents"])
+@router.post(
+    "/documents",
+    response_model=DocumentOut,
+    status_code=201,
+    tags=["documents"],
+    responses={413: {"model": ErrorOut, "description": "Over the upload limit or the quota"}},
+)
 async def upload(
     request: Request,
-    _caller: Caller,
+    caller: Caller,
     file: Annotated[UploadFile, File(description="The file: a signed PDF, an attachment.")],
     content_type: Annotated[str | None, Form(max_length=200)] = None,
+    project: Annotated[Slug | None, Form(description="Default: the key's project.")] = None,
 ) -> DocumentOut:
-    """Store a file; the answer is the entry a signal takes (``document``, ``attachments``)."""
-    store = services_of(request).documents
-    ref = await run_in_threadpool(store.put, file.file)
+    """Store a file of the project; the answer is the entry a signal takes
+    (``document``, ``attachments``). 413 above the upload limit (25 MiB unless
+    ``HOOKFLOW_MAX_UPLOAD_SIZE`` says otherwise) or the project's quota."""
+    services = services_of(request)
+    owner = caller.project_for(project)
+    settings = services.settings
+    put = functools.partial(
+        services.documents.put,
+        file.file,
+        project=owner,
+        limit=settings.max_upload_bytes,
+        quota=settings.document_quota_bytes,
+    )
+    ref = await run_in_threadpool(put)
     size = file.file.tell()  # put() read it to the end
     name = PurePath(file.filename or "document").name[:255] or "document"
     kind = content_type or file.content_type or "application/octet-stream"
-    return DocumentOut(name=name, content_type=kind, ref=ref, size=size)
+    return DocumentOut(name=name, content_type=kind, ref=ref, size=size, project=owner)
+
+
+@router.delete("/documents/{ref}", status_code=204, tags=["documents"])
+async def delete_document(
+    request: Request, caller: Caller, ref: str, project: ProjectFilter = None
+) -> Response:
+    """Delete a document of the project; sessions that name it afterwards are refused."""
+    owner = caller.project_for(project)
+    try:
+        await run_in_threadpool(services_of(request).documents.delete, ref, project=owner)
+    except DocumentNotFound:
+        raise NotFound(f"no document {ref[:80]}") from None
+    return Response(status_code=204)

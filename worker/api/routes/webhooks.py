@@ -151,6 +151,7 @@ async def test(
         webhook_id=webhook_id,
         allowed=services.settings.allow_networks,
         resolver=services.resolver,
+        stack=services.settings.own_endpoints,
     )
 
 
