@@ -18,12 +18,11 @@ from worker.cli.context import AppContext, connector, pass_app
 from worker.cli.output import CommandError, print_fields, print_json, print_table
 from worker.services.redelivery import (
     RedeliverySummary,
-    WindowStatus,
-    parse_when,
     redeliver_one,
     redeliver_stream,
     redeliver_window,
 )
+from worker.services.redelivery_plans import WindowStatus, parse_when
 
 
 @click.group()

@@ -20,7 +20,8 @@ from activities.errors import HookflowError
 from activities.log.attempts import deliveries_in_window
 from activities.store.tables import Delivery, Webhook
 from worker.runtime.settings import Settings
-from worker.services.redelivery import ClientSource, box_of, run_streams, streams_of
+from worker.services.redelivery import ClientSource, box_of, run_streams
+from worker.services.redelivery_plans import streams_of
 
 log = logging.getLogger("hookflow.webhooks")
 
