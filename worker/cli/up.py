@@ -28,6 +28,7 @@ from worker.devstack.devserver import (
 from worker.devstack.stack import StackState, claim, write_state
 from worker.runtime.assembly import connect, running_worker
 from worker.runtime.codec import check_worker_keys
+from worker.runtime.schedules import ensure_retention_schedule
 from worker.runtime.settings import Settings
 
 
@@ -111,6 +112,7 @@ async def _up(
         settings = replace(settings, temporal_address=server.address, namespace="default")
         client = await connect(settings, codec=codec, runtime=ops.runtime)
         await check_worker_keys(client, codec, task_queue=settings.task_queue)
+        await ensure_retention_schedule(client, task_queue=settings.task_queue)
         async with running_worker(client, settings, engine=engine, box=box) as running:
             ops.watch(client, running)
             api = await start_api(

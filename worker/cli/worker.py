@@ -15,6 +15,7 @@ from worker.cli.output import CommandError
 from worker.devstack.devserver import ensure_search_attributes
 from worker.runtime.assembly import connect, running_worker
 from worker.runtime.codec import check_worker_keys
+from worker.runtime.schedules import ensure_retention_schedule
 from workflows.names import SEARCH_ATTRIBUTES
 
 
@@ -44,6 +45,12 @@ async def _worker(app: AppContext, options: OpsOptions) -> None:
             "could not register search attributes (%s): register %s in the namespace",
             err.status.name,
             ", ".join(key.name for key in SEARCH_ATTRIBUTES),
+        )
+    try:
+        await ensure_retention_schedule(client, task_queue=settings.task_queue)
+    except RPCError as err:
+        logging.getLogger("hookflow").warning(
+            "could not create the retention schedule (%s): %s", err.status.name, err.message
         )
     async with running_worker(client, settings, engine=engine, box=box) as running:
         ops.watch(client, running)

@@ -23,6 +23,7 @@ from activities.files.documents import LocalDocumentStore
 from activities.files.private import DIR_MODE, tighten
 from activities.files.storage import StorageActivities
 from activities.log.activity import DeliveryLogActivities
+from activities.log.retention import Retention, RetentionActivities
 from activities.store.activity import ConfigActivities
 from activities.store.crypto import SecretBox, sealed_sample
 from activities.store.database import init_db, make_engine
@@ -31,9 +32,15 @@ from worker.runtime.failures import quiet_expected_failures
 from worker.runtime.settings import Settings
 from workflows.process import BusinessProcessWorkflow
 from workflows.redeliver import RedeliverWorkflow
+from workflows.retention import RetentionWorkflow
 from workflows.session import SessionWorkflow
 
-WORKFLOWS: list[type] = [SessionWorkflow, BusinessProcessWorkflow, RedeliverWorkflow]
+WORKFLOWS: list[type] = [
+    SessionWorkflow,
+    BusinessProcessWorkflow,
+    RedeliverWorkflow,
+    RetentionWorkflow,
+]
 MAX_ACTIVITIES = 200
 # hookflow's workflow modules keep no mutable module state, so the sandbox may
 # share them between runs instead of importing them again for every session:
@@ -100,6 +107,9 @@ async def running_worker(
     storage = StorageActivities(engine=engine, documents=documents, root=settings.storage)
     config = ConfigActivities(engine=engine)
     log = DeliveryLogActivities(engine=engine, box=box)
+    retention = RetentionActivities(
+        Retention(engine=engine, box=box, documents=settings.documents, storage=settings.storage)
+    )
     # Threads are made on demand; only configuration reads run there.
     with ThreadPoolExecutor(max_workers=MAX_ACTIVITIES, thread_name_prefix="hookflow") as pool:
         worker = Worker(
@@ -112,6 +122,7 @@ async def running_worker(
                 log.record_deliveries,
                 config.resolve_webhooks,
                 storage.store_files,
+                retention.apply_retention,
             ],
             activity_executor=pool,
             workflow_runner=WORKFLOW_RUNNER,
