@@ -30,6 +30,7 @@ from worker.runtime.assembly import connect, running_worker
 from worker.runtime.codec import check_worker_keys
 from worker.runtime.schedules import ensure_retention_schedule
 from worker.runtime.settings import Settings
+from worker.runtime.tracing import setup_tracing, shutdown_tracing
 
 
 @click.command()
@@ -88,6 +89,7 @@ async def _up(
     app: AppContext, ports: UpPorts, *, allow_networks: str | None, options: OpsOptions
 ) -> None:
     settings, allowed = with_allowed_networks(app.settings, allow_networks)
+    setup_tracing()  # OTEL_TRACES_EXPORTER: before the API app and the client are made
     # temporal.db, the keys and the documents: nobody else reads the data dir.
     private_dir(settings.data_dir)
     held = claim(settings.data_dir)  # one data dir, one stack
@@ -137,6 +139,7 @@ async def _up(
             await api.stop()
     finally:
         ops.stop()
+        shutdown_tracing()
         await server.stop()
         if codec_server is not None:
             await codec_server.stop()

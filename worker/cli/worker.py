@@ -16,6 +16,7 @@ from worker.devstack.devserver import ensure_search_attributes
 from worker.runtime.assembly import connect, running_worker
 from worker.runtime.codec import check_worker_keys
 from worker.runtime.schedules import ensure_retention_schedule
+from worker.runtime.tracing import setup_tracing, shutdown_tracing
 from workflows.names import SEARCH_ATTRIBUTES
 
 
@@ -29,6 +30,7 @@ def worker(app: AppContext, /, **ops: Any) -> None:
 
 async def _worker(app: AppContext, options: OpsOptions) -> None:
     settings = app.settings
+    setup_tracing()  # OTEL_TRACES_EXPORTER: before the client is made
     codec = settings.codec()
     engine, box = app.store()
     stop = stop_event()
@@ -61,4 +63,5 @@ async def _worker(app: AppContext, options: OpsOptions) -> None:
         )
         await stop.wait()
     ops.stop()
+    shutdown_tracing()
     engine.dispose()

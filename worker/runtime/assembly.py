@@ -30,6 +30,7 @@ from activities.store.database import init_db, make_engine
 from worker.runtime.codec import data_converter
 from worker.runtime.failures import quiet_expected_failures
 from worker.runtime.settings import Settings
+from worker.runtime.tracing import interceptors
 from workflows.process import BusinessProcessWorkflow
 from workflows.redeliver import RedeliverWorkflow
 from workflows.retention import RetentionWorkflow
@@ -48,7 +49,8 @@ MAX_ACTIVITIES = 200
 # (benchmarks/memory.py). The replay tests run the same code in the full
 # sandbox, which still catches non-deterministic calls.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
+    # OpenTelemetry (imported only when tracing is on) keeps its context across the sandbox.
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "opentelemetry")
 )
 
 
@@ -64,6 +66,7 @@ async def connect(
         api_key=settings.temporal_api_key,
         tls=settings.tls(),
         runtime=runtime,
+        interceptors=interceptors(),
     )
 
 
