@@ -119,6 +119,7 @@ class ActivityName(StrEnum):
     RESOLVE_WEBHOOKS = "resolve_webhooks"
     STORE_FILES = "store_files"
     RECORD_DELIVERIES = "record_deliveries"
+    APPLY_RETENTION = "apply_retention"
 
 
 MAX_SIGNAL_BYTES = 256 * 1024

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -78,9 +79,13 @@ def emit_metrics(meter: MetricMeter, record: AttemptRecord, *, webhook_type: str
 def log_fields(
     record: AttemptRecord, *, webhook_type: str, attempt: int | None = None
 ) -> dict[str, object]:
+    from activities.log.attempts import delivery_id  # (attempts imports this module)
+
     event = record.envelope.event
     fields: dict[str, object] = {
         "outcome": record.outcome,
+        "delivery": delivery_id(event_id=event.id, webhook_id=record.webhook_id),
+        "trace_id": trace_id(),
         "project": record.project,
         "session": record.envelope.session.id,
         "event": event.id,
@@ -96,6 +101,16 @@ def log_fields(
     if record.error:
         fields["error"] = error_kind(record.error)
     return fields
+
+
+def trace_id() -> str | None:
+    """The current trace's id (32 hex digits, as in ``traceparent``), None while
+    tracing is off (``worker.runtime.tracing``): then a look-up, nothing more."""
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        return None
+    context = trace.get_current_span().get_span_context()
+    return f"{context.trace_id:032x}" if context.is_valid else None
 
 
 def error_kind(error: str) -> str:

@@ -18,7 +18,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from activities.delivery.health import Health
 from activities.errors import EndpointUnavailable
@@ -103,6 +103,33 @@ def set_disable_after(*, session: Session, project: str, seconds: float | None) 
     """Set (None: back to the default; 0: never) and return the project's settings."""
     row = session.get(ProjectSettings, project) or ProjectSettings(project=project)
     row.disable_after = seconds
+    row.updated_at = utcnow()
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+# The delivery log, documents and stored archives are kept this long unless the project says.
+DEFAULT_RETENTION = timedelta(days=30).total_seconds()
+
+
+def retention(*, session: Session, project: str) -> float:
+    """Seconds the project's delivery log, documents and archives are kept."""
+    row = session.get(ProjectSettings, project)
+    return DEFAULT_RETENTION if row is None or row.retention is None else row.retention
+
+
+def retentions(*, session: Session) -> dict[str, float]:
+    """Every project that set a retention of its own, with it."""
+    rows = session.exec(select(ProjectSettings).where(col(ProjectSettings.retention).is_not(None)))
+    return {row.project: float(row.retention) for row in rows if row.retention is not None}
+
+
+def set_retention(*, session: Session, project: str, seconds: float | None) -> ProjectSettings:
+    """Set (None: back to the default) and return the project's settings."""
+    row = session.get(ProjectSettings, project) or ProjectSettings(project=project)
+    row.retention = seconds
     row.updated_at = utcnow()
     session.add(row)
     session.commit()

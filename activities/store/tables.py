@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from activities.store.database import UTCDateTime, utcnow
@@ -67,6 +67,8 @@ class Delivery(SQLModel, table=True):
     """One event sent to one webhook, with its outcome so far."""
 
     __tablename__ = "delivery"
+    # Retention finds a project's oldest rows without reading the rest.
+    __table_args__ = (Index("ix_delivery_project_updated_at", "project", "updated_at"),)
 
     id: str = Field(primary_key=True, max_length=200)
     project: str = Field(index=True, max_length=64)
@@ -136,6 +138,9 @@ class ProjectSettings(SQLModel, table=True):
     # A webhook failing every attempt this long is disabled (seconds; None:
     # the default, 0: never).
     disable_after: float | None = None
+    # The delivery log, its documents and stored archives are kept this long
+    # (seconds; None: the default, 30 days).
+    retention: float | None = None
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

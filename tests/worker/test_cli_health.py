@@ -49,7 +49,13 @@ def test_a_project_sets_when_failing_webhooks_are_disabled(cli: Cli) -> None:
     assert "5 days (default)" in cli.ok("projects", "show", "--project", "acme")
     assert "12 hours" in cli.ok("projects", "set", "--project", "acme", "--disable-after", "12h")
     record = json.loads(cli.ok("projects", "show", "--project", "acme", "--json"))
-    assert record == {"project": "acme", "disable_after": 43200, "disable_after_default": False}
+    assert record == {
+        "project": "acme",
+        "disable_after": 43200,
+        "disable_after_default": False,
+        "retention": 30 * 86400,
+        "retention_default": True,
+    }
     assert "never" in cli.ok("projects", "set", "--project", "acme", "--disable-after", "never")
     for bad in (["--disable-after", "5x"], ["--disable-after", "10s"]):
         _code, err = cli.fails("projects", "set", "--project", "acme", *bad)

@@ -167,6 +167,8 @@ def assert_json_log(text: str, *, session: str) -> None:
         assert line["session"] == session and line["project"] == "acme"
         assert line["event"].startswith("evt_") and len(line["webhook"]) == 36
         assert {"event_type", "sequence", "status_code", "latency_ms", "attempt"} <= line.keys()
+        assert line["delivery"].startswith(line["event"] + ".")
+        assert line["trace_id"] is None  # tracing is off
     [failed] = [a for a in attempts if a["outcome"] == "failed"]
     assert (failed["status_code"], failed["error"], failed["attempt"]) == (503, "HTTP 503", 2)
     for secret in (PASSWORD, SIGNING, *PERSONAL):

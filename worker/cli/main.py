@@ -29,6 +29,7 @@ from worker.cli.keys import keys
 from worker.cli.processes import processes
 from worker.cli.projects import projects
 from worker.cli.receive import receive
+from worker.cli.retention import retention
 from worker.cli.secrets import secrets
 from worker.cli.sessions import sessions
 from worker.cli.sms import sms
@@ -69,6 +70,7 @@ COMMANDS = (
     codec,
     codec_server,
     receive,
+    retention,
 )
 for command in COMMANDS:
     cli.add_command(command)

@@ -9,7 +9,13 @@ from sqlmodel import Session
 from activities.contracts import Slug
 from activities.delivery.health import describe_duration
 from activities.delivery.retry import parse_duration
-from activities.store.health import disable_after, project_settings, set_disable_after
+from activities.store.health import (
+    disable_after,
+    project_settings,
+    retention,
+    set_disable_after,
+    set_retention,
+)
 from worker.cli.context import AppContext, pass_app
 from worker.cli.output import CommandError, print_fields, print_json
 
@@ -36,20 +42,50 @@ def show(app: AppContext, project: str, as_json: bool) -> None:
 @click.option("--project", required=True)
 @click.option(
     "--disable-after",
-    required=True,
     metavar="DURATION|never|default",
     help="Disable a webhook that failed every attempt this long (e.g. 5d, 12h).",
 )
+@click.option(
+    "--retention",
+    "retention_",
+    metavar="DURATION|default",
+    help="Keep the delivery log, documents and stored archives this long (e.g. 30d).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def set_(app: AppContext, project: str, disable_after: str, as_json: bool) -> None:
+def set_(
+    app: AppContext,
+    project: str,
+    disable_after: str | None,
+    retention_: str | None,
+    as_json: bool,
+) -> None:
     """Change a project's settings."""
     _check_project(project)
-    seconds = _parse_disable_after(disable_after)
+    if disable_after is None and retention_ is None:
+        raise CommandError("nothing to set: give --disable-after or --retention")
+    seconds = None if disable_after is None else _parse_disable_after(disable_after)
+    keep = None if retention_ is None else _parse_retention(retention_)
     engine, _box = app.store()
     with Session(engine) as session:
-        set_disable_after(session=session, project=project, seconds=seconds)
+        if disable_after is not None:
+            set_disable_after(session=session, project=project, seconds=seconds)
+        if retention_ is not None:
+            set_retention(session=session, project=project, seconds=keep)
         _print(session, project, as_json)
+
+
+def _parse_retention(text: str) -> float | None:
+    value = text.strip().lower()
+    if value == "default":
+        return None
+    try:
+        seconds = parse_duration(value)
+    except ValueError as err:
+        raise CommandError(f"--retention: {err} or 'default'") from None
+    if not 3600 <= seconds <= 10 * 365 * 86400:
+        raise CommandError("--retention: between 1h and 3650d, or 'default'")
+    return seconds
 
 
 def _parse_disable_after(text: str) -> float | None:
@@ -77,16 +113,20 @@ def _check_project(project: str) -> None:
 def _print(session: Session, project: str, as_json: bool) -> None:
     row = project_settings(session=session, project=project)
     seconds = disable_after(session=session, project=project)
+    keep = retention(session=session, project=project)
     if as_json:
         print_json(
             {
                 "project": project,
                 "disable_after": seconds,
                 "disable_after_default": row.disable_after is None,
+                "retention": keep,
+                "retention_default": row.retention is None,
             }
         )
         return
     shown = "never" if seconds is None else describe_duration(seconds)
     if row.disable_after is None:
         shown += " (default)"
-    print_fields([("project", project), ("disable after", shown)])
+    kept = describe_duration(keep) + (" (default)" if row.retention is None else "")
+    print_fields([("project", project), ("disable after", shown), ("retention", kept)])

@@ -28,7 +28,9 @@ from worker.devstack.devserver import (
 from worker.devstack.stack import StackState, claim, write_state
 from worker.runtime.assembly import connect, running_worker
 from worker.runtime.codec import check_worker_keys
+from worker.runtime.schedules import ensure_retention_schedule
 from worker.runtime.settings import Settings
+from worker.runtime.tracing import setup_tracing, shutdown_tracing
 
 
 @click.command()
@@ -107,6 +109,7 @@ async def _up(
     allow_encode: bool = False,
 ) -> None:
     settings, allowed = with_allowed_networks(app.settings, allow_networks)
+    setup_tracing()  # OTEL_TRACES_EXPORTER: before the API app and the client are made
     # temporal.db, the keys and the documents: nobody else reads the data dir.
     private_dir(settings.data_dir)
     held = claim(settings.data_dir)  # one data dir, one stack
@@ -142,6 +145,7 @@ async def _up(
         )
         client = await connect(settings, codec=codec, runtime=ops.runtime)
         await check_worker_keys(client, codec, task_queue=settings.task_queue)
+        await ensure_retention_schedule(client, task_queue=settings.task_queue)
         async with running_worker(client, settings, engine=engine, box=box) as running:
             ops.watch(client, running)
             api = await start_api(
@@ -166,6 +170,7 @@ async def _up(
             await api.stop()
     finally:
         ops.stop()
+        shutdown_tracing()
         await server.stop()
         if codec_server is not None:
             await codec_server.stop()

@@ -16,6 +16,8 @@ from worker.cli.output import CommandError
 from worker.devstack.devserver import ensure_search_attributes
 from worker.runtime.assembly import connect, running_worker
 from worker.runtime.codec import check_worker_keys
+from worker.runtime.schedules import ensure_retention_schedule
+from worker.runtime.tracing import setup_tracing, shutdown_tracing
 from workflows.names import SEARCH_ATTRIBUTES
 
 
@@ -31,6 +33,7 @@ async def _worker(app: AppContext, options: OpsOptions) -> None:
     settings = app.settings
     if options.metrics_port:  # its own metrics: never a destination
         settings = replace(settings, stack=(*settings.stack, ("127.0.0.1", options.metrics_port)))
+    setup_tracing()  # OTEL_TRACES_EXPORTER: before the client is made
     codec = settings.codec()
     engine, box = app.store()
     stop = stop_event()
@@ -48,6 +51,12 @@ async def _worker(app: AppContext, options: OpsOptions) -> None:
             err.status.name,
             ", ".join(key.name for key in SEARCH_ATTRIBUTES),
         )
+    try:
+        await ensure_retention_schedule(client, task_queue=settings.task_queue)
+    except RPCError as err:
+        logging.getLogger("hookflow").warning(
+            "could not create the retention schedule (%s): %s", err.status.name, err.message
+        )
     async with running_worker(client, settings, engine=engine, box=box) as running:
         ops.watch(client, running)
         ops.announce(
@@ -57,4 +66,5 @@ async def _worker(app: AppContext, options: OpsOptions) -> None:
         )
         await stop.wait()
     ops.stop()
+    shutdown_tracing()
     engine.dispose()

@@ -65,6 +65,13 @@ def _prepare_child() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def server_env() -> dict[str, str]:
+    """This environment without the ``OTEL_*`` variables: they are hookflow's
+    (``worker.runtime.tracing``), and the server reads them too and exits on a
+    value it does not know (``OTEL_TRACES_EXPORTER=console``)."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
+
+
 def search_attribute_args() -> list[str]:
     args = []
     for key in SEARCH_ATTRIBUTES:
@@ -173,6 +180,7 @@ class DevServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 preexec_fn=_prepare_child,
+                env=server_env(),
             )
         deadline = asyncio.get_running_loop().time() + timeout
         while True:

@@ -23,17 +23,25 @@ from activities.files.documents import LocalDocumentStore
 from activities.files.private import DIR_MODE, tighten
 from activities.files.storage import StorageActivities
 from activities.log.activity import DeliveryLogActivities
+from activities.log.retention import Retention, RetentionActivities
 from activities.store.activity import ConfigActivities
 from activities.store.crypto import SecretBox, sealed_sample
 from activities.store.database import init_db, make_engine
 from worker.runtime.codec import data_converter
 from worker.runtime.failures import quiet_expected_failures
 from worker.runtime.settings import Settings
+from worker.runtime.tracing import interceptors
 from workflows.process import BusinessProcessWorkflow
 from workflows.redeliver import RedeliverWorkflow
+from workflows.retention import RetentionWorkflow
 from workflows.session import SessionWorkflow
 
-WORKFLOWS: list[type] = [SessionWorkflow, BusinessProcessWorkflow, RedeliverWorkflow]
+WORKFLOWS: list[type] = [
+    SessionWorkflow,
+    BusinessProcessWorkflow,
+    RedeliverWorkflow,
+    RetentionWorkflow,
+]
 MAX_ACTIVITIES = 200
 # hookflow's workflow modules keep no mutable module state, so the sandbox may
 # share them between runs instead of importing them again for every session:
@@ -41,7 +49,8 @@ MAX_ACTIVITIES = 200
 # (benchmarks/memory.py). The replay tests run the same code in the full
 # sandbox, which still catches non-deterministic calls.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
+    # OpenTelemetry (imported only when tracing is on) keeps its context across the sandbox.
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "opentelemetry")
 )
 
 
@@ -57,6 +66,7 @@ async def connect(
         api_key=settings.temporal_api_key,
         tls=settings.tls(),
         runtime=runtime,
+        interceptors=interceptors(),
     )
 
 
@@ -102,6 +112,9 @@ async def running_worker(
     storage = StorageActivities(engine=engine, documents=documents, root=settings.storage)
     config = ConfigActivities(engine=engine)
     log = DeliveryLogActivities(engine=engine, box=box)
+    retention = RetentionActivities(
+        Retention(engine=engine, box=box, documents=settings.documents, storage=settings.storage)
+    )
     # Threads are made on demand; only configuration reads run there.
     with ThreadPoolExecutor(max_workers=MAX_ACTIVITIES, thread_name_prefix="hookflow") as pool:
         worker = Worker(
@@ -114,6 +127,7 @@ async def running_worker(
                 log.record_deliveries,
                 config.resolve_webhooks,
                 storage.store_files,
+                retention.apply_retention,
             ],
             activity_executor=pool,
             workflow_runner=WORKFLOW_RUNNER,
