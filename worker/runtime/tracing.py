@@ -30,7 +30,6 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from activities.delivery import http
 from activities.errors import SettingsError
 
 if TYPE_CHECKING:
