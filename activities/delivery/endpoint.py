@@ -20,6 +20,8 @@ from activities.delivery.redaction import redact, redact_bytes
 from activities.delivery.signing import signature_header
 from activities.delivery.tokens import TokenSource
 from activities.errors import EndpointPaused, EndpointUnavailable
+from activities.schemas import HEADER as SCHEMA_HEADER
+from activities.schemas import schema_name
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
 from activities.store.secrets import SECRET_FIELDS
@@ -64,6 +66,8 @@ class Endpoint:
             "accept": MEDIA_TYPES[self.accept],
             "webhook-id": msg_id,
             "webhook-timestamp": str(timestamp),
+            # Which version of the type's JSON Schema the body follows.
+            SCHEMA_HEADER: schema_name(self.type),
         }
         if self.signing_secrets:
             headers["webhook-signature"] = signature_header(
@@ -133,7 +137,7 @@ def _secrets(
     if webhook.auth == "custom" and webhook.custom_auth_enc:
         values += box.open_json(webhook.custom_auth_enc).values()
     values += signing
-    values += [s.removeprefix("whsec_") for s in signing]
+    values += [s.split("_", 1)[-1] for s in signing]  # without whsec_ / whsk_
     if bearer is not None:
         values += bearer.secrets
     return tuple(dict.fromkeys(v for v in values if v))

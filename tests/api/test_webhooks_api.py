@@ -9,9 +9,11 @@ import json
 import uuid
 from typing import Any
 
+import jsonschema
 import xmltodict
 
 from activities.delivery.signing import new_secret
+from activities.schemas import schema
 from tests.api.conftest import Api
 from tests.worker.cli import Cli
 from worker.devstack.receiver import Receiver, Reply
@@ -178,6 +180,20 @@ async def test_hook_types_give_every_example_in_json_and_xml(api: Api) -> None:
     as_xml = xmltodict.parse(one["xml"]["request"])
     assert as_xml["webhook"]["event"]["type"] == "WHP_ARCHIVE"
     assert xmltodict.parse(one["xml"]["response_error"])["webhook"]["status"] == "error"
+    assert missing.status_code == 404
+
+
+async def test_each_hook_type_serves_its_json_schema(api: Api) -> None:
+    async with api.http(api.key("acme")) as http:
+        got = await http.get("/api/v1/hook-types/archive/schema")
+        missing = await http.get("/api/v1/hook-types/nope/schema")
+        listed = (await http.get("/api/v1/hook-types/archive")).json()
+    doc = got.json()
+    assert got.status_code == 200 and doc == schema("archive")
+    assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert doc["$id"] == "urn:hookflow:schema:archive.v1" and doc["version"] == 1
+    assert listed["schema_version"] == "archive.v1" and listed["json_schema"] == doc
+    jsonschema.Draft202012Validator(doc).validate(listed["request"])
     assert missing.status_code == 404
 
 

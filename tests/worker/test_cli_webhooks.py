@@ -168,3 +168,33 @@ def test_unknown_webhook(cli: Cli) -> None:
     assert code == 1 and "no webhook" in err
     code, err = cli.fails("webhooks", "delete", "ghost")
     assert code == 1 and "no webhook 'ghost'" in err
+
+
+def test_ed25519_signature_shows_its_public_key_and_rotates(cli: Cli) -> None:
+    cli.ok(
+        *ADD, "--alias", "signed", "--url", "https://crm.example.com/h", "--signature", "ed25519"
+    )
+    record = json.loads(cli.ok("webhooks", "show", "signed", "--json"))
+    assert record["signature"] == "ed25519" and record["public_key"].startswith("whpk_")
+    assert record["signing_secret"] == "whsk_********"
+    out = cli.ok("webhooks", "show", "signed")
+    assert record["public_key"] in out and "v1a" in out
+    cli.ok("webhooks", "update", "signed", "--rotate-signing-secret", "--grace", "1h")
+    rotated = json.loads(cli.ok("webhooks", "show", "signed", "--json"))
+    assert rotated["signature"] == "ed25519" and rotated["public_key"] != record["public_key"]
+    assert rotated["previous_public_key"] == record["public_key"]
+    assert "previous key" in cli.ok("webhooks", "show", "signed")
+    code, err = cli.fails(
+        "webhooks",
+        "update",
+        "signed",
+        "--signature",
+        "ed25519",
+        "--signing-secret",
+        "whsec_" + "A" * 24,
+    )
+    assert code != 0 and "takes a whsk_" in err and "\n" not in err.strip()
+    code, err = cli.fails("webhooks", "update", "signed", "--signature", "hmac")
+    assert code != 0 and "needs a secret" in err
+    cli.ok("webhooks", "update", "signed", "--signature", "hmac", "--rotate-signing-secret")
+    assert json.loads(cli.ok("webhooks", "show", "signed", "--json"))["signature"] == "hmac"
