@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from activities.catalog import hook_type
 from activities.contracts import ResolvedWebhooks, Slug, WebhookTarget
+from activities.delivery.filters import MAX_FILTER, check_filter
 from activities.delivery.retry import DEFAULT_SCHEDULE, validate_schedule
 from activities.delivery.signing import Kind, check_secret, kind_of, new_secret, public_key
 from activities.errors import ConfigError, Conflict, NotFound
@@ -75,6 +76,9 @@ class WebhookSettings(BaseModel):
     """Requests per second across every worker; None: no limit."""
     max_in_flight: int | None = Field(default=None, ge=1, le=1000)
     """Attempts under way at once on one worker; None: the worker's default."""
+    filter: str | None = Field(default=None, max_length=MAX_FILTER)
+    """A JMESPath expression on the envelope: only events it is truthy for are
+    delivered (the others are recorded ``skipped``); "" removes it."""
     enabled: bool | None = None
     disabled_reason: str | None = Field(default=None, max_length=500)
 
@@ -117,6 +121,13 @@ class WebhookSettings(BaseModel):
         if value is not None:
             validate_schedule(value)
         return value
+
+    @field_validator("filter")
+    @classmethod
+    def _filter(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None if value is None else ""
+        return check_filter(value.strip())
 
     @field_validator("signing_secret")
     @classmethod
@@ -181,6 +192,8 @@ def _apply(webhook: Webhook, data: WebhookSettings, box: SecretBox) -> None:
     )
     for name, value in plain.items():
         setattr(webhook, name, value)
+    if data.filter == "":
+        webhook.filter = None
     auth = _auth_fields(data)
     if auth is not None and auth != webhook.auth:
         webhook.auth = auth
@@ -285,6 +298,7 @@ class WebhookPublic(BaseModel):
     failover_url: str | None
     rate_limit: float | None
     max_in_flight: int | None
+    filter: str | None = None
     enabled: bool
     disabled_reason: str | None
     created_at: datetime
@@ -331,6 +345,7 @@ def public(webhook: Webhook, *, templates: Sequence[str], box: SecretBox) -> Web
         failover_url=webhook.failover_url,
         rate_limit=webhook.rate_limit,
         max_in_flight=webhook.max_in_flight,
+        filter=webhook.filter,
         enabled=webhook.enabled,
         disabled_reason=webhook.disabled_reason,
         created_at=webhook.created_at,

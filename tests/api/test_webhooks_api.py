@@ -197,6 +197,43 @@ async def test_each_hook_type_serves_its_json_schema(api: Api) -> None:
     assert missing.status_code == 404
 
 
+async def test_filters_and_signatures_through_the_api(api: Api) -> None:
+    async with api.http(api.key("acme")) as http:
+        bad = await http.post(
+            "/api/v1/webhooks",
+            json={
+                "alias": "f",
+                "type": "form_loaded",
+                "url": "https://x.example.com/",
+                "filter": "a.[",
+            },
+        )
+        made = await http.post(
+            "/api/v1/webhooks",
+            json={
+                "alias": "f",
+                "type": "form_loaded",
+                "url": "https://x.example.com/",
+                "filter": "session.labels.REGION == 'EU'",
+                "signature": "ed25519",
+            },
+        )
+        body = made.json()
+        patched = await http.patch("/api/v1/webhooks/f", json={"filter": ""})
+        rotated = await http.post("/api/v1/webhooks/f/rotate-signing-secret", json={"grace": 60})
+        after = (await http.get("/api/v1/webhooks/f")).json()
+    assert bad.status_code == 422 and "does not parse as JMESPath" in bad.text
+    assert made.status_code == 201 and body["filter"] == "session.labels.REGION == 'EU'"
+    assert body["signature"] == "ed25519" and body["public_key"].startswith("whpk_")
+    assert body["signing_secret"] == "whsk_********" and "whsk_" not in made.text.replace(
+        "whsk_********", ""
+    )
+    assert patched.json()["filter"] is None
+    assert rotated.json()["signing_secret"] is None
+    assert rotated.json()["public_key"] == after["public_key"] != body["public_key"]
+    assert after["previous_public_key"] == body["public_key"]
+
+
 async def test_secrets_are_write_only(api: Api) -> None:
     async with api.http(api.key("acme")) as http:
         made = await http.post(

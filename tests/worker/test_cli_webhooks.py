@@ -198,3 +198,20 @@ def test_ed25519_signature_shows_its_public_key_and_rotates(cli: Cli) -> None:
     assert code != 0 and "needs a secret" in err
     cli.ok("webhooks", "update", "signed", "--signature", "hmac", "--rotate-signing-secret")
     assert json.loads(cli.ok("webhooks", "show", "signed", "--json"))["signature"] == "hmac"
+
+
+def test_filter_is_checked_shown_and_removed(cli: Cli, tmp_path: Path) -> None:
+    code, err = cli.fails(
+        *ADD, "--alias", "f", "--url", "https://x.example.com/", "--filter", "a.["
+    )
+    assert code != 0 and "does not parse as JMESPath" in err and len(err.strip().splitlines()) == 1
+    assert stored(tmp_path) == []
+    expr = "session.labels.REGION == 'EU'"
+    cli.ok(*ADD, "--alias", "f", "--url", "https://x.example.com/", "--filter", expr)
+    assert json.loads(cli.ok("webhooks", "show", "f", "--json"))["filter"] == expr
+    assert expr in cli.ok("webhooks", "show", "f")
+    code, err = cli.fails("webhooks", "update", "f", "--filter", "labels[?")
+    assert code != 0 and "does not parse" in err
+    assert stored(tmp_path)[0].filter == expr
+    cli.ok("webhooks", "update", "f", "--no-filter")
+    assert stored(tmp_path)[0].filter is None

@@ -12,19 +12,29 @@ import hmac
 import json
 import uuid
 
+import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlmodel import Session
+from pydantic import ValidationError
+from sqlmodel import Session, select
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.contracts import DeliveryStatus
 from activities.delivery.signing import new_secret
 from activities.schemas import schema_name
 from activities.store.crypto import SecretBox
-from activities.store.tables import Webhook
+from activities.store.tables import Attempt, Delivery, Webhook
 from activities.store.webhooks import WebhookPublic, WebhookSettings, public, update_webhook
-from tests.helpers import add_webhook, start, validate, wait_for_requests
-from worker.devstack.receiver import Received, Receiver
+from tests.helpers import (
+    add_webhook,
+    eventually,
+    start,
+    validate,
+    wait_for_requests,
+    wait_state,
+)
+from worker.devstack.receiver import Received, Receiver, Reply
 from worker.runtime.settings import Settings
 
 
@@ -125,3 +135,86 @@ async def test_ed25519_signatures_verify_and_rotation_signs_with_both_keys(
     *_, three = await wait_for_requests(receiver, 3, "/signed")
     assert verify_v1(secret, three) and verify_v1a(second.public_key or "", three) == 1
     assert "whsk_" not in json.dumps(third.model_dump(mode="json"))
+
+
+# --- filters ------------------------------------------------------------------------
+
+
+def logged(engine, session_id: str) -> list[Delivery]:
+    with Session(engine) as session:
+        query = select(Delivery).where(Delivery.session_id == session_id)
+        return sorted(session.exec(query), key=lambda d: d.sequence)
+
+
+async def test_a_filter_delivers_what_it_is_true_for_and_records_the_rest_as_skipped(
+    client: Client, worker: Worker, settings: Settings, engine, box: SecretBox, receiver: Receiver
+) -> None:
+    add_webhook(
+        engine,
+        box,
+        type="form_loaded",
+        url=receiver.url("/eu"),
+        filter="session.labels.REGION == 'EU'",
+    )
+    eu = await start(client, settings, labels={"REGION": "EU"})
+    us = await start(client, settings, labels={"REGION": "US"})
+    await us.signal("form_loaded", {})
+    await eu.signal("form_loaded", {})
+    [sent] = await wait_for_requests(receiver, 1, "/eu")
+    assert sent.json()["session"]["labels"] == {"REGION": "EU"}
+    state = await wait_state(us, lambda s: s.deliveries[0].status == DeliveryStatus.SKIPPED)
+    reason = "filtered out: \"session.labels.REGION == 'EU'\" is false"
+    assert state.deliveries[0].error == reason and state.deliveries[0].attempts == 0
+    [row] = await eventually(
+        lambda: asyncio.to_thread(logged, engine, state.id),
+        lambda rows: rows[0].status == "skipped",
+    )
+    assert row.last_error == reason
+    with Session(engine) as session:
+        assert not session.exec(select(Attempt).where(Attempt.delivery_id == row.id)).first()
+    eu_state = await wait_state(eu, lambda s: s.deliveries[0].status == DeliveryStatus.DELIVERED)
+    assert eu_state.deliveries[0].error is None
+    assert len(receiver.at("/eu")) == 1
+
+
+async def test_a_filter_applies_to_each_event_of_a_batch_in_order(
+    client: Client, worker: Worker, settings: Settings, engine, box: SecretBox, receiver: Receiver
+) -> None:
+    add_webhook(
+        engine,
+        box,
+        type="client_logged_in",
+        url=receiver.url("/in"),
+        filter="client.channel != 'sms'",
+    )
+    receiver.script("/in", Reply(delay=1.0))  # the first holds the stream: the rest queue
+    handle = await start(client, settings)
+    for n, channel in enumerate(["email", "email", "sms", "email", "sms"]):
+        await handle.signal(
+            "client_logged_in", {"event_id": f"in-{n}", "client": {"channel": channel}}
+        )
+    await wait_for_requests(receiver, 3, "/in")
+    state = await wait_state(
+        handle, lambda s: sum(d.status in ("delivered", "skipped") for d in s.deliveries) == 5
+    )
+    assert [d.status for d in sorted(state.deliveries, key=lambda d: d.sequence)] == [
+        "delivered",
+        "delivered",
+        "skipped",
+        "delivered",
+        "skipped",
+    ]
+    got = [r.json()["client"]["channel"] for r in receiver.at("/in")]
+    assert got == ["email", "email", "email"]
+    rows = await eventually(
+        lambda: asyncio.to_thread(logged, engine, state.id),
+        lambda rows: [r.status for r in rows].count("skipped") == 2,
+    )
+    assert [r.status for r in rows].count("delivered") == 3
+
+
+def test_a_filter_that_does_not_parse_is_refused(engine, box: SecretBox) -> None:
+    with pytest.raises(ValidationError, match="does not parse as JMESPath"):
+        add_webhook(engine, box, type="form_loaded", url="https://x.example.com/", filter="a.[")
+    with Session(engine) as session:
+        assert session.exec(select(Webhook)).first() is None

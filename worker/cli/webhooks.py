@@ -97,6 +97,12 @@ def _auth_options(
 @click.option("--rate-limit", type=float, metavar="N", help="Requests per second, all workers.")
 @click.option("--max-in-flight", type=int, metavar="N", help="Attempts at once per worker.")
 @click.option("--failover-url", help="Where a delivery goes once its retries are exhausted.")
+@click.option(
+    "--filter",
+    "filter_",
+    metavar="EXPR",
+    help="Deliver only events this JMESPath expression on the envelope is truthy for.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @pass_app
 def add(
@@ -121,6 +127,7 @@ def add(
     rate_limit: float | None,
     max_in_flight: int | None,
     failover_url: str | None,
+    filter_: str | None,
     as_json: bool,
 ) -> None:
     """Add a webhook; prints its alias and UUID (the UUID last, for scripts)."""
@@ -143,6 +150,7 @@ def add(
         rate_limit=rate_limit,
         max_in_flight=max_in_flight,
         failover_url=failover_url,
+        filter=filter_,
         **_auth_options(basic_auth, custom_auth, secret),
     )
     engine, box = app.store()
@@ -205,6 +213,8 @@ def _signing(shown: WebhookPublic) -> str:
 @click.option("--no-rate-limit", is_flag=True, help="Remove the rate limit.")
 @click.option("--max-in-flight", type=int, metavar="N", help="Attempts at once per worker.")
 @click.option("--default-max-in-flight", is_flag=True, help="Back to the worker's default cap.")
+@click.option("--filter", "filter_", metavar="EXPR", help="JMESPath on the envelope.")
+@click.option("--no-filter", is_flag=True, help="Deliver every event again.")
 @click.option("--enable/--disable", "enabled", default=None)
 @click.option("--reason", help="Why it is disabled.")
 @click.option("--json", "as_json", is_flag=True)
@@ -266,6 +276,10 @@ def _update_changes(opts: dict[str, Any]) -> dict[str, Any]:
     elif opts["default_retry_schedule"]:
         changes["retry_schedule"] = None
     changes.update(_limits(opts))
+    if opts["filter_"] is not None and opts["no_filter"]:
+        raise CommandError("choose --filter or --no-filter")
+    if opts["filter_"] is not None or opts["no_filter"]:
+        changes["filter"] = opts["filter_"] or ""
     signing = [opts["signing_secret"], opts["rotate_signing_secret"], opts["no_signing"]]
     if sum(bool(x) for x in signing) > 1:
         raise CommandError("choose one of --signing-secret, --rotate-signing-secret, --no-signing")
@@ -384,6 +398,7 @@ def show(app: AppContext, ref: str, project: str | None, as_json: bool) -> None:
             ("retry schedule", format_schedule(shown.retry_schedule)),
             ("signing secret", _signing(shown)),
             ("failover url", shown.failover_url or "-"),
+            ("filter", shown.filter or "-"),
             *_limits_shown(shown),
             ("enabled", "yes" if shown.enabled else f"no ({shown.disabled_reason})"),
         ]

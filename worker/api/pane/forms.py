@@ -43,6 +43,7 @@ def form_settings(
         "content_type": _text(form, "content_type") or "json",
         "accept": _text(form, "accept") or "json",
         "failover_url": _text(form, "failover_url") or ("" if current else None),
+        "filter": _text(form, "filter") or ("" if current else None),
         "enabled": form.get("enabled") == "on",
         "disabled_reason": _text(form, "disabled_reason") or None,
     }
@@ -129,6 +130,7 @@ def form_values(shown: WebhookPublic | None, default_type: str) -> dict[str, Any
             "accept": "json",
             "retry_schedule": "",
             "failover_url": "",
+            "filter": "",
             "enabled": True,
             "disabled_reason": "",
             "signing": False,
@@ -153,6 +155,7 @@ def form_values(shown: WebhookPublic | None, default_type: str) -> dict[str, Any
         "accept": shown.accept,
         "retry_schedule": format_schedule(shown.retry_schedule) if custom_default else "",
         "failover_url": shown.failover_url or "",
+        "filter": shown.filter or "",
         "enabled": shown.enabled,
         "disabled_reason": shown.disabled_reason or "",
         "signing": bool(shown.signing_secret),
@@ -169,6 +172,7 @@ def typed_values(form: FormData, base: dict[str, Any]) -> dict[str, Any]:
     for name in ("basic_username", "secret_alias", "content_type", "accept", "retry_schedule"):
         values[name] = _text(form, name)
     values["failover_url"] = _text(form, "failover_url")
+    values["filter"] = _text(form, "filter")
     values["disabled_reason"] = _text(form, "disabled_reason")
     values["verify_ssl"] = form.get("verify_ssl") == "on"
     values["enabled"] = form.get("enabled") == "on"
