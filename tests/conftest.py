@@ -23,7 +23,7 @@ from temporalio.worker import Worker
 from activities.delivery.guard import parse_networks
 from activities.store.crypto import SecretBox
 from activities.store.database import init_db, make_engine
-from tests.helpers import start_dev_env
+from tests.helpers import check_schemas, start_dev_env
 from tests.postgres import postgres_schema
 from tests.worker.cli import Cli
 from worker.devstack.receiver import Receiver
@@ -118,8 +118,10 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
+    """A loopback receiver; every body it got is checked against its schema."""
     with Receiver() as rx:
         yield rx
+    check_schemas(rx.requests)
 
 
 @pytest.fixture

@@ -140,3 +140,33 @@ async def wait_for_requests(
     receiver: Any, count: int, path: str, timeout: float = 30.0
 ) -> list[Any]:
     return await asyncio.to_thread(receiver.wait_for, count, path=path, timeout=timeout)
+
+
+def check_schemas(received: Any) -> int:
+    """Every envelope ``received`` (a JSON body with an ``event``; unit tests also
+    send other bodies through the sender) names its schema (``webhook-schema``)
+    and fits it, in its current version; returns how many were checked."""
+    from activities.schemas import HEADER, schema_name
+
+    checked = 0
+    for request in received:
+        name = request.headers.get(HEADER)
+        if not name or "json" not in request.headers.get("content-type", ""):
+            continue
+        body = request.json()
+        if not isinstance(body, dict) or "event" not in body:
+            continue
+        type_name = name.rsplit(".v", 1)[0]
+        assert name == schema_name(type_name), f"{name}: not the current version"
+        validate(body, type_name)
+        checked += 1
+    return checked
+
+
+def validate(body: Any, type_name: str) -> None:
+    """Raise ``jsonschema.ValidationError`` unless ``body`` fits the type's schema."""
+    import jsonschema
+
+    from activities.schemas import schema
+
+    jsonschema.Draft202012Validator(schema(type_name)).validate(body)

@@ -302,10 +302,14 @@ class Outbox:
 
     async def _delivered(self, stream: Stream, result: DeliveryResult) -> None:
         head = stream.queue[0]
-        sent = [(result.attempt + self._prior.pop(head, 0), result.status_code)]
-        sent += [(0, event.status_code) for event in result.following]
-        for attempts, status_code in sent:
+        sent = [(result.attempt + self._prior.pop(head, 0), result.status_code, result.skipped)]
+        sent += [(0, event.status_code, event.skipped) for event in result.following]
+        for attempts, status_code, skipped in sent:
             record = self.ledger.get(stream.queue.popleft(), stream.target.id)
+            if skipped is not None:  # left out by the webhook's filter (the activity logged it)
+                record.status, record.error = move(record.status, DeliveryStatus.SKIPPED), skipped
+                record.next_attempt_at = None
+                continue
             record.status = move(record.status, DeliveryStatus.DELIVERED)
             record.error, record.status_code, record.next_attempt_at = None, status_code, None
             record.attempts = attempts or record.attempts + 1

@@ -64,6 +64,9 @@ class SentEvent(Model):
     event_id: str
     status_code: int
     latency_ms: float
+    skipped: str | None = Field(
+        default=None, description="Not sent: why the webhook's filter left it out."
+    )
 
 
 class Waiting(Model):
@@ -81,7 +84,9 @@ class DeliveryResult(Model):
     """``envelope`` delivered (its status, attempt and latency), then the
     ``following`` events delivered in order; ``stopped`` says why the next one
     was not (it failed once, and stays queued). With ``waiting``, nothing was
-    sent: the stream waits, and no attempt was used."""
+    sent: the stream waits, and no attempt was used. ``skipped`` (of the head or
+    a following event): the webhook's filter left it out, recorded ``skipped``
+    by the activity, settled with no attempt."""
 
     status_code: int = 0
     attempt: int = 0
@@ -90,6 +95,9 @@ class DeliveryResult(Model):
     following: list[SentEvent] = Field(default_factory=list)
     stopped: str | None = None
     waiting: Waiting | None = None
+    skipped: str | None = Field(
+        default=None, description="``envelope`` not sent: why the webhook's filter left it out."
+    )
 
 
 class FailoverInput(Model):

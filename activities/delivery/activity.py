@@ -38,6 +38,7 @@ from activities.contracts import (
     SentEvent,
     Waiting,
 )
+from activities.delivery import filters
 from activities.delivery.endpoint import Endpoint, EndpointCache, load_endpoint
 from activities.delivery.gate import Gate
 from activities.delivery.health import Health, describe_duration, failing_for
@@ -134,6 +135,8 @@ class DeliveryActivities:
         progress: Progress,
     ) -> DeliveryResult:
         head = progress.head
+        if head is None and (skipped := await self._filtered(req, endpoint, req.envelope)):
+            head = progress.head = DeliveryResult(attempt=attempt, skipped=skipped)
         if head is None:  # (else a lost worker delivered it already: not sent twice)
             admission = await self._gate.admit(endpoint, inline=INLINE_WAIT)
             if not admission.send:
@@ -176,6 +179,13 @@ class DeliveryActivities:
         """Send the events behind the first, in order, while each succeeds (those a
         lost worker delivered already are not sent again); why the rest were not."""
         for envelope in req.following[len(progress.following) :]:
+            if skipped := await self._filtered(req, endpoint, envelope):
+                progress.following.append(
+                    SentEvent(
+                        event_id=envelope.event.id, status_code=0, latency_ms=0, skipped=skipped
+                    )
+                )
+                continue
             left = deadline - time.monotonic() - endpoint.timeout
             if left <= 0:
                 return "not sent: the time of this batch is used up"
@@ -203,6 +213,15 @@ class DeliveryActivities:
             if progress.beat is not None:
                 progress.beat()
         return None
+
+    async def _filtered(
+        self, req: DeliverInput, endpoint: Endpoint, envelope: Envelope
+    ) -> str | None:
+        """Why the webhook's filter leaves ``envelope`` out, recorded as ``skipped``."""
+        reason = filters.skip_reason(endpoint.filter, envelope)
+        if reason is not None:
+            await self._mark(req, [envelope], DeliveryStatus.SKIPPED, reason)
+        return reason
 
     async def _send(
         self,

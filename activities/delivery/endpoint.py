@@ -20,6 +20,8 @@ from activities.delivery.redaction import redact, redact_bytes
 from activities.delivery.signing import signature_header
 from activities.delivery.tokens import TokenSource
 from activities.errors import EndpointPaused, EndpointUnavailable
+from activities.schemas import HEADER as SCHEMA_HEADER
+from activities.schemas import schema_name
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
 from activities.store.secrets import SECRET_FIELDS
@@ -45,6 +47,8 @@ class Endpoint:
     """Requests per second across every worker (None: no limit)."""
     max_in_flight: int | None = None
     """Attempts under way at once on one worker (None: the worker's default)."""
+    filter: str | None = None
+    """A JMESPath expression on the envelope: only events it is truthy for are sent."""
     secret_headers: frozenset[str] = frozenset({"authorization"})
     """Lower-case names of the headers that carry credentials (redacted when shown)."""
     secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -64,6 +68,8 @@ class Endpoint:
             "accept": MEDIA_TYPES[self.accept],
             "webhook-id": msg_id,
             "webhook-timestamp": str(timestamp),
+            # Which version of the type's JSON Schema the body follows.
+            SCHEMA_HEADER: schema_name(self.type),
         }
         if self.signing_secrets:
             headers["webhook-signature"] = signature_header(
@@ -103,6 +109,7 @@ def load_endpoint(
             failover_url=webhook.failover_url,
             rate_limit=webhook.rate_limit,
             max_in_flight=webhook.max_in_flight,
+            filter=webhook.filter,
         )
 
 
@@ -133,7 +140,7 @@ def _secrets(
     if webhook.auth == "custom" and webhook.custom_auth_enc:
         values += box.open_json(webhook.custom_auth_enc).values()
     values += signing
-    values += [s.removeprefix("whsec_") for s in signing]
+    values += [s.split("_", 1)[-1] for s in signing]  # without whsec_ / whsk_
     if bearer is not None:
         values += bearer.secrets
     return tuple(dict.fromkeys(v for v in values if v))

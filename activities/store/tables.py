@@ -46,6 +46,8 @@ class Webhook(SQLModel, table=True):
     rate_limit: float | None = None
     # Attempts under way at once on one worker (None: the worker's default cap).
     max_in_flight: int | None = None
+    # A JMESPath expression on the envelope: only events it is truthy for are sent.
+    filter: str | None = Field(default=None, sa_type=Text)
     enabled: bool = True
     disabled_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -21,7 +21,9 @@ from sqlmodel import Session, col, select
 
 from activities.catalog import hook_type
 from activities.contracts import ResolvedWebhooks, Slug, WebhookTarget
+from activities.delivery.filters import MAX_FILTER, check_filter
 from activities.delivery.retry import DEFAULT_SCHEDULE, validate_schedule
+from activities.delivery.signing import Kind, check_secret, kind_of, new_secret, public_key
 from activities.errors import ConfigError, Conflict, NotFound
 from activities.store.crypto import REDACTED, SecretBox
 from activities.store.database import utcnow
@@ -70,12 +72,18 @@ class WebhookSettings(BaseModel):
     accept: Format | None = None
     retry_schedule: list[float] | None = None
     signing_secret: str | None = None
+    signature: Kind | None = None
+    """hmac (``v1``, a ``whsec_`` secret) or ed25519 (``v1a``, a ``whsk_`` key
+    hookflow makes; receivers verify with its ``whpk_`` public key)."""
     signing_grace: float = Field(default=DEFAULT_SIGNING_GRACE, ge=0, le=30 * 86400)
     failover_url: str | None = None
     rate_limit: float | None = Field(default=None, gt=0, le=10_000)
     """Requests per second across every worker; None: no limit."""
     max_in_flight: int | None = Field(default=None, ge=1, le=1000)
     """Attempts under way at once on one worker; None: the worker's default."""
+    filter: str | None = Field(default=None, max_length=MAX_FILTER)
+    """A JMESPath expression on the envelope: only events it is truthy for are
+    delivered (the others are recorded ``skipped``); "" removes it."""
     enabled: bool | None = None
     disabled_reason: str | None = Field(default=None, max_length=500)
 
@@ -119,10 +127,19 @@ class WebhookSettings(BaseModel):
             validate_schedule(value)
         return value
 
+    @field_validator("filter")
+    @classmethod
+    def _filter(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None if value is None else ""
+        return check_filter(value.strip())
+
     @field_validator("signing_secret")
     @classmethod
     def _signing(cls, value: str | None) -> str | None:
-        if value and not re.fullmatch(r"whsec_[A-Za-z0-9+/=]{16,}", value):
+        if value and value.startswith("whsk_"):
+            check_secret(value)
+        elif value and not re.fullmatch(r"whsec_[A-Za-z0-9+/=]{16,}", value):
             raise ValueError("a signing secret looks like whsec_ followed by base64")
         return value
 
@@ -174,11 +191,14 @@ def _apply(webhook: Webhook, data: WebhookSettings, box: SecretBox) -> None:
             "custom_auth",
             "signing_secret",
             "signing_grace",
+            "signature",
             "auth",
         },
     )
     for name, value in plain.items():
         setattr(webhook, name, value)
+    if data.filter == "":
+        webhook.filter = None
     auth = _auth_fields(data)
     if auth is not None and auth != webhook.auth:
         webhook.auth = auth
@@ -190,14 +210,41 @@ def _apply(webhook: Webhook, data: WebhookSettings, box: SecretBox) -> None:
         webhook.basic_password_enc = box.seal(data.basic_password)
     if data.custom_auth is not None:
         webhook.custom_auth_enc = box.seal_json(data.custom_auth)
-    if data.signing_secret is not None:
-        _rotate_signing_secret(webhook, data.signing_secret, data.signing_grace, box)
+    secret = _signing_change(webhook, data, box)
+    if secret is not None:
+        _rotate_signing_secret(webhook, secret, data.signing_grace, box)
     if webhook.auth == "basic" and not (webhook.basic_username and webhook.basic_password_enc):
         raise ConfigError("basic authentication needs USER:PASSWORD")
     if data.enabled is True:
         webhook.disabled_reason = None
     elif data.enabled is False and not webhook.disabled_reason:
         webhook.disabled_reason = "disabled by a user"
+
+
+def signing_kind(webhook: Webhook, box: SecretBox) -> Kind | None:
+    """How the webhook signs now (None: it does not)."""
+    return kind_of(box.open(webhook.signing_secret_enc)) if webhook.signing_secret_enc else None
+
+
+def _signing_change(webhook: Webhook, data: WebhookSettings, box: SecretBox) -> str | None:
+    """The signing secret to install, if any: the one given, or a new ed25519
+    key when ``signature`` asks for one ("" stops signing)."""
+    secret, wanted = data.signing_secret, data.signature
+    if secret:
+        if wanted is not None and kind_of(secret) != wanted:
+            prefix = "whsk_" if wanted == "ed25519" else "whsec_"
+            raise ConfigError(f"a signature {wanted} takes a {prefix}... secret")
+        return secret
+    if secret == "" or wanted is None:
+        return secret
+    current = signing_kind(webhook, box)
+    if wanted == "ed25519" and current != "ed25519":
+        return new_secret("ed25519")
+    if wanted == "hmac" and current == "ed25519":
+        raise ConfigError(
+            "signing with hmac again needs a secret: give a whsec_ one, or rotate to a new one"
+        )
+    return None
 
 
 def _rotate_signing_secret(webhook: Webhook, secret: str, grace: float, box: SecretBox) -> None:
@@ -245,10 +292,18 @@ class WebhookPublic(BaseModel):
     accept: str
     retry_schedule: list[float]
     signing_secret: str | None
+    signature: Kind | None = None
+    """How deliveries are signed: hmac (``v1``), ed25519 (``v1a``), None: not signed."""
+    public_key: str | None = None
+    """ed25519: the ``whpk_`` key receivers verify with."""
+    previous_public_key: str | None = None
+    """ed25519, while a key rotates: the previous key's, which also signs until
+    ``signing_rotation_until``."""
     signing_rotation_until: datetime | None
     failover_url: str | None
     rate_limit: float | None
     max_in_flight: int | None
+    filter: str | None = None
     enabled: bool
     disabled_reason: str | None
     created_at: datetime
@@ -261,6 +316,9 @@ class WebhookPublic(BaseModel):
 
 def public(webhook: Webhook, *, templates: Sequence[str], box: SecretBox) -> WebhookPublic:
     custom = box.open_json(webhook.custom_auth_enc) if webhook.custom_auth_enc else None
+    secret = box.open(webhook.signing_secret_enc) if webhook.signing_secret_enc else None
+    previous_enc = webhook.previous_signing_secret_enc
+    previous = box.open(previous_enc) if previous_enc else None
     return WebhookPublic(
         id=webhook.id,
         project=webhook.project,
@@ -282,13 +340,17 @@ def public(webhook: Webhook, *, templates: Sequence[str], box: SecretBox) -> Web
         content_type=webhook.content_type,
         accept=webhook.accept,
         retry_schedule=list(webhook.retry_schedule or DEFAULT_SCHEDULE),
-        signing_secret="whsec_" + REDACTED if webhook.signing_secret_enc else None,
+        signing_secret=secret.split("_", 1)[0] + "_" + REDACTED if secret else None,
+        signature=kind_of(secret) if secret else None,
+        public_key=public_key(secret) if secret else None,
+        previous_public_key=public_key(previous) if previous else None,
         signing_rotation_until=webhook.previous_signing_secret_until
         if webhook.previous_signing_secret_enc
         else None,
         failover_url=webhook.failover_url,
         rate_limit=webhook.rate_limit,
         max_in_flight=webhook.max_in_flight,
+        filter=webhook.filter,
         enabled=webhook.enabled,
         disabled_reason=webhook.disabled_reason,
         created_at=webhook.created_at,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import pytest
 from standardwebhooks.webhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from activities.delivery.signing import new_secret, sign, signature_header
+from activities.delivery.signing import new_secret, public_key, sign, signature_header
 
 
 def headers(msg_id: str, timestamp: int, signature: str) -> dict[str, str]:
@@ -51,3 +52,19 @@ def test_rotation_sends_both_signatures() -> None:
         Verifier(secret).verify(body, headers("evt_2", now, signature))
     with pytest.raises(WebhookVerificationError):
         Verifier(new_secret()).verify(body, headers("evt_2", now, signature))
+
+
+def test_ed25519_key_of_the_rfc_8032_vector_and_a_v1a_signature_it_verifies() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    seed = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+    public = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+    secret = "whsk_" + base64.b64encode(seed).decode()
+    assert public_key(secret) == "whpk_" + base64.b64encode(public).decode()
+    assert public_key(new_secret()) is None  # an HMAC secret has none
+    signature = sign(secret=secret, msg_id="evt_1", timestamp=1614265330, body=b"{}")
+    version, _, value = signature.partition(",")
+    assert version == "v1a"
+    Ed25519PublicKey.from_public_bytes(public).verify(
+        base64.b64decode(value), b"evt_1.1614265330.{}"
+    )

@@ -25,6 +25,7 @@ NAMES = [
     "/api/v1/webhooks/{ref}/test",
     "/api/v1/hook-types",
     "/api/v1/hook-types/{type_}",
+    "/api/v1/hook-types/{type_}/schema",
     "/api/v1/secrets",
     "/api/v1/sessions",
     "/api/v1/sessions/{session_id}",

@@ -244,3 +244,37 @@ async def test_forms_need_the_csrf_token_and_pages_a_key(api: Api, browser: Brow
     await expect(page.locator(".error")).to_have_text(f"no webhook '{other}'")
     forged_delete = await page.request.post(f"{api.url}/webhooks/{other}/delete", form={})
     assert forged_delete.status == 403
+
+
+async def test_the_form_takes_a_filter_and_an_ed25519_signature_and_shows_the_schema(
+    api: Api, browser: Browser, receiver: Receiver, tmp_path: Path
+) -> None:
+    page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+    await sign_in(page, api, api.key("acme"))
+    await page.goto(api.url + "/webhooks/new")
+    await page.select_option("#type", "form_loaded")
+    example = page.locator(".example[data-type=form_loaded]")
+    await example.locator("details.schema summary").click()
+    await expect(example.locator("details.schema")).to_contain_text("form_loaded.v1")
+    await expect(example.locator("details.schema pre")).to_contain_text(
+        "https://json-schema.org/draft/2020-12/schema"
+    )
+    await page.fill("input[name=alias]", "eu")
+    await page.fill("input[name=url]", receiver.url("/eu"))
+    await page.click("summary:has-text('Delivery')")
+    await page.fill("input[name=filter]", "session.labels.REGION == 'EU'")
+    await page.select_option("#signature", "ed25519")
+    await page.click("button:has-text('Save')")
+    await expect(page.locator(".flash")).to_have_text("Saved eu.")
+    key = await page.locator("#public-key").text_content()
+    assert key is not None and key.startswith("whpk_")
+    await expect(page.locator("input[name=filter]")).to_have_value("session.labels.REGION == 'EU'")
+    async with api.http(api.key("acme")) as http:
+        stored = (await http.get("/api/v1/webhooks/eu")).json()
+    assert stored["public_key"] == key and stored["filter"] == "session.labels.REGION == 'EU'"
+
+    # A filter that does not parse is one line, and nothing changes.
+    await page.fill("input[name=filter]", "labels.[")
+    await page.click("button:has-text('Save')")
+    await expect(page.locator(".error")).to_contain_text("does not parse as JMESPath")
+    await shot(page, tmp_path, "pane-contract")

@@ -9,9 +9,11 @@ import json
 import uuid
 from typing import Any
 
+import jsonschema
 import xmltodict
 
 from activities.delivery.signing import new_secret
+from activities.schemas import schema
 from tests.api.conftest import Api
 from tests.worker.cli import Cli
 from worker.devstack.receiver import Receiver, Reply
@@ -179,6 +181,57 @@ async def test_hook_types_give_every_example_in_json_and_xml(api: Api) -> None:
     assert as_xml["webhook"]["event"]["type"] == "WHP_ARCHIVE"
     assert xmltodict.parse(one["xml"]["response_error"])["webhook"]["status"] == "error"
     assert missing.status_code == 404
+
+
+async def test_each_hook_type_serves_its_json_schema(api: Api) -> None:
+    async with api.http(api.key("acme")) as http:
+        got = await http.get("/api/v1/hook-types/archive/schema")
+        missing = await http.get("/api/v1/hook-types/nope/schema")
+        listed = (await http.get("/api/v1/hook-types/archive")).json()
+    doc = got.json()
+    assert got.status_code == 200 and doc == schema("archive")
+    assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert doc["$id"] == "urn:hookflow:schema:archive.v1" and doc["version"] == 1
+    assert listed["schema_version"] == "archive.v1" and listed["json_schema"] == doc
+    jsonschema.Draft202012Validator(doc).validate(listed["request"])
+    assert missing.status_code == 404
+
+
+async def test_filters_and_signatures_through_the_api(api: Api) -> None:
+    async with api.http(api.key("acme")) as http:
+        bad = await http.post(
+            "/api/v1/webhooks",
+            json={
+                "alias": "f",
+                "type": "form_loaded",
+                "url": "https://x.example.com/",
+                "filter": "a.[",
+            },
+        )
+        made = await http.post(
+            "/api/v1/webhooks",
+            json={
+                "alias": "f",
+                "type": "form_loaded",
+                "url": "https://x.example.com/",
+                "filter": "session.labels.REGION == 'EU'",
+                "signature": "ed25519",
+            },
+        )
+        body = made.json()
+        patched = await http.patch("/api/v1/webhooks/f", json={"filter": ""})
+        rotated = await http.post("/api/v1/webhooks/f/rotate-signing-secret", json={"grace": 60})
+        after = (await http.get("/api/v1/webhooks/f")).json()
+    assert bad.status_code == 422 and "does not parse as JMESPath" in bad.text
+    assert made.status_code == 201 and body["filter"] == "session.labels.REGION == 'EU'"
+    assert body["signature"] == "ed25519" and body["public_key"].startswith("whpk_")
+    assert body["signing_secret"] == "whsk_********" and "whsk_" not in made.text.replace(
+        "whsk_********", ""
+    )
+    assert patched.json()["filter"] is None
+    assert rotated.json()["signing_secret"] is None
+    assert rotated.json()["public_key"] == after["public_key"] != body["public_key"]
+    assert after["previous_public_key"] == body["public_key"]
 
 
 async def test_secrets_are_write_only(api: Api) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qsl
 
+import jsonschema
 import pytest
 
 from activities.delivery.formats import decode
@@ -104,6 +105,16 @@ def test_examples(cli: Cli) -> None:
     assert data["event"] == "WHP_ARCHIVE" and data["response_error"]["status"] == "error"
     xml = cli.ok("webhooks", "example", "session_expired", "--content-type", "xml")
     assert "<type>WHEF_SESSION_EXPIRED</type>" in xml
+    assert "Schema: remote_data.v1" in out
+
+
+def test_example_schema_prints_the_json_schema_the_example_fits(cli: Cli) -> None:
+    for name in ("archive", "send_sms", "remote_data"):
+        doc = json.loads(cli.ok("webhooks", "example", name, "--schema"))
+        assert doc["$id"] == f"urn:hookflow:schema:{name}.v1"
+        example = json.loads(cli.ok("webhooks", "example", name, "--json"))
+        assert example["schema_version"] == f"{name}.v1"
+        jsonschema.Draft202012Validator(doc).validate(example["request"])
 
 
 @pytest.mark.parametrize(

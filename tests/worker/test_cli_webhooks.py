@@ -168,3 +168,50 @@ def test_unknown_webhook(cli: Cli) -> None:
     assert code == 1 and "no webhook" in err
     code, err = cli.fails("webhooks", "delete", "ghost")
     assert code == 1 and "no webhook 'ghost'" in err
+
+
+def test_ed25519_signature_shows_its_public_key_and_rotates(cli: Cli) -> None:
+    cli.ok(
+        *ADD, "--alias", "signed", "--url", "https://crm.example.com/h", "--signature", "ed25519"
+    )
+    record = json.loads(cli.ok("webhooks", "show", "signed", "--json"))
+    assert record["signature"] == "ed25519" and record["public_key"].startswith("whpk_")
+    assert record["signing_secret"] == "whsk_********"
+    out = cli.ok("webhooks", "show", "signed")
+    assert record["public_key"] in out and "v1a" in out
+    cli.ok("webhooks", "update", "signed", "--rotate-signing-secret", "--grace", "1h")
+    rotated = json.loads(cli.ok("webhooks", "show", "signed", "--json"))
+    assert rotated["signature"] == "ed25519" and rotated["public_key"] != record["public_key"]
+    assert rotated["previous_public_key"] == record["public_key"]
+    assert "previous key" in cli.ok("webhooks", "show", "signed")
+    code, err = cli.fails(
+        "webhooks",
+        "update",
+        "signed",
+        "--signature",
+        "ed25519",
+        "--signing-secret",
+        "whsec_" + "A" * 24,
+    )
+    assert code != 0 and "takes a whsk_" in err and "\n" not in err.strip()
+    code, err = cli.fails("webhooks", "update", "signed", "--signature", "hmac")
+    assert code != 0 and "needs a secret" in err
+    cli.ok("webhooks", "update", "signed", "--signature", "hmac", "--rotate-signing-secret")
+    assert json.loads(cli.ok("webhooks", "show", "signed", "--json"))["signature"] == "hmac"
+
+
+def test_filter_is_checked_shown_and_removed(cli: Cli, tmp_path: Path) -> None:
+    code, err = cli.fails(
+        *ADD, "--alias", "f", "--url", "https://x.example.com/", "--filter", "a.["
+    )
+    assert code != 0 and "does not parse as JMESPath" in err and len(err.strip().splitlines()) == 1
+    assert stored(tmp_path) == []
+    expr = "session.labels.REGION == 'EU'"
+    cli.ok(*ADD, "--alias", "f", "--url", "https://x.example.com/", "--filter", expr)
+    assert json.loads(cli.ok("webhooks", "show", "f", "--json"))["filter"] == expr
+    assert expr in cli.ok("webhooks", "show", "f")
+    code, err = cli.fails("webhooks", "update", "f", "--filter", "labels[?")
+    assert code != 0 and "does not parse" in err
+    assert stored(tmp_path)[0].filter == expr
+    cli.ok("webhooks", "update", "f", "--no-filter")
+    assert stored(tmp_path)[0].filter is None

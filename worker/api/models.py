@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from activities.contracts import MAX_SIGNAL_BYTES, CreateProcess, CreateSession, Slug
+from activities.delivery.signing import Kind
 from activities.errors import TooLarge
 from activities.store.secrets import SecretCreate
 from activities.store.webhooks import WebhookPublic, WebhookSettings
@@ -49,12 +50,14 @@ class RotateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     grace: float = Field(default=24 * 3600.0, ge=0, le=30 * 86400, description="Seconds.")
+    signature: Kind | None = Field(default=None, description="Default: the current kind.")
 
 
 class RotatedOut(BaseModel):
-    """The new signing secret, shown this once."""
+    """The new signing secret, shown this once (hmac); ed25519: the new public key."""
 
-    signing_secret: str
+    signing_secret: str | None
+    public_key: str | None = None
     previous_signs_until: datetime | None
 
 

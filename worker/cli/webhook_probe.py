@@ -9,6 +9,7 @@ import click
 from sqlmodel import Session
 
 from activities.catalog import CATALOG
+from activities.schemas import schema, schema_name
 from activities.store.webhooks import find_webhook
 from worker.cli.context import AppContext, pass_app
 from worker.cli.output import CommandError, print_json
@@ -19,9 +20,14 @@ from worker.services.probe import Format, ProbeResult, probe_webhook, render
 @click.argument("type_", metavar="TYPE", type=click.Choice(list(CATALOG)))
 @click.option("--content-type", type=click.Choice(["json", "xml"]), default="json")
 @click.option("--json", "as_json", is_flag=True, help="Everything as one JSON document.")
-def example(type_: str, content_type: str, as_json: bool) -> None:
-    """Print a type's request body, response success and response error examples."""
+@click.option("--schema", "as_schema", is_flag=True, help="The body's JSON Schema instead.")
+def example(type_: str, content_type: str, as_json: bool, as_schema: bool) -> None:
+    """Print a type's request body, response success and response error examples
+    (``--schema``: its request body's JSON Schema, draft 2020-12)."""
     hook = CATALOG[type_]
+    if as_schema:
+        print_json(schema(type_))
+        return
     if as_json:
         print_json(
             {
@@ -32,12 +38,14 @@ def example(type_: str, content_type: str, as_json: bool) -> None:
                 "request": hook.request_example,
                 "response_success": hook.success_example,
                 "response_error": hook.error_example,
+                "schema_version": schema_name(type_),
             }
         )
         return
     fmt: Format = "xml" if content_type == "xml" else "json"
     click.echo(f"{hook.title} ({hook.name}, {hook.event})")
-    click.echo(f"Fires when {hook.trigger}.\n")
+    click.echo(f"Fires when {hook.trigger}.")
+    click.echo(f"Schema: {schema_name(type_)} (hookflow webhooks example {type_} --schema)\n")
     click.echo("Request body example:")
     click.echo(render(hook.request_example, fmt))
     click.echo("\nResponse success example:")

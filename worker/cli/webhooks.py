@@ -16,7 +16,7 @@ from temporalio.service import RPCError
 from activities.catalog import CATALOG
 from activities.delivery.bulkhead import DEFAULT_MAX_IN_FLIGHT
 from activities.delivery.retry import format_schedule, parse_duration, parse_schedule
-from activities.delivery.signing import new_secret
+from activities.delivery.signing import KINDS, new_secret
 from activities.errors import HookflowError
 from activities.log.attempts import deliveries_in_window
 from activities.store.crypto import SecretBox
@@ -30,6 +30,7 @@ from activities.store.webhooks import (
     find_webhook,
     list_webhooks,
     public,
+    signing_kind,
     templates_of,
     update_webhook,
 )
@@ -40,6 +41,7 @@ from worker.services.webhooks import release_held
 from workflows.outbox import RECHECK
 
 FORMATS = click.Choice(["json", "xml"])
+SIGNATURES = click.Choice(list(KINDS))
 
 
 @click.group()
@@ -85,9 +87,22 @@ def _auth_options(
 @click.option("--accept", type=FORMATS, default="json", show_default=True)
 @click.option("--retry-schedule", metavar="0s,5s,5m,...", help="Override the retry ladder.")
 @click.option("--signing-secret", metavar="whsec_...", help="Sign deliveries (Standard Webhooks).")
+@click.option(
+    "--signature",
+    type=SIGNATURES,
+    default="hmac",
+    show_default=True,
+    help="hmac: v1 with --signing-secret; ed25519: v1a with a key made now (whpk_ in show).",
+)
 @click.option("--rate-limit", type=float, metavar="N", help="Requests per second, all workers.")
 @click.option("--max-in-flight", type=int, metavar="N", help="Attempts at once per worker.")
 @click.option("--failover-url", help="Where a delivery goes once its retries are exhausted.")
+@click.option(
+    "--filter",
+    "filter_",
+    metavar="EXPR",
+    help="Deliver only events this JMESPath expression on the envelope is truthy for.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @pass_app
 def add(
@@ -108,9 +123,11 @@ def add(
     accept: str,
     retry_schedule: str | None,
     signing_secret: str | None,
+    signature: str,
     rate_limit: float | None,
     max_in_flight: int | None,
     failover_url: str | None,
+    filter_: str | None,
     as_json: bool,
 ) -> None:
     """Add a webhook; prints its alias and UUID (the UUID last, for scripts)."""
@@ -129,9 +146,11 @@ def add(
         accept=accept,
         retry_schedule=schedule,
         signing_secret=signing_secret,
+        signature=signature if signature == "ed25519" else None,
         rate_limit=rate_limit,
         max_in_flight=max_in_flight,
         failover_url=failover_url,
+        filter=filter_,
         **_auth_options(basic_auth, custom_auth, secret),
     )
     engine, box = app.store()
@@ -141,16 +160,23 @@ def add(
     if as_json:
         print_json(shown)
     else:
+        if shown.public_key:
+            click.echo(f"public key (receivers verify with it): {shown.public_key}", err=True)
         click.echo(f"created webhook {shown.alias} in {shown.project}: {shown.id}")
 
 
 def _signing(shown: WebhookPublic) -> str:
     if not shown.signing_secret:
         return "-"
+    what = shown.signing_secret
+    if shown.public_key:
+        what = f"ed25519 (v1a), public key {shown.public_key}"
     if shown.signing_rotation_until:
         until = f"{shown.signing_rotation_until:%Y-%m-%d %H:%M}Z"
-        return f"{shown.signing_secret} (previous secret also signs until {until})"
-    return shown.signing_secret
+        if shown.previous_public_key:
+            return f"{what} (previous key {shown.previous_public_key} also signs until {until})"
+        return f"{what} (previous secret also signs until {until})"
+    return what
 
 
 @webhooks.command("update")
@@ -177,6 +203,9 @@ def _signing(shown: WebhookPublic) -> str:
 @click.option("--rotate-signing-secret", is_flag=True, help="Generate a new signing secret.")
 @click.option("--no-signing", is_flag=True, help="Stop signing at once.")
 @click.option(
+    "--signature", type=SIGNATURES, help="Sign with hmac (v1) or ed25519 (v1a, a new key)."
+)
+@click.option(
     "--grace", default="24h", show_default=True, help="How long the old secret signs too."
 )
 @click.option("--failover-url", help="Where an exhausted archive is sent ('' to remove).")
@@ -184,6 +213,8 @@ def _signing(shown: WebhookPublic) -> str:
 @click.option("--no-rate-limit", is_flag=True, help="Remove the rate limit.")
 @click.option("--max-in-flight", type=int, metavar="N", help="Attempts at once per worker.")
 @click.option("--default-max-in-flight", is_flag=True, help="Back to the worker's default cap.")
+@click.option("--filter", "filter_", metavar="EXPR", help="JMESPath on the envelope.")
+@click.option("--no-filter", is_flag=True, help="Deliver every event again.")
 @click.option("--enable/--disable", "enabled", default=None)
 @click.option("--reason", help="Why it is disabled.")
 @click.option("--json", "as_json", is_flag=True)
@@ -195,6 +226,9 @@ def update(app: AppContext, /, ref: str, project: str | None, **opts: Any) -> No
     engine, box = app.store()
     with Session(engine) as session:
         webhook = find_webhook(session=session, ref=ref, project=project)
+        if opts["rotate_signing_secret"]:  # a new secret of the kind it signs with
+            kind = opts["signature"] or signing_kind(webhook, box) or "hmac"
+            changes["signing_secret"] = new_secret(kind)
         webhook = update_webhook(
             session=session, webhook=webhook, data=WebhookSettings(**changes), box=box
         )
@@ -205,7 +239,9 @@ def update(app: AppContext, /, ref: str, project: str | None, **opts: Any) -> No
         click.echo(f"updated {shown.id} ({shown.project}/{shown.alias})")
     if opts["enabled"]:
         _resume(app, engine, shown.id)
-    if opts["rotate_signing_secret"]:
+    if opts["rotate_signing_secret"] and shown.signature == "ed25519":
+        click.echo(f"new public key: {shown.public_key}", err=True)
+    elif opts["rotate_signing_secret"]:
         click.echo(f"new signing secret: {changes['signing_secret']}", err=True)
 
 
@@ -240,6 +276,10 @@ def _update_changes(opts: dict[str, Any]) -> dict[str, Any]:
     elif opts["default_retry_schedule"]:
         changes["retry_schedule"] = None
     changes.update(_limits(opts))
+    if opts["filter_"] is not None and opts["no_filter"]:
+        raise CommandError("choose --filter or --no-filter")
+    if opts["filter_"] is not None or opts["no_filter"]:
+        changes["filter"] = opts["filter_"] or ""
     signing = [opts["signing_secret"], opts["rotate_signing_secret"], opts["no_signing"]]
     if sum(bool(x) for x in signing) > 1:
         raise CommandError("choose one of --signing-secret, --rotate-signing-secret, --no-signing")
@@ -247,7 +287,9 @@ def _update_changes(opts: dict[str, Any]) -> dict[str, Any]:
         changes["signing_secret"] = new_secret()
     elif opts["signing_secret"] or opts["no_signing"]:
         changes["signing_secret"] = opts["signing_secret"] or ""
-    if "signing_secret" in changes:
+    if opts["signature"]:
+        changes["signature"] = opts["signature"]
+    if "signing_secret" in changes or opts["signature"]:
         try:
             changes["signing_grace"] = parse_duration(opts["grace"])
         except ValueError as err:
@@ -356,6 +398,7 @@ def show(app: AppContext, ref: str, project: str | None, as_json: bool) -> None:
             ("retry schedule", format_schedule(shown.retry_schedule)),
             ("signing secret", _signing(shown)),
             ("failover url", shown.failover_url or "-"),
+            ("filter", shown.filter or "-"),
             *_limits_shown(shown),
             ("enabled", "yes" if shown.enabled else f"no ({shown.disabled_reason})"),
         ]

@@ -24,6 +24,7 @@ from activities.delivery.http import HttpClients
 from activities.delivery.sender import Sender, Verdict
 from activities.delivery.tokens import TokenCache
 from activities.errors import ConfigError, EndpointUnavailable
+from activities.schemas import schema, schema_name
 from activities.store.crypto import REDACTED, SecretBox
 
 EXCERPT = 1024
@@ -62,6 +63,10 @@ class HookExamples(BaseModel):
     response_error: Any
     xml: dict[str, str]
     """The same three examples as XML (the ``--content-type xml`` body)."""
+    schema_version: str = ""
+    """What the ``webhook-schema`` header of its deliveries says (``archive.v1``)."""
+    json_schema: dict[str, Any] = {}
+    """The request body's JSON Schema (draft 2020-12)."""
 
 
 def example_body(hook: HookType) -> tuple[dict[str, Any], str]:
@@ -93,6 +98,8 @@ def examples(hook: HookType) -> HookExamples:
         title=hook.title,
         trigger=hook.trigger,
         xml={name: render(value, "xml") for name, value in parts.items()},
+        schema_version=schema_name(hook.name),
+        json_schema=schema(hook.name),
         **parts,
     )
 

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from activities.delivery.retry import DEFAULT_SCHEDULE, format_schedule, parse_schedule
-from activities.delivery.signing import new_secret
+from activities.delivery.signing import KINDS, new_secret
 from activities.errors import ConfigError
 from activities.store.crypto import REDACTED
 from activities.store.webhooks import WebhookPublic
@@ -43,6 +43,7 @@ def form_settings(
         "content_type": _text(form, "content_type") or "json",
         "accept": _text(form, "accept") or "json",
         "failover_url": _text(form, "failover_url") or ("" if current else None),
+        "filter": _text(form, "filter") or ("" if current else None),
         "enabled": form.get("enabled") == "on",
         "disabled_reason": _text(form, "disabled_reason") or None,
     }
@@ -92,13 +93,19 @@ def _auth(form: FormData, current: WebhookPublic | None) -> dict[str, Any]:
 
 
 def _signing(form: FormData, fields: dict[str, Any]) -> str | None:
+    """Sets the signing fields; returns a generated HMAC secret (to show once)."""
     choice = _text(form, "signing") or "keep"
+    kind = _text(form, "signature") or "hmac"
+    if kind not in KINDS:
+        raise ConfigError(f"Signature: unknown kind {kind!r}")
     if choice == "none":
         fields["signing_secret"] = ""
-    elif choice == "generate":
-        fields["signing_secret"] = new_secret()
-        return str(fields["signing_secret"])
-    elif choice == "set":
+        return None
+    if choice == "generate":
+        fields["signing_secret"] = new_secret(kind)
+        return str(fields["signing_secret"]) if kind == "hmac" else None
+    fields["signature"] = kind
+    if choice == "set":
         fields["signing_secret"] = _text(form, "signing_secret")
     return None
 
@@ -123,9 +130,12 @@ def form_values(shown: WebhookPublic | None, default_type: str) -> dict[str, Any
             "accept": "json",
             "retry_schedule": "",
             "failover_url": "",
+            "filter": "",
             "enabled": True,
             "disabled_reason": "",
             "signing": False,
+            "signature": "hmac",
+            "public_key": "",
         }
     custom_default = shown.retry_schedule != list(DEFAULT_SCHEDULE)
     return {
@@ -145,9 +155,12 @@ def form_values(shown: WebhookPublic | None, default_type: str) -> dict[str, Any
         "accept": shown.accept,
         "retry_schedule": format_schedule(shown.retry_schedule) if custom_default else "",
         "failover_url": shown.failover_url or "",
+        "filter": shown.filter or "",
         "enabled": shown.enabled,
         "disabled_reason": shown.disabled_reason or "",
         "signing": bool(shown.signing_secret),
+        "signature": shown.signature or "hmac",
+        "public_key": shown.public_key or "",
     }
 
 
@@ -159,9 +172,11 @@ def typed_values(form: FormData, base: dict[str, Any]) -> dict[str, Any]:
     for name in ("basic_username", "secret_alias", "content_type", "accept", "retry_schedule"):
         values[name] = _text(form, name)
     values["failover_url"] = _text(form, "failover_url")
+    values["filter"] = _text(form, "filter")
     values["disabled_reason"] = _text(form, "disabled_reason")
     values["verify_ssl"] = form.get("verify_ssl") == "on"
     values["enabled"] = form.get("enabled") == "on"
+    values["signature"] = _text(form, "signature") or "hmac"
     values["headers"] = _pairs(form, "header_name", "header_value")
     values["custom_auth"] = dict.fromkeys(_pairs(form, "custom_name", "custom_value"), "")
     return values

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from sqlmodel import Session
 
 from activities.catalog import CATALOG
-from activities.delivery.signing import new_secret
+from activities.delivery.signing import new_secret, public_key
 from activities.errors import NotFound
+from activities.schemas import schema
 from activities.store.tables import Webhook
 from activities.store.webhooks import (
     WebhookCreate,
@@ -20,6 +21,7 @@ from activities.store.webhooks import (
     find_webhook,
     list_webhooks,
     public,
+    signing_kind,
     templates_of,
     update_webhook,
 )
@@ -122,17 +124,23 @@ def rotate(
     body: RotateIn | None = None,
     project: ProjectFilter = None,
 ) -> RotatedOut:
-    """A new signing secret, shown this once; the previous one signs too for ``grace``."""
+    """A new signing secret, shown this once (an ed25519 webhook: a new key, whose
+    public key is shown); the previous one signs too for ``grace``."""
     services = services_of(request)
-    secret = new_secret()
-    grace = (body or RotateIn()).grace
-    data = WebhookSettings(signing_secret=secret, signing_grace=grace)
+    rotate = body or RotateIn()
     with Session(services.engine) as session:
         webhook = owned_webhook(session, caller, ref, project)
+        kind = rotate.signature or signing_kind(webhook, services.box) or "hmac"
+        secret = new_secret(kind)
+        data = WebhookSettings(signing_secret=secret, signing_grace=rotate.grace)
         webhook = update_webhook(session=session, webhook=webhook, data=data, box=services.box)
         until = (
             webhook.previous_signing_secret_until if webhook.previous_signing_secret_enc else None
         )
+        if kind == "ed25519":
+            return RotatedOut(
+                signing_secret=None, public_key=public_key(secret), previous_signs_until=until
+            )
         return RotatedOut(signing_secret=secret, previous_signs_until=until)
 
 
@@ -168,3 +176,12 @@ def hook_type(_caller: Caller, type_: str) -> HookExamples:
     if hook is None:
         raise NotFound(f"no hook type {type_!r}")
     return examples(hook)
+
+
+@router.get("/hook-types/{type_}/schema", response_model=dict[str, Any], tags=["hook types"])
+def hook_type_schema(_caller: Caller, type_: str) -> dict[str, Any]:
+    """The type's request body as a JSON Schema (draft 2020-12); its ``$id`` and
+    ``version`` are what the ``webhook-schema`` header of each delivery names."""
+    if type_ not in CATALOG:
+        raise NotFound(f"no hook type {type_!r}")
+    return schema(type_)
