@@ -353,11 +353,18 @@ def _older(path: Path, cutoff: datetime) -> bool:
 
 
 def _sweep_documents(root: Path, cutoff: datetime, named: set[str], dry_run: bool) -> int:
-    """Documents older than ``cutoff`` that nothing in the log names."""
+    """Documents older than ``cutoff`` that nothing in the log names: each
+    project's (``<root>/projects/<project>/``) and those stored before documents
+    belonged to a project (``<root>/``). A reference named in any project's log
+    keeps the file in every project (the cautious side)."""
     if not root.is_dir():
         return 0
+    projects = root / "projects"
+    folders = (
+        [root, *(p for p in projects.iterdir() if p.is_dir())] if projects.is_dir() else [root]
+    )
     removed = 0
-    for path in root.iterdir():
+    for path in (path for folder in folders for path in folder.iterdir()):
         if not (_DIGEST.match(path.name) and path.is_file()):
             continue
         if REF_PREFIX + path.name in named or not _older(path, cutoff):

@@ -155,10 +155,10 @@ async def test_documents_named_by_a_kept_or_running_delivery_stay(
     store: Engine, box: SecretBox, tmp_path: Path
 ) -> None:
     documents = LocalDocumentStore(tmp_path / "documents")
-    refs = [documents.put(io.BytesIO(f"document {n}".encode())) for n in range(5)]
+    refs = [documents.put(io.BytesIO(f"document {n}".encode()), project="acme") for n in range(5)]
     for ref in refs:
-        _age(documents.root / ref.removeprefix("sha256:"), 60 * DAY)
-    fresh = documents.put(io.BytesIO(b"fresh, named by nothing"))
+        _age(documents.project_dir("acme") / ref.removeprefix("sha256:"), 60 * DAY)
+    fresh = documents.put(io.BytesIO(b"fresh, named by nothing"), project="acme")
 
     def named(ref: str) -> dict[str, object]:
         return {"document": {"name": "a.pdf", "content_type": "application/pdf", "ref": ref}}
@@ -206,7 +206,7 @@ async def test_documents_named_by_a_kept_or_running_delivery_stay(
     assert (shown.deliveries, shown.documents, shown.kept_open) == (1, 2, 2)
     done = await work.run(RetentionInput(), open_sessions=lookup)
     assert (done.deliveries, done.documents, done.kept_open) == (1, 2, 2)
-    left = {path.name for path in documents.root.iterdir()}
+    left = {path.name for path in documents.project_dir("acme").iterdir()}
     digests = [ref.removeprefix("sha256:") for ref in [*refs, fresh]]
     assert left == {digests[0], digests[1], digests[2], digests[5]}
     assert _left(store, recent + running + station) == (3, 6)
