@@ -11,7 +11,7 @@ from temporalio.client import Client
 from activities.contracts import CreateProcess, ProcessState
 from worker.cli.context import AppContext, pass_app, run_with_client
 from worker.cli.output import CommandError, load_json_arg, print_json, print_table
-from worker.runtime.failures import describe_validation
+from worker.runtime.messages import describe_validation
 from worker.services.sessions import create_process, process_state
 
 

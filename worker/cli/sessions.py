@@ -23,7 +23,7 @@ from worker.cli.output import (
     print_table,
 )
 from worker.cli.session_list import list_
-from worker.runtime.failures import describe_validation
+from worker.runtime.messages import describe_validation
 from worker.services.session_views import SessionView, read_session
 from worker.services.sessions import (
     create_session,

@@ -4,23 +4,27 @@ and its request and response examples."""
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import click
-from sqlmodel import Session
 
-from activities.catalog import CATALOG
-from activities.store.webhooks import find_webhook
 from worker.cli.context import AppContext, pass_app
+from worker.cli.lazy import HOOK_TYPES
 from worker.cli.output import CommandError, print_json
-from worker.services.probe import Format, ProbeResult, probe_webhook, render
+
+if TYPE_CHECKING:
+    from worker.services.probe import Format, ProbeResult
 
 
 @click.command("example")
-@click.argument("type_", metavar="TYPE", type=click.Choice(list(CATALOG)))
+@click.argument("type_", metavar="TYPE", type=HOOK_TYPES)
 @click.option("--content-type", type=click.Choice(["json", "xml"]), default="json")
 @click.option("--json", "as_json", is_flag=True, help="Everything as one JSON document.")
 def example(type_: str, content_type: str, as_json: bool) -> None:
     """Print a type's request body, response success and response error examples."""
+    from activities.catalog import CATALOG
+    from worker.services.probe import render
+
     hook = CATALOG[type_]
     if as_json:
         print_json(
@@ -53,6 +57,11 @@ def example(type_: str, content_type: str, as_json: bool) -> None:
 def test(app: AppContext, ref: str, project: str | None) -> None:
     """Send the type's request example through the real delivery path and
     report status, latency, response and verdict. Exit code 0 means success."""
+    from sqlmodel import Session
+
+    from activities.store.webhooks import find_webhook
+    from worker.services.probe import probe_webhook
+
     engine, box = app.store()
     with Session(engine) as session:
         webhook_id = find_webhook(session=session, ref=ref, project=project).id

@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 from typing import Any, TypeGuard
 
-from pydantic import ValidationError
 from temporalio.api.failure.v1 import Failure
 from temporalio.converter import DefaultFailureConverterWithEncodedAttributes, PayloadConverter
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import FailureType
+from worker.runtime.messages import describe_validation as describe_validation
 
 EXPECTED_TYPES = frozenset(kind.value for kind in FailureType)
 # The SDK marks its "Completing activity as failed" records with this extra.
@@ -73,12 +73,3 @@ def quiet_expected_failures() -> None:
     logger = logging.getLogger("temporalio.activity")
     if _FILTER not in logger.filters:
         logger.addFilter(_FILTER)
-
-
-def describe_validation(err: ValidationError) -> str:
-    """The first problem of a validation error, on one line."""
-    first = err.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    message = str(first["msg"]).removeprefix("Value error, ")
-    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{where}: {message}{more}" if where else f"{message}{more}"
