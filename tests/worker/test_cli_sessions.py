@@ -373,3 +373,16 @@ async def test_ctrl_c_leaves_a_redelivery_running(
     assert "Traceback" not in rest
     await wait_for_requests(receiver, 5, "/d")  # its ladder goes on without the command
 
+
+async def test_create_json_prints_the_created_session_once(
+    cli: Cli, client: Client, worker: Worker
+) -> None:
+    out = await asyncio.to_thread(cli.ok, "sessions", "create", "--project", "acme", "--json")
+    created = json.loads(out)
+    assert created == {
+        "id": created["id"],
+        "workflow_id": f"session-{created['id']}",
+        "project": "acme",
+    }
+    described = await client.get_workflow_handle(created["workflow_id"]).describe()
+    assert described.workflow_type == "Session"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import mimetypes
 from pathlib import Path
 
 import click
@@ -20,11 +21,15 @@ def documents() -> None:
 
 @documents.command("put")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--content-type", default="application/pdf", show_default=True)
+@click.option(
+    "--content-type",
+    help="Media type [default: from the file's extension, application/octet-stream if unknown].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the file entry for a signal.")
 @pass_app
-def put(app: AppContext, file: Path, content_type: str, as_json: bool) -> None:
+def put(app: AppContext, file: Path, content_type: str | None, as_json: bool) -> None:
     """Store FILE and print its reference."""
+    content_type = content_type or content_type_of(file)
     settings = app.settings
     if settings.documents_dir is None:
         require_data_dir(settings.data_dir, given=settings.data_dir_given)
@@ -38,3 +43,9 @@ def put(app: AppContext, file: Path, content_type: str, as_json: bool) -> None:
         click.echo(json.dumps({"name": file.name, "content_type": content_type, "ref": ref}))
     else:
         click.echo(ref)
+
+
+def content_type_of(file: Path) -> str:
+    """The media type a file's extension names (``contract.pdf``: application/pdf)."""
+    guessed, _encoding = mimetypes.guess_type(file.name, strict=False)
+    return guessed or "application/octet-stream"
