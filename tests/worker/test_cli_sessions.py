@@ -386,3 +386,43 @@ async def test_create_json_prints_the_created_session_once(
     }
     described = await client.get_workflow_handle(created["workflow_id"]).describe()
     assert described.workflow_type == "Session"
+
+
+async def test_processes_show_an_archive_under_way_from_the_log(
+    cli: Cli,
+    client: Client,
+    worker: Worker,
+    engine,
+    box: SecretBox,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    add_webhook(
+        engine,
+        box,
+        alias="dms",
+        type="archive",
+        url=receiver.url("/arch"),
+        retry_schedule=[0, 0.2, 600],
+    )
+    receiver.always("/arch", Reply(status=500))
+    process_id = uuid.uuid4()
+    request = {"id": str(process_id), "project": "acme", "sessions": [{"template": "t"}]}
+    (tmp_path / "process.json").write_text(json.dumps(request))
+    await asyncio.to_thread(cli.ok, "processes", "create", str(tmp_path / "process.json"))
+    station = f"{process_id.hex}-1"
+    await eventually(
+        lambda: asyncio.to_thread(cli.run, "sessions", "show", station),
+        lambda ran: ran[0] == 0,
+    )
+    await asyncio.to_thread(
+        cli.ok, "sessions", "signal", station, "form_submitted", "--data", '{"form_data": {}}'
+    )
+    await wait_for_requests(receiver, 2, "/arch")  # the second attempt failed too
+    shown = await eventually(
+        lambda: asyncio.to_thread(cli.ok, "processes", "show", str(process_id)),
+        lambda out: "archive -> dms: pending" in out and "attempt 1/" not in out,
+    )
+    assert shown.splitlines()[0].endswith(": archiving (every station submitted)")
+    [line] = [line for line in shown.splitlines() if line.startswith("archive -> dms")]
+    assert line == "archive -> dms: pending HTTP 500", shown
