@@ -104,6 +104,10 @@ class Envelope(Model):
             if getattr(self, name) is not None:
                 body[name] = self.model_dump(mode="json", include={name})[name]
         if self.to is not None:  # Send SMS has a fixed structure: every key, null when absent
-            for name in _SMS_FIELDS:
-                body.setdefault(name, None)
+            sms = {name: body.pop(name, None) for name in _SMS_FIELDS}
+            text_ref = body.pop("text_ref", None)
+            # In the documented order, after event and session. A sealed text's
+            # reference goes last: the delivery activity replaces it by the text,
+            # which keeps its place (a key set again keeps its position).
+            body = {**body, **sms} | ({"text_ref": text_ref} if text_ref is not None else {})
         return body

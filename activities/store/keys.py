@@ -93,6 +93,7 @@ def revoke_key(*, session: Session, ref: str) -> ApiKey:
 
 
 def _find(session: Session, ref: str) -> ApiKey:
+    ref = ref.strip().removesuffix("...")  # the prefix as `keys list` prints it
     try:
         found = session.get(ApiKey, uuid.UUID(ref))
     except ValueError:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-import httpx
 from sqlmodel import Session, select
 
 from activities.store.tables import Secret
@@ -30,6 +29,8 @@ def check_url(url: str) -> str:
         parts.port  # noqa: B018  (raises on a bad port)
     except ValueError:
         raise ValueError(f"invalid port in URL {url!r}") from None
+    import httpx  # here: a command that checks no URL does not load it
+
     try:
         httpx.URL(url)  # the parser every attempt goes through
     except httpx.InvalidURL as err:

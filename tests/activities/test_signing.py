@@ -68,3 +68,10 @@ def test_ed25519_key_of_the_rfc_8032_vector_and_a_v1a_signature_it_verifies() ->
     Ed25519PublicKey.from_public_bytes(public).verify(
         base64.b64decode(value), b"evt_1.1614265330.{}"
     )
+
+
+def test_the_command_line_offers_every_signature_kind() -> None:
+    from activities.delivery.signing import KINDS
+    from worker.cli.webhooks import SIGNATURES
+
+    assert list(SIGNATURES.choices) == list(KINDS)

@@ -139,9 +139,14 @@ async def test_field_changed_answers_the_endpoints_values(
     # The command line makes the same call.
     receiver.script("/rd", Reply(body=b'[{"id": "customer_name", "value": "Noa"}]'))
     out = await asyncio.to_thread(
-        cli.ok, "sessions", "field-changed", session_id, "--data", json.dumps(change)
+        cli.ok, "sessions", "field-changed", session_id, "--data", json.dumps(change), "--json"
     )
     assert json.loads(out) == [{"id": "customer_name", "value": "Noa"}]
+    receiver.script("/rd", Reply(body=b'[{"id": "customer_name", "value": "Noa"}]'))
+    out = await asyncio.to_thread(
+        cli.ok, "sessions", "field-changed", session_id, "--data", json.dumps(change)
+    )
+    assert out.splitlines() == ["ID             VALUE", "customer_name  Noa"]
     code, err = await asyncio.to_thread(
         cli.fails, "sessions", "field-changed", session_id, "--data", "{}"
     )

@@ -60,3 +60,11 @@ def test_bad_input_is_one_line(cli: Cli) -> None:
             ": not both, not neither" if "admin key" in message else ""
         )
     assert cli.ok("keys", "list", "--json").strip() == "[]"
+
+
+def test_revoke_takes_the_prefix_as_keys_list_prints_it(cli: Cli) -> None:
+    key = cli.ok("keys", "create", "--project", "acme").splitlines()[-1]
+    printed = cli.ok("keys", "list").splitlines()[1].split()[1]
+    assert printed == key[:12] + "..."
+    assert cli.ok("keys", "revoke", printed).startswith("revoked key ")
+    assert json.loads(cli.ok("keys", "list", "--json"))[0]["revoked_at"] is not None

@@ -66,7 +66,8 @@ def test_test_button_failure_exit_code(cli: Cli, receiver: Receiver) -> None:
     code, out, err = cli.run("webhooks", "test", "crm")
     assert code == 1
     assert "verdict: failure: HTTP 200 with an error body" in out
-    assert err.strip() == "hookflow: error: test failed: HTTP 200 with an error body"
+    assert err.strip() == "hookflow: error: test failed"  # the reason is in the verdict, once
+    assert out.count("HTTP 200 with an error body") == 1
 
 
 def test_test_button_xml_both_ways(cli: Cli, receiver: Receiver) -> None:
@@ -94,7 +95,9 @@ def test_test_button_is_guarded(
     monkeypatch.setenv("HOOKFLOW_ALLOW_NETWORKS", "")
     add(cli, receiver.url("/g"))
     code, out, err = cli.run("webhooks", "test", "crm")
-    assert code == 1 and "127.0.0.1 is loopback" in err
+    assert code == 1 and err == "hookflow: error: test failed\n"
+    assert out.count("127.0.0.1 is loopback") == 1  # the reason, once: in the verdict
+    assert "verdict: failure: destination 127.0.0.1 refused: 127.0.0.1 is loopback" in out
     assert receiver.requests == []
 
 

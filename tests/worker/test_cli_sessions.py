@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import sys
 import uuid
 from pathlib import Path
 
@@ -169,29 +171,38 @@ async def test_failed_delivery_is_found_and_redelivered(
     [row] = json.loads(failed)
     assert row["attempts"] == 2 and row["event_type"] == "WHEF_SESSION_CREATED"
 
-    receiver.always("/r", Reply(status=200))
+    receiver.script("/r", Reply(status=503), Reply(status=200))  # down once more, then up
     code, out, err = await asyncio.to_thread(cli.run, "deliveries", "redeliver", row["id"])
     assert code == 0, err
     assert out.startswith("1 delivered, 0 failed (session-")  # the running session resends it
-    assert "redelivering: 1/1" in err  # progress
-    first, second, again = receiver.at("/r")
-    assert again.headers["webhook-id"] == first.headers["webhook-id"] == row["event_id"]
-    assert again.body == first.body
+    lines = err.splitlines()
+    assert lines[0] == "waiting for the result; Ctrl-C leaves it running (or use --no-wait)"
+    # Each attempt as it happens, then the count.
+    label = f"#1 WHEF_SESSION_CREATED of {session_id} -> erp"
+    shown_attempts = [line.strip() for line in lines if line.startswith("  attempt ")]
+    assert shown_attempts[0].startswith(f"attempt 3 of {label}: HTTP 503, retrying (")
+    assert shown_attempts[1].startswith(f"attempt 4 of {label}: HTTP 200, delivered (")
+    assert len(shown_attempts) == 2
+    assert lines[-1] == "redelivering: 1/1 (0 failed)"
+    first, second, again, last = receiver.at("/r")
+    assert last.headers["webhook-id"] == first.headers["webhook-id"] == row["event_id"]
+    assert again.body == last.body == first.body
     shown = json.loads(await asyncio.to_thread(cli.ok, "deliveries", "show", row["id"], "--json"))
     assert shown["status"] == "delivered"
     assert [(a["attempt"], a["outcome"]) for a in shown["attempt_log"]] == [
         (1, "retrying"),
         (2, "failed"),
-        (3, "delivered"),
+        (3, "retrying"),
+        (4, "delivered"),
     ]
     # Stored encrypted, shown in clear.
     assert shown["envelope"]["event"]["id"] == row["event_id"]
-    assert shown["attempt_log"][2]["response_excerpt"] == '{"status": "success"}'
+    assert shown["attempt_log"][3]["response_excerpt"] == '{"status": "success"}'
     shown_session = json.loads(
         await asyncio.to_thread(cli.ok, "sessions", "show", session_id, "--json")
     )
     [record] = shown_session["deliveries"]
-    assert (record["status"], record["attempts"], record["status_code"]) == ("delivered", 3, 200)
+    assert (record["status"], record["attempts"], record["status_code"]) == ("delivered", 4, 200)
     # The session was running: it sent the delivery again itself.
     assert out.split("(")[1].rstrip(")\n") == f"session-{session_id}"
 
@@ -320,3 +331,98 @@ async def test_processes_create_and_show(
     assert code == 1 and len(err.strip().splitlines()) == 1
     code, err = await asyncio.to_thread(cli.fails, "processes", "show", str(uuid.uuid4()))
     assert "no process" in err
+
+
+async def test_ctrl_c_leaves_a_redelivery_running(
+    cli: Cli, client: Client, worker: Worker, engine, box: SecretBox, receiver: Receiver
+) -> None:
+    add_webhook(
+        engine,
+        box,
+        alias="down",
+        type="session_created",
+        url=receiver.url("/d"),
+        retry_schedule=[0, 0.2, 1],
+    )
+    receiver.always("/d", Reply(status=503))
+    session_id = (
+        await asyncio.to_thread(cli.ok, "sessions", "create", "--project", "acme")
+    ).strip()
+    await wait_for_requests(receiver, 3, "/d")
+    failed = await eventually(
+        lambda: asyncio.to_thread(
+            cli.ok, "deliveries", "list", "--status", "failed", "--session", session_id, "--json"
+        ),
+        lambda out: bool(json.loads(out)),
+    )
+    [row] = json.loads(failed)
+    command = [sys.executable, "-c", "from worker.cli.main import entry_point; entry_point()"]
+    process = await asyncio.create_subprocess_exec(
+        *command, "deliveries", "redeliver", row["id"], stderr=asyncio.subprocess.PIPE
+    )
+    assert process.stderr is not None
+    first = await asyncio.wait_for(process.stderr.readline(), 30)
+    assert first.decode().strip() == (
+        "waiting for the result; Ctrl-C leaves it running (or use --no-wait)"
+    )
+    await wait_for_requests(receiver, 4, "/d")  # the redelivery's first attempt
+    process.send_signal(signal.SIGINT)
+    rest = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
+    assert await process.wait() == 130
+    assert rest.splitlines()[-1].startswith("stopped waiting: the redelivery goes on")
+    assert "Traceback" not in rest
+    await wait_for_requests(receiver, 5, "/d")  # its ladder goes on without the command
+
+
+async def test_create_json_prints_the_created_session_once(
+    cli: Cli, client: Client, worker: Worker
+) -> None:
+    out = await asyncio.to_thread(cli.ok, "sessions", "create", "--project", "acme", "--json")
+    created = json.loads(out)
+    assert created == {
+        "id": created["id"],
+        "workflow_id": f"session-{created['id']}",
+        "project": "acme",
+    }
+    described = await client.get_workflow_handle(created["workflow_id"]).describe()
+    assert described.workflow_type == "Session"
+
+
+async def test_processes_show_an_archive_under_way_from_the_log(
+    cli: Cli,
+    client: Client,
+    worker: Worker,
+    engine,
+    box: SecretBox,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    add_webhook(
+        engine,
+        box,
+        alias="dms",
+        type="archive",
+        url=receiver.url("/arch"),
+        retry_schedule=[0, 0.2, 600],
+    )
+    receiver.always("/arch", Reply(status=500))
+    process_id = uuid.uuid4()
+    request = {"id": str(process_id), "project": "acme", "sessions": [{"template": "t"}]}
+    (tmp_path / "process.json").write_text(json.dumps(request))
+    await asyncio.to_thread(cli.ok, "processes", "create", str(tmp_path / "process.json"))
+    station = f"{process_id.hex}-1"
+    await eventually(
+        lambda: asyncio.to_thread(cli.run, "sessions", "show", station),
+        lambda ran: ran[0] == 0,
+    )
+    await asyncio.to_thread(
+        cli.ok, "sessions", "signal", station, "form_submitted", "--data", '{"form_data": {}}'
+    )
+    await wait_for_requests(receiver, 2, "/arch")  # the second attempt failed too
+    shown = await eventually(
+        lambda: asyncio.to_thread(cli.ok, "processes", "show", str(process_id)),
+        lambda out: "archive -> dms: pending" in out and "attempt 1/" not in out,
+    )
+    assert shown.splitlines()[0].endswith(": archiving (every station submitted)")
+    [line] = [line for line in shown.splitlines() if line.startswith("archive -> dms")]
+    assert line == "archive -> dms: pending HTTP 500", shown

@@ -69,6 +69,20 @@ def test_documents_stored_before_projects_go_to_the_first_project_naming_them(
     assert store.unowned() == []
 
 
+def test_documents_put_labels_each_file_by_its_type(cli: Cli, tmp_path: Path) -> None:
+    for name, expected in [
+        ("id-card.png", "image/png"),
+        ("notes.txt", "text/plain"),
+        ("scan.jpeg", "image/jpeg"),
+        ("blob.unknownext", "application/octet-stream"),
+    ]:
+        (tmp_path / name).write_bytes(b"x")
+        entry = json.loads(cli.ok("documents", "put", str(tmp_path / name), "--json"))
+        assert entry["content_type"] == expected, name
+    given = ["documents", "put", str(tmp_path / "notes.txt"), "--content-type", "text/markdown"]
+    assert json.loads(cli.ok(*given, "--json"))["content_type"] == "text/markdown"
+
+
 def test_storage_set_show_delete(cli: Cli) -> None:
     out = cli.ok("storage", "set", "--project", "acme", "--path", "{project}/{session_id}", "--zip")
     assert out.strip().endswith("storage/{project}/{session_id} (zip)")

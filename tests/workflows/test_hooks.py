@@ -42,6 +42,9 @@ async def test_invitation_and_otp_go_to_the_send_sms_webhook(
     )
     assert otp.json()["purpose"] == "otp" and otp.json()["text"] == "Your code: 482913"
     assert "text_ref" not in otp.json()
+    # Both in the documented order (json.loads keeps the order sent).
+    documented = ["event", "session", "to", "text", "purpose", "link", "locale"]
+    assert list(invitation.json()) == list(otp.json()) == documented
     state = await wait_state(handle, lambda s: bool(s.problems))
     assert "a one-time password is sent sealed" in state.problems[0]
     history = await handle.fetch_history()

@@ -7,17 +7,18 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
-from sqlalchemy.engine import Engine
-from temporalio.client import Client
 
-from activities.store.crypto import SecretBox
 from worker.cli.output import CommandError
-from worker.devstack.stack import require_data_dir
-from worker.runtime.assembly import connect, open_store
-from worker.runtime.settings import Settings
+
+if TYPE_CHECKING:  # imported when used: `hookflow --help` loads none of them
+    from sqlalchemy.engine import Engine
+    from temporalio.client import Client
+
+    from activities.store.crypto import SecretBox
+    from worker.runtime.settings import Settings
 
 
 @dataclass
@@ -31,6 +32,8 @@ class AppContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from worker.runtime.settings import Settings
+
             self._settings = Settings.from_env(data_dir=self.data_dir)
         return self._settings
 
@@ -39,7 +42,11 @@ class AppContext:
             settings = self.settings
             # A cluster's worker may keep nothing there: PostgreSQL, key from the environment.
             if not settings.secret_key_env or str(settings.data_dir) in settings.database_url:
+                from worker.devstack.stack import require_data_dir
+
                 require_data_dir(settings.data_dir, given=settings.data_dir_given)
+            from worker.runtime.store import open_store
+
             self._store = open_store(settings)
         return self._store
 
@@ -54,7 +61,11 @@ def connector(settings: Settings) -> Callable[[], Awaitable[Client]]:
 
     async def connect_() -> Client:
         if not settings.codec_key_env:  # the key file lives in the data dir
+            from worker.devstack.stack import require_data_dir
+
             require_data_dir(settings.data_dir, given=settings.data_dir_given)
+        from worker.runtime.assembly import connect
+
         try:
             return await connect(settings)
         except (RuntimeError, ValueError) as err:

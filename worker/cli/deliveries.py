@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import click
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from activities.contracts import DeliveryStatus, RedeliverProgress
 from activities.log.attempts import attempts_of, envelope_of, excerpt_of, list_deliveries
-from activities.store.tables import Delivery, Webhook
+from activities.log.attempts import delivery_id as log_id
+from activities.store.crypto import SecretBox
+from activities.store.tables import Attempt, Delivery, Webhook
 from activities.store.webhooks import find_webhook
 from worker.cli.context import AppContext, connector, pass_app
 from worker.cli.output import CommandError, print_fields, print_json, print_table
@@ -22,7 +28,13 @@ from worker.services.redelivery import (
     redeliver_stream,
     redeliver_window,
 )
-from worker.services.redelivery_plans import WindowStatus, parse_when
+from worker.services.redelivery_plans import (
+    WindowStatus,
+    parse_when,
+    plan_one,
+    plan_stream,
+    plan_window,
+)
 
 
 @click.group()
@@ -146,25 +158,40 @@ def redeliver(
     Each runs on Temporal with the webhook's retry ladder, each (session,
     webhook) stream in event order, and shows in the UI and in the delivery log.
     """
-    engine, _box = app.store()
+    engine, box = app.store()
+    windowed = status is not None or since is not None or until is not None
+    if delivery_id and (session_id or webhook_ref or windowed):
+        raise CommandError("give a delivery ID, or --webhook with a session or a window, not both")
+    if not delivery_id and not webhook_ref:
+        raise CommandError("give a delivery ID, or --webhook (with --session, or a window)")
+    if session_id and windowed:
+        raise CommandError("--session replays a stream: --status/--since/--until do not apply")
+    watch = _Watch(engine) if not no_wait else None
     common: dict[str, Any] = {
         "temporal": connector(app.settings),
         "settings": app.settings,
         "engine": engine,
         "wait": not no_wait,
-        "on_progress": _print_progress,
+        "on_progress": watch.progress if watch else None,
         "idempotency_key": idempotency_key,
     }
-    windowed = status is not None or since is not None or until is not None
-    if delivery_id and (session_id or webhook_ref or windowed):
-        raise CommandError("give a delivery ID, or --webhook with a session or a window, not both")
+    if watch is not None:  # the deliveries whose attempts are shown as they happen
+        watch.plan = lambda: _planned(
+            engine,
+            box,
+            delivery_id,
+            webhook_ref,
+            project,
+            session_id,
+            from_sequence,
+            status,
+            since,
+            until,
+        )
     if delivery_id:
         work = redeliver_one(delivery_id=delivery_id, **common)
-    elif not webhook_ref:
-        raise CommandError("give a delivery ID, or --webhook (with --session, or a window)")
     elif session_id:
-        if windowed:
-            raise CommandError("--session replays a stream: --status/--since/--until do not apply")
+        assert webhook_ref is not None
         work = redeliver_stream(
             session_id=session_id,
             webhook=webhook_ref,
@@ -173,6 +200,7 @@ def redeliver(
             **common,
         )
     else:
+        assert webhook_ref is not None
         work = redeliver_window(
             webhook=webhook_ref,
             project=project,
@@ -181,7 +209,163 @@ def redeliver(
             until=parse_when(until) if until else None,
             **common,
         )
-    _report(asyncio.run(work))
+    if watch is None:
+        _report(asyncio.run(work))
+        return
+    try:
+        summary = asyncio.run(watch.follow(work))
+    except KeyboardInterrupt:
+        if not watch.started:
+            raise
+        click.echo(
+            "stopped waiting: the redelivery goes on on Temporal "
+            "(see `hookflow deliveries list --status pending` or the Web UI)",
+            err=True,
+        )
+        raise SystemExit(130) from None
+    _report(summary)
+
+
+def _planned(
+    engine: Engine,
+    box: SecretBox,
+    delivery_id: str | None,
+    webhook_ref: str | None,
+    project: str | None,
+    session_id: str | None,
+    from_sequence: int,
+    status: WindowStatus | None,
+    since: str | None,
+    until: str | None,
+) -> list[str]:
+    """The ids of the deliveries a redelivery sends, planned as the service plans them."""
+    if delivery_id:
+        streams = plan_one(engine=engine, box=box, delivery_id=delivery_id)
+    elif session_id:
+        assert webhook_ref is not None
+        streams = plan_stream(
+            engine=engine,
+            box=box,
+            session_id=session_id,
+            webhook=webhook_ref,
+            from_sequence=from_sequence,
+            project=project,
+        )
+    else:
+        assert webhook_ref is not None
+        streams = plan_window(
+            engine=engine,
+            box=box,
+            webhook=webhook_ref,
+            project=project,
+            status=status or "failed",
+            since=parse_when(since) if since else None,
+            until=parse_when(until) if until else None,
+        )
+    return [
+        log_id(event_id=item.envelope.event.id, webhook_id=item.target.id)
+        for stream in streams
+        for item in stream.items
+    ]
+
+
+WATCH_EVERY = 0.5
+"""How often the attempt log is read while a redelivery is waited for."""
+WATCHED = 1000
+"""At most this many deliveries have their attempts shown one by one."""
+
+
+@dataclass
+class _Watch:
+    """Shows a redelivery as it goes: a line when it starts, each attempt of its
+    deliveries as the delivery log records it, and the count done."""
+
+    engine: Engine
+    plan: Callable[[], list[str]] = list
+    started: bool = False
+    _ids: list[str] = field(default_factory=list)
+    _labels: dict[str, str] = field(default_factory=dict)
+    _seen: int = 0
+    _progress: RedeliverProgress | None = None
+    _shown: RedeliverProgress | None = None
+
+    def progress(self, progress: RedeliverProgress) -> None:
+        """The service's progress: shown after the attempts read with it."""
+        if not self.started:
+            self.started = True
+            click.echo(
+                "waiting for the result; Ctrl-C leaves it running (or use --no-wait)", err=True
+            )
+        self._progress = progress
+
+    async def follow(self, work: Awaitable[RedeliverySummary]) -> RedeliverySummary:
+        """Await the redelivery, printing each new attempt of its deliveries."""
+        try:
+            await asyncio.to_thread(self._prepare)
+        except Exception:  # the service refuses the same request, with its own message
+            self._ids = []
+        task = asyncio.ensure_future(work)
+        while not task.done():
+            await asyncio.wait([task], timeout=WATCH_EVERY)
+            await self._show_new()
+        await self._show_new()
+        return task.result()
+
+    def _prepare(self) -> None:
+        self._ids = self.plan()[:WATCHED]
+        with Session(self.engine) as session:
+            rows = session.exec(select(Delivery).where(col(Delivery.id).in_(self._ids)))
+            aliases: dict[uuid.UUID, str] = {}
+            for row in rows:
+                if row.webhook_id not in aliases:
+                    webhook = session.get(Webhook, row.webhook_id)
+                    aliases[row.webhook_id] = webhook.alias if webhook else str(row.webhook_id)
+                self._labels[row.id] = (
+                    f"#{row.sequence} {row.event_type} of {row.session_id} "
+                    f"-> {aliases[row.webhook_id]}"
+                )
+            latest = session.exec(
+                select(func.max(Attempt.id)).where(col(Attempt.delivery_id).in_(self._ids))
+            ).one()
+        self._seen = latest or 0
+
+    async def _show_new(self) -> None:
+        try:
+            attempts = await asyncio.to_thread(self._new_attempts)
+        except Exception:  # the attempts are shown best effort; the result decides
+            attempts = []
+        for attempt in attempts:
+            click.echo(
+                f"  {_attempt_line(attempt, self._labels.get(attempt.delivery_id))}", err=True
+            )
+        if self._progress is not None and self._progress != self._shown:
+            _print_progress(self._progress)
+            self._shown = self._progress
+
+    def _new_attempts(self) -> list[Attempt]:
+        if not self._ids:
+            return []
+        with Session(self.engine) as session:
+            found = list(
+                session.exec(
+                    select(Attempt)
+                    .where(col(Attempt.delivery_id).in_(self._ids), col(Attempt.id) > self._seen)
+                    .order_by(col(Attempt.id))
+                )
+            )
+        if found:
+            self._seen = max(a.id or 0 for a in found)
+        return found
+
+
+def _attempt_line(attempt: Attempt, label: str | None) -> str:
+    """``attempt 3 of #1 WHEF_SESSION_CREATED of S -> crm: HTTP 503, retrying (12 ms)``."""
+    answer = f"HTTP {attempt.status_code}" if attempt.status_code is not None else "no answer"
+    line = f"attempt {attempt.attempt} of {label or attempt.delivery_id}: {answer}, "
+    line += f"{attempt.outcome} ({attempt.latency_ms:.0f} ms)"
+    if attempt.error and attempt.outcome != "delivered":
+        line += f": {attempt.error}"
+    return line
 
 
 def _print_progress(progress: RedeliverProgress) -> None:

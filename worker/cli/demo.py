@@ -14,7 +14,14 @@ from temporalio.client import Client
 from activities.contracts import CreateSession, DeliveryStatus, SessionState
 from activities.delivery.guard import parse_networks
 from activities.delivery.signing import new_secret
-from activities.store.webhooks import WebhookCreate, create_webhook, find_webhook
+from activities.store.crypto import SecretBox
+from activities.store.webhooks import (
+    WebhookCreate,
+    WebhookSettings,
+    create_webhook,
+    find_webhook,
+    update_webhook,
+)
 from worker.cli.context import AppContext, pass_app, run_with_client
 from worker.cli.output import CommandError, print_table
 from worker.devstack.receiver import Receiver, Reply
@@ -43,7 +50,7 @@ SIGNALS: list[tuple[str, dict[str, Any]]] = [
 
 @click.command()
 @click.option("--ui-url", help="Web UI address (default: the running stack's).")
-@click.option("--keep", is_flag=True, help="Keep the demo webhooks afterwards.")
+@click.option("--keep", is_flag=True, help="Keep the demo webhooks enabled afterwards.")
 @pass_app
 def demo(app: AppContext, ui_url: str | None, keep: bool) -> None:
     """Run a session through its whole life against a receiver on this machine.
@@ -80,9 +87,9 @@ def demo(app: AppContext, ui_url: str | None, keep: bool) -> None:
         try:
             state = run_with_client(settings, lambda client: _run(client, settings, app))
         finally:
-            if not keep:
+            if not keep:  # disabled, not deleted: the session's deliveries still name them
                 with Session(engine) as session:
-                    _remove_demo_webhooks(session)
+                    _disable_demo_webhooks(session, box)
         _show(receiver, state, ui)
 
 
@@ -103,6 +110,23 @@ def _remove_demo_webhooks(session: Session) -> None:
         except ValueError:
             continue
     session.commit()
+
+
+DEMO_OVER = "the demo is over (its receiver stopped); the next demo replaces it"
+
+
+def _disable_demo_webhooks(session: Session, box: SecretBox) -> None:
+    for type_ in TYPES:
+        try:
+            webhook = find_webhook(session=session, ref=f"demo-{type_}", project=PROJECT)
+        except ValueError:
+            continue
+        update_webhook(
+            session=session,
+            webhook=webhook,
+            data=WebhookSettings(enabled=False, disabled_reason=DEMO_OVER),
+            box=box,
+        )
 
 
 async def _run(client: Client, settings: Settings, app: AppContext) -> SessionState:

@@ -4,6 +4,7 @@ signals name them by reference."""
 from __future__ import annotations
 
 import json
+import mimetypes
 from pathlib import Path
 
 import click
@@ -31,12 +32,16 @@ def _store(app: AppContext) -> LocalDocumentStore:
 @documents.command("put")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--project", required=True, help="The project the document belongs to.")
-@click.option("--content-type", default="application/pdf", show_default=True)
+@click.option(
+    "--content-type",
+    help="Media type [default: from the file's extension, application/octet-stream if unknown].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the file entry for a signal.")
 @pass_app
-def put(app: AppContext, file: Path, project: str, content_type: str, as_json: bool) -> None:
+def put(app: AppContext, file: Path, project: str, content_type: str | None, as_json: bool) -> None:
     """Store FILE for PROJECT and print its reference (HOOKFLOW_MAX_UPLOAD_SIZE and
     HOOKFLOW_DOCUMENT_QUOTA apply)."""
+    content_type = content_type or content_type_of(file)
     store = _store(app)
     settings = app.settings
     try:
@@ -77,3 +82,9 @@ def adopt(app: AppContext, project: str) -> None:
     store = _store(app)
     moved = [ref for ref in store.unowned() if store.adopt(ref, project=project)]
     click.echo(f"{len(moved)} document(s) now belong to project {project}")
+
+
+def content_type_of(file: Path) -> str:
+    """The media type a file's extension names (``contract.pdf``: application/pdf)."""
+    guessed, _encoding = mimetypes.guess_type(file.name, strict=False)
+    return guessed or "application/octet-stream"

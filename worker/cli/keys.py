@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import click
-from sqlmodel import Session
 
-from activities.store.keys import create_key, list_keys, public_key, revoke_key
 from worker.cli.context import AppContext, pass_app
 from worker.cli.output import print_json, print_table
 
@@ -22,6 +20,10 @@ def keys() -> None:
 @pass_app
 def create(app: AppContext, project: str | None, admin: bool, name: str | None) -> None:
     """Create a key; the last line printed is the key, shown this once only."""
+    from sqlmodel import Session
+
+    from activities.store.keys import create_key
+
     engine, _box = app.store()
     with Session(engine) as session:
         record, plain = create_key(session=session, project=project, name=name, admin=admin)
@@ -37,6 +39,10 @@ def create(app: AppContext, project: str | None, admin: bool, name: str | None) 
 @pass_app
 def list_(app: AppContext, project: str | None, as_json: bool) -> None:
     """List keys (never the keys themselves)."""
+    from sqlmodel import Session
+
+    from activities.store.keys import list_keys, public_key
+
     engine, _box = app.store()
     with Session(engine) as session:
         shown = [public_key(k) for k in list_keys(session=session, project=project)]
@@ -64,6 +70,10 @@ def list_(app: AppContext, project: str | None, as_json: bool) -> None:
 @pass_app
 def revoke(app: AppContext, ref: str) -> None:
     """Revoke a key: requests with it are refused (401) from now on."""
+    from sqlmodel import Session
+
+    from activities.store.keys import revoke_key
+
     engine, _box = app.store()
     with Session(engine) as session:
         key = revoke_key(session=session, ref=ref)

@@ -8,8 +8,6 @@ import sys
 from collections.abc import Sequence
 
 import click
-from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 from activities.errors import (
     ConfigError,
@@ -19,28 +17,91 @@ from activities.errors import (
     SecretBoxError,
     SettingsError,
 )
-from worker.cli.api import api
-from worker.cli.codec import codec, codec_server
 from worker.cli.context import AppContext
-from worker.cli.deliveries import deliveries
-from worker.cli.demo import demo
-from worker.cli.documents import documents
-from worker.cli.keys import keys
-from worker.cli.processes import processes
-from worker.cli.projects import projects
-from worker.cli.receive import receive
-from worker.cli.retention import retention
-from worker.cli.secrets import secrets
-from worker.cli.sessions import sessions
-from worker.cli.sms import sms
-from worker.cli.storage import storage
-from worker.cli.up import up
-from worker.cli.webhooks import webhooks
-from worker.cli.worker import worker
-from worker.runtime.failures import describe_validation
+from worker.cli.lazy import LazyCommand, LazyGroup
+
+COMMANDS = {
+    "up": LazyCommand(
+        "worker.cli.up:up",
+        "Run everything on this machine: Temporal dev server with its UI, the configuration "
+        "database, the codec server, one worker, the REST API and the pane. Ctrl-C stops it all.",
+    ),
+    "worker": LazyCommand(
+        "worker.cli.worker:worker",
+        "Run a worker only, against TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE.",
+    ),
+    "projects": LazyCommand(
+        "worker.cli.projects:projects", "Settings that apply to every webhook of a project."
+    ),
+    "webhooks": LazyCommand(
+        "worker.cli.webhooks:webhooks", "Configure the webhooks a project's sessions call."
+    ),
+    "secrets": LazyCommand(
+        "worker.cli.secrets:secrets",
+        "Bearer tokens: a token endpoint and its credentials ('general' or 'microsoft_graph').",
+    ),
+    "sessions": LazyCommand(
+        "worker.cli.sessions:sessions",
+        "Create sessions, send them lifecycle signals, show their state.",
+    ),
+    "processes": LazyCommand(
+        "worker.cli.processes:processes",
+        "Business processes: sessions run in order, one archive at the end.",
+    ),
+    "deliveries": LazyCommand(
+        "worker.cli.deliveries:deliveries",
+        "Read the delivery log: every event sent to every webhook, every attempt.",
+    ),
+    "documents": LazyCommand(
+        "worker.cli.documents:documents",
+        "The document store: signed PDFs and attachments travel as references.",
+    ),
+    "storage": LazyCommand(
+        "worker.cli.storage:storage",
+        "Write each archive's files under a relative path (local folder), then call back.",
+    ),
+    "sms": LazyCommand(
+        "worker.cli.sms:sms",
+        "SMS helpers: seal a one-time password text for the send_sms signal.",
+    ),
+    "demo": LazyCommand(
+        "worker.cli.demo:demo",
+        "Run a session through its whole life against a receiver on this machine.",
+    ),
+    "keys": LazyCommand(
+        "worker.cli.keys:keys",
+        "API keys: `Authorization: Bearer <key>` for the REST API, and the pane's sign-in.",
+    ),
+    "api": LazyCommand(
+        "worker.cli.api:api",
+        "Serve the REST API (/api/v1, /openapi.json) and the webhook pane (/) against the "
+        "configuration database and TEMPORAL_ADDRESS. Ctrl-C stops it.",
+    ),
+    "codec": LazyCommand(
+        "worker.cli.codec:codec",
+        "Keys of the payload codec that encrypts what hookflow sends to Temporal.",
+    ),
+    "codec-server": LazyCommand(
+        "worker.cli.codec:codec_server",
+        "Serve /encode and /decode for the Temporal Web UI and CLI (HOOKFLOW_CODEC_TOKEN: "
+        "require that bearer token).",
+    ),
+    "retention": LazyCommand(
+        "worker.cli.retention:retention",
+        "The delivery log, documents and stored archives older than the retention (per "
+        "project: projects set --retention; default 30 days). A schedule runs it daily "
+        "(hookflow-retention).",
+    ),
+    "receive": LazyCommand(
+        "worker.cli.receive:receive",
+        "Listen on 127.0.0.1:PORT, answer every POST with STATUS and print one line per "
+        "request (event, sequence, webhook-id, signed or not). Ctrl-C stops.",
+    ),
+}
+"""Every command, imported when it runs (see ``worker/cli/lazy.py``)."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False),
@@ -51,29 +112,6 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
     """hookflow: durable outbound webhooks on Temporal."""
     ctx.obj = AppContext(data_dir=data_dir)
 
-
-COMMANDS = (
-    up,
-    worker,
-    projects,
-    webhooks,
-    secrets,
-    sessions,
-    processes,
-    deliveries,
-    documents,
-    storage,
-    sms,
-    demo,
-    keys,
-    api,
-    codec,
-    codec_server,
-    receive,
-    retention,
-)
-for command in COMMANDS:
-    cli.add_command(command)
 
 _ONE_LINE_ERRORS = (
     HookflowError,
@@ -94,14 +132,30 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(130)
     except click.ClickException as err:
         _fail(err.format_message(), err.exit_code)
-    except ValidationError as err:
-        _fail(describe_validation(err))
-    except _ONE_LINE_ERRORS as err:
-        _fail(str(err))
-    except SQLAlchemyError as err:
-        _fail(f"database error: {' '.join(str(err.__cause__ or err).split())[:200]}")
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as err:
+        message = _one_line(err)
+        if message is None:
+            raise
+        _fail(message)
+
+
+def _one_line(err: Exception) -> str | None:
+    """The one line an error the user can act on is shown as; None for a bug.
+
+    pydantic and SQLAlchemy are only looked at when a command imported them."""
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None and isinstance(err, pydantic.ValidationError):
+        from worker.runtime.messages import describe_validation
+
+        return describe_validation(err)
+    if isinstance(err, _ONE_LINE_ERRORS):
+        return str(err)
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_exc is not None and isinstance(err, sqlalchemy_exc.SQLAlchemyError):
+        return f"database error: {' '.join(str(err.__cause__ or err).split())[:200]}"
+    return None
 
 
 def entry_point() -> None:

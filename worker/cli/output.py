@@ -9,9 +9,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from pydantic import BaseModel
-
-from activities.contracts import MAX_SIGNAL_BYTES
 
 
 class CommandError(click.ClickException):
@@ -19,9 +16,9 @@ class CommandError(click.ClickException):
 
 
 def print_json(value: Any) -> None:
-    if isinstance(value, BaseModel):
+    if hasattr(value, "model_dump"):  # a pydantic model
         value = value.model_dump(mode="json")
-    elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+    elif isinstance(value, list) and value and hasattr(value[0], "model_dump"):
         value = [item.model_dump(mode="json") for item in value]
     click.echo(json.dumps(value, indent=2, default=str))
 
@@ -48,6 +45,8 @@ def plural(count: int, singular: str, many: str | None = None) -> str:
 
 def load_json_arg(text: str, what: str) -> Any:
     """JSON given inline or as ``@FILE``."""
+    from activities.contracts import MAX_SIGNAL_BYTES
+
     if text.startswith("@"):
         try:
             text = Path(text[1:]).read_text()

@@ -8,10 +8,10 @@ import click
 from pydantic import ValidationError
 from temporalio.client import Client
 
-from activities.contracts import CreateProcess, ProcessState
+from activities.contracts import CreateProcess, ProcessState, ProcessStatus
 from worker.cli.context import AppContext, pass_app, run_with_client
 from worker.cli.output import CommandError, load_json_arg, print_json, print_table
-from worker.runtime.failures import describe_validation
+from worker.runtime.messages import describe_validation
 from worker.services.sessions import create_process, process_state
 
 
@@ -60,14 +60,21 @@ def create(app: AppContext, file: str) -> None:
 def show(app: AppContext, process_id: str, as_json: bool) -> None:
     """Show a process: its stations and its archive deliveries."""
 
+    engine, _box = app.store()
+
     async def query(client: Client) -> ProcessState:
-        return await process_state(client=client, process_id=process_id)
+        return await process_state(client=client, process_id=process_id, engine=engine)
 
     state = run_with_client(app.settings, query)
     if as_json:
         print_json(state)
         return
-    click.echo(f"process {state.id} ({state.project}): {state.status.value}")
+    status = state.status.value
+    if state.status == ProcessStatus.ACTIVE and all(
+        s.status == "submitted" for s in state.stations
+    ):  # the workflow says archived once the archive settles
+        status = "archiving (every station submitted)"
+    click.echo(f"process {state.id} ({state.project}): {status}")
     print_table(
         ["#", "SESSION", "TEMPLATE", "RECIPIENT", "STATUS"],
         [[s.position, s.session_id, s.template, s.recipient, s.status] for s in state.stations],

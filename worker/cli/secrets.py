@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 import click
-from sqlmodel import Session
 
-from activities.store.secrets import (
-    SecretCreate,
-    create_secret,
-    delete_secret,
-    list_secrets,
-    public_secret,
-)
 from worker.cli.context import AppContext, pass_app
 from worker.cli.output import print_json, print_table
 
@@ -48,6 +40,10 @@ def secrets() -> None:
 @pass_app
 def add(app: AppContext, /, as_json: bool, **fields: str | None) -> None:
     """Add a secret; credentials are encrypted at rest and never printed."""
+    from sqlmodel import Session
+
+    from activities.store.secrets import SecretCreate, create_secret, public_secret
+
     data = SecretCreate(**{k: v for k, v in fields.items() if v is not None})
     engine, box = app.store()
     with Session(engine) as session:
@@ -64,6 +60,10 @@ def add(app: AppContext, /, as_json: bool, **fields: str | None) -> None:
 @pass_app
 def list_(app: AppContext, project: str | None, as_json: bool) -> None:
     """List secrets (credentials redacted)."""
+    from sqlmodel import Session
+
+    from activities.store.secrets import list_secrets, public_secret
+
     engine, box = app.store()
     with Session(engine) as session:
         shown = [public_secret(s, box) for s in list_secrets(session=session, project=project)]
@@ -92,6 +92,10 @@ def list_(app: AppContext, project: str | None, as_json: bool) -> None:
 @pass_app
 def delete(app: AppContext, project: str, alias: str) -> None:
     """Delete a secret no webhook uses."""
+    from sqlmodel import Session
+
+    from activities.store.secrets import delete_secret
+
     engine, _box = app.store()
     with Session(engine) as session:
         delete_secret(session=session, project=project, alias=alias)

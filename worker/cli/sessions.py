@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import click
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from temporalio.client import Client
 from temporalio.service import RPCError
 
@@ -23,7 +25,7 @@ from worker.cli.output import (
     print_table,
 )
 from worker.cli.session_list import list_
-from worker.runtime.failures import describe_validation
+from worker.runtime.messages import describe_validation
 from worker.services.session_views import SessionView, read_session
 from worker.services.sessions import (
     create_session,
@@ -49,6 +51,9 @@ def _session_request(file: str | None, options: dict[str, Any]) -> CreateSession
         data = loaded
     data.update({k: v for k, v in options.items() if v not in (None, (), {}, [])})
     data.setdefault("id", new_session_id())
+    if not data.get("project"):  # as every other command words a missing option
+        where = ' (or "project" in FILE)' if file else ""
+        raise CommandError(f"Missing option '--project'{where}.")
     unknown = sorted(set(data) - set(CreateSession.model_fields) | ({"resume"} & set(data)))
     if unknown:
         raise CommandError(f"unknown field {unknown[0]!r} in the create-session request")
@@ -71,7 +76,8 @@ def _session_request(file: str | None, options: dict[str, Any]) -> CreateSession
 @click.option("--email")
 @click.option("--expires-in", help="Seconds (3600), 2h, 7d or ISO 8601 (P7D).")
 @click.option("--retention", help="Seconds, 30d or ISO 8601, from expiry or submission.")
-@click.option("--json", "as_json", is_flag=True, help="Print the request as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the created session as JSON.")
+@click.option("--dry-run", is_flag=True, help="Print the request as JSON; create nothing.")
 @pass_app
 def create(
     app: AppContext,
@@ -88,8 +94,10 @@ def create(
     expires_in: str | None,
     retention: str | None,
     as_json: bool,
+    dry_run: bool,
 ) -> None:
-    """Create a session from FILE (the create-session JSON) and/or options."""
+    """Create a session from FILE (the create-session JSON) and/or options;
+    prints its id (`--json`: id, workflow id and project)."""
     recipient = {
         k: v
         for k, v in {
@@ -109,34 +117,45 @@ def create(
             "integrations": [{"type": "webhook", "uuid": u} for u in integrations],
             "labels": parse_pairs(labels, "--label"),
             "recipient": recipient or None,
-            "expires_in": _duration(expires_in),
-            "retention": _duration(retention),
+            "expires_in": _duration(expires_in, "--expires-in"),
+            "retention": _duration(retention, "--retention"),
         },
     )
+    if dry_run:
+        print_json(req.model_dump(mode="json", exclude={"resume"}))
+        return
     engine, _box = app.store()
     run_with_client(
         app.settings,
         lambda client: create_session(client=client, settings=app.settings, engine=engine, req=req),
     )
     if as_json:
-        print_json(req.model_dump(mode="json", exclude={"resume"}))
+        print_json({"id": req.id, "workflow_id": req.workflow_id, "project": req.project})
     else:
         click.echo(req.id)
 
 
-def _duration(text: str | None) -> float | str | None:
-    """Seconds from ``3600``, ``2h`` or ``7d``; other text (ISO 8601) as given."""
+def _duration(text: str | None, option: str) -> float | str | None:
+    """Seconds from ``3600``, ``2h`` or ``7d``; ISO 8601 (``P7D``) as given, for the
+    model to read; anything else is refused in the option's words."""
     if text is None:
         return None
     try:
         return parse_duration(text)
     except ValueError:
-        return text
+        pass
+    try:
+        TypeAdapter(timedelta).validate_python(text)
+    except ValidationError:
+        raise CommandError(
+            f"{option}: {text!r} is not a duration: use seconds (3600), 2h, 7d or ISO 8601 (P7D)"
+        ) from None
+    return text
 
 
 @sessions.command("signal")
 @click.argument("session_id", metavar="SESSION")
-@click.argument("name", type=click.Choice(list(BY_SIGNAL)))
+@click.argument("name", metavar="SIGNAL", type=click.Choice(list(BY_SIGNAL)))
 @click.option("--data", help="Payload: JSON, or @FILE.")
 @click.option("--event-id", help="Event id: a repeated id is one event.")
 @pass_app
@@ -165,10 +184,11 @@ def signal_(
 @sessions.command("field-changed")
 @click.argument("session_id", metavar="SESSION")
 @click.option("--data", required=True, help='{"change": {"id", "type", "value"}, "fields": [...]}')
+@click.option("--json", "as_json", is_flag=True, help='The answer as JSON: [{"id", "value"}].')
 @pass_app
-def field_changed_(app: AppContext, session_id: str, data: str) -> None:
+def field_changed_(app: AppContext, session_id: str, data: str, as_json: bool) -> None:
     """Ask the project's remote_data webhooks for values, as the form does while
-    it is edited; prints the answer ([{"id", "value"}])."""
+    it is edited; prints each value answered (ID  VALUE)."""
     payload = load_json_arg(data, "--data")
     try:
         change = FieldChange.model_validate(payload)
@@ -178,7 +198,13 @@ def field_changed_(app: AppContext, session_id: str, data: str) -> None:
         app.settings,
         lambda client: field_changed(client=client, session_id=session_id, change=change),
     )
-    print_json([value.model_dump(mode="json") for value in values])
+    if as_json:
+        print_json([value.model_dump(mode="json") for value in values])
+        return
+    print_table(
+        ["ID", "VALUE"],
+        [[v.id, v.value if isinstance(v.value, str) else json.dumps(v.value)] for v in values],
+    )
 
 
 @sessions.command("show")

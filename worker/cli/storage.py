@@ -11,7 +11,7 @@ from activities.store.database import utcnow
 from activities.store.tables import Storage
 from worker.cli.context import AppContext, pass_app
 from worker.cli.output import CommandError, print_json, print_table
-from worker.runtime.failures import describe_validation
+from worker.runtime.messages import describe_validation
 
 
 @click.group()

@@ -25,7 +25,7 @@ from worker.devstack.devserver import (
     DevServer,
     ensure_port_free,
 )
-from worker.devstack.stack import StackState, claim, write_state
+from worker.devstack.stack import StackState, claim, refuse_if_in_use, write_state
 from worker.runtime.assembly import connect, running_worker
 from worker.runtime.codec import check_worker_keys
 from worker.runtime.schedules import ensure_retention_schedule
@@ -109,6 +109,9 @@ async def _up(
     allow_encode: bool = False,
 ) -> None:
     settings, allowed = with_allowed_networks(app.settings, allow_networks)
+    # Nothing is written (data dir, keys, database, lock) before these checks pass.
+    refuse_if_in_use(settings.data_dir)  # one data dir, one stack: names the other
+    ports.check_free()
     setup_tracing()  # OTEL_TRACES_EXPORTER: before the API app and the client are made
     # temporal.db, the keys and the documents: nobody else reads the data dir.
     private_dir(settings.data_dir)
@@ -128,7 +131,6 @@ async def _up(
     codec_server = None
     ops = Ops.start(options, engine=engine)
     try:
-        ports.check_free()
         await server.start()
         codec_server = await start_codec_server(
             codec,

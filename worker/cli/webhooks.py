@@ -5,43 +5,27 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-from temporalio.client import Client
-from temporalio.service import RPCError
 
-from activities.catalog import CATALOG
-from activities.delivery.bulkhead import DEFAULT_MAX_IN_FLIGHT
-from activities.delivery.retry import format_schedule, parse_duration, parse_schedule
-from activities.delivery.signing import KINDS, new_secret
-from activities.errors import HookflowError
-from activities.log.attempts import deliveries_in_window
-from activities.store.crypto import SecretBox
-from activities.store.tables import Webhook
-from activities.store.webhooks import (
-    WebhookCreate,
-    WebhookPublic,
-    WebhookSettings,
-    create_webhook,
-    delete_webhook,
-    find_webhook,
-    list_webhooks,
-    public,
-    signing_kind,
-    templates_of,
-    update_webhook,
-)
 from worker.cli.context import AppContext, pass_app, run_with_client
+from worker.cli.lazy import HOOK_TYPES
 from worker.cli.output import CommandError, parse_pairs, print_fields, print_json, print_table
 from worker.cli.webhook_probe import example, test
-from worker.services.webhooks import release_held
-from workflows.outbox import RECHECK
+
+# The store, Temporal and the services are imported in the commands that use
+# them: `webhooks --help`, `list` and `show` load the store only.
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+    from activities.store.crypto import SecretBox
+    from activities.store.tables import Webhook
+    from activities.store.webhooks import WebhookPublic
 
 FORMATS = click.Choice(["json", "xml"])
-SIGNATURES = click.Choice(list(KINDS))
+SIGNATURES = click.Choice(["hmac", "ed25519"])  # activities.delivery.signing.KINDS
 
 
 @click.group()
@@ -50,6 +34,8 @@ def webhooks() -> None:
 
 
 def _public(session: Session, webhook: Webhook, box: SecretBox) -> WebhookPublic:
+    from activities.store.webhooks import public, templates_of
+
     return public(webhook, templates=templates_of(session, webhook.id), box=box)
 
 
@@ -73,7 +59,7 @@ def _auth_options(
 @webhooks.command("add")
 @click.option("--project", required=True, help="Project (tenant) the webhook belongs to.")
 @click.option("--alias", required=True, help="Readable name, unique in the project.")
-@click.option("--type", "type_", required=True, type=click.Choice(list(CATALOG)))
+@click.option("--type", "type_", required=True, type=HOOK_TYPES)
 @click.option("--url", required=True, help="Endpoint URL (http or https).")
 @click.option("--explicit", is_flag=True, help="Fire only where coupled or named in integrations.")
 @click.option("--template", "templates", multiple=True, help="Couple to a template (explicit).")
@@ -131,6 +117,10 @@ def add(
     as_json: bool,
 ) -> None:
     """Add a webhook; prints its alias and UUID (the UUID last, for scripts)."""
+    from sqlmodel import Session
+
+    from activities.store.webhooks import WebhookCreate, create_webhook
+
     schedule = _schedule(retry_schedule) if retry_schedule else None
     data = WebhookCreate(
         project=project,
@@ -221,6 +211,16 @@ def _signing(shown: WebhookPublic) -> str:
 @pass_app
 def update(app: AppContext, /, ref: str, project: str | None, **opts: Any) -> None:
     """Change a webhook; its UUID stays the same."""
+    from sqlmodel import Session
+
+    from activities.delivery.signing import new_secret
+    from activities.store.webhooks import (
+        WebhookSettings,
+        find_webhook,
+        signing_kind,
+        update_webhook,
+    )
+
     changes = _update_changes(opts)
     as_json = opts["as_json"]
     engine, box = app.store()
@@ -247,6 +247,9 @@ def update(app: AppContext, /, ref: str, project: str | None, **opts: Any) -> No
 
 def _update_changes(opts: dict[str, Any]) -> dict[str, Any]:
     """The fields an update sets, from the options given; conflicts are errors."""
+    from activities.delivery.retry import parse_duration
+    from activities.delivery.signing import new_secret
+
     pick = {
         "alias": opts["new_alias"],
         "url": opts["url"],
@@ -317,6 +320,8 @@ def _limits(opts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _limits_shown(shown: WebhookPublic) -> list[tuple[str, str]]:
+    from activities.delivery.bulkhead import DEFAULT_MAX_IN_FLIGHT
+
     rate = f"{shown.rate_limit:g} requests/s (all workers)" if shown.rate_limit else "none"
     cap = f"{shown.max_in_flight} per worker" if shown.max_in_flight else "worker default"
     if not shown.max_in_flight:
@@ -325,6 +330,8 @@ def _limits_shown(shown: WebhookPublic) -> list[tuple[str, str]]:
 
 
 def _schedule(text: str) -> list[float]:
+    from activities.delivery.retry import parse_schedule
+
     try:
         return parse_schedule(text)
     except ValueError as err:
@@ -337,6 +344,10 @@ def _schedule(text: str) -> list[float]:
 @pass_app
 def list_(app: AppContext, project: str | None, as_json: bool) -> None:
     """List webhooks."""
+    from sqlmodel import Session
+
+    from activities.store.webhooks import list_webhooks
+
     engine, box = app.store()
     with Session(engine) as session:
         shown = [_public(session, w, box) for w in list_webhooks(session=session, project=project)]
@@ -367,6 +378,11 @@ def list_(app: AppContext, project: str | None, as_json: bool) -> None:
 @pass_app
 def show(app: AppContext, ref: str, project: str | None, as_json: bool) -> None:
     """Show one webhook; an explicit one with its integration code."""
+    from sqlmodel import Session
+
+    from activities.delivery.retry import format_schedule
+    from activities.store.webhooks import find_webhook
+
     engine, box = app.store()
     with Session(engine) as session:
         shown = _public(session, find_webhook(session=session, ref=ref, project=project), box)
@@ -414,6 +430,10 @@ def show(app: AppContext, ref: str, project: str | None, as_json: bool) -> None:
 @pass_app
 def delete(app: AppContext, ref: str, project: str | None) -> None:
     """Delete a webhook; sessions that name it record the problem and go on."""
+    from sqlmodel import Session
+
+    from activities.store.webhooks import delete_webhook, find_webhook
+
     engine, _box = app.store()
     with Session(engine) as session:
         webhook = find_webhook(session=session, ref=ref, project=project)
@@ -425,6 +445,15 @@ def delete(app: AppContext, ref: str, project: str | None) -> None:
 def _resume(app: AppContext, engine: Engine, webhook_id: uuid.UUID) -> None:
     """Enabled again: the sessions holding its deliveries go on, in order (they
     also find out by themselves within ``RECHECK``, should Temporal not answer now)."""
+    from sqlmodel import Session
+    from temporalio.client import Client
+    from temporalio.service import RPCError
+
+    from activities.errors import HookflowError
+    from activities.log.attempts import deliveries_in_window
+    from worker.services.webhooks import release_held
+    from workflows.outbox import RECHECK
+
     with Session(engine) as session:
         if not deliveries_in_window(session=session, webhook_id=webhook_id, statuses=["held"]):
             return

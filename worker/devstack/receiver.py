@@ -52,6 +52,7 @@ class Receiver:
         self._listener = listener
         self._script: dict[str, deque[Reply]] = defaultdict(deque)
         self._default: dict[str, Reply] = {}
+        self._by_event: dict[str, Reply] = {}
         self._fallback = Reply()
         self._lock = threading.Condition()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
@@ -80,6 +81,12 @@ class Receiver:
         with self._lock:
             self._fallback = reply
 
+    def answer_event(self, event_type: str, reply: Reply) -> None:
+        """Answer every request whose JSON body is an event of ``event_type`` (its
+        ``event.type``) with ``reply``, on any path without a script."""
+        with self._lock:
+            self._by_event[event_type] = reply
+
     def at(self, path: str) -> list[Received]:
         with self._lock:
             return [r for r in self.requests if r.path == path]
@@ -107,11 +114,15 @@ class Receiver:
         self._server.shutdown()
         self._server.server_close()
 
-    def _next_reply(self, path: str) -> Reply:
+    def _next_reply(self, path: str, body: bytes) -> Reply:
         with self._lock:
             queue = self._script.get(path)
             if queue:
                 return queue.popleft()
+            if self._by_event:
+                reply = self._by_event.get(_event_type(body) or "")
+                if reply is not None:
+                    return reply
             return self._default.get(path, self._fallback)
 
     def _record(self, received: Received) -> None:
@@ -134,7 +145,7 @@ class Receiver:
                     self.close_connection = True
                     return
                 path = self.path
-                reply = receiver._next_reply(path)
+                reply = receiver._next_reply(path, body)
                 if reply.delay:
                     time.sleep(reply.delay)
                 receiver._record(
@@ -158,3 +169,13 @@ class Receiver:
                 pass
 
         return Handler
+
+
+def _event_type(body: bytes) -> str | None:
+    """``event.type`` of a JSON envelope; None for anything else."""
+    try:
+        event = json.loads(body).get("event")
+        kind = event.get("type") if isinstance(event, dict) else None
+    except (ValueError, AttributeError):
+        return None
+    return kind if isinstance(kind, str) else None

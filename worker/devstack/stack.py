@@ -126,6 +126,13 @@ class Claim:
         self.release()
 
 
+def refuse_if_in_use(data_dir: Path) -> None:
+    """DevServerError naming the ``hookflow up`` that holds the data dir, if one
+    does; writes nothing (``up`` checks this before anything else)."""
+    if in_use(data_dir):
+        raise DevServerError(_in_use_message(data_dir))
+
+
 def claim(data_dir: Path) -> Claim:
     """Hold the data dir for one ``hookflow up``; DevServerError when another holds it."""
     return Claim(data_dir)

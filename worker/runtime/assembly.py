@@ -20,16 +20,15 @@ from activities.delivery.health import CircuitPolicy
 from activities.delivery.http import HttpClients
 from activities.delivery.tokens import TokenCache
 from activities.files.documents import LocalDocumentStore
-from activities.files.private import DIR_MODE, tighten
 from activities.files.storage import StorageActivities
 from activities.log.activity import DeliveryLogActivities
 from activities.log.retention import Retention, RetentionActivities
 from activities.store.activity import ConfigActivities
-from activities.store.crypto import SecretBox, sealed_sample
-from activities.store.database import init_db, make_engine
+from activities.store.crypto import SecretBox
 from worker.runtime.codec import data_converter
 from worker.runtime.failures import quiet_expected_failures
 from worker.runtime.settings import Settings
+from worker.runtime.store import open_store as open_store
 from worker.runtime.tracing import interceptors
 from workflows.process import BusinessProcessWorkflow
 from workflows.redeliver import RedeliverWorkflow
@@ -68,19 +67,6 @@ async def connect(
         runtime=runtime,
         interceptors=interceptors(),
     )
-
-
-def open_store(settings: Settings) -> tuple[Engine, SecretBox]:
-    """The configuration database and the key that opens its secrets: a key is
-    made only for a database that holds none, and must open what it holds."""
-    tighten(settings.data_dir, DIR_MODE)
-    engine = make_engine(settings.database_url)
-    init_db(engine)
-    sample = sealed_sample(engine)
-    box = SecretBox(settings.secret_key(create=sample is None))
-    if sample is not None:
-        box.check(sample)
-    return engine, box
 
 
 @asynccontextmanager

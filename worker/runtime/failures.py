@@ -7,6 +7,14 @@ log a traceback for each one and attach the Python stack trace that the UI
 shows on every pending activity; both are noise there, so they are dropped
 for expected failures only. Anything else keeps its traceback.
 
+With the payload codec, the SDK moves every failure's message and stack trace
+into encoded attributes, and the Web UI shows "Encoded failure". An expected
+failure's message is written to carry no personal data and no secret (the
+webhook's alias and host, an HTTP status, the attempt and the next one:
+"HTTP 500 from crm (crm.example.com), attempt 2/8; next attempt in 5s"), so
+it stays in clear, one line; its details, and everything about any other
+failure, stay encoded.
+
 A validation error reads as one line too (``describe_validation``), on the
 command line and in the API's answers alike.
 """
@@ -16,12 +24,12 @@ from __future__ import annotations
 import logging
 from typing import Any, TypeGuard
 
-from pydantic import ValidationError
 from temporalio.api.failure.v1 import Failure
 from temporalio.converter import DefaultFailureConverterWithEncodedAttributes, PayloadConverter
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import FailureType
+from worker.runtime.messages import describe_validation as describe_validation
 
 EXPECTED_TYPES = frozenset(kind.value for kind in FailureType)
 # The SDK marks its "Completing activity as failed" records with this extra.
@@ -33,17 +41,32 @@ def is_expected(error: BaseException | None) -> TypeGuard[ApplicationError]:
     return isinstance(error, ApplicationError) and error.type in EXPECTED_TYPES
 
 
+MAX_CLEAR_MESSAGE = 300
+"""An expected failure's message in clear is one line of at most this many characters."""
+
+
+def clear_message(message: str) -> str:
+    """An expected failure's message as the Web UI shows it: one line, bounded."""
+    return " ".join(message.split())[:MAX_CLEAR_MESSAGE]
+
+
 class ExpectedFailureConverter(DefaultFailureConverterWithEncodedAttributes):
-    """The SDK's converter (message and stack trace encoded by the codec), with
-    no stack trace for expected failures."""
+    """The SDK's converter (message and stack trace encoded by the codec), except
+    that an expected failure has no stack trace and keeps its one-line message
+    in clear as well, so that the Web UI reads it; its details stay encoded."""
 
     def to_failure(
         self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure
     ) -> None:
-        if is_expected(exception) and exception.__traceback__ is not None:
+        if not is_expected(exception):
+            super().to_failure(exception, payload_converter, failure)
+            return
+        if exception.__traceback__ is not None:
             # The exception is done with once converted: the SDK logged it already.
             exception = exception.with_traceback(None)
         super().to_failure(exception, payload_converter, failure)
+        # In place of "Encoded failure"; decoding restores the same message.
+        failure.message = clear_message(exception.message)
 
 
 class OneLineExpectedFailures(logging.Filter):
@@ -73,12 +96,3 @@ def quiet_expected_failures() -> None:
     logger = logging.getLogger("temporalio.activity")
     if _FILTER not in logger.filters:
         logger.addFilter(_FILTER)
-
-
-def describe_validation(err: ValidationError) -> str:
-    """The first problem of a validation error, on one line."""
-    first = err.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    message = str(first["msg"]).removeprefix("Value error, ")
-    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{where}: {message}{more}" if where else f"{message}{more}"

@@ -6,8 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from temporalio.service import TLSConfig
+from typing import TYPE_CHECKING
 
 from activities.contracts.limits import (
     DEFAULT_DOCUMENT_QUOTA,
@@ -15,11 +14,14 @@ from activities.contracts.limits import (
     DEFAULT_MAX_UPLOAD,
     parse_size,
 )
-from activities.delivery.guard import IPNetwork, parse_endpoints, parse_networks
 from activities.errors import SettingsError
-from activities.store.crypto import load_key
 from worker.devstack.stack import discover_data_dir, remembered_env
-from worker.runtime.codec import EncryptionCodec, KeyRing, load_key_file
+
+if TYPE_CHECKING:  # imported where used: a configuration command needs none of them
+    from temporalio.service import TLSConfig
+
+    from activities.delivery.guard import IPNetwork
+    from worker.runtime.codec import EncryptionCodec, KeyRing
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class Settings:
     @property
     def own_endpoints(self) -> tuple[tuple[str, int], ...]:
         """The stack's listening sockets and the Temporal frontend: never a destination."""
+        from activities.delivery.guard import parse_endpoints
+
         try:
             frontend = parse_endpoints(self.temporal_address)
         except ValueError:
@@ -100,14 +104,8 @@ class Settings:
         # allowed networks, unless the environment says otherwise.
         # An empty variable counts as unset.
         env = {**remembered_env(root), **{k: v for k, v in env.items() if v}}
-        try:
-            networks = parse_networks(env.get("HOOKFLOW_ALLOW_NETWORKS", ""))
-        except ValueError as err:
-            raise SettingsError(str(err)) from None
-        try:
-            stack = parse_endpoints(env.get("HOOKFLOW_STACK_ENDPOINTS", ""))
-        except ValueError as err:
-            raise SettingsError(f"HOOKFLOW_STACK_ENDPOINTS: {err}") from None
+        networks = _networks(env.get("HOOKFLOW_ALLOW_NETWORKS", ""))
+        stack = _endpoints(env.get("HOOKFLOW_STACK_ENDPOINTS", ""))
         cert, key = (
             _path(env, "TEMPORAL_TLS_CLIENT_CERT_PATH"),
             _path(env, "TEMPORAL_TLS_CLIENT_KEY_PATH"),
@@ -150,6 +148,8 @@ class Settings:
         only when ``create`` (the database holds nothing encrypted yet)."""
         if self.secret_key_env:
             return self.secret_key_env
+        from activities.store.crypto import load_key
+
         return load_key(self.data_dir / "secret.key", create=create)
 
     @property
@@ -160,18 +160,24 @@ class Settings:
         """``HOOKFLOW_CODEC_KEY``, else the data dir's key file (``create``: made 0600
         with a new key when absent, as ``hookflow up`` does); SettingsError when
         there is none or it is malformed."""
+        from worker.runtime.codec import KeyRing, load_key_file
+
         if self.codec_key_env:
             return KeyRing.parse(self.codec_key_env, source="HOOKFLOW_CODEC_KEY")
         return load_key_file(self.codec_key_file, create=create)
 
     def codec(self, *, create: bool = False) -> EncryptionCodec:
         """The payload codec; a key file is read again when a rotation added a key."""
+        from worker.runtime.codec import EncryptionCodec, load_key_file
+
         ring = self.codec_keys(create=create)
         reload = None if self.codec_key_env else (lambda: load_key_file(self.codec_key_file))
         return EncryptionCodec(ring, reload=reload)
 
     def tls(self) -> bool | TLSConfig:
         """How to reach Temporal: plain, TLS, or TLS with a client certificate (mTLS)."""
+        from temporalio.service import TLSConfig
+
         if self.temporal_tls_cert and self.temporal_tls_key:
             return TLSConfig(
                 client_cert=_read(self.temporal_tls_cert),
@@ -181,6 +187,30 @@ class Settings:
         if self.temporal_tls_ca:
             return TLSConfig(server_root_ca_cert=_read(self.temporal_tls_ca))
         return self.temporal_tls or self.temporal_api_key is not None
+
+
+def _networks(text: str) -> list[IPNetwork]:
+    """``HOOKFLOW_ALLOW_NETWORKS``; the address guard is only imported when some are set."""
+    if not text.strip():
+        return []
+    from activities.delivery.guard import parse_networks
+
+    try:
+        return parse_networks(text)
+    except ValueError as err:
+        raise SettingsError(str(err)) from None
+
+
+def _endpoints(text: str) -> list[tuple[str, int]]:
+    """``HOOKFLOW_STACK_ENDPOINTS``: more of the stack's own sockets (``host:port``)."""
+    if not text.strip():
+        return []
+    from activities.delivery.guard import parse_endpoints
+
+    try:
+        return parse_endpoints(text)
+    except ValueError as err:
+        raise SettingsError(f"HOOKFLOW_STACK_ENDPOINTS: {err}") from None
 
 
 def _read(path: Path) -> bytes:

@@ -6,6 +6,7 @@ never disagree. Each raises a ``HookflowError`` with one line for the user.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import string
 from datetime import timedelta
@@ -27,6 +28,7 @@ from activities.catalog import BY_SIGNAL
 from activities.contracts import (
     CreateProcess,
     CreateSession,
+    DeliveryRecord,
     FailureType,
     FieldChange,
     FieldValue,
@@ -46,7 +48,7 @@ from activities.errors import (
 )
 from activities.store.webhooks import integration_problems
 from worker.runtime.settings import Settings
-from worker.services.session_views import read_session
+from worker.services.session_views import from_log, read_session
 from workflows.names import SA_PROJECT, initial_attributes
 from workflows.process import BusinessProcessWorkflow
 from workflows.session import SessionWorkflow
@@ -180,20 +182,35 @@ async def session_state(*, client: Client, engine: Engine, session_id: str) -> S
     return view.state
 
 
-async def process_state(*, client: Client, process_id: str) -> ProcessState:
-    """A process's state; an ended one's from its closed history (no worker needed)."""
+async def process_state(
+    *, client: Client, process_id: str, engine: Engine | None = None
+) -> ProcessState:
+    """A process's state; an ended one's from its closed history (no worker needed).
+    With ``engine``, its deliveries as the delivery log has them: the workflow's
+    own record of a delivery is only brought up to date when it settles."""
     handle = client.get_workflow_handle(process_workflow_id(process_id), result_type=ProcessState)
     try:
         described = await handle.describe()
         if described.status == WorkflowExecutionStatus.COMPLETED:
-            ended: ProcessState = await handle.result(rpc_timeout=QUERY_TIMEOUT)
-            return ended
-        state: ProcessState = await handle.query(
-            "state", result_type=ProcessState, rpc_timeout=QUERY_TIMEOUT
-        )
+            state: ProcessState = await handle.result(rpc_timeout=QUERY_TIMEOUT)
+        else:
+            state = await handle.query("state", result_type=ProcessState, rpc_timeout=QUERY_TIMEOUT)
     except RPCError as err:
         raise rpc_failure(err, f"process {process_id}") from None
+    if engine is not None and state.deliveries:
+        state.deliveries = await asyncio.to_thread(_logged, engine, state)
     return state
+
+
+def _logged(engine: Engine, state: ProcessState) -> list[DeliveryRecord]:
+    """The process's deliveries (the archive and its callbacks go out under the
+    last station's session id) from the log; one it has no row for yet as is."""
+    logged = {
+        (record.event_id, record.webhook_id): record
+        for station in state.stations
+        for record in from_log(engine, station.session_id)
+    }
+    return [logged.get((d.event_id, d.webhook_id), d) for d in state.deliveries]
 
 
 async def field_changed(

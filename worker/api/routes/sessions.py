@@ -153,8 +153,9 @@ async def create_process_(request: Request, caller: Caller, body: ProcessIn) -> 
 )
 async def get_process(request: Request, caller: Caller, process_id: str) -> ProcessState:
     """The process's stations and archive deliveries."""
-    client = await services_of(request).temporal.client()
-    state = await process_state(client=client, process_id=process_id)
+    services = services_of(request)
+    client = await services.temporal.client()
+    state = await process_state(client=client, process_id=process_id, engine=services.engine)
     caller.check(state.project, f"process {process_id}")
     return state
 
