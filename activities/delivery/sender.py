@@ -11,6 +11,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -156,7 +157,9 @@ def judge(endpoint: Endpoint, reply: HttpReply, request: SentRequest) -> Verdict
     if status == 410:
         return Verdict("gone", "HTTP 410 Gone", reply, request)
     if 300 <= status < 400:
-        location = reply.headers.get("location", "")[:100]
+        # No query or fragment: the line is shown in clear and may carry a credential.
+        location = urlsplit(reply.headers.get("location", ""))._replace(query="", fragment="")
+        location = location.geturl()[:100]
         return Verdict(
             "retrying", f"HTTP {status} redirect to {location!r} not followed", reply, request
         )

@@ -102,10 +102,19 @@ def _known(session: Session, keys: Sequence[str]) -> dict[str, Delivery]:
 
 
 def _new_delivery(
-    *, key: str, project: str, webhook_id: uuid.UUID, envelope: Envelope, box: SecretBox
+    *,
+    key: str,
+    project: str,
+    webhook_id: uuid.UUID,
+    envelope: Envelope,
+    box: SecretBox,
+    now: datetime | None = None,
 ) -> Delivery:
     event = envelope.event
+    now = now or utcnow()
     return Delivery(
+        created_at=now,
+        updated_at=now,
         id=key,
         project=project,
         session_id=envelope.session.id,
@@ -137,6 +146,7 @@ def record_attempts(*, session: Session, records: Sequence[AttemptRecord], box: 
                 webhook_id=record.webhook_id,
                 envelope=record.envelope,
                 box=box,
+                now=now,
             ).model_dump()
         row["attempts"] += 1
         row.update(

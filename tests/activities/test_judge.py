@@ -58,6 +58,13 @@ def test_a_redirect_names_where_it_pointed_and_is_not_followed() -> None:
     assert verdict.error == "HTTP 302 redirect to 'https://elsewhere.example.com/' not followed"
 
 
+def test_a_redirect_names_no_query_string() -> None:
+    """The line is shown in clear (Web UI, logs): a token in the query stays out."""
+    location = "https://elsewhere.example.com/cb?token=s3cret#frag"
+    verdict = judge(_endpoint(), _reply(302, location=location), REQUEST)
+    assert verdict.error == "HTTP 302 redirect to 'https://elsewhere.example.com/cb' not followed"
+
+
 def test_remote_data_answers_are_returned_and_others_are_not() -> None:
     body = b'[{"id": "customer_name", "value": "Dana"}]'
     remote = judge(_endpoint("remote_data"), _reply(200, body), REQUEST)

@@ -54,7 +54,8 @@ COMMANDS = {
     ),
     "documents": LazyCommand(
         "worker.cli.documents:documents",
-        "The document store: signed PDFs and attachments travel as references.",
+        "The document store: signed PDFs and attachments travel as references, each "
+        "document of one project.",
     ),
     "storage": LazyCommand(
         "worker.cli.storage:storage",
@@ -83,8 +84,9 @@ COMMANDS = {
     ),
     "codec-server": LazyCommand(
         "worker.cli.codec:codec_server",
-        "Serve /encode and /decode for the Temporal Web UI and CLI (HOOKFLOW_CODEC_TOKEN: "
-        "require that bearer token).",
+        "Serve /decode (and /encode with --allow-encode) for the Temporal Web UI and CLI. "
+        "HOOKFLOW_CODEC_TOKEN: require that bearer token; without one, it listens on "
+        "loopback only.",
     ),
     "retention": LazyCommand(
         "worker.cli.retention:retention",
