@@ -77,9 +77,12 @@ def test_documents_put_labels_each_file_by_its_type(cli: Cli, tmp_path: Path) ->
         ("blob.unknownext", "application/octet-stream"),
     ]:
         (tmp_path / name).write_bytes(b"x")
-        entry = json.loads(cli.ok("documents", "put", str(tmp_path / name), "--json"))
+        entry = json.loads(
+            cli.ok("documents", "put", str(tmp_path / name), "--project", "acme", "--json")
+        )
         assert entry["content_type"] == expected, name
-    given = ["documents", "put", str(tmp_path / "notes.txt"), "--content-type", "text/markdown"]
+    given = ["documents", "put", str(tmp_path / "notes.txt"), "--project", "acme"]
+    given += ["--content-type", "text/markdown"]
     assert json.loads(cli.ok(*given, "--json"))["content_type"] == "text/markdown"
 
 
