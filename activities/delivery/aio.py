@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import ipaddress
 import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
@@ -37,16 +36,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from activities.delivery.decoding import Body, read_body
-from activities.delivery.guard import (
-    IPNetwork,
-    Resolver,
-    how_to_allow,
-    is_stack_endpoint,
-    refusal,
-    stack_refusal,
-    system_resolver,
-)
-from activities.errors import DestinationRefused
+from activities.delivery.guard import IPNetwork, Resolver, checked, system_resolver
 
 # httpx's default: an idle pooled connection is dropped after five seconds.
 KEEPALIVE_EXPIRY = 5.0
@@ -73,36 +63,20 @@ class GuardedResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         # An OSError here becomes aiohttp's ClientConnectorDNSError (a ConnectError).
         addresses = await self._resolver(host, port)
-        results: list[ResolveResult] = []
-        reasons, refused = [], []
-        for text in addresses:
-            address = ipaddress.ip_address(text.split("%", 1)[0])
-            reason = refusal(address, self._allowed)
-            if reason is None and await is_stack_endpoint(
-                address, port, self._stack, self._resolver
-            ):
-                reasons.append(stack_refusal(address, port))
-                continue
-            if reason is None:
-                results.append(
-                    ResolveResult(
-                        hostname=host,
-                        host=str(address),
-                        port=port,
-                        family=socket.AF_INET6 if address.version == 6 else socket.AF_INET,
-                        proto=0,
-                        flags=socket.AI_NUMERICHOST,
-                    )
-                )
-            else:
-                reasons.append(f"{address} is {reason}")
-                refused.append(address)
-        if not results:
-            raise DestinationRefused(
-                f"destination {host} refused: "
-                + ("; ".join(reasons) or "no address")
-                + how_to_allow(refused)
+        passed = await checked(
+            host, port, addresses, allowed=self._allowed, stack=self._stack, resolver=self._resolver
+        )
+        results = [
+            ResolveResult(
+                hostname=host,
+                host=str(address),
+                port=port,
+                family=socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
             )
+            for address in passed
+        ]
         return results
 
     async def close(self) -> None:

@@ -109,8 +109,37 @@ async def is_stack_endpoint(
     return False
 
 
-def stack_refusal(address: IPAddress, port: int) -> str:
-    return f"{address}:{port} is the stack's own (never a destination)"
+async def checked(
+    host: str,
+    port: int,
+    addresses: Iterable[str],
+    *,
+    allowed: Sequence[IPNetwork],
+    stack: Sequence[tuple[str, int]],
+    resolver: Resolver,
+) -> list[IPAddress]:
+    """The addresses ``host`` resolved to that the guard lets through, in order
+    (both HTTP transports connect only to these); ``DestinationRefused``, naming
+    every refusal, when there are none."""
+    passed: list[IPAddress] = []
+    reasons, refused = [], []
+    for text in addresses:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+        reason = refusal(address, allowed)
+        if reason is None and await is_stack_endpoint(address, port, stack, resolver):
+            reasons.append(f"{address}:{port} is the stack's own (never a destination)")
+        elif reason is None:
+            passed.append(address)
+        else:
+            reasons.append(f"{address} is {reason}")
+            refused.append(address)
+    if not passed:
+        raise DestinationRefused(
+            f"destination {host} refused: "
+            + ("; ".join(reasons) or "no address")
+            + how_to_allow(refused)
+        )
+    return passed
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -143,25 +172,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             addresses = await asyncio.wait_for(self._resolver(host, port), timeout)
         except (OSError, TimeoutError) as err:
             raise httpcore.ConnectError(f"cannot resolve {host}: {err}") from err
-        reasons, refused = [], []
-        for text in addresses:
-            address = ipaddress.ip_address(text.split("%", 1)[0])
-            reason = refusal(address, self._allowed)
-            if reason is None and await is_stack_endpoint(
-                address, port, self._stack, self._resolver
-            ):
-                reasons.append(stack_refusal(address, port))
-                continue
-            if reason is None:
-                return await self._inner.connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
-                )
-            reasons.append(f"{address} is {reason}")
-            refused.append(address)
-        raise DestinationRefused(
-            f"destination {host} refused: "
-            + ("; ".join(reasons) or "no address")
-            + how_to_allow(refused)
+        passed = await checked(
+            host, port, addresses, allowed=self._allowed, stack=self._stack, resolver=self._resolver
+        )
+        return await self._inner.connect_tcp(
+            str(passed[0]), port, timeout, local_address, socket_options
         )
 
     async def connect_unix_socket(
