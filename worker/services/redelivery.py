@@ -12,6 +12,7 @@ otherwise a ``Redeliver`` workflow sends the stream from the delivery log.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
@@ -243,17 +244,10 @@ async def redeliver_one(
 ) -> RedeliverySummary:
     """Send one delivery again, with the same ``webhook-id`` (of ``project`` when
     given: another project's is not found)."""
-    streams = await asyncio.to_thread(
+    plan = functools.partial(
         plan_one, engine=engine, box=box_of(settings), delivery_id=delivery_id, project=project
     )
-    return await run_streams(
-        client=await temporal(),
-        settings=settings,
-        streams=streams,
-        wait=wait,
-        on_progress=on_progress,
-        idempotency_key=idempotency_key,
-    )
+    return await _planned(plan, temporal, settings, wait, on_progress, idempotency_key)
 
 
 async def redeliver_stream(
@@ -270,7 +264,7 @@ async def redeliver_stream(
     idempotency_key: str | None = None,
 ) -> RedeliverySummary:
     """Send a session's stream to one webhook again, from a sequence on."""
-    streams = await asyncio.to_thread(
+    plan = functools.partial(
         plan_stream,
         engine=engine,
         box=box_of(settings),
@@ -279,14 +273,7 @@ async def redeliver_stream(
         from_sequence=from_sequence,
         project=project,
     )
-    return await run_streams(
-        client=await temporal(),
-        settings=settings,
-        streams=streams,
-        wait=wait,
-        on_progress=on_progress,
-        idempotency_key=idempotency_key,
-    )
+    return await _planned(plan, temporal, settings, wait, on_progress, idempotency_key)
 
 
 async def redeliver_window(
@@ -305,7 +292,7 @@ async def redeliver_window(
 ) -> RedeliverySummary:
     """Send a webhook's failed (or held) deliveries of a time window again, each
     (session, webhook) stream in event order."""
-    streams = await asyncio.to_thread(
+    plan = functools.partial(
         plan_window,
         engine=engine,
         box=box_of(settings),
@@ -315,6 +302,20 @@ async def redeliver_window(
         since=since,
         until=until,
     )
+    return await _planned(plan, temporal, settings, wait, on_progress, idempotency_key)
+
+
+async def _planned(
+    plan: Callable[[], list[Redeliver]],
+    temporal: ClientSource,
+    settings: Settings,
+    wait: bool,
+    on_progress: Progress | None,
+    idempotency_key: str | None,
+) -> RedeliverySummary:
+    """Plan from the log (off the event loop; a bad request never reaches
+    Temporal), then send every stream."""
+    streams = await asyncio.to_thread(plan)
     return await run_streams(
         client=await temporal(),
         settings=settings,
