@@ -291,12 +291,16 @@ class _Watch:
 
     def progress(self, progress: RedeliverProgress) -> None:
         """The service's progress: shown after the attempts read with it."""
+        self._announce()
+        self._progress = progress
+
+    def _announce(self) -> None:
+        """Once the redelivery runs (before its first attempt or count is shown)."""
         if not self.started:
             self.started = True
             click.echo(
                 "waiting for the result; Ctrl-C leaves it running (or use --no-wait)", err=True
             )
-        self._progress = progress
 
     async def follow(self, work: Awaitable[RedeliverySummary]) -> RedeliverySummary:
         """Await the redelivery, printing each new attempt of its deliveries."""
@@ -335,6 +339,7 @@ class _Watch:
         except Exception:  # the attempts are shown best effort; the result decides
             attempts = []
         for attempt in attempts:
+            self._announce()
             click.echo(
                 f"  {_attempt_line(attempt, self._labels.get(attempt.delivery_id))}", err=True
             )
