@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import click
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from activities.contracts import DeliveryStatus, RedeliverProgress
+from activities.contracts import DeliveryStatus, Redeliver, RedeliverProgress
 from activities.log.attempts import attempts_of, envelope_of, excerpt_of, list_deliveries
 from activities.log.attempts import delivery_id as log_id
 from activities.store.crypto import SecretBox
@@ -24,9 +23,7 @@ from worker.cli.context import AppContext, connector, pass_app
 from worker.cli.output import CommandError, print_fields, print_json, print_table
 from worker.services.redelivery import (
     RedeliverySummary,
-    redeliver_one,
-    redeliver_stream,
-    redeliver_window,
+    redeliver_planned,
 )
 from worker.services.redelivery_plans import (
     WindowStatus,
@@ -166,49 +163,27 @@ def redeliver(
         raise CommandError("give a delivery ID, or --webhook (with --session, or a window)")
     if session_id and windowed:
         raise CommandError("--session replays a stream: --status/--since/--until do not apply")
-    watch = _Watch(engine) if not no_wait else None
-    common: dict[str, Any] = {
-        "temporal": connector(app.settings),
-        "settings": app.settings,
-        "engine": engine,
-        "wait": not no_wait,
-        "on_progress": watch.progress if watch else None,
-        "idempotency_key": idempotency_key,
-    }
-    if watch is not None:  # the deliveries whose attempts are shown as they happen
-        watch.plan = lambda: _planned(
-            engine,
-            box,
-            delivery_id,
-            webhook_ref,
-            project,
-            session_id,
-            from_sequence,
-            status,
-            since,
-            until,
-        )
-    if delivery_id:
-        work = redeliver_one(delivery_id=delivery_id, **common)
-    elif session_id:
-        assert webhook_ref is not None
-        work = redeliver_stream(
-            session_id=session_id,
-            webhook=webhook_ref,
-            from_sequence=from_sequence,
-            project=project,
-            **common,
-        )
-    else:
-        assert webhook_ref is not None
-        work = redeliver_window(
-            webhook=webhook_ref,
-            project=project,
-            status=status or "failed",
-            since=parse_when(since) if since else None,
-            until=parse_when(until) if until else None,
-            **common,
-        )
+    streams = _planned(
+        engine,
+        box,
+        delivery_id,
+        webhook_ref,
+        project,
+        session_id,
+        from_sequence,
+        status,
+        since,
+        until,
+    )
+    watch = _Watch(engine, streams) if not no_wait else None
+    work = redeliver_planned(
+        streams,
+        temporal=connector(app.settings),
+        settings=app.settings,
+        wait=not no_wait,
+        on_progress=watch.progress if watch else None,
+        idempotency_key=idempotency_key,
+    )
     if watch is None:
         _report(asyncio.run(work))
         return
@@ -237,8 +212,8 @@ def _planned(
     status: WindowStatus | None,
     since: str | None,
     until: str | None,
-) -> list[str]:
-    """The ids of the deliveries a redelivery sends, planned as the service plans them."""
+) -> list[Redeliver]:
+    """What the redelivery sends, planned once (the watch shows these deliveries)."""
     if delivery_id:
         streams = plan_one(engine=engine, box=box, delivery_id=delivery_id)
     elif session_id:
@@ -262,11 +237,7 @@ def _planned(
             since=parse_when(since) if since else None,
             until=parse_when(until) if until else None,
         )
-    return [
-        log_id(event_id=item.envelope.event.id, webhook_id=item.target.id)
-        for stream in streams
-        for item in stream.items
-    ]
+    return streams
 
 
 WATCH_EVERY = 0.5
@@ -281,7 +252,7 @@ class _Watch:
     deliveries as the delivery log records it, and the count done."""
 
     engine: Engine
-    plan: Callable[[], list[str]] = list
+    streams: Sequence[Redeliver] = ()
     started: bool = False
     _ids: list[str] = field(default_factory=list)
     _labels: dict[str, str] = field(default_factory=dict)
@@ -304,10 +275,7 @@ class _Watch:
 
     async def follow(self, work: Awaitable[RedeliverySummary]) -> RedeliverySummary:
         """Await the redelivery, printing each new attempt of its deliveries."""
-        try:
-            await asyncio.to_thread(self._prepare)
-        except Exception:  # the service refuses the same request, with its own message
-            self._ids = []
+        await asyncio.to_thread(self._prepare)
         task = asyncio.ensure_future(work)
         while not task.done():
             await asyncio.wait([task], timeout=WATCH_EVERY)
@@ -316,7 +284,11 @@ class _Watch:
         return task.result()
 
     def _prepare(self) -> None:
-        self._ids = self.plan()[:WATCHED]
+        self._ids = [
+            log_id(event_id=item.envelope.event.id, webhook_id=item.target.id)
+            for stream in self.streams
+            for item in stream.items
+        ][:WATCHED]
         with Session(self.engine) as session:
             rows = session.exec(select(Delivery).where(col(Delivery.id).in_(self._ids)))
             aliases: dict[uuid.UUID, str] = {}

@@ -44,6 +44,7 @@ ClientSource = Callable[[], Awaitable[Client]]
 """Gives the Temporal client once the request is known to be valid (so a bad
 request is refused without reaching Temporal)."""
 POLL_EVERY = 0.5
+AGREE_TRIES = 25  # about 2.5 s for a session to settle what its log already says
 POLLED_STREAMS = 20  # progress of more streams is counted as they finish
 
 
@@ -104,16 +105,23 @@ async def _start_stream(
     repeated while it runs, or with the same idempotency key, redelivers once."""
     session = client.get_workflow_handle(session_workflow_id(req.items[0].envelope.session.id))
     stream = _Stream(session, req, by_session=True)
-    try:
-        state = await session.query("state", result_type=SessionState)
-    except Exception:  # ended, or never a session of this worker's: from the log
-        state = None
-    mine = {
-        d.event_id: d
-        for d in (state.deliveries if state else [])
-        if d.webhook_id == stream.webhook_id and d.event_id in stream.events
-    }
-    sending = [d for d in mine.values() if d.status == DeliveryStatus.PENDING]
+    # The log and the session agree within moments (the session records what it
+    # decides through a local activity; the log may also be a moment ahead of it):
+    # ask again while the session still sends what the log says has settled.
+    for _ in range(AGREE_TRIES):
+        try:
+            state = await session.query("state", result_type=SessionState)
+        except Exception:  # ended, or never a session of this worker's: from the log
+            state = None
+        mine = {
+            d.event_id: d
+            for d in (state.deliveries if state else [])
+            if d.webhook_id == stream.webhook_id and d.event_id in stream.events
+        }
+        sending = [d for d in mine.values() if d.status == DeliveryStatus.PENDING]
+        if not sending:
+            break
+        await asyncio.sleep(POLL_EVERY / 5)
     if sending:
         raise Conflict(
             f"event {sending[0].event_id} is still being delivered by its session "
@@ -316,6 +324,27 @@ async def _planned(
     """Plan from the log (off the event loop; a bad request never reaches
     Temporal), then send every stream."""
     streams = await asyncio.to_thread(plan)
+    return await redeliver_planned(
+        streams,
+        temporal=temporal,
+        settings=settings,
+        wait=wait,
+        on_progress=on_progress,
+        idempotency_key=idempotency_key,
+    )
+
+
+async def redeliver_planned(
+    streams: Sequence[Redeliver],
+    *,
+    temporal: ClientSource,
+    settings: Settings,
+    wait: bool = True,
+    on_progress: Progress | None = None,
+    idempotency_key: str | None = None,
+) -> RedeliverySummary:
+    """Send streams a caller planned itself (``redelivery_plans``), so that it
+    need not plan them twice."""
     return await run_streams(
         client=await temporal(),
         settings=settings,
