@@ -62,6 +62,7 @@ async def deliver(
         retry_schedule=policies.REMOTE_DATA_SCHEDULE if remote else target.retry_schedule,
         timeout=policies.remote_timeout(target) if remote else None,
         attempt_offset=attempt_offset,
+        remote=remote,
     )
     if local:
         local_result: DeliveryResult = await workflow.execute_local_activity(

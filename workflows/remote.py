@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
         FieldValue,
         WebhookTarget,
     )
+    from activities.delivery.remote import problem
     from workflows import calls
     from workflows.outbox import Outbox
 
@@ -53,19 +54,8 @@ async def _ask(
             raise TypeError("not a list")
         return [FieldValue.model_validate(item) for item in result.response]
     except (ValidationError, TypeError) as err:
-        record.error = f"answer is not [{{id, value}}]: {_problem(err)}"
+        record.error = f"answer is not [{{id, value}}]: {problem(err)}"
         raise _failed(f"remote data from {target.alias}: {record.error}") from None
-
-
-def _problem(err: ValidationError | TypeError) -> str:
-    """What is wrong with an answer, without the answer's values: the message
-    is shown in clear in the Web UI, and an answer may hold personal data."""
-    if isinstance(err, TypeError):
-        return str(err)
-    first = err.errors(include_input=False, include_url=False)[0]
-    where = ".".join(str(part) for part in first["loc"])
-    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}" if where else f"{first['msg']}{more}"
 
 
 def _failed(message: str) -> ApplicationError:

@@ -56,6 +56,10 @@ class DeliverInput(Model):
     attempt_offset: int = Field(
         default=0, ge=0, description="Attempts of ``envelope`` already made by an earlier batch."
     )
+    remote: bool = Field(
+        default=False,
+        description="A remote-data call: an answer that is not [{id, value}] is refused.",
+    )
 
 
 class SentEvent(Model):

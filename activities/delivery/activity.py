@@ -38,7 +38,7 @@ from activities.contracts import (
     SentEvent,
     Waiting,
 )
-from activities.delivery import filters
+from activities.delivery import filters, remote
 from activities.delivery.endpoint import Endpoint, EndpointCache, load_endpoint
 from activities.delivery.gate import Gate
 from activities.delivery.health import Health, describe_duration, failing_for
@@ -57,6 +57,7 @@ from activities.errors import (
 from activities.files.documents import DocumentStore, embed_files
 from activities.files.sealed import open_text
 from activities.log.attempts import AttemptLog, AttemptRecord
+from activities.log.headers import bounded, sent_headers
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
 
@@ -246,6 +247,7 @@ class DeliveryActivities:
             )
             raise
         verdict = await self._request(endpoint, key, body=body, msg_id=envelope.event.id)
+        verdict = remote.checked(verdict) if req.remote else verdict
         outcome, delay = verdict.outcome, None
         if outcome == "retrying" and attempt is not None:
             retry_after = parse_retry_after(
@@ -267,6 +269,12 @@ class DeliveryActivities:
                 response=verdict.reply.body if verdict.reply else None,
                 attempt=attempt,
                 next_attempt_at=next_at,
+                request_headers=sent_headers(
+                    verdict.request.headers, secret=endpoint.secret_headers
+                ),
+                response_headers=bounded(verdict.reply.headers.multi_items())
+                if verdict.reply
+                else None,
             )
         )
         if verdict.outcome == "gone":

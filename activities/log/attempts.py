@@ -24,6 +24,7 @@ from temporalio import activity
 
 from activities.contracts import DeliverInput, DeliveryMark, DeliveryStatus, Envelope
 from activities.contracts.states import TRANSITIONS
+from activities.log.headers import seal_headers
 from activities.log.observe import observe
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
@@ -53,6 +54,10 @@ class AttemptRecord:
     """The step of the ladder (attempts made by earlier activities included)."""
     next_attempt_at: datetime | None = None
     """When the ladder's next step is due (``retrying`` only)."""
+    request_headers: dict[str, str] | None = None
+    """As sent, credentials masked (``headers.sent_headers``)."""
+    response_headers: dict[str, str] | None = None
+    """As received, bounded (``headers.bounded``)."""
 
     @classmethod
     def unsent(
@@ -167,6 +172,8 @@ def record_attempts(*, session: Session, records: Sequence[AttemptRecord], box: 
                 "outcome": record.outcome,
                 "error": record.error,
                 "response_excerpt": _excerpt(record.response, box),
+                "request_headers": seal_headers(record.request_headers, box),
+                "response_headers": seal_headers(record.response_headers, box),
             }
         )
     if created:

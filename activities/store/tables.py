@@ -104,6 +104,9 @@ class Attempt(SQLModel, table=True):
     outcome: str = Field(max_length=16)  # delivered | retrying | failed | refused
     error: str | None = Field(default=None, sa_type=Text)
     response_excerpt: str | None = Field(default=None, sa_type=Text)
+    # Sealed JSON (activities/log/headers.py): sent with credentials masked, received bounded.
+    request_headers: str | None = Field(default=None, sa_type=Text)
+    response_headers: str | None = Field(default=None, sa_type=Text)
 
 
 class WebhookHealth(SQLModel, table=True):

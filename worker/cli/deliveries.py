@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from activities.contracts import DeliveryStatus, Redeliver, RedeliverProgress
 from activities.log.attempts import attempts_of, envelope_of, excerpt_of, list_deliveries
 from activities.log.attempts import delivery_id as log_id
+from activities.log.headers import open_headers
 from activities.store.crypto import SecretBox
 from activities.store.tables import Attempt, Delivery, Webhook
 from activities.store.webhooks import find_webhook
@@ -385,7 +386,12 @@ def show(app: AppContext, delivery_id: str, as_json: bool) -> None:
                 **delivery.model_dump(mode="json"),
                 "envelope": envelope_of(delivery, box=box),
                 "attempt_log": [
-                    {**a.model_dump(mode="json"), "response_excerpt": excerpt}
+                    {
+                        **a.model_dump(mode="json"),
+                        "response_excerpt": excerpt,
+                        "request_headers": open_headers(a.request_headers, box),
+                        "response_headers": open_headers(a.response_headers, box),
+                    }
                     for a, excerpt in zip(attempts, excerpts, strict=True)
                 ],
             }
@@ -417,6 +423,11 @@ def show(app: AppContext, delivery_id: str, as_json: bool) -> None:
             for a, excerpt in zip(attempts, excerpts, strict=True)
         ],
     )
+    for a in attempts:  # each attempt's headers: sent (credentials masked), then received
+        for side, stored in (("request", a.request_headers), ("response", a.response_headers)):
+            if headers := open_headers(stored, box):
+                click.echo(f"\nattempt {a.attempt} {side} headers:")
+                click.echo("\n".join(f"  {name}: {value}" for name, value in headers.items()))
 
 
 def _when(at: datetime | None) -> str:

@@ -1,0 +1,58 @@
+"""The headers of an attempt as the delivery log keeps them: what was sent,
+credentials masked, and what came back, bounded. Both are sealed at rest
+(a header may carry personal data or a receiver's cookie)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from activities.store.crypto import SecretBox
+
+MAX_HEADERS = 50
+MAX_BYTES = 8 * 1024
+MASK = "****"
+_SEALED = "sealed:"
+# Always masked, whatever the webhook's own secret headers are.
+ALWAYS_SECRET = frozenset({"authorization", "proxy-authorization", "webhook-signature"})
+
+
+def masked(value: str) -> str:
+    """``Bearer ****`` for a credential with a scheme, ``****`` for the rest."""
+    scheme, _, rest = value.partition(" ")
+    return f"{scheme} {MASK}" if rest and scheme.isalpha() and len(scheme) < 16 else MASK
+
+
+def sent_headers(headers: Mapping[str, str], *, secret: Iterable[str]) -> dict[str, str]:
+    """The request headers with every credential and signature masked."""
+    hidden = ALWAYS_SECRET | {name.lower() for name in secret}
+    return {
+        name: masked(value) if name.lower() in hidden else value for name, value in headers.items()
+    }
+
+
+def bounded(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """At most ``MAX_HEADERS`` headers and ``MAX_BYTES`` of names and values
+    (repeated names joined with ", "); what does not fit is left out."""
+    kept: dict[str, str] = {}
+    size = 0
+    for name, value in headers:
+        key = name.lower()
+        add = len(value) + (2 if key in kept else len(key))
+        if (key not in kept and len(kept) >= MAX_HEADERS) or size + add > MAX_BYTES:
+            continue
+        kept[key] = f"{kept[key]}, {value}" if key in kept else value
+        size += add
+    return kept
+
+
+def seal_headers(headers: Mapping[str, str] | None, box: SecretBox) -> str | None:
+    if headers is None:
+        return None
+    return _SEALED + box.seal_json(dict(headers))
+
+
+def open_headers(text: str | None, box: SecretBox) -> dict[str, str]:
+    """The stored headers in clear ({} for rows logged before headers were)."""
+    if not text:
+        return {}
+    return box.open_json(text.removeprefix(_SEALED))
