@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from activities.catalog import CATALOG
-from activities.contracts import session_workflow_id
 from activities.errors import HookflowError
 from activities.store.webhooks import (
     WebhookCreate,
@@ -25,7 +24,8 @@ from activities.store.webhooks import (
 from worker.api.auth import Principal
 from worker.api.dependencies import Services, services_of
 from worker.api.pane.forms import form_settings, form_values, typed_values
-from worker.api.pane.site import back, checked_form, failure, form_context, render, signed_in
+from worker.api.pane.site import back, checked_form, form_context, render, signed_in
+from worker.api.pane.wording import customer_words, failure
 from worker.api.routes.webhooks import owned_webhook, webhook_out
 from worker.services.probe import ProbeResult, probe_webhook
 from worker.services.redelivery import redeliver_one
@@ -143,7 +143,7 @@ async def save(request: Request, ref: str) -> Response:
         return _form_page(
             request, principal, shown=shown, values=values, error=message, status_code=status
         )
-    if data.enabled:  # enabled by Save: what it held goes on, as from the CLI and the API
+    if data.enabled:  # enabled by Save: what it held goes on, as from the API
         await release_held_later(
             temporal=services.temporal.client,
             settings=services.settings,
@@ -197,7 +197,7 @@ async def redeliver(request: Request, delivery_id: str) -> Response:
     local = isinstance(target, str) and target.startswith("/") and not target.startswith("//")
     next_page = str(target) if local else "/deliveries"
     try:
-        summary = await redeliver_one(
+        await redeliver_one(
             temporal=services.temporal.client,
             settings=services.settings,
             engine=services.engine,
@@ -206,14 +206,13 @@ async def redeliver(request: Request, delivery_id: str) -> Response:
             wait=False,
         )
     except HookflowError as err:
-        return back(next_page, f"Redeliver failed: {err}", request=request)
-    started = ", ".join(summary.workflow_ids)
-    return back(next_page, f"Redelivery of {delivery_id} started ({started}).", request=request)
+        return back(next_page, f"Redeliver failed: {customer_words(str(err))}", request=request)
+    return back(next_page, f"Redelivery of {delivery_id} started.", request=request)
 
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
 async def session_page(request: Request, session_id: str) -> HTMLResponse:
-    """A session's events and deliveries, with a link to it in the Temporal UI."""
+    """A session's events and deliveries."""
     principal = signed_in(request)
     services = services_of(request)
     client = await services.temporal.client()
@@ -224,5 +223,4 @@ async def session_page(request: Request, session_id: str) -> HTMLResponse:
         "session.html",
         principal=principal,
         state=state,
-        temporal_url=services.workflow_url(session_workflow_id(session_id)),
     )

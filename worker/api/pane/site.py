@@ -20,29 +20,32 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import ValidationError
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 
 from activities.catalog import CATALOG
 from activities.errors import HookflowError
 from activities.log.attempts import attempts_by_delivery, envelope_of
+from activities.store.database import utcnow
 from activities.store.keys import authenticate, key_by_id
 from activities.store.secrets import list_secrets
 from activities.store.tables import Delivery
 from activities.store.webhooks import list_webhooks
 from worker.api.auth import Principal
 from worker.api.dependencies import Services, services_of
-from worker.api.errors import Forbidden, status_of
+from worker.api.errors import Forbidden
+from worker.api.pane.views import attempt_headers, health_view, here, indented_xml, when
+from worker.api.pane.wording import customer_words
 from worker.api.routes.deliveries import delivery_rows
 from worker.api.routes.webhooks import webhook_out
-from worker.runtime.failures import describe_validation
 from worker.services.probe import examples
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # Bodies in the order they are sent (Jinja's own tojson sorts keys).
 templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+templates.env.filters["when"] = when
+templates.env.filters["xml"] = indented_xml
 STATUSES = ("pending", "waiting", "delivered", "failed", "held", "skipped")
 
 
@@ -98,17 +101,11 @@ def back(path: str, flash: str | None = None, *, request: Request) -> RedirectRe
     return RedirectResponse(path, status_code=303)
 
 
-def failure(err: Exception) -> tuple[str, int]:
-    if isinstance(err, ValidationError):
-        return describe_validation(err), 422
-    if isinstance(err, HookflowError):
-        return str(err), status_of(err)[0]
-    raise err
-
-
 def error_page(request: Request, status_code: int, message: str) -> Response:
     """A failure on one of the pane's pages, as a page."""
-    return render(request, "error.html", status_code, code=status_code, message=message)
+    return render(
+        request, "error.html", status_code, code=status_code, message=customer_words(message)
+    )
 
 
 async def to_sign_in(_request: Request, _err: Exception) -> Response:
@@ -161,7 +158,9 @@ def home(request: Request) -> HTMLResponse:
     with Session(services.engine) as session:
         found = list_webhooks(session=session, project=principal.project)
         shown = [webhook_out(session, w, services) for w in found]
-    return render(request, "webhooks.html", principal=principal, webhooks=shown)
+        now = utcnow()
+        health = {w.id: health_view(w, session, now=now) for w in shown}
+    return render(request, "webhooks.html", principal=principal, webhooks=shown, health=health)
 
 
 def secret_aliases(services: Services, project: str | None) -> list[str]:
@@ -202,9 +201,10 @@ def deliveries(
             attempts = attempts_by_delivery(session=db, deliveries=ids)
             stored = db.exec(select(Delivery).where(col(Delivery.id).in_(ids)))
             bodies = {row.id: envelope_of(row, box=services.box) for row in stored}
+            headers = attempt_headers(attempts, box=services.box)
     except HookflowError as err:
-        rows, hooks, attempts, bodies = [], [], {}, {}
-        request.session["flash"] = str(err)
+        rows, hooks, attempts, bodies, headers = [], [], {}, {}, {}
+        request.session["flash"] = customer_words(str(err))
     return render(
         request,
         "deliveries.html",
@@ -212,6 +212,8 @@ def deliveries(
         deliveries=rows,
         attempts=attempts,
         bodies=bodies,
+        headers=headers,
+        here=here(request),
         webhooks=hooks,
         filters={"webhook": webhook or "", "status": status or "", "session": session or ""},
         statuses=STATUSES,

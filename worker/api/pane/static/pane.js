@@ -1,4 +1,4 @@
-// The pane's only script: show the chosen type's examples in the chosen format,
+// The pane's only script: show the chosen type's examples in the chosen formats,
 // the fields of the chosen authentication, and add key/value rows. Every form
 // works without it.
 (function () {
@@ -6,11 +6,15 @@
   function $(selector, root) { return (root || document).querySelector(selector); }
   function all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
 
+  // The request example in the Content type, the expected answers in the Accept format.
   function showExamples() {
-    var type = $("#type"), format = $("#content_type");
+    var type = $("#type"), sent = $("#content_type"), accept = $("#accept");
     if (!type) { return; }
     all(".example").forEach(function (section) { section.hidden = section.dataset.type !== type.value; });
-    all(".example .fmt").forEach(function (pre) { pre.hidden = pre.dataset.format !== (format ? format.value : "json"); });
+    all(".example .fmt").forEach(function (pre) {
+      var chosen = pre.dataset.part === "request" ? sent : accept;
+      pre.hidden = pre.dataset.format !== (chosen ? chosen.value : "json");
+    });
   }
 
   function showAuth() {
@@ -26,7 +30,7 @@
 
   document.addEventListener("change", function (event) {
     var id = event.target.id;
-    if (id === "type" || id === "content_type") { showExamples(); }
+    if (id === "type" || id === "content_type" || id === "accept") { showExamples(); }
     if (id === "auth") { showAuth(); }
     if (id === "signing") { showSigning(); }
   });
