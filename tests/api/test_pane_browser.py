@@ -222,10 +222,8 @@ async def test_redeliver_from_the_deliveries_page(
     await page.click(f"text={session_id}")
     await expect(page.locator("h1")).to_have_text(f"Session {session_id}")
     await expect(page.locator("table.list").first).to_contain_text("WHEF_SESSION_CREATED")
-    link = page.locator("a:has-text('Open in the Temporal UI')")
-    assert await link.get_attribute("href") == (
-        f"http://127.0.0.1:8233/namespaces/{api.settings.namespace}/workflows/session-{session_id}"
-    )
+    # Customers have no access to the operators' tools: the page does not send them there.
+    await expect(page.locator("body")).not_to_contain_text("Temporal")
     await shot(page, tmp_path, "pane-session")
 
 

@@ -89,9 +89,10 @@ def field_error(err: ValidationError) -> str:
     """The first problem of a form's validation, naming its form field."""
     first = err.errors(include_url=False)[0]
     where = [str(part) for part in first["loc"]]
-    if where:
-        where[0] = LABELS.get(where[0], where[0])
     message = str(first["msg"]).removeprefix("Value error, ")
+    if where:
+        message = message.removeprefix(f"{where[0]}: ")  # the field named twice
+        where[0] = LABELS.get(where[0], where[0])
     more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
     prefix = f"{' '.join(where)}: " if where else ""
     return customer_words(f"{prefix}{message}{more}")
