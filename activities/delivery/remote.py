@@ -5,11 +5,14 @@ log says failed, with the reason, as the caller is told."""
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from pydantic import TypeAdapter, ValidationError
 
 from activities.contracts import FieldValue
-from activities.delivery.sender import Verdict
+
+if TYPE_CHECKING:  # the workflows import ``problem``: no HTTP library loaded with it
+    from activities.delivery.sender import Verdict
 
 _VALUES = TypeAdapter(list[FieldValue])
 
