@@ -25,7 +25,9 @@ from tests.worker.cli import Cli
 from worker.devstack.receiver import Receiver, Reply
 
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
-OPERATOR_WORDS = re.compile(r"hookflow [a-z]+ [a-z]|--[a-z]|Temporal", re.IGNORECASE)
+OPERATOR_WORDS = re.compile(
+    r"hookflow [a-z]+ [a-z]|--[a-z]|Temporal|\b(?:Webhook|Delivery|Destination)[A-Z][a-z]+"
+)
 
 
 async def no_operator_words(page: Page) -> None:
@@ -97,6 +99,8 @@ async def test_the_pane_speaks_to_customers_and_names_form_fields(
     await expect(page.locator(".flash")).to_contain_text(
         "tick Enabled on the webhook's page and Save first"
     )
+    await page.locator("li.delivery summary").first.click()
+    await expect(page.locator("li.delivery .detail .error")).to_contain_text("HTTP 500 from off")
     await no_operator_words(page)
     await page.goto(f"{api.url}/sessions/{session_id}")
     await no_operator_words(page)

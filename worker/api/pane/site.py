@@ -34,8 +34,15 @@ from activities.store.webhooks import list_webhooks
 from worker.api.auth import Principal
 from worker.api.dependencies import Services, services_of
 from worker.api.errors import Forbidden
-from worker.api.pane.views import attempt_headers, health_view, here, indented_xml, when
-from worker.api.pane.wording import customer_words
+from worker.api.pane.views import (
+    STATUS_HELP,
+    attempt_headers,
+    health_view,
+    here,
+    indented_xml,
+    when,
+)
+from worker.api.pane.wording import customer_words, said
 from worker.api.routes.deliveries import delivery_rows
 from worker.api.routes.webhooks import webhook_out
 from worker.services.probe import examples
@@ -46,6 +53,8 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
 templates.env.filters["when"] = when
 templates.env.filters["xml"] = indented_xml
+templates.env.filters["said"] = said
+templates.env.globals["status_help"] = STATUS_HELP
 STATUSES = ("pending", "waiting", "delivered", "failed", "held", "skipped")
 
 

@@ -34,6 +34,17 @@ def indented_xml(text: str) -> str:
     return pretty
 
 
+# What each status of a delivery means, for the customer (a tooltip on the status).
+STATUS_HELP = {
+    "pending": "being sent, or waiting for its next attempt",
+    "waiting": "put off a moment: the webhook's rate limit, or a pause after failures",
+    "delivered": "the endpoint accepted it",
+    "failed": "every attempt failed: Redeliver sends it again",
+    "held": "not sent: the webhook is disabled, or an earlier event of the session failed",
+    "skipped": "not sent: the webhook's filter leaves this event out",
+}
+
+
 @dataclass(frozen=True)
 class HealthView:
     state: str  # healthy | failing | paused | disabled

@@ -8,6 +8,7 @@ import re
 
 from pydantic import ValidationError
 
+from activities.contracts import FailureType
 from activities.errors import HookflowError
 from worker.api.errors import status_of
 
@@ -73,6 +74,7 @@ PHRASES = (
     (re.compile(r"USER:PASSWORD"), "a User and a Password"),
     (re.compile(r"auth 'none'"), "Authentication None"),
 )
+_FAILURE_TYPE = re.compile(r"^(?:" + "|".join(t.value for t in FailureType) + r"): ")
 _COMMAND = re.compile(r"`?hookflow [a-z][^`.;:)]*`?")
 _FLAG = re.compile(r"--[a-z][a-z-]*")
 
@@ -83,6 +85,12 @@ def customer_words(message: str) -> str:
         message = pattern.sub(replacement, message)
     message = _COMMAND.sub(ASK_ADMIN, message)
     return _FLAG.sub(lambda flag: FLAGS.get(flag[0], flag[0].lstrip("-")), message)
+
+
+def said(text: str | None) -> str:
+    """A delivery's or a session's error as the pane shows it: without the
+    failure's type name (an operator's handle), in the customer's words."""
+    return customer_words(_FAILURE_TYPE.sub("", text)) if text else ""
 
 
 def field_error(err: ValidationError) -> str:
