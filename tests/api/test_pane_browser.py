@@ -29,7 +29,7 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# Set to a folder to keep the screenshots (README's come from here).
+# Set to a folder to keep these screenshots (README's come from scripts/pane_screenshots.py).
 SHOTS = os.environ.get("HOOKFLOW_SCREENSHOT_DIR")
 
 
