@@ -57,7 +57,7 @@ from activities.errors import (
 from activities.files.documents import DocumentStore, embed_files
 from activities.files.sealed import open_text
 from activities.log.attempts import AttemptLog, AttemptRecord
-from activities.log.headers import bounded, sent_headers
+from activities.log.headers import received, sent_headers
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
 
@@ -272,9 +272,7 @@ class DeliveryActivities:
                 request_headers=sent_headers(
                     verdict.request.headers, secret=endpoint.secret_headers
                 ),
-                response_headers=bounded(verdict.reply.headers.multi_items())
-                if verdict.reply
-                else None,
+                response_headers=received(verdict.reply),
             )
         )
         if verdict.outcome == "gone":

@@ -5,8 +5,12 @@ credentials masked, and what came back, bounded. Both are sealed at rest
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from activities.store.crypto import SecretBox
+
+if TYPE_CHECKING:
+    from activities.delivery.http import HttpReply
 
 MAX_HEADERS = 50
 MAX_BYTES = 8 * 1024
@@ -43,6 +47,11 @@ def bounded(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
         kept[key] = f"{kept[key]}, {value}" if key in kept else value
         size += add
     return kept
+
+
+def received(reply: HttpReply | None) -> dict[str, str] | None:
+    """The response headers of an answer, bounded (None: no answer)."""
+    return bounded(reply.headers.multi_items()) if reply is not None else None
 
 
 def seal_headers(headers: Mapping[str, str] | None, box: SecretBox) -> str | None:
