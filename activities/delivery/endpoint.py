@@ -28,6 +28,7 @@ from activities.store.database import utcnow
 from activities.store.secrets import SECRET_FIELDS
 from activities.store.tables import Webhook
 from activities.store.validation import is_credential_header, lookup_secret
+from activities.store.webhook_settings import DEFAULT_MAX_BODY
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,8 @@ class Endpoint:
     """A client certificate or a private CA (None: the worker's defaults)."""
     documents: str = "embed"
     """How an archive carries its documents: embed | link."""
-    max_body_size: int | None = None
-    """Bytes; an embedded archive above it goes with links (None: the default)."""
+    max_body_size: int = DEFAULT_MAX_BODY
+    """Bytes; an embedded archive above it goes with links."""
 
     def redact(self, text: str, *, also: tuple[str, ...] = ()) -> str:
         """``text`` without any of the webhook's secrets (nor ``also``: a bearer token)."""
@@ -119,7 +120,7 @@ def load_endpoint(
             filter=webhook.filter,
             tls=_tls(webhook, box),
             documents=webhook.documents or "embed",
-            max_body_size=webhook.max_body_size,
+            max_body_size=webhook.max_body_size or DEFAULT_MAX_BODY,
         )
 
 
