@@ -100,3 +100,22 @@ def test_bad_material_is_one_clear_line(ca: TestCA) -> None:
     with pytest.raises(ValueError, match="CA bundle: not a PEM certificate"):
         check_ca_bundle("-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n")
     assert check_client_cert(client.cert, client.key).subject == "CN=a"
+
+
+async def test_a_context_is_built_once_per_webhook_settings_version(
+    http: HttpClients, ca: TestCA, mtls_receiver: TlsReceiver
+) -> None:
+    client = ca.issue("crm")
+    tls = WebhookTls(
+        version="w9/1", client_cert=client.cert, client_key=client.key, ca_bundle=ca.pem
+    )
+    for _ in range(3):
+        assert await _post(http, mtls_receiver.url("/hook"), tls) == 200
+    first = http._tls.get(tls, verify=True)
+    assert len(http._tls._contexts) == 1
+    rotated = WebhookTls(
+        version="w9/2", client_cert=client.cert, client_key=client.key, ca_bundle=ca.pem
+    )
+    assert await _post(http, mtls_receiver.url("/hook"), rotated) == 200
+    assert http._tls.get(rotated, verify=True) is not first
+    assert http._tls.get(tls, verify=True) is first and len(http._tls._contexts) == 2

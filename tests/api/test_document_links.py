@@ -160,3 +160,46 @@ async def test_links_without_a_public_url_fail_the_delivery_in_one_line(
                 await run_deliver(acts, req)
         assert rx.at("/x") == []
     assert "HOOKFLOW_PUBLIC_URL" in str(caught.value) and caught.value.non_retryable
+
+
+async def test_the_signed_link_is_the_only_operation_without_a_key(api: Api) -> None:
+    async with api.http() as anonymous:
+        schema = (await anonymous.get("/openapi.json")).json()
+    keyless = [
+        (method, path)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if operation.get("security") == []
+    ]
+    assert keyless == [("get", "/api/v1/documents/{ref}")]
+
+
+async def test_a_client_certificate_through_the_api_is_shown_by_subject_only(api: Api) -> None:
+    from tests.tls import TestCA
+
+    ca = TestCA()
+    client, other = ca.issue("erp-client"), ca.issue("other")
+    hook = {"alias": "erp", "type": "form_submitted", "url": "https://erp.example.com/h"}
+    async with api.http(api.key("acme")) as http:
+        bad = await http.post(
+            "/api/v1/webhooks", json={**hook, "client_cert": client.cert, "client_key": other.key}
+        )
+        made = await http.post(
+            "/api/v1/webhooks",
+            json={
+                **hook,
+                "client_cert": client.cert,
+                "client_key": client.key,
+                "ca_bundle": ca.pem,
+            },
+        )
+        listed = await http.get("/api/v1/webhooks")
+    assert bad.status_code == 422
+    assert bad.json()["detail"].endswith("client key: it does not match the client certificate")
+    assert made.status_code == 201, made.text
+    shown = made.json()
+    assert shown["client_certificate"]["subject"] == "CN=erp-client"
+    assert shown["ca_bundle"] == ["CN=hookflow test CA"]
+    for text in (made.text, listed.text):
+        assert "PRIVATE KEY" not in text and "BEGIN CERTIFICATE" not in text
+    assert len(listed.json() if isinstance(listed.json(), list) else listed.json()["items"]) == 1
