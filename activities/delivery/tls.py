@@ -17,7 +17,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
@@ -118,6 +117,8 @@ def build_context(tls: WebhookTls | None, *, verify: bool) -> ssl.SSLContext:
     if verify and tls is not None and tls.ca_bundle:
         context = ssl.create_default_context(cadata=tls.ca_bundle)
     else:
+        import httpx  # not loaded by a command that only reads the configuration
+
         context = httpx.create_ssl_context(verify=verify)
     if tls is not None and tls.client_cert and tls.client_key:
         _load_client_cert(context, tls.client_cert, tls.client_key)

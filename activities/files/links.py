@@ -116,9 +116,10 @@ def archive_body(
 ) -> dict[str, Any]:
     """The archive body as the webhook takes it: files embedded, or as links
     (``mode``), and as links with ``documents_trimmed`` when embedding would
-    pass ``max_body`` bytes."""
+    pass ``max_body`` bytes. Without a public URL to link to, an embedding
+    webhook gets its files embedded whatever their size, as it always did."""
     if mode == "link":
         return link_files(store, links, body, project)
-    if embedded_size(store, body, project) <= max_body:
+    if not links.base_url or embedded_size(store, body, project) <= max_body:
         return embed_files(store, body, project)
     return {**link_files(store, links, body, project), TRIMMED: True}

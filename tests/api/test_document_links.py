@@ -203,3 +203,19 @@ async def test_a_client_certificate_through_the_api_is_shown_by_subject_only(api
     for text in (made.text, listed.text):
         assert "PRIVATE KEY" not in text and "BEGIN CERTIFICATE" not in text
     assert len(listed.json() if isinstance(listed.json(), list) else listed.json()["items"]) == 1
+
+
+async def test_without_a_public_url_a_large_archive_is_still_embedded(
+    api: Api, tmp_path: Path
+) -> None:
+    key = api.key("acme")
+    pdf = await _upload(api, key, "contract.pdf", PDF)
+    with Receiver() as rx:
+        webhook = await _webhook(api, key, rx.url("/big"), max_body_size=4096)
+        async with delivery_activities(api.engine, api.box, tmp_path) as acts:
+            req = request(webhook, 1).model_copy(update={"envelope": _archive(pdf, [])})
+            assert (await run_deliver(acts, req)).status_code == 200
+        (got,) = rx.at("/big")
+    body = got.json()
+    assert base64.b64decode(body["document"]["content"]) == PDF
+    assert "documents_trimmed" not in body
