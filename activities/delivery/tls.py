@@ -166,7 +166,7 @@ class TlsContexts:
 
 # TLS alerts a server sends when it wants a certificate it did not get (TLS 1.3
 # sends it after the handshake, so it surfaces on the first read).
-_NO_CLIENT_CERT = ("certificate required", "certificate_required", "handshake failure")
+_NO_CLIENT_CERT = ("certificate required", "certificate_required")
 _UNTRUSTED = ("certificate verify failed",)
 
 
@@ -178,6 +178,11 @@ def explain(error: str) -> str | None:
         return f"TLS: the endpoint's certificate is not trusted ({reason or 'unknown issuer'})"
     if any(marker in lowered for marker in _NO_CLIENT_CERT):
         return "TLS handshake refused: the endpoint requires a client certificate"
-    if "unknown ca" in lowered or "bad certificate" in lowered:
+    if any(m in lowered for m in ("unknown ca", "bad certificate", "certificate unknown")):
         return "TLS handshake refused: the endpoint does not accept the client certificate"
+    if "handshake failure" in lowered:  # TLS 1.2's word for a missing certificate, or ciphers
+        return (
+            "TLS handshake refused by the endpoint (handshake failure: it may require "
+            "a client certificate)"
+        )
     return None

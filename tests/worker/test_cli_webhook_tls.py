@@ -102,3 +102,27 @@ def test_the_error_line_reads_plainly(cli: Cli, tmp_path: Path) -> None:
     code, err = cli.fails(*ADD, *URL, "--client-cert", str(good[0]), "--client-key", str(other[1]))
     assert err.strip().endswith("client key: it does not match the client certificate"), err
     assert stored(tmp_path) == []
+
+
+def test_a_certificate_that_expired_since_is_shown_as_expired(cli: Cli, tmp_path: Path) -> None:
+    from sqlmodel import Session
+
+    from activities.store.crypto import SecretBox
+    from activities.store.database import make_engine
+    from activities.store.tables import Webhook
+
+    ca = TestCA()
+    cert, key = ca.issue("soon").write(tmp_path, "soon")
+    cli.ok(*ADD, *URL, "--client-cert", str(cert), "--client-key", str(key))
+    expired = ca.issue("gone", starts=timedelta(days=-9), valid=timedelta(days=1))
+    box = SecretBox((tmp_path / "secret.key").read_text().strip())
+    engine = make_engine(f"sqlite:///{tmp_path / 'hookflow.db'}")
+    with Session(engine) as session:
+        (row,) = stored(tmp_path)
+        found = session.get(Webhook, row.id)
+        assert found is not None
+        found.client_cert_enc = box.seal(expired.cert)  # as if time had passed
+        session.add(found)
+        session.commit()
+    out = cli.ok("webhooks", "show", "dms")
+    assert "set: CN=gone" in out and "EXPIRED" in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -258,6 +259,8 @@ def _receiver_shown(shown: WebhookPublic) -> list[tuple[str, str]]:
 
     cert = shown.client_certificate
     client = f"set: {cert.subject}, expires {cert.expires_at:%Y-%m-%d %H:%M}Z" if cert else "-"
+    if cert and cert.expires_at <= datetime.now(UTC):
+        client += " (EXPIRED: deliveries to an endpoint that checks it fail)"
     bundle = (
         f"{len(shown.ca_bundle)} certificate(s): " + "; ".join(shown.ca_bundle)
         if shown.ca_bundle
