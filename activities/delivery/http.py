@@ -29,6 +29,8 @@ USER_AGENT = "hookflow/0.1 (+https://github.com/hookflow/hookflow)"
 # Enough for any verdict or remote-data answer; the rest is never read.
 RESPONSE_CAP = 256 * 1024
 TRANSPORTS = ("aiohttp", "httpx")
+# httpx's transport keeps a pooled client per webhook TLS context, up to this many.
+TLS_CLIENTS = 64
 # The headers httpx's client adds to every request (accept-encoding is always ours).
 _DEFAULTS = {"accept": "*/*", "connection": "keep-alive", "user-agent": USER_AGENT}
 
@@ -124,7 +126,7 @@ class HttpClients:
         """One POST; ``tls``: the webhook's client certificate or private CA."""
         started = time.perf_counter()
         transport = self._aiohttp.get(verify_ssl)
-        context = self._tls.get(tls, verify=verify_ssl) if tls is not None else None
+        context = await self._tls.aget(tls, verify=verify_ssl) if tls is not None else None
         try:
             # httpx's timeout bounds each read; an endpoint trickling a byte a
             # second would hold the attempt for ever. This bounds the whole of it.
@@ -134,7 +136,7 @@ class HttpClients:
                         transport, url, content, headers, cap, context
                     )
                 else:
-                    client = self._client_for(tls, verify_ssl, context)
+                    client = await self._client_for(tls, verify_ssl, context)
                     status, answer_headers, body = await self._post_httpx(
                         client, url, content, headers, timeout, cap
                     )
@@ -175,7 +177,7 @@ class HttpClients:
                 )
         return reply.status_code, reply.headers, reply.body
 
-    def _client_for(
+    async def _client_for(
         self, tls: WebhookTls | None, verify_ssl: bool, context: ssl.SSLContext | None
     ) -> httpx.AsyncClient:
         if tls is None or context is None:
@@ -183,6 +185,9 @@ class HttpClients:
         key = (tls.version, verify_ssl)
         client = self._tls_clients.get(key)
         if client is None:
+            if len(self._tls_clients) >= TLS_CLIENTS:  # the oldest settings version goes
+                oldest = next(iter(self._tls_clients))
+                await self._tls_clients.pop(oldest).aclose()
             client = httpx.AsyncClient(
                 transport=_guarded_transport(
                     verify=context,

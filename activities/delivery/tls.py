@@ -9,6 +9,7 @@ version so a context is not built per POST.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import ssl
@@ -152,15 +153,30 @@ class TlsContexts:
         self._contexts: OrderedDict[tuple[str, bool], ssl.SSLContext] = OrderedDict()
 
     def get(self, tls: WebhookTls, *, verify: bool) -> ssl.SSLContext:
+        context = self.cached(tls, verify=verify)
+        if context is None:
+            context = self.add(tls, verify=verify, context=build_context(tls, verify=verify))
+        return context
+
+    async def aget(self, tls: WebhookTls, *, verify: bool) -> ssl.SSLContext:
+        """``get``, building a new context (file I/O, key parsing) off the event loop."""
+        context = self.cached(tls, verify=verify)
+        if context is None:
+            built = await asyncio.to_thread(build_context, tls, verify=verify)
+            context = self.add(tls, verify=verify, context=built)
+        return context
+
+    def cached(self, tls: WebhookTls, *, verify: bool) -> ssl.SSLContext | None:
         key = (tls.version, verify)
         context = self._contexts.get(key)
-        if context is None:
-            context = build_context(tls, verify=verify)
-            self._contexts[key] = context
-            while len(self._contexts) > self._size:
-                self._contexts.popitem(last=False)
-        else:
+        if context is not None:
             self._contexts.move_to_end(key)
+        return context
+
+    def add(self, tls: WebhookTls, *, verify: bool, context: ssl.SSLContext) -> ssl.SSLContext:
+        self._contexts[(tls.version, verify)] = context
+        while len(self._contexts) > self._size:
+            self._contexts.popitem(last=False)
         return context
 
 
