@@ -79,3 +79,11 @@ class DevServerError(HookflowError):
 
 class PayloadUndecodable(HookflowError):
     """A Temporal payload is encrypted with a codec key this process lacks, or altered."""
+
+
+class LinkRefused(HookflowError):
+    """A document link whose signature is wrong or whose time is up (403)."""
+
+
+class LinksUnavailable(HookflowError):
+    """Documents must go as links, and hookflow has no public address to link to."""

@@ -2,7 +2,8 @@
 and the schema's version.
 
 A type's body is the envelope (``activities.contracts.Envelope``) cut to the
-parts that type carries: the archive's files embedded (``EmbeddedFile``), Send
+parts that type carries: the archive's files embedded (``EmbeddedFile``) or
+by link (``LinkedFile``, with ``documents_trimmed`` when they were too big), Send
 SMS with its fixed structure, a type added to the catalog with ``client`` and
 ``data``. Every delivery names its schema in the ``webhook-schema`` header
 (``archive.v1``); ``GET /api/v1/hook-types/{type}/schema`` and ``hookflow
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import types
+from datetime import datetime
 from functools import cache
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -40,6 +42,22 @@ class EmbeddedFile(Model):
     size: int = Field(ge=0, description="Bytes.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     content: str = Field(description="The file, base64-encoded.")
+
+
+class LinkedFile(Model):
+    """A file as an archive carries it by link (the webhook's ``documents: link``,
+    or an embedded body over its ``max_body_size``): fetch ``url`` before
+    ``expires_at``, no API key needed; check the bytes against ``sha256``."""
+
+    name: str = Field(max_length=255)
+    content_type: str = Field(max_length=255)
+    size: int = Field(ge=0, description="Bytes.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    url: str = Field(description="A signed download URL (GET); 403 once expired.")
+    expires_at: datetime = Field(description="When the URL stops working.")
+
+
+ArchiveFile = EmbeddedFile | LinkedFile
 
 
 class _Body(Model):
@@ -63,11 +81,26 @@ _PARTS: dict[str, tuple[str, ...]] = {
 # Every part present, null when absent.
 _FIXED = frozenset({"send_sms"})
 # Parts whose files the archive embeds.
-_EMBEDDED = {"archive": {"attachments": list[EmbeddedFile], "document": EmbeddedFile}}
+_EMBEDDED: dict[str, dict[str, Any]] = {
+    "archive": {"attachments": list[ArchiveFile], "document": ArchiveFile}
+}
+# Fields a type's body carries beyond the envelope's parts.
+_EXTRA: dict[str, dict[str, Any]] = {
+    "archive": {
+        "documents_trimmed": (
+            bool | None,
+            Field(
+                default=None,
+                description="True when the files were too large to embed (over the "
+                "webhook's max body size) and go as links instead.",
+            ),
+        )
+    }
+}
 
 # Fingerprints of each version of each built-in type's schema, oldest first.
 HISTORY: dict[str, tuple[str, ...]] = {
-    "archive": ("ece8022f127ffa9b",),
+    "archive": ("ece8022f127ffa9b", "58a9e11cf67ef6e9"),
     "remote_data": ("b6209862ae225e20",),
     "storage_callback": ("7fcf2a934cd05494",),
     "form_submitted": ("83e1680f2a41174f",),
@@ -130,6 +163,7 @@ def body_model(hook: HookType) -> type[BaseModel]:
             fields[part] = (annotation | None, Field(...))
         else:
             fields[part] = (annotation, Field(default=None, description=info.description))
+    fields.update(_EXTRA.get(hook.name, {}))
     model: type[BaseModel] = create_model(f"{prefix}Body", __base__=_Body, **fields)
     return model
 

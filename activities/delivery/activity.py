@@ -52,9 +52,11 @@ from activities.errors import (
     DocumentNotFound,
     EndpointPaused,
     EndpointUnavailable,
+    LinksUnavailable,
     SealedTextMissing,
 )
-from activities.files.documents import DocumentStore, embed_files
+from activities.files.documents import DocumentStore
+from activities.files.links import PURPOSE, DocumentLinks, archive_body
 from activities.files.sealed import open_text
 from activities.log.attempts import AttemptLog, AttemptRecord
 from activities.log.headers import received, sent_headers
@@ -93,11 +95,13 @@ class DeliveryActivities:
         tokens: TokenCache,
         documents: DocumentStore,
         gate: Gate | None = None,
+        public_url: str | None = None,
     ) -> None:
         self._engine = engine
         self._box = box
         self._sender = Sender(http=http, tokens=tokens)
         self._documents = documents
+        self._links = DocumentLinks(key=box.derive(PURPOSE), base_url=public_url)
         self._log = AttemptLog(engine, box=box)
         self._endpoints = EndpointCache(engine=engine, box=box)
         self._gate = gate or Gate(engine=engine)
@@ -388,8 +392,11 @@ class DeliveryActivities:
         if endpoint.type != "archive":
             return body
         try:
-            return await asyncio.to_thread(embed_files, self._documents, body, project)
-        except DocumentNotFound as err:
+            return await asyncio.to_thread(
+                archive_body, self._documents, body, project, mode=endpoint.documents,
+                max_body=endpoint.max_body_size, links=self._links,
+            )  # fmt: skip
+        except (DocumentNotFound, LinksUnavailable) as err:
             raise ApplicationError(str(err), type=FailureType.INVALID, non_retryable=True) from None
 
     async def _failure(

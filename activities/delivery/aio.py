@@ -15,7 +15,8 @@ guarantees stays as it was with httpcore:
 - the raw body is handed on still encoded (``auto_decompress=False``):
   ``decoding.read_body`` decodes it within the cap, as before;
 - TLS is verified with the context httpx would have used (one connector that
-  verifies, one that does not, per the webhook's setting);
+  verifies, one that does not, per the webhook's setting); a webhook with a
+  client certificate or a private CA passes its own context per request;
 - aiohttp's errors become the httpx errors the callers judge (``ConnectError``,
   ``ReadTimeout``, ``RemoteProtocolError``…); ``DestinationRefused`` passes as is.
 """
@@ -260,7 +261,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def post(
-        self, url: str, *, content: bytes, headers: Mapping[str, str], cap: int
+        self,
+        url: str,
+        *,
+        content: bytes,
+        headers: Mapping[str, str],
+        cap: int,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> Reply:
         """One POST straight through aiohttp, without building httpx's request and
         response: what ``HttpClients.post`` uses (half the CPU of going through
@@ -273,7 +280,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
         with _httpx_errors(request):
             response = await session.request(
-                "POST", address, headers=headers, data=content, allow_redirects=False
+                "POST",
+                address,
+                headers=headers,
+                data=content,
+                allow_redirects=False,
+                # A webhook's own context (client certificate, private CA); the
+                # pool keys connections by it, so they are never shared across.
+                ssl=ssl_context if ssl_context is not None else True,
             )
             try:
                 body = await read_body(

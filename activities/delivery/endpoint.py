@@ -18,6 +18,7 @@ from sqlmodel import Session
 from activities.delivery.formats import MEDIA_TYPES
 from activities.delivery.redaction import redact, redact_bytes
 from activities.delivery.signing import signature_header
+from activities.delivery.tls import WebhookTls
 from activities.delivery.tokens import TokenSource
 from activities.errors import EndpointPaused, EndpointUnavailable
 from activities.schemas import HEADER as SCHEMA_HEADER
@@ -27,6 +28,7 @@ from activities.store.database import utcnow
 from activities.store.secrets import SECRET_FIELDS
 from activities.store.tables import Webhook
 from activities.store.validation import is_credential_header, lookup_secret
+from activities.store.webhook_settings import DEFAULT_MAX_BODY
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,12 @@ class Endpoint:
     """Lower-case names of the headers that carry credentials (redacted when shown)."""
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """Every credential of the webhook in the clear: what ``redact`` removes."""
+    tls: WebhookTls | None = field(default=None, repr=False)
+    """A client certificate or a private CA (None: the worker's defaults)."""
+    documents: str = "embed"
+    """How an archive carries its documents: embed | link."""
+    max_body_size: int = DEFAULT_MAX_BODY
+    """Bytes; an embedded archive above it goes with links."""
 
     def redact(self, text: str, *, also: tuple[str, ...] = ()) -> str:
         """``text`` without any of the webhook's secrets (nor ``also``: a bearer token)."""
@@ -110,7 +118,23 @@ def load_endpoint(
             rate_limit=webhook.rate_limit,
             max_in_flight=webhook.max_in_flight,
             filter=webhook.filter,
+            tls=_tls(webhook, box),
+            documents=webhook.documents or "embed",
+            max_body_size=webhook.max_body_size or DEFAULT_MAX_BODY,
         )
+
+
+def _tls(webhook: Webhook, box: SecretBox) -> WebhookTls | None:
+    if not (webhook.client_cert_enc or webhook.ca_bundle):
+        return None
+    key = webhook.client_key_enc
+    return WebhookTls(
+        # A context is built once per webhook and settings change.
+        version=f"{webhook.id}/{webhook.updated_at.isoformat()}",
+        client_cert=box.open(webhook.client_cert_enc) if webhook.client_cert_enc else None,
+        client_key=box.open(key) if webhook.client_cert_enc and key else None,
+        ca_bundle=webhook.ca_bundle,
+    )
 
 
 def _secret_header_names(

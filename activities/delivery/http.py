@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
@@ -22,11 +23,14 @@ import httpx
 from activities.delivery.aio import AiohttpTransport
 from activities.delivery.decoding import ACCEPT_ENCODING, Body, read_body
 from activities.delivery.guard import GuardedBackend, IPNetwork, Resolver, system_resolver
+from activities.delivery.tls import TlsContexts, WebhookTls, explain
 
 USER_AGENT = "hookflow/0.1 (+https://github.com/hookflow/hookflow)"
 # Enough for any verdict or remote-data answer; the rest is never read.
 RESPONSE_CAP = 256 * 1024
 TRANSPORTS = ("aiohttp", "httpx")
+# httpx's transport keeps a pooled client per webhook TLS context, up to this many.
+TLS_CLIENTS = 64
 # The headers httpx's client adds to every request (accept-encoding is always ours).
 _DEFAULTS = {"accept": "*/*", "connection": "keep-alive", "user-agent": USER_AGENT}
 
@@ -69,6 +73,11 @@ class HttpClients:
         stack: Iterable[tuple[str, int]] = (),
     ) -> None:
         allowed, stack = list(allowed), list(stack)
+        self._allowed, self._resolver, self._stack = allowed, resolver, stack
+        self._limit = max_connections
+        self._tls = TlsContexts()
+        # httpx's transport: one client per webhook TLS context (the pool is the client's).
+        self._tls_clients: dict[tuple[str, bool], httpx.AsyncClient] = {}
         self.transport = transport or default_transport()
         if self.transport not in TRANSPORTS:
             raise ValueError(f"unknown HTTP transport {self.transport!r}")
@@ -112,21 +121,30 @@ class HttpClients:
         timeout: float,
         verify_ssl: bool,
         cap: int = RESPONSE_CAP,
+        tls: WebhookTls | None = None,
     ) -> HttpReply:
+        """One POST; ``tls``: the webhook's client certificate or private CA."""
         started = time.perf_counter()
         transport = self._aiohttp.get(verify_ssl)
+        context = await self._tls.aget(tls, verify=verify_ssl) if tls is not None else None
         try:
             # httpx's timeout bounds each read; an endpoint trickling a byte a
             # second would hold the attempt for ever. This bounds the whole of it.
             async with asyncio.timeout(timeout):
                 if transport is not None:
                     status, answer_headers, body = await self._post_aiohttp(
-                        transport, url, content, headers, cap
+                        transport, url, content, headers, cap, context
                     )
                 else:
+                    client = await self._client_for(tls, verify_ssl, context)
                     status, answer_headers, body = await self._post_httpx(
-                        url, content, headers, timeout, verify_ssl, cap
+                        client, url, content, headers, timeout, cap
                     )
+        except httpx.TransportError as err:
+            plain = _tls_failure(err)
+            if plain is None:
+                raise
+            raise httpx.ConnectError(plain, request=httpx.Request("POST", url)) from None
         except TimeoutError:
             raise httpx.TimeoutException(
                 f"no complete answer within {timeout:g}s", request=httpx.Request("POST", url)
@@ -141,6 +159,7 @@ class HttpClients:
         content: bytes,
         headers: dict[str, str],
         cap: int,
+        context: ssl.SSLContext | None,
     ) -> tuple[int, httpx.Headers, Body]:
         # What httpx's client would send: its defaults unless the caller set them.
         names = {name.lower() for name in headers}
@@ -148,22 +167,50 @@ class HttpClients:
         sent.update((k, v) for k, v in headers.items() if k.lower() != "accept-encoding")
         sent["accept-encoding"] = ACCEPT_ENCODING
         if traced is None:
-            reply = await transport.post(url, content=content, headers=sent, cap=cap)
+            reply = await transport.post(
+                url, content=content, headers=sent, cap=cap, ssl_context=context
+            )
         else:  # a client span, and its traceparent for the receiver's own tracing
             with traced(url, sent):
-                reply = await transport.post(url, content=content, headers=sent, cap=cap)
+                reply = await transport.post(
+                    url, content=content, headers=sent, cap=cap, ssl_context=context
+                )
         return reply.status_code, reply.headers, reply.body
+
+    async def _client_for(
+        self, tls: WebhookTls | None, verify_ssl: bool, context: ssl.SSLContext | None
+    ) -> httpx.AsyncClient:
+        if tls is None or context is None:
+            return self.client(verify_ssl=verify_ssl)
+        key = (tls.version, verify_ssl)
+        client = self._tls_clients.get(key)
+        if client is None:
+            if len(self._tls_clients) >= TLS_CLIENTS:  # the oldest settings version goes
+                oldest = next(iter(self._tls_clients))
+                await self._tls_clients.pop(oldest).aclose()
+            client = httpx.AsyncClient(
+                transport=_guarded_transport(
+                    verify=context,
+                    allowed=self._allowed,
+                    resolver=self._resolver,
+                    limit=self._limit,
+                    stack=self._stack,
+                ),
+                follow_redirects=False,
+                headers={"user-agent": USER_AGENT},
+            )
+            self._tls_clients[key] = client
+        return client
 
     async def _post_httpx(
         self,
+        client: httpx.AsyncClient,
         url: str,
         content: bytes,
         headers: dict[str, str],
         timeout: float,
-        verify_ssl: bool,
         cap: int,
     ) -> tuple[int, httpx.Headers, Body]:
-        client = self.client(verify_ssl=verify_ssl)
         request = client.build_request(
             "POST",
             url,
@@ -186,13 +233,25 @@ class HttpClients:
         return response.status_code, response.headers, body
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
+        for client in [*self._clients.values(), *self._tls_clients.values()]:
             await client.aclose()
+        self._tls_clients.clear()
+
+
+def _tls_failure(err: BaseException) -> str | None:
+    """A TLS refusal said plainly (from the error or what caused it), else None."""
+    seen: BaseException | None = err
+    while seen is not None:
+        plain = explain(str(seen))
+        if plain is not None:
+            return plain
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _guarded_transport(
     *,
-    verify: bool,
+    verify: bool | ssl.SSLContext,
     allowed: list[IPNetwork],
     resolver: Resolver,
     limit: int,

@@ -127,6 +127,7 @@ class Sender:
             headers=headers,
             timeout=endpoint.timeout,
             verify_ssl=endpoint.verify_ssl,
+            tls=endpoint.tls,
         )
         return reply, sent
 
@@ -137,6 +138,8 @@ def _failure(endpoint: Endpoint, err: Exception) -> tuple[str, str]:
         return "refused", str(err)
     if isinstance(err, TokenError | Unsendable):
         return "retrying", str(err)
+    if isinstance(err, httpx.ConnectError) and str(err).startswith("TLS"):
+        return "retrying", str(err)  # said plainly by the transport
     if isinstance(err, httpx.TimeoutException | TimeoutError):
         return "retrying", f"timed out after {endpoint.timeout:g}s"
     # httpx's own errors, and anything unexpected (a value nothing checked): the

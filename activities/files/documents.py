@@ -50,6 +50,9 @@ class DocumentStore(Protocol):
     def exists(self, ref: str, *, project: str) -> bool:
         """Whether ``project`` has a document by that reference."""
 
+    def size(self, ref: str, *, project: str) -> int:
+        """Bytes of ``project``'s document; DocumentNotFound when it has none."""
+
     def delete(self, ref: str, *, project: str) -> None:
         """Delete ``project``'s document; DocumentNotFound when it has none."""
 
@@ -121,6 +124,12 @@ class LocalDocumentStore:
         except DocumentNotFound:
             return False
 
+    def size(self, ref: str, *, project: str) -> int:
+        try:
+            return self._locate(ref, project).stat().st_size
+        except FileNotFoundError:
+            raise DocumentNotFound(f"no document {ref}") from None
+
     def delete(self, ref: str, *, project: str) -> None:
         try:
             self._locate(ref, project).unlink()
@@ -167,7 +176,7 @@ class LocalDocumentStore:
         return path
 
 
-def _file(value: Any) -> FileRef:
+def file_ref(value: Any) -> FileRef:
     try:
         return FileRef.model_validate(value)
     except ValueError:
@@ -195,9 +204,10 @@ def embed_files(store: DocumentStore, body: dict[str, Any], project: str) -> dic
     """
     out = dict(body)
     if body.get("document"):
-        out["document"] = embed(store, _file(body["document"]), project=project)
+        out["document"] = embed(store, file_ref(body["document"]), project=project)
     if body.get("attachments"):
-        out["attachments"] = [embed(store, _file(f), project=project) for f in body["attachments"]]
+        files = body["attachments"]
+        out["attachments"] = [embed(store, file_ref(f), project=project) for f in files]
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -27,6 +28,13 @@ class SecretBox:
             raise ValueError("the secret key is empty")
         digest = hashlib.sha256(key.encode()).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(digest))
+        self._root = hashlib.sha256(b"hookflow derived keys\0" + key.encode()).digest()
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for ``purpose`` (an HMAC key: signed document links),
+        from the same secret key: every process that can decrypt has it, and
+        nothing else to keep."""
+        return hmac.new(self._root, purpose.encode(), hashlib.sha256).digest()
 
     def seal(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode()

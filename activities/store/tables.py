@@ -48,6 +48,17 @@ class Webhook(SQLModel, table=True):
     max_in_flight: int | None = None
     # A JMESPath expression on the envelope: only events it is truthy for are sent.
     filter: str | None = Field(default=None, sa_type=Text)
+    # Mutual TLS: the client certificate chain and its key (PEM, encrypted), and
+    # a private CA bundle trusted instead of the system's (PEM, public).
+    client_cert_enc: str | None = Field(default=None, sa_type=Text)
+    client_key_enc: str | None = Field(default=None, sa_type=Text)
+    ca_bundle: str | None = Field(default=None, sa_type=Text)
+    # How the archive carries documents: embed (base64) | link (signed URLs).
+    documents: str = Field(
+        default="embed", max_length=8, sa_column_kwargs={"server_default": "embed"}
+    )
+    # An embedded body above this many bytes is sent with links (None: the default).
+    max_body_size: int | None = None
     enabled: bool = True
     disabled_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,165 +1,58 @@
-"""Webhook configuration: validation, storage, redacted views and resolution.
+"""Webhook configuration: storage and resolution.
 
-``WebhookCreate`` validates everything a user may type; ``WebhookPublic`` is
-what any output shows (secrets redacted); ``resolve_targets`` decides which
-webhooks a session uses.
+``WebhookCreate`` / ``WebhookSettings`` (``webhook_settings``) validate
+everything a user may type; ``WebhookPublic`` (``webhook_views``) is what any
+output shows (secrets redacted); ``resolve_targets`` decides which webhooks a
+session uses.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from activities.catalog import hook_type
-from activities.contracts import ResolvedWebhooks, Slug, WebhookTarget
-from activities.delivery.filters import MAX_FILTER, check_filter
-from activities.delivery.retry import DEFAULT_SCHEDULE, validate_schedule
-from activities.delivery.signing import Kind, check_secret, kind_of, new_secret, public_key
+from activities.contracts import ResolvedWebhooks, WebhookTarget
+from activities.delivery.retry import DEFAULT_SCHEDULE
+from activities.delivery.signing import Kind, kind_of, new_secret
 from activities.errors import ConfigError, Conflict, NotFound
-from activities.store.crypto import REDACTED, SecretBox
+from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
 from activities.store.tables import Webhook, WebhookTemplate
-from activities.store.validation import (
-    check_header_name,
-    check_header_value,
-    check_plain_header,
-    check_url,
-    is_credential_header,
-    lookup_secret,
+from activities.store.validation import lookup_secret
+from activities.store.webhook_settings import (
+    DEFAULT_MAX_BODY,
+    DEFAULT_SIGNING_GRACE,
+    MAX_HEADERS,
+    MAX_TEMPLATES,
+    AuthKind,
+    DocumentsMode,
+    Format,
+    WebhookCreate,
+    WebhookSettings,
 )
+from activities.store.webhook_views import ClientCertOut, WebhookPublic, public
 
-_ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$")
-
-# While a signing secret rotates, the old one keeps signing this long (24 h).
-DEFAULT_SIGNING_GRACE = 24 * 3600.0
-
-MAX_HEADERS = 50
-"""Configured headers (and custom-auth headers) of one webhook."""
-MAX_TEMPLATES = 500
-"""Templates one explicit webhook is coupled to."""
-
-Format = Literal["json", "xml"]
-AuthKind = Literal["none", "basic", "custom", "secret"]
-
-
-class WebhookSettings(BaseModel):
-    """Fields shared by create and update; every one validated."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    alias: str | None = None
-    url: str | None = None
-    explicit: bool | None = None
-    templates: list[Slug] | None = Field(default=None, max_length=MAX_TEMPLATES)
-    timeout: float | None = Field(default=None, gt=0, le=300)
-    verify_ssl: bool | None = None
-    headers: dict[str, str] | None = Field(default=None, max_length=MAX_HEADERS)
-    auth: AuthKind | None = None
-    basic_username: str | None = Field(default=None, max_length=200)
-    basic_password: str | None = Field(default=None, max_length=1000)
-    custom_auth: dict[str, str] | None = Field(default=None, max_length=MAX_HEADERS)
-    secret_alias: str | None = Field(default=None, max_length=100)
-    content_type: Format | None = None
-    accept: Format | None = None
-    retry_schedule: list[float] | None = None
-    signing_secret: str | None = None
-    signature: Kind | None = None
-    """hmac (``v1``, a ``whsec_`` secret) or ed25519 (``v1a``, a ``whsk_`` key
-    hookflow makes; receivers verify with its ``whpk_`` public key)."""
-    signing_grace: float = Field(default=DEFAULT_SIGNING_GRACE, ge=0, le=30 * 86400)
-    failover_url: str | None = None
-    rate_limit: float | None = Field(default=None, gt=0, le=10_000)
-    """Requests per second across every worker; None: no limit."""
-    max_in_flight: int | None = Field(default=None, ge=1, le=1000)
-    """Attempts under way at once on one worker; None: the worker's default."""
-    filter: str | None = Field(default=None, max_length=MAX_FILTER)
-    """A JMESPath expression on the envelope: only events it is truthy for are
-    delivered (the others are recorded ``skipped``); "" removes it."""
-    enabled: bool | None = None
-    disabled_reason: str | None = Field(default=None, max_length=500)
-
-    @field_validator("alias")
-    @classmethod
-    def _alias(cls, value: str | None) -> str | None:
-        if value is not None and not _ALIAS.match(value):
-            raise ValueError("alias: 1-100 letters, digits, spaces, '_', '.' or '-'")
-        return value
-
-    @field_validator("url", "failover_url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        return None if value is None or value == "" else check_url(value)
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is None:
-            return None
-        return {check_plain_header(k): check_header_value(k, v) for k, v in value.items()}
-
-    @field_validator("custom_auth")
-    @classmethod
-    def _custom_auth(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is None:
-            return None
-        return {check_header_name(k): check_header_value(k, v) for k, v in value.items()}
-
-    @field_validator("basic_username")
-    @classmethod
-    def _username(cls, value: str | None) -> str | None:
-        if value is not None and (":" in value or not value.isprintable()):
-            raise ValueError("the basic-auth user name has a ':' or a control character")
-        return value
-
-    @field_validator("retry_schedule")
-    @classmethod
-    def _schedule(cls, value: list[float] | None) -> list[float] | None:
-        if value is not None:
-            validate_schedule(value)
-        return value
-
-    @field_validator("filter")
-    @classmethod
-    def _filter(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None if value is None else ""
-        return check_filter(value.strip())
-
-    @field_validator("signing_secret")
-    @classmethod
-    def _signing(cls, value: str | None) -> str | None:
-        if value and value.startswith("whsk_"):
-            check_secret(value)
-        elif value and not re.fullmatch(r"whsec_[A-Za-z0-9+/=]{16,}", value):
-            raise ValueError("a signing secret looks like whsec_ followed by base64")
-        return value
-
-
-class WebhookCreate(WebhookSettings):
-    project: Slug
-    alias: str
-    type: str
-    url: str
-
-    @field_validator("type")
-    @classmethod
-    def _type(cls, value: str) -> str:
-        return hook_type(value).name
-
-    @model_validator(mode="after")
-    def _consistent(self) -> WebhookCreate:
-        if self.templates and not self.explicit:
-            raise ValueError("templates can be coupled to explicit webhooks only (--explicit)")
-        return self
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_SIGNING_GRACE",
+    "MAX_HEADERS",
+    "MAX_TEMPLATES",
+    "AuthKind",
+    "ClientCertOut",
+    "DocumentsMode",
+    "Format",
+    "WebhookCreate",
+    "WebhookPublic",
+    "WebhookSettings",
+    "public",
+]
 
 
 def _auth_fields(data: WebhookSettings) -> AuthKind | None:
@@ -193,6 +86,9 @@ def _apply(webhook: Webhook, data: WebhookSettings, box: SecretBox) -> None:
             "signing_grace",
             "signature",
             "auth",
+            "client_cert",
+            "client_key",
+            "ca_bundle",
         },
     )
     for name, value in plain.items():
@@ -210,6 +106,7 @@ def _apply(webhook: Webhook, data: WebhookSettings, box: SecretBox) -> None:
         webhook.basic_password_enc = box.seal(data.basic_password)
     if data.custom_auth is not None:
         webhook.custom_auth_enc = box.seal_json(data.custom_auth)
+    _apply_tls(webhook, data, box)
     secret = _signing_change(webhook, data, box)
     if secret is not None:
         _rotate_signing_secret(webhook, secret, data.signing_grace, box)
@@ -219,6 +116,18 @@ def _apply(webhook: Webhook, data: WebhookSettings, box: SecretBox) -> None:
         webhook.disabled_reason = None
     elif data.enabled is False and not webhook.disabled_reason:
         webhook.disabled_reason = "disabled by a user"
+
+
+def _apply_tls(webhook: Webhook, data: WebhookSettings, box: SecretBox) -> None:
+    """Install or remove the client certificate (checked with its key by the
+    settings) and the CA bundle; "" removes."""
+    if data.client_cert is not None:
+        webhook.client_cert_enc = box.seal(data.client_cert) if data.client_cert else None
+        webhook.client_key_enc = (
+            box.seal(data.client_key) if data.client_cert and data.client_key else None
+        )
+    if data.ca_bundle is not None:
+        webhook.ca_bundle = data.ca_bundle or None
 
 
 def signing_kind(webhook: Webhook, box: SecretBox) -> Kind | None:
@@ -267,95 +176,6 @@ def _check_secret(session: Session, webhook: Webhook) -> None:
             f"project {webhook.project!r} has no secret {webhook.secret_alias!r}: "
             "add it with `hookflow secrets add`"
         )
-
-
-class WebhookPublic(BaseModel):
-    """A webhook as every output shows it: secrets redacted."""
-
-    id: uuid.UUID
-    project: str
-    alias: str
-    type: str
-    event: str
-    explicit: bool
-    templates: list[str]
-    url: str
-    timeout: float
-    verify_ssl: bool
-    headers: dict[str, str]
-    auth: str
-    basic_username: str | None
-    basic_password: str | None
-    custom_auth: dict[str, str] | None
-    secret_alias: str | None
-    content_type: str
-    accept: str
-    retry_schedule: list[float]
-    signing_secret: str | None
-    signature: Kind | None = None
-    """How deliveries are signed: hmac (``v1``), ed25519 (``v1a``), None: not signed."""
-    public_key: str | None = None
-    """ed25519: the ``whpk_`` key receivers verify with."""
-    previous_public_key: str | None = None
-    """ed25519, while a key rotates: the previous key's, which also signs until
-    ``signing_rotation_until``."""
-    signing_rotation_until: datetime | None
-    failover_url: str | None
-    rate_limit: float | None
-    max_in_flight: int | None
-    filter: str | None = None
-    enabled: bool
-    disabled_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def integration_code(self) -> dict[str, str]:
-        return {"type": "webhook", "uuid": str(self.id)}
-
-
-def public(webhook: Webhook, *, templates: Sequence[str], box: SecretBox) -> WebhookPublic:
-    custom = box.open_json(webhook.custom_auth_enc) if webhook.custom_auth_enc else None
-    secret = box.open(webhook.signing_secret_enc) if webhook.signing_secret_enc else None
-    previous_enc = webhook.previous_signing_secret_enc
-    previous = box.open(previous_enc) if previous_enc else None
-    return WebhookPublic(
-        id=webhook.id,
-        project=webhook.project,
-        alias=webhook.alias,
-        type=webhook.type,
-        event=hook_type(webhook.type).event,
-        explicit=webhook.explicit,
-        templates=sorted(templates),
-        url=webhook.url,
-        timeout=webhook.timeout,
-        verify_ssl=webhook.verify_ssl,
-        # Rows stored before credential headers were refused show them redacted.
-        headers={k: REDACTED if is_credential_header(k) else v for k, v in webhook.headers.items()},
-        auth=webhook.auth,
-        basic_username=webhook.basic_username,
-        basic_password=REDACTED if webhook.basic_password_enc else None,
-        custom_auth=dict.fromkeys(custom, REDACTED) if custom is not None else None,
-        secret_alias=webhook.secret_alias,
-        content_type=webhook.content_type,
-        accept=webhook.accept,
-        retry_schedule=list(webhook.retry_schedule or DEFAULT_SCHEDULE),
-        signing_secret=secret.split("_", 1)[0] + "_" + REDACTED if secret else None,
-        signature=kind_of(secret) if secret else None,
-        public_key=public_key(secret) if secret else None,
-        previous_public_key=public_key(previous) if previous else None,
-        signing_rotation_until=webhook.previous_signing_secret_until
-        if webhook.previous_signing_secret_enc
-        else None,
-        failover_url=webhook.failover_url,
-        rate_limit=webhook.rate_limit,
-        max_in_flight=webhook.max_in_flight,
-        filter=webhook.filter,
-        enabled=webhook.enabled,
-        disabled_reason=webhook.disabled_reason,
-        created_at=webhook.created_at,
-        updated_at=webhook.updated_at,
-    )
 
 
 def templates_of(session: Session, webhook_id: uuid.UUID) -> list[str]:

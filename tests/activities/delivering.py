@@ -123,6 +123,7 @@ async def delivery_activities(
     clock: Clock | None = None,
     policy: CircuitPolicy | None = None,
     max_in_flight: int = 50,
+    public_url: str | None = None,
 ) -> AsyncIterator[DeliveryActivities]:
     http = HttpClients(allowed=parse_networks("127.0.0.0/8,::1/128"))
     gate = Gate(
@@ -140,6 +141,7 @@ async def delivery_activities(
             tokens=TokenCache(http),
             documents=LocalDocumentStore(tmp_path / "documents"),
             gate=gate,
+            public_url=public_url,
         )
     finally:
         await http.aclose()

@@ -191,8 +191,9 @@ async def test_each_hook_type_serves_its_json_schema(api: Api) -> None:
     doc = got.json()
     assert got.status_code == 200 and doc == schema("archive")
     assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert doc["$id"] == "urn:hookflow:schema:archive.v1" and doc["version"] == 1
-    assert listed["schema_version"] == "archive.v1" and listed["json_schema"] == doc
+    # archive.v2: files embedded or by link, and documents_trimmed
+    assert doc["$id"] == "urn:hookflow:schema:archive.v2" and doc["version"] == 2
+    assert listed["schema_version"] == "archive.v2" and listed["json_schema"] == doc
     jsonschema.Draft202012Validator(doc).validate(listed["request"])
     assert missing.status_code == 404
 

@@ -15,7 +15,7 @@ from temporalio.client import Client
 
 from activities.delivery.guard import Resolver, system_resolver
 from activities.store.crypto import SecretBox
-from worker.api import errors
+from worker.api import documents, errors
 from worker.api.dependencies import Services, TemporalLink
 from worker.api.limits import BodyLimit
 from worker.api.pane import pages, site
@@ -71,7 +71,7 @@ def create_app(
     app.state.services = services
     errors.install(app, html=site.error_page)
     app.add_exception_handler(site.SignIn, site.to_sign_in)
-    for module in (webhooks, store, sessions, deliveries):
+    for module in (webhooks, store, sessions, deliveries, documents):
         app.include_router(module.router)
     app.include_router(site.router)
     app.include_router(pages.router)

@@ -3,57 +3,38 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from worker.cli.context import AppContext, pass_app, run_with_client
+from worker.cli.context import AppContext, pass_app
 from worker.cli.lazy import HOOK_TYPES
-from worker.cli.output import CommandError, parse_pairs, print_fields, print_json, print_table
+from worker.cli.output import parse_pairs, print_fields, print_json, print_table
+from worker.cli.webhook_options import (
+    FORMATS,
+    SIGNATURES,
+    auth_options,
+    public_of,
+    receiver_changes,
+    receiver_options,
+    schedule,
+)
 from worker.cli.webhook_probe import example, test
+from worker.cli.webhook_update import update
+
+__all__ = ["SIGNATURES", "webhooks"]
 
 # The store, Temporal and the services are imported in the commands that use
 # them: `webhooks --help`, `list` and `show` load the store only.
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-    from sqlmodel import Session
-
-    from activities.store.crypto import SecretBox
-    from activities.store.tables import Webhook
     from activities.store.webhooks import WebhookPublic
-
-FORMATS = click.Choice(["json", "xml"])
-SIGNATURES = click.Choice(["hmac", "ed25519"])  # activities.delivery.signing.KINDS
 
 
 @click.group()
 def webhooks() -> None:
     """Configure the webhooks a project's sessions call."""
-
-
-def _public(session: Session, webhook: Webhook, box: SecretBox) -> WebhookPublic:
-    from activities.store.webhooks import public, templates_of
-
-    return public(webhook, templates=templates_of(session, webhook.id), box=box)
-
-
-def _auth_options(
-    basic_auth: str | None, custom_auth: Sequence[str], secret: str | None
-) -> dict[str, Any]:
-    if sum(bool(x) for x in (basic_auth, custom_auth, secret)) > 1:
-        raise CommandError("choose one of --basic-auth, --custom-auth and --secret")
-    if basic_auth is not None:
-        user, sep, password = basic_auth.partition(":")
-        if not sep or not user:
-            raise CommandError("--basic-auth must look like USER:PASSWORD")
-        return {"auth": "basic", "basic_username": user, "basic_password": password}
-    if custom_auth:
-        return {"auth": "custom", "custom_auth": parse_pairs(custom_auth, "--custom-auth")}
-    if secret is not None:
-        return {"auth": "secret", "secret_alias": secret}
-    return {}
 
 
 @webhooks.command("add")
@@ -89,10 +70,12 @@ def _auth_options(
     metavar="EXPR",
     help="Deliver only events this JMESPath expression on the envelope is truthy for.",
 )
+@receiver_options
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @pass_app
 def add(
     app: AppContext,
+    /,
     project: str,
     alias: str,
     type_: str,
@@ -115,13 +98,14 @@ def add(
     failover_url: str | None,
     filter_: str | None,
     as_json: bool,
+    **receiver: Any,
 ) -> None:
     """Add a webhook; prints its alias and UUID (the UUID last, for scripts)."""
     from sqlmodel import Session
 
     from activities.store.webhooks import WebhookCreate, create_webhook
 
-    schedule = _schedule(retry_schedule) if retry_schedule else None
+    ladder = schedule(retry_schedule) if retry_schedule else None
     data = WebhookCreate(
         project=project,
         alias=alias,
@@ -134,19 +118,20 @@ def add(
         headers=parse_pairs(headers, "--header"),
         content_type=content_type,
         accept=accept,
-        retry_schedule=schedule,
+        retry_schedule=ladder,
         signing_secret=signing_secret,
         signature=signature if signature == "ed25519" else None,
         rate_limit=rate_limit,
         max_in_flight=max_in_flight,
         failover_url=failover_url,
         filter=filter_,
-        **_auth_options(basic_auth, custom_auth, secret),
+        **auth_options(basic_auth, custom_auth, secret),
+        **receiver_changes(receiver),
     )
     engine, box = app.store()
     with Session(engine) as session:
         webhook = create_webhook(session=session, data=data, box=box)
-        shown = _public(session, webhook, box)
+        shown = public_of(session, webhook, box)
     if as_json:
         print_json(shown)
     else:
@@ -169,156 +154,6 @@ def _signing(shown: WebhookPublic) -> str:
     return what
 
 
-@webhooks.command("update")
-@click.argument("ref", metavar="UUID|ALIAS")
-@click.option("--project", help="Project, when an alias is used in several.")
-@click.option("--alias", "new_alias", help="New alias.")
-@click.option("--url")
-@click.option("--explicit/--implicit", default=None)
-@click.option("--template", "templates", multiple=True, help="Replace the template couplings.")
-@click.option("--no-templates", is_flag=True, help="Remove every template coupling.")
-@click.option("--timeout", type=float)
-@click.option("--verify-ssl/--no-verify-ssl", default=None)
-@click.option("--header", "headers", multiple=True, metavar="K=V", help="Replace the headers.")
-@click.option("--no-headers", is_flag=True, help="Remove every configured header.")
-@click.option("--basic-auth", metavar="USER:PASSWORD")
-@click.option("--custom-auth", multiple=True, metavar="K=V")
-@click.option("--secret", metavar="ALIAS")
-@click.option("--no-auth", is_flag=True, help="Send no authentication.")
-@click.option("--content-type", type=FORMATS)
-@click.option("--accept", type=FORMATS)
-@click.option("--retry-schedule", metavar="0s,5s,5m,...")
-@click.option("--default-retry-schedule", is_flag=True, help="Back to the default ladder.")
-@click.option("--signing-secret", metavar="whsec_...", help="New signing secret (rotates).")
-@click.option("--rotate-signing-secret", is_flag=True, help="Generate a new signing secret.")
-@click.option("--no-signing", is_flag=True, help="Stop signing at once.")
-@click.option(
-    "--signature", type=SIGNATURES, help="Sign with hmac (v1) or ed25519 (v1a, a new key)."
-)
-@click.option(
-    "--grace", default="24h", show_default=True, help="How long the old secret signs too."
-)
-@click.option("--failover-url", help="Where an exhausted archive is sent ('' to remove).")
-@click.option("--rate-limit", type=float, metavar="N", help="Requests per second, all workers.")
-@click.option("--no-rate-limit", is_flag=True, help="Remove the rate limit.")
-@click.option("--max-in-flight", type=int, metavar="N", help="Attempts at once per worker.")
-@click.option("--default-max-in-flight", is_flag=True, help="Back to the worker's default cap.")
-@click.option("--filter", "filter_", metavar="EXPR", help="JMESPath on the envelope.")
-@click.option("--no-filter", is_flag=True, help="Deliver every event again.")
-@click.option("--enable/--disable", "enabled", default=None)
-@click.option("--reason", help="Why it is disabled.")
-@click.option("--json", "as_json", is_flag=True)
-@pass_app
-def update(app: AppContext, /, ref: str, project: str | None, **opts: Any) -> None:
-    """Change a webhook; its UUID stays the same."""
-    from sqlmodel import Session
-
-    from activities.delivery.signing import new_secret
-    from activities.store.webhooks import (
-        WebhookSettings,
-        find_webhook,
-        signing_kind,
-        update_webhook,
-    )
-
-    changes = _update_changes(opts)
-    as_json = opts["as_json"]
-    engine, box = app.store()
-    with Session(engine) as session:
-        webhook = find_webhook(session=session, ref=ref, project=project)
-        if opts["rotate_signing_secret"]:  # a new secret of the kind it signs with
-            kind = opts["signature"] or signing_kind(webhook, box) or "hmac"
-            changes["signing_secret"] = new_secret(kind)
-        webhook = update_webhook(
-            session=session, webhook=webhook, data=WebhookSettings(**changes), box=box
-        )
-        shown = _public(session, webhook, box)
-    if as_json:
-        print_json(shown)
-    else:
-        click.echo(f"updated {shown.id} ({shown.project}/{shown.alias})")
-    if opts["enabled"]:
-        _resume(app, engine, shown.id)
-    if opts["rotate_signing_secret"] and shown.signature == "ed25519":
-        click.echo(f"new public key: {shown.public_key}", err=True)
-    elif opts["rotate_signing_secret"]:
-        click.echo(f"new signing secret: {changes['signing_secret']}", err=True)
-
-
-def _update_changes(opts: dict[str, Any]) -> dict[str, Any]:
-    """The fields an update sets, from the options given; conflicts are errors."""
-    from activities.delivery.retry import parse_duration
-    from activities.delivery.signing import new_secret
-
-    pick = {
-        "alias": opts["new_alias"],
-        "url": opts["url"],
-        "explicit": opts["explicit"],
-        "timeout": opts["timeout"],
-        "verify_ssl": opts["verify_ssl"],
-        "content_type": opts["content_type"],
-        "accept": opts["accept"],
-        "failover_url": opts["failover_url"],
-        "enabled": opts["enabled"],
-        "disabled_reason": opts["reason"],
-    }
-    changes: dict[str, Any] = {k: v for k, v in pick.items() if v is not None}
-    if opts["templates"] or opts["no_templates"]:
-        changes["templates"] = list(opts["templates"])
-    if opts["headers"] or opts["no_headers"]:
-        changes["headers"] = parse_pairs(opts["headers"], "--header")
-    changes.update(_auth_options(opts["basic_auth"], opts["custom_auth"], opts["secret"]))
-    if opts["no_auth"]:
-        if "auth" in changes:
-            raise CommandError("--no-auth cannot be combined with other authentication")
-        changes["auth"] = "none"
-    if opts["retry_schedule"] and opts["default_retry_schedule"]:
-        raise CommandError("choose --retry-schedule or --default-retry-schedule")
-    if opts["retry_schedule"]:
-        changes["retry_schedule"] = _schedule(opts["retry_schedule"])
-    elif opts["default_retry_schedule"]:
-        changes["retry_schedule"] = None
-    changes.update(_limits(opts))
-    if opts["filter_"] is not None and opts["no_filter"]:
-        raise CommandError("choose --filter or --no-filter")
-    if opts["filter_"] is not None or opts["no_filter"]:
-        changes["filter"] = opts["filter_"] or ""
-    signing = [opts["signing_secret"], opts["rotate_signing_secret"], opts["no_signing"]]
-    if sum(bool(x) for x in signing) > 1:
-        raise CommandError("choose one of --signing-secret, --rotate-signing-secret, --no-signing")
-    if opts["rotate_signing_secret"]:
-        changes["signing_secret"] = new_secret()
-    elif opts["signing_secret"] or opts["no_signing"]:
-        changes["signing_secret"] = opts["signing_secret"] or ""
-    if opts["signature"]:
-        changes["signature"] = opts["signature"]
-    if "signing_secret" in changes or opts["signature"]:
-        try:
-            changes["signing_grace"] = parse_duration(opts["grace"])
-        except ValueError as err:
-            raise CommandError(f"--grace: {err}") from None
-    if not changes:
-        raise CommandError("nothing to change: give at least one option")
-    return changes
-
-
-def _limits(opts: dict[str, Any]) -> dict[str, Any]:
-    """Rate limit and in-flight cap changes; a value and its reset together are an error."""
-    changes: dict[str, Any] = {}
-    for name, reset in (
-        ("rate_limit", "no_rate_limit"),
-        ("max_in_flight", "default_max_in_flight"),
-    ):
-        if opts[name] is not None and opts[reset]:
-            flag = reset.replace("_", "-")
-            raise CommandError(f"choose --{name.replace('_', '-')} or --{flag}")
-        if opts[name] is not None:
-            changes[name] = opts[name]
-        elif opts[reset]:
-            changes[name] = None
-    return changes
-
-
 def _limits_shown(shown: WebhookPublic) -> list[tuple[str, str]]:
     from activities.delivery.bulkhead import DEFAULT_MAX_IN_FLIGHT
 
@@ -327,15 +162,6 @@ def _limits_shown(shown: WebhookPublic) -> list[tuple[str, str]]:
     if not shown.max_in_flight:
         cap += f" ({DEFAULT_MAX_IN_FLIGHT})"
     return [("rate limit", rate), ("max in flight", cap)]
-
-
-def _schedule(text: str) -> list[float]:
-    from activities.delivery.retry import parse_schedule
-
-    try:
-        return parse_schedule(text)
-    except ValueError as err:
-        raise CommandError(f"--retry-schedule: {err}") from None
 
 
 @webhooks.command("list")
@@ -350,7 +176,9 @@ def list_(app: AppContext, project: str | None, as_json: bool) -> None:
 
     engine, box = app.store()
     with Session(engine) as session:
-        shown = [_public(session, w, box) for w in list_webhooks(session=session, project=project)]
+        shown = [
+            public_of(session, w, box) for w in list_webhooks(session=session, project=project)
+        ]
     if as_json:
         print_json([w.model_dump(mode="json") for w in shown])
         return
@@ -385,7 +213,7 @@ def show(app: AppContext, ref: str, project: str | None, as_json: bool) -> None:
 
     engine, box = app.store()
     with Session(engine) as session:
-        shown = _public(session, find_webhook(session=session, ref=ref, project=project), box)
+        shown = public_of(session, find_webhook(session=session, ref=ref, project=project), box)
     if as_json:
         print_json(shown)
         return
@@ -415,6 +243,7 @@ def show(app: AppContext, ref: str, project: str | None, as_json: bool) -> None:
             ("signing secret", _signing(shown)),
             ("failover url", shown.failover_url or "-"),
             ("filter", shown.filter or "-"),
+            *_receiver_shown(shown),
             *_limits_shown(shown),
             ("enabled", "yes" if shown.enabled else f"no ({shown.disabled_reason})"),
         ]
@@ -422,6 +251,26 @@ def show(app: AppContext, ref: str, project: str | None, as_json: bool) -> None:
     if shown.explicit:
         click.echo("\nIntegration code (add to the integrations array of create-session):")
         click.echo(json.dumps(shown.integration_code))
+
+
+def _receiver_shown(shown: WebhookPublic) -> list[tuple[str, str]]:
+    """Mutual TLS and documents: a client certificate by its subject and expiry only."""
+    from activities.contracts.limits import size_text
+
+    cert = shown.client_certificate
+    client = f"set: {cert.subject}, expires {cert.expires_at:%Y-%m-%d %H:%M}Z" if cert else "-"
+    if cert and cert.expires_at <= datetime.now(UTC):
+        client += " (EXPIRED: deliveries to an endpoint that checks it fail)"
+    bundle = (
+        f"{len(shown.ca_bundle)} certificate(s): " + "; ".join(shown.ca_bundle)
+        if shown.ca_bundle
+        else "-"
+    )
+    return [
+        ("client certificate", client),
+        ("ca bundle", bundle),
+        ("documents", f"{shown.documents} (max body {size_text(shown.max_body_size)})"),
+    ]
 
 
 @webhooks.command("delete")
@@ -442,37 +291,6 @@ def delete(app: AppContext, ref: str, project: str | None) -> None:
     click.echo(f"deleted {shown}")
 
 
-def _resume(app: AppContext, engine: Engine, webhook_id: uuid.UUID) -> None:
-    """Enabled again: the sessions holding its deliveries go on, in order (they
-    also find out by themselves within ``RECHECK``, should Temporal not answer now)."""
-    from sqlmodel import Session
-    from temporalio.client import Client
-    from temporalio.service import RPCError
-
-    from activities.errors import HookflowError
-    from activities.log.attempts import deliveries_in_window
-    from worker.services.webhooks import release_held
-    from workflows.outbox import RECHECK
-
-    with Session(engine) as session:
-        if not deliveries_in_window(session=session, webhook_id=webhook_id, statuses=["held"]):
-            return
-
-    async def resume(client: Client) -> int:
-        async def connected() -> Client:
-            return client
-
-        return await release_held(
-            temporal=connected, settings=app.settings, engine=engine, webhook_id=webhook_id
-        )
-
-    try:
-        told = run_with_client(app.settings, resume)
-    except (RuntimeError, RPCError, HookflowError) as err:
-        click.echo(f"held deliveries go on within {RECHECK}: Temporal did not answer ({err})")
-        return
-    click.echo(f"released held deliveries of {told} session{'' if told == 1 else 's'}")
-
-
+webhooks.add_command(update)
 webhooks.add_command(example)
 webhooks.add_command(test)

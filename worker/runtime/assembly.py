@@ -94,6 +94,7 @@ async def running_worker(
         tokens=TokenCache(http),
         documents=documents,
         gate=Gate(engine=engine, policy=circuit),
+        public_url=settings.public_url,
     )
     storage = StorageActivities(engine=engine, documents=documents, root=settings.storage)
     config = ConfigActivities(engine=engine)

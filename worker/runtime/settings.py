@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,9 @@ class Settings:
     pane_secure_cookie: bool = False
     """The pane's cookie is ``Secure`` even over plain HTTP (``HOOKFLOW_PANE_SECURE_COOKIE=1``:
     TLS ends at a proxy uvicorn does not trust); over HTTPS it always is."""
+    public_url: str | None = None
+    """hookflow's API as webhook receivers reach it (``HOOKFLOW_PUBLIC_URL``,
+    e.g. ``https://hooks.example.com``): the base of signed document links."""
     data_dir_given: bool = True
     """False when the data dir was found, not named (``--data-dir``, ``HOOKFLOW_DATA_DIR``)."""
 
@@ -140,6 +144,7 @@ class Settings:
             max_request_bytes=_size(env, "HOOKFLOW_MAX_REQUEST_SIZE", DEFAULT_MAX_REQUEST),
             max_upload_bytes=_size(env, "HOOKFLOW_MAX_UPLOAD_SIZE", DEFAULT_MAX_UPLOAD),
             document_quota_bytes=_size(env, "HOOKFLOW_DOCUMENT_QUOTA", DEFAULT_DOCUMENT_QUOTA),
+            public_url=_public_url(env.get("HOOKFLOW_PUBLIC_URL", "")),
             data_dir_given=bool(given),
         )
 
@@ -187,6 +192,15 @@ class Settings:
         if self.temporal_tls_ca:
             return TLSConfig(server_root_ca_cert=_read(self.temporal_tls_ca))
         return self.temporal_tls or self.temporal_api_key is not None
+
+
+def _public_url(text: str) -> str | None:
+    text = text.strip().rstrip("/")
+    if not text:
+        return None
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        raise SettingsError(f"HOOKFLOW_PUBLIC_URL: {text[:80]!r} is not an http(s) URL")
+    return text
 
 
 def _networks(text: str) -> list[IPNetwork]:

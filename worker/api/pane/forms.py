@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from activities.contracts.limits import parse_size
 from activities.delivery.retry import DEFAULT_SCHEDULE, format_schedule, parse_schedule
 from activities.delivery.signing import KINDS, new_secret
 from activities.errors import ConfigError
@@ -27,6 +28,21 @@ def _pairs(form: FormData, names: str, values: str) -> dict[str, str]:
     return {k.strip(): v for k, v in zip(keys, vals, strict=False) if k.strip()}
 
 
+def _size(text: str) -> int | None:
+    try:
+        return parse_size(text) if text else None
+    except ValueError as err:
+        raise ConfigError(f"Max body size: {err}") from None
+
+
+def _size_value(size: int) -> str:
+    """A size the form reads back as it is (``parse_size``)."""
+    for unit, factor in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
 def form_settings(
     form: FormData, *, current: WebhookPublic | None
 ) -> tuple[dict[str, Any], str | None]:
@@ -44,6 +60,8 @@ def form_settings(
         "accept": _text(form, "accept") or "json",
         "failover_url": _text(form, "failover_url") or ("" if current else None),
         "filter": _text(form, "filter") or ("" if current else None),
+        "documents": _text(form, "documents") or None,
+        "max_body_size": _size(_text(form, "max_body_size")),
         "enabled": form.get("enabled") == "on",
         "disabled_reason": _text(form, "disabled_reason") or None,
     }
@@ -131,6 +149,9 @@ def form_values(shown: WebhookPublic | None, default_type: str) -> dict[str, Any
             "retry_schedule": "",
             "failover_url": "",
             "filter": "",
+            "documents": "embed",
+            "max_body_size": "",
+            "client_certificate": "",
             "enabled": True,
             "disabled_reason": "",
             "signing": False,
@@ -156,12 +177,21 @@ def form_values(shown: WebhookPublic | None, default_type: str) -> dict[str, Any
         "retry_schedule": format_schedule(shown.retry_schedule) if custom_default else "",
         "failover_url": shown.failover_url or "",
         "filter": shown.filter or "",
+        "documents": shown.documents,
+        "max_body_size": _size_value(shown.max_body_size),
+        "client_certificate": _cert(shown),
         "enabled": shown.enabled,
         "disabled_reason": shown.disabled_reason or "",
         "signing": bool(shown.signing_secret),
         "signature": shown.signature or "hmac",
         "public_key": shown.public_key or "",
     }
+
+
+def _cert(shown: WebhookPublic) -> str:
+    """A client certificate by its subject and expiry only (its key is never shown)."""
+    cert = shown.client_certificate
+    return f"{cert.subject}, expires {cert.expires_at:%Y-%m-%d %H:%M}Z" if cert else ""
 
 
 def typed_values(form: FormData, base: dict[str, Any]) -> dict[str, Any]:
@@ -173,6 +203,8 @@ def typed_values(form: FormData, base: dict[str, Any]) -> dict[str, Any]:
         values[name] = _text(form, name)
     values["failover_url"] = _text(form, "failover_url")
     values["filter"] = _text(form, "filter")
+    values["documents"] = _text(form, "documents") or "embed"
+    values["max_body_size"] = _text(form, "max_body_size")
     values["disabled_reason"] = _text(form, "disabled_reason")
     values["verify_ssl"] = form.get("verify_ssl") == "on"
     values["enabled"] = form.get("enabled") == "on"
