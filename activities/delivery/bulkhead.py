@@ -8,6 +8,14 @@ its slots) keeps the rest free: an attempt over the cap waits a moment, then
 gives its slot back and comes again later: after the attempts put off before
 it have had their turn, so that a crowd of waiting deliveries does not keep
 the worker busy coming back for nothing.
+
+A project's share caps the attempts of all its webhooks together: without it,
+a project with many webhooks to a slow endpoint (each within its own cap) took
+every slot of the worker and other projects' deliveries queued behind it.
+While another project has asked for a place lately, a project holds at most
+``share`` of the worker's slots; alone, all but a reserve the first request of
+another project finds free. An attempt over its project's share is not kept
+waiting (it would hold a slot): it is put off at once, as ``waiting``.
 """
 
 from __future__ import annotations
@@ -34,11 +42,33 @@ _DUE_FOR = 5.0
 QUICK = 1.0
 PATIENT_WAIT = 15.0
 PATIENT_WAITERS = 100
+# The worker's activity slots (worker.runtime.assembly.MAX_ACTIVITIES).
+SLOTS = 200
+# Of the slots, what one project may hold while others want places.
+DEFAULT_SHARE = 0.5
+# Another project that asked for a place this recently is taken as wanting more.
+_OTHERS_FOR = 60.0
 
 
 class Bulkhead:
-    def __init__(self, default_limit: int = DEFAULT_MAX_IN_FLIGHT) -> None:
+    def __init__(
+        self,
+        default_limit: int = DEFAULT_MAX_IN_FLIGHT,
+        *,
+        slots: int = SLOTS,
+        share: float = DEFAULT_SHARE,
+    ) -> None:
+        if not 0 < share <= 1:
+            raise ValueError("a project's share of the worker is above 0 and at most 1")
         self.default_limit = default_limit
+        self.slots = slots
+        self.share_limit = max(1, int(slots * share))
+        # Alone, a project leaves this many slots for another project's first request.
+        self.solo_limit = max(self.share_limit, slots - max(1, slots // 10))
+        self._projects: dict[uuid.UUID, str] = {}
+        self._project_counts: dict[str, int] = {}
+        self._asked: dict[str, float] = {}
+        self._refusals: dict[uuid.UUID, str] = {}
         self._counts: dict[uuid.UUID, int] = {}
         self._seconds: dict[uuid.UUID, float] = {}
         self._waiting: dict[uuid.UUID, dict[str, float]] = {}
@@ -47,6 +77,30 @@ class Bulkhead:
 
     def in_flight(self, webhook_id: uuid.UUID) -> int:
         return self._counts.get(webhook_id, 0)
+
+    def belongs(self, webhook_id: uuid.UUID, project: str) -> None:
+        """Note the webhook's project (the gate does, before each attempt)."""
+        self._projects[webhook_id] = project
+
+    def project_in_flight(self, project: str) -> int:
+        return self._project_counts.get(project, 0)
+
+    def project_limit(self, project: str) -> int:
+        """The attempts ``project`` may have under way now: its share while
+        another project asked for a place lately, else all but a reserve."""
+        since = time.monotonic() - _OTHERS_FOR
+        others = any(
+            t >= since or self._project_counts.get(p, 0) > 0
+            for p, t in self._asked.items()
+            if p != project
+        )
+        return self.share_limit if others else self.solo_limit
+
+    def refusal(self, webhook_id: uuid.UUID, limit: int | None) -> str:
+        """Why the last ``acquire`` for the webhook found no place."""
+        return self._refusals.pop(webhook_id, None) or (
+            f"{limit or self.default_limit} attempts in flight"
+        )
 
     async def acquire(
         self, webhook_id: uuid.UUID, *, key: str, limit: int | None, wait: float
@@ -58,6 +112,12 @@ class Bulkhead:
         A newcomer leaves room for the activities put off earlier whose turn
         has come, so that those waiting are not passed for ever."""
         cap = limit or self.default_limit
+        project = self._projects.get(webhook_id)
+        if project is not None:
+            self._asked[project] = time.monotonic()
+            if not self._project_free(project):
+                self._refusals[webhook_id] = self._over_share(project)
+                return False
         if self._seconds.get(webhook_id, QUICK) < QUICK and self._waiters < PATIENT_WAITERS:
             wait = max(wait, PATIENT_WAIT)
         waiting = self._waiting.get(webhook_id, {})
@@ -66,7 +126,9 @@ class Bulkhead:
         due = 0 if returning else sum(now - _DUE_FOR <= t <= now for t in waiting.values())
 
         def free() -> bool:
-            return self.in_flight(webhook_id) + due < cap
+            return self.in_flight(webhook_id) + due < cap and (
+                project is None or self._project_free(project)
+            )
 
         if not free():
             changed = self._condition()
@@ -79,7 +141,18 @@ class Bulkhead:
             finally:
                 self._waiters -= 1
         self._counts[webhook_id] = self.in_flight(webhook_id) + 1
+        if project is not None:
+            self._project_counts[project] = self.project_in_flight(project) + 1
         return True
+
+    def _project_free(self, project: str) -> bool:
+        return self.project_in_flight(project) < self.project_limit(project)
+
+    def _over_share(self, project: str) -> str:
+        return (
+            f"project {project} holds its share of this worker "
+            f"({self.project_in_flight(project)} of {self.slots} attempt places)"
+        )
 
     async def release(self, webhook_id: uuid.UUID, *, seconds: float) -> None:
         """Give the place back; ``seconds``: how long the attempts took."""
@@ -88,6 +161,13 @@ class Bulkhead:
             self._counts[webhook_id] = left
         else:
             self._counts.pop(webhook_id, None)
+        project = self._projects.get(webhook_id)
+        if project is not None:
+            held = self.project_in_flight(project) - 1
+            if held > 0:
+                self._project_counts[project] = held
+            else:
+                self._project_counts.pop(project, None)
         before = self._seconds.get(webhook_id, seconds)
         self._seconds[webhook_id] = before + _EWMA * (seconds - before)
         changed = self._condition()

@@ -33,6 +33,7 @@ from activities.store.validation import (
     check_header_value,
     check_plain_header,
     check_url,
+    check_webhook_limits,
     is_credential_header,
     lookup_secret,
 )
@@ -377,6 +378,7 @@ def create_webhook(*, session: Session, data: WebhookCreate, box: SecretBox) -> 
     webhook = Webhook(project=data.project, alias=data.alias, type=data.type, url=data.url)
     _apply(webhook, data, box)
     _check_secret(session, webhook)
+    check_webhook_limits(session, webhook, new=True)
     session.add(webhook)
     try:
         session.flush()
@@ -396,6 +398,7 @@ def update_webhook(
 ) -> Webhook:
     _apply(webhook, data, box)
     _check_secret(session, webhook)
+    check_webhook_limits(session, webhook, new=False)
     if data.templates is not None:
         if data.templates and not webhook.explicit:
             raise ConfigError("templates can be coupled to explicit webhooks only")

@@ -123,12 +123,13 @@ async def delivery_activities(
     clock: Clock | None = None,
     policy: CircuitPolicy | None = None,
     max_in_flight: int = 50,
+    bulkhead: Bulkhead | None = None,
 ) -> AsyncIterator[DeliveryActivities]:
     http = HttpClients(allowed=parse_networks("127.0.0.0/8,::1/128"))
     gate = Gate(
         engine=engine,
         policy=policy,
-        bulkhead=Bulkhead(max_in_flight),
+        bulkhead=bulkhead or Bulkhead(max_in_flight),
         clock=clock or utcnow,
         cache_ttl=0,
     )

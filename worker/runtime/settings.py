@@ -71,6 +71,9 @@ class Settings:
     pane_secure_cookie: bool = False
     """The pane's cookie is ``Secure`` even over plain HTTP (``HOOKFLOW_PANE_SECURE_COOKIE=1``:
     TLS ends at a proxy uvicorn does not trust); over HTTPS it always is."""
+    project_share: float = 0.5
+    """Of a worker's attempt slots, what one project may hold while others deliver
+    (``HOOKFLOW_PROJECT_SHARE``: above 0, at most 1)."""
     data_dir_given: bool = True
     """False when the data dir was found, not named (``--data-dir``, ``HOOKFLOW_DATA_DIR``)."""
 
@@ -140,6 +143,7 @@ class Settings:
             max_request_bytes=_size(env, "HOOKFLOW_MAX_REQUEST_SIZE", DEFAULT_MAX_REQUEST),
             max_upload_bytes=_size(env, "HOOKFLOW_MAX_UPLOAD_SIZE", DEFAULT_MAX_UPLOAD),
             document_quota_bytes=_size(env, "HOOKFLOW_DOCUMENT_QUOTA", DEFAULT_DOCUMENT_QUOTA),
+            project_share=_share(env.get("HOOKFLOW_PROJECT_SHARE", "0.5")),
             data_dir_given=bool(given),
         )
 
@@ -230,6 +234,18 @@ def _size(env: Mapping[str, str], name: str, default: int) -> int:
     if size < 1:
         raise SettingsError(f"{name}: must be at least 1 byte")
     return size
+
+
+def _share(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError:
+        share = 0.0
+    if not 0 < share <= 1:
+        raise SettingsError(
+            f"HOOKFLOW_PROJECT_SHARE: give a fraction above 0, at most 1, not {text!r}"
+        )
+    return share
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:
