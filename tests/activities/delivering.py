@@ -84,6 +84,7 @@ def activity_env(
     time_left: timedelta = timedelta(hours=1),
     heartbeats: list[Any] | None = None,
     resumed: Sequence[Any] = (),
+    local: bool = False,
 ) -> ActivityEnvironment:
     """The context a worker gives one attempt of one delivery activity
     (``time_left``: until the delivery's schedule-to-close deadline;
@@ -97,6 +98,7 @@ def activity_env(
         heartbeat_timeout=timedelta(seconds=30) if heartbeats is not None else None,
         heartbeat_details=list(resumed),
         attempt=attempt,
+        is_local=local,
         activity_type="deliver",
         workflow_run_id=run,
         activity_id=activity_id,

@@ -129,3 +129,40 @@ def test_a_project_has_at_most_its_webhooks(
     monkeypatch.setenv("HOOKFLOW_WEBHOOKS_PER_PROJECT", "lots")
     with pytest.raises(ConfigError, match="whole number"):
         env_limit("HOOKFLOW_WEBHOOKS_PER_PROJECT", 100)
+
+
+async def test_first_attempts_have_the_share_of_the_local_slots(
+    engine: Engine, box: SecretBox, tmp_path: Path, receiver: Receiver
+) -> None:
+    """First attempts run as local activities, on the worker's local slots: one
+    project's slow ones leave the others' first attempts a place."""
+    slow = [
+        add_webhook(engine, box, project="hog", type="storage_callback", url=receiver.url(f"/l{n}"))
+        for n in range(3)
+    ]
+    quick = add_webhook(
+        engine, box, project="calm", type="storage_callback", url=receiver.url("/lq")
+    )
+    for n in range(3):
+        receiver.script(f"/l{n}", Reply(delay=3.0))
+    bulkhead = Bulkhead(slots=100, local_slots=2, share=0.5)  # alone 1 local place, then 1
+    async with delivery_activities(engine, box, tmp_path, bulkhead=bulkhead) as activities:
+        held = asyncio.create_task(
+            run_deliver(activities, request(slow[0], 1, project="hog"), run="l0", local=True)
+        )
+        await asyncio.sleep(0.5)
+        over = await run_deliver(
+            activities, request(slow[1], 1, project="hog"), run="l1", local=True
+        )
+        assert over.waiting is not None and over.waiting.reason.startswith(
+            "project hog holds its share of this worker (1 of 2 places for first attempts)"
+        )
+        # The same delivery as a regular activity has the worker's other slots.
+        regular = asyncio.create_task(
+            run_deliver(activities, request(slow[2], 1, project="hog"), run="l2")
+        )
+        other = await run_deliver(
+            activities, request(quick, 1, project="calm"), run="lc", local=True
+        )
+        assert other.status_code == 200
+        assert [r.status_code for r in await asyncio.gather(held, regular)] == [200, 200]
