@@ -293,7 +293,7 @@ class DeliveryActivities:
         this worker (``_Busy`` when none came free in time)."""
         bulkhead, cap = self._gate.bulkhead, endpoint.max_in_flight
         if not await bulkhead.acquire(endpoint.id, key=key, limit=cap, wait=INLINE_WAIT):
-            raise _Busy(f"{cap or bulkhead.default_limit} attempts in flight")
+            raise _Busy(bulkhead.refusal(endpoint.id, cap))
         started = time.monotonic()
         try:
             return await self._sender.attempt(endpoint, body=body, msg_id=msg_id)

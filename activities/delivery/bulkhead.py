@@ -8,6 +8,16 @@ its slots) keeps the rest free: an attempt over the cap waits a moment, then
 gives its slot back and comes again later: after the attempts put off before
 it have had their turn, so that a crowd of waiting deliveries does not keep
 the worker busy coming back for nothing.
+
+A project's share caps the attempts of all its webhooks together: without it,
+a project with many webhooks to a slow endpoint (each within its own cap) took
+every slot of the worker and other projects' deliveries queued behind it.
+While another project has asked for a place lately, a project holds at most
+``share`` of the worker's slots; alone, all but a reserve the first request of
+another project finds free. First attempts run as local activities, on the
+worker's local slots (apart, and fewer): a project has the same share of
+those. An attempt over its project's share is not kept waiting (it would hold
+a slot): it is put off at once, as ``waiting``.
 """
 
 from __future__ import annotations
@@ -16,6 +26,9 @@ import asyncio
 import random
 import time
 import uuid
+from collections import deque
+
+from temporalio import activity
 
 # A tenth of the worker's 200 activity slots (worker.assembly.MAX_ACTIVITIES): enough
 # for about 200 deliveries a second to an endpoint that answers in 100 ms.
@@ -34,11 +47,40 @@ _DUE_FOR = 5.0
 QUICK = 1.0
 PATIENT_WAIT = 15.0
 PATIENT_WAITERS = 100
+# The worker's activity slots (worker.runtime.assembly.MAX_ACTIVITIES), and its
+# local activity slots (the SDK's default), where first attempts run.
+SLOTS = 200
+LOCAL_SLOTS = 100
+# Of the slots, what one project may hold while others want places.
+DEFAULT_SHARE = 0.5
+# Another project that asked for a place this recently is taken as wanting more.
+_OTHERS_FOR = 60.0
 
 
 class Bulkhead:
-    def __init__(self, default_limit: int = DEFAULT_MAX_IN_FLIGHT) -> None:
+    def __init__(
+        self,
+        default_limit: int = DEFAULT_MAX_IN_FLIGHT,
+        *,
+        slots: int = SLOTS,
+        local_slots: int = LOCAL_SLOTS,
+        share: float = DEFAULT_SHARE,
+    ) -> None:
+        if not 0 < share <= 1:
+            raise ValueError("a project's share of the worker is above 0 and at most 1")
         self.default_limit = default_limit
+        self.slots = slots
+        self.share_limit, self.solo_limit = _limits(slots, share)
+        self.local_slots = local_slots
+        self.local_share_limit, self.local_solo_limit = _limits(local_slots, share)
+        self._projects: dict[uuid.UUID, str] = {}
+        self._project_counts: dict[tuple[str, bool], int] = {}
+        self._asked: dict[str, float] = {}
+        self._refusals: dict[uuid.UUID, str] = {}
+        self._over: set[str] = set()  # activities refused for their project's share
+        self._project_waiting: dict[str, dict[str, float]] = {}
+        self._project_started: dict[str, deque[float]] = {}
+        self._project_seconds: dict[str, float] = {}
         self._counts: dict[uuid.UUID, int] = {}
         self._seconds: dict[uuid.UUID, float] = {}
         self._waiting: dict[uuid.UUID, dict[str, float]] = {}
@@ -47,6 +89,30 @@ class Bulkhead:
 
     def in_flight(self, webhook_id: uuid.UUID) -> int:
         return self._counts.get(webhook_id, 0)
+
+    def belongs(self, webhook_id: uuid.UUID, project: str) -> None:
+        """Note the webhook's project (the gate does, before each attempt)."""
+        self._projects[webhook_id] = project
+
+    def project_in_flight(self, project: str, *, local: bool = False) -> int:
+        return self._project_counts.get((project, local), 0)
+
+    def project_limit(self, project: str, *, local: bool = False) -> int:
+        """The attempts ``project`` may have under way now: its share while
+        another project asked for a place lately, else all but a reserve."""
+        since = time.monotonic() - _OTHERS_FOR
+        others = any(t >= since for p, t in self._asked.items() if p != project) or any(
+            n > 0 for (p, _local), n in self._project_counts.items() if p != project
+        )
+        if local:
+            return self.local_share_limit if others else self.local_solo_limit
+        return self.share_limit if others else self.solo_limit
+
+    def refusal(self, webhook_id: uuid.UUID, limit: int | None) -> str:
+        """Why the last ``acquire`` for the webhook found no place."""
+        return self._refusals.pop(webhook_id, None) or (
+            f"{limit or self.default_limit} attempts in flight"
+        )
 
     async def acquire(
         self, webhook_id: uuid.UUID, *, key: str, limit: int | None, wait: float
@@ -58,6 +124,15 @@ class Bulkhead:
         A newcomer leaves room for the activities put off earlier whose turn
         has come, so that those waiting are not passed for ever."""
         cap = limit or self.default_limit
+        project = self._projects.get(webhook_id)
+        if project is not None:
+            self._asked[project] = time.monotonic()
+            self._project_waiting.get(project, {}).pop(key, None)
+            if not self._project_free(project):
+                self._refusals[webhook_id] = self._over_share(project)
+                self._over.add(key)
+                return False
+        self._over.discard(key)
         if self._seconds.get(webhook_id, QUICK) < QUICK and self._waiters < PATIENT_WAITERS:
             wait = max(wait, PATIENT_WAIT)
         waiting = self._waiting.get(webhook_id, {})
@@ -66,7 +141,9 @@ class Bulkhead:
         due = 0 if returning else sum(now - _DUE_FOR <= t <= now for t in waiting.values())
 
         def free() -> bool:
-            return self.in_flight(webhook_id) + due < cap
+            return self.in_flight(webhook_id) + due < cap and (
+                project is None or self._project_free(project)
+            )
 
         if not free():
             changed = self._condition()
@@ -79,7 +156,25 @@ class Bulkhead:
             finally:
                 self._waiters -= 1
         self._counts[webhook_id] = self.in_flight(webhook_id) + 1
+        if project is not None:
+            pool = (project, _local())
+            self._project_counts[pool] = self._project_counts.get(pool, 0) + 1
+            self._project_started.setdefault(project, deque()).append(time.monotonic())
         return True
+
+    def _project_free(self, project: str) -> bool:
+        local = _local()
+        return self.project_in_flight(project, local=local) < self.project_limit(
+            project, local=local
+        )
+
+    def _over_share(self, project: str) -> str:
+        return f"project {project} holds its share of this worker " + (
+            f"({self.project_in_flight(project, local=True)} of {self.local_slots} "
+            "places for first attempts)"
+            if _local()
+            else f"({self.project_in_flight(project)} of {self.slots} attempt places)"
+        )
 
     async def release(self, webhook_id: uuid.UUID, *, seconds: float) -> None:
         """Give the place back; ``seconds``: how long the attempts took."""
@@ -88,6 +183,19 @@ class Bulkhead:
             self._counts[webhook_id] = left
         else:
             self._counts.pop(webhook_id, None)
+        project = self._projects.get(webhook_id)
+        if project is not None:
+            pool = (project, _local())
+            held = self._project_counts.get(pool, 0) - 1
+            if held > 0:
+                self._project_counts[pool] = held
+            else:
+                self._project_counts.pop(pool, None)
+            started = self._project_started.get(project)
+            if started:
+                started.popleft()
+            before = self._project_seconds.get(project, seconds)
+            self._project_seconds[project] = before + _EWMA * (seconds - before)
         before = self._seconds.get(webhook_id, seconds)
         self._seconds[webhook_id] = before + _EWMA * (seconds - before)
         changed = self._condition()
@@ -104,21 +212,52 @@ class Bulkhead:
     ) -> float:
         """Seconds until activity ``key``, which found no place, should come
         back: behind those put off before it, each turn about as long as an
-        attempt to this webhook takes."""
-        now = time.monotonic()
-        waiting = self._waiting.setdefault(webhook_id, {})
-        waiting.pop(key, None)
-        for other, until in list(waiting.items()):
-            if until < now - _FORGET_AFTER:
-                del waiting[other]
-        ahead = len(waiting)
+        attempt to this webhook takes; refused for its project's share, behind
+        the project's, each turn as long as its project's attempts take (or
+        have taken so far): so that a crowd over its share does not keep the
+        slots busy coming back for nothing."""
+        project = self._projects.get(webhook_id)
+        if key in self._over and project is not None:
+            self._over.discard(key)
+            started = self._project_started.get(project)
+            oldest = time.monotonic() - started[0] if started else 0.0
+            turn = max(self._project_seconds.get(project, 1.0), oldest, 1.0)
+            line = self._project_waiting.setdefault(project, {})
+            return _queue(line, key, turn=turn, per_turn=self.share_limit, rng=rng)
+        line = self._waiting.setdefault(webhook_id, {})
         turn = max(self._seconds.get(webhook_id, 1.0), 1.0)
-        rounds = 1 + ahead / (limit or self.default_limit)
-        delay = min(turn * rounds * (rng or random).uniform(1.0, 1.25), MAX_DELAY)
-        waiting[key] = now + delay
-        return delay
+        return _queue(line, key, turn=turn, per_turn=limit or self.default_limit, rng=rng)
 
     def _condition(self) -> asyncio.Condition:
         if self._changed is None:
             self._changed = asyncio.Condition()
         return self._changed
+
+
+def _queue(
+    line: dict[str, float], key: str, *, turn: float, per_turn: int, rng: random.Random | None
+) -> float:
+    """Put ``key`` at the back of ``line`` (those put off, each with when it
+    comes back; ``per_turn`` of them go each turn); the seconds until its turn."""
+    now = time.monotonic()
+    line.pop(key, None)
+    for other, until in list(line.items()):
+        if until < now - _FORGET_AFTER:
+            del line[other]
+    rounds = 1 + len(line) / per_turn
+    delay = min(turn * rounds * (rng or random).uniform(1.0, 1.25), MAX_DELAY)
+    line[key] = now + delay
+    return delay
+
+
+def _limits(slots: int, share: float) -> tuple[int, int]:
+    """A project's places among ``slots``: its share beside others, and alone
+    all but a tenth, kept for another project's first request."""
+    beside = max(1, int(slots * share))
+    return beside, max(beside, slots - max(1, slots // 10))
+
+
+def _local() -> bool:
+    """Whether this attempt runs as a local activity (a first attempt, inside
+    its workflow task): those have the worker's local slots, apart and fewer."""
+    return activity.in_activity() and activity.info().is_local

@@ -49,6 +49,8 @@ class Endpoint:
     """Requests per second across every worker (None: no limit)."""
     max_in_flight: int | None = None
     """Attempts under way at once on one worker (None: the worker's default)."""
+    project: str | None = None
+    """The webhook's project: the bulkhead caps each project's share of a worker."""
     filter: str | None = None
     """A JMESPath expression on the envelope: only events it is truthy for are sent."""
     secret_headers: frozenset[str] = frozenset({"authorization"})
@@ -117,6 +119,7 @@ def load_endpoint(
             failover_url=webhook.failover_url,
             rate_limit=webhook.rate_limit,
             max_in_flight=webhook.max_in_flight,
+            project=webhook.project,
             filter=webhook.filter,
             tls=_tls(webhook, box),
             documents=webhook.documents or "embed",

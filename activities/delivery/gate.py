@@ -1,4 +1,5 @@
-"""Whether an attempt to a webhook may go now: the worker's bulkhead, and the
+"""Whether an attempt to a webhook may go now: the worker's bulkhead (the
+webhook's cap and its project's share of the worker), and the
 pace and circuit every worker shares (``activities.delivery.health``).
 
 A worker keeps the last health it saw of each webhook for a moment, so that
@@ -56,6 +57,8 @@ class Gate:
 
     async def admit(self, endpoint: Endpoint, *, inline: float) -> Admission:
         """May an attempt go now? ``inline``: the longest wait worth spending here."""
+        if endpoint.project is not None:  # the bulkhead counts the project's share
+            self.bulkhead.belongs(endpoint.id, endpoint.project)
         now = self.clock()
         seen = self._cached(endpoint.id)
         if seen is not None and not needs_store(

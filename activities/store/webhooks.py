@@ -25,7 +25,7 @@ from activities.errors import ConfigError, Conflict, NotFound
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
 from activities.store.tables import Webhook, WebhookTemplate
-from activities.store.validation import lookup_secret
+from activities.store.validation import check_webhook_limits, lookup_secret
 from activities.store.webhook_settings import (
     DEFAULT_MAX_BODY,
     DEFAULT_SIGNING_GRACE,
@@ -197,6 +197,7 @@ def create_webhook(*, session: Session, data: WebhookCreate, box: SecretBox) -> 
     webhook = Webhook(project=data.project, alias=data.alias, type=data.type, url=data.url)
     _apply(webhook, data, box)
     _check_secret(session, webhook)
+    check_webhook_limits(session, webhook, new=True)
     session.add(webhook)
     try:
         session.flush()
@@ -216,6 +217,7 @@ def update_webhook(
 ) -> Webhook:
     _apply(webhook, data, box)
     _check_secret(session, webhook)
+    check_webhook_limits(session, webhook, new=False)
     if data.templates is not None:
         if data.templates and not webhook.explicit:
             raise ConfigError("templates can be coupled to explicit webhooks only")

@@ -84,6 +84,7 @@ def activity_env(
     time_left: timedelta = timedelta(hours=1),
     heartbeats: list[Any] | None = None,
     resumed: Sequence[Any] = (),
+    local: bool = False,
 ) -> ActivityEnvironment:
     """The context a worker gives one attempt of one delivery activity
     (``time_left``: until the delivery's schedule-to-close deadline;
@@ -97,6 +98,7 @@ def activity_env(
         heartbeat_timeout=timedelta(seconds=30) if heartbeats is not None else None,
         heartbeat_details=list(resumed),
         attempt=attempt,
+        is_local=local,
         activity_type="deliver",
         workflow_run_id=run,
         activity_id=activity_id,
@@ -124,12 +126,13 @@ async def delivery_activities(
     policy: CircuitPolicy | None = None,
     max_in_flight: int = 50,
     public_url: str | None = None,
+    bulkhead: Bulkhead | None = None,
 ) -> AsyncIterator[DeliveryActivities]:
     http = HttpClients(allowed=parse_networks("127.0.0.0/8,::1/128"))
     gate = Gate(
         engine=engine,
         policy=policy,
-        bulkhead=Bulkhead(max_in_flight),
+        bulkhead=bulkhead or Bulkhead(max_in_flight),
         clock=clock or utcnow,
         cache_ttl=0,
     )

@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.delivery.activity import DeliveryActivities
+from activities.delivery.bulkhead import Bulkhead
 from activities.delivery.gate import Gate
 from activities.delivery.guard import Resolver, system_resolver
 from activities.delivery.health import CircuitPolicy
@@ -93,7 +94,11 @@ async def running_worker(
         http=http,
         tokens=TokenCache(http),
         documents=documents,
-        gate=Gate(engine=engine, policy=circuit),
+        gate=Gate(
+            engine=engine,
+            policy=circuit,
+            bulkhead=Bulkhead(slots=MAX_ACTIVITIES, share=settings.project_share),
+        ),
         public_url=settings.public_url,
     )
     storage = StorageActivities(engine=engine, documents=documents, root=settings.storage)

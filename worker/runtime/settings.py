@@ -75,6 +75,9 @@ class Settings:
     public_url: str | None = None
     """hookflow's API as webhook receivers reach it (``HOOKFLOW_PUBLIC_URL``,
     e.g. ``https://hooks.example.com``): the base of signed document links."""
+    project_share: float = 0.5
+    """Of a worker's attempt slots, what one project may hold while others deliver
+    (``HOOKFLOW_PROJECT_SHARE``: above 0, at most 1)."""
     data_dir_given: bool = True
     """False when the data dir was found, not named (``--data-dir``, ``HOOKFLOW_DATA_DIR``)."""
 
@@ -145,6 +148,7 @@ class Settings:
             max_upload_bytes=_size(env, "HOOKFLOW_MAX_UPLOAD_SIZE", DEFAULT_MAX_UPLOAD),
             document_quota_bytes=_size(env, "HOOKFLOW_DOCUMENT_QUOTA", DEFAULT_DOCUMENT_QUOTA),
             public_url=_public_url(env.get("HOOKFLOW_PUBLIC_URL", "")),
+            project_share=_share(env.get("HOOKFLOW_PROJECT_SHARE", "0.5")),
             data_dir_given=bool(given),
         )
 
@@ -244,6 +248,18 @@ def _size(env: Mapping[str, str], name: str, default: int) -> int:
     if size < 1:
         raise SettingsError(f"{name}: must be at least 1 byte")
     return size
+
+
+def _share(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError:
+        share = 0.0
+    if not 0 < share <= 1:
+        raise SettingsError(
+            f"HOOKFLOW_PROJECT_SHARE: give a fraction above 0, at most 1, not {text!r}"
+        )
+    return share
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:
