@@ -239,8 +239,9 @@ def plans(engine: Engine, kept: list[str]) -> list[tuple[str, str]]:
     )
     after, key = cutoff - timedelta(days=10), "evt_8"  # where a batch left off
     later = batch.where(
+        col(Delivery.updated_at) >= after,
         (col(Delivery.updated_at) > after)
-        | ((col(Delivery.updated_at) == after) & (col(Delivery.id) > key))
+        | ((col(Delivery.updated_at) == after) & (col(Delivery.id) > key)),
     )
     listing = (
         select(Delivery)

@@ -213,10 +213,11 @@ class Retention:
         if after is not None:  # past the rows kept open, which stay where they are
             updated, key = after
             query = query.where(
+                col(Delivery.updated_at) >= updated,  # the index's range: no sort of the rest
                 or_(
                     col(Delivery.updated_at) > updated,
                     and_(col(Delivery.updated_at) == updated, col(Delivery.id) > key),
-                )
+                ),
             )
         query = query.order_by(col(Delivery.updated_at), col(Delivery.id)).limit(self._batch)
         with Session(self._engine) as session:
