@@ -34,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, delete, insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
@@ -251,11 +251,18 @@ def plans(engine: Engine, kept: list[str]) -> list[tuple[str, str]]:
     )
     show = select(Attempt).where(Attempt.delivery_id == kept[0]).order_by(col(Attempt.id))
     attempts = select(Attempt.id).where(col(Attempt.delivery_id).in_(kept[:1000]))
+    gone = delete(Delivery).where(
+        col(Delivery.id).in_(kept[:1000]),
+        col(Delivery.project) == PROJECT,
+        col(Delivery.status).in_([str(s) for s in SETTLED]),
+        col(Delivery.updated_at).between(after - timedelta(hours=1), after),
+    )
     return [
         ("list page", plan(engine, listing)),
         ("show: attempts", plan(engine, show)),
         ("retention batch", plan(engine, batch)),
         ("later batch", plan(engine, later)),
+        ("batch's delete", plan(engine, gone)),
         ("batch's attempts", plan(engine, attempts)),
     ]
 
