@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from activities.contracts import Slug
@@ -25,39 +24,12 @@ from activities.store.health import (
 from worker.api.auth import Caller
 from worker.api.dependencies import services_of
 from worker.api.errors import ERROR_RESPONSES
+from worker.api.models import ProjectOut, ProjectPatch
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["project"])
 ProjectParam = Annotated[
     Slug | None, Query(description="Admin keys: the project (a project key: its own).")
 ]
-
-
-class ProjectOut(BaseModel):
-    """A project's settings, defaults where none is set (as ``projects show --json``)."""
-
-    project: str
-    retention: float = Field(
-        description="Seconds the delivery log, documents and stored archives are kept."
-    )
-    retention_text: str = Field(description="The retention for a person: '30 days'.")
-    retention_default: bool = Field(description="True: the default (30 days) applies.")
-    disable_after: float | None = Field(
-        description="Seconds of failing before a webhook is disabled (None: never)."
-    )
-    disable_after_default: bool
-
-
-class ProjectPatch(BaseModel):
-    """Settings to change; the others stay."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    retention: str | None = Field(
-        default=None,
-        max_length=32,
-        description="A duration between 1h and 3650d (e.g. '30d', '12h'), or 'default'.",
-        examples=["30d"],
-    )
 
 
 def _out(session: Session, project: str) -> ProjectOut:
