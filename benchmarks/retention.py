@@ -223,8 +223,9 @@ def plan(engine: Engine, query: Any) -> str:
 
 
 def plans(engine: Engine, kept: list[str]) -> list[tuple[str, str]]:
-    """The list page, the show, and the first and a later retention batch
-    (``Retention._delete_batch``'s select, and its attempts' delete)."""
+    """The list page, the show, and a retention batch: its first and later
+    selects, its delete and its attempts' (as ``Retention._delete_batch``
+    makes them: keep these in step with it)."""
     cutoff = utcnow() - timedelta(days=30)
     expired = (
         col(Delivery.project) == PROJECT,
