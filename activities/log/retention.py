@@ -213,10 +213,11 @@ class Retention:
         if after is not None:  # past the rows kept open, which stay where they are
             updated, key = after
             query = query.where(
+                col(Delivery.updated_at) >= updated,  # the index's range: no sort of the rest
                 or_(
                     col(Delivery.updated_at) > updated,
                     and_(col(Delivery.updated_at) == updated, col(Delivery.id) > key),
-                )
+                ),
             )
         query = query.order_by(col(Delivery.updated_at), col(Delivery.id)).limit(self._batch)
         with Session(self._engine) as session:
@@ -228,9 +229,16 @@ class Retention:
             attempts = 0
             if doomed:
                 # Checked again as it is deleted: a redelivery meanwhile keeps the row.
+                # Within the batch's own span of updated_at (before the cutoff), so
+                # whichever index the planner takes, it reads this batch's rows only.
                 gone = session.execute(
                     delete(Delivery)
-                    .where(col(Delivery.id).in_(doomed), self._expired(project, cutoff))
+                    .where(
+                        col(Delivery.id).in_(doomed),
+                        col(Delivery.project) == project,
+                        col(Delivery.status).in_(_SETTLED),
+                        col(Delivery.updated_at).between(rows[0][3], rows[-1][3]),
+                    )
                     .returning(col(Delivery.id))
                 )
                 deleted = [key for (key,) in gone]

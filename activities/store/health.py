@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from activities.delivery.health import Health
+from activities.delivery.retry import parse_duration
 from activities.errors import EndpointUnavailable
 from activities.store.database import utcnow
 from activities.store.tables import ProjectSettings, Webhook, WebhookHealth
@@ -112,6 +113,25 @@ def set_disable_after(*, session: Session, project: str, seconds: float | None) 
 
 # The delivery log, documents and stored archives are kept this long unless the project says.
 DEFAULT_RETENTION = timedelta(days=30).total_seconds()
+
+
+MIN_RETENTION = timedelta(hours=1).total_seconds()
+MAX_RETENTION = timedelta(days=3650).total_seconds()
+
+
+def parse_retention(text: str) -> float | None:
+    """Seconds in ``"30d"``, ``"12h"``... between 1h and 3650d; None for
+    ``"default"``. The command line and the API read a retention with this."""
+    value = text.strip().lower()
+    if value == "default":
+        return None
+    try:
+        seconds = parse_duration(value)
+    except ValueError as err:
+        raise ValueError(f"{err} or 'default'") from None
+    if not MIN_RETENTION <= seconds <= MAX_RETENTION:
+        raise ValueError("between 1h and 3650d, or 'default'")
+    return seconds
 
 
 def retention(*, session: Session, project: str) -> float:

@@ -80,8 +80,12 @@ class Delivery(SQLModel, table=True):
     """One event sent to one webhook, with its outcome so far."""
 
     __tablename__ = "delivery"
-    # Retention finds a project's oldest rows without reading the rest.
-    __table_args__ = (Index("ix_delivery_project_updated_at", "project", "updated_at"),)
+    __table_args__ = (
+        # Retention finds a project's oldest rows without reading the rest.
+        Index("ix_delivery_project_updated_at", "project", "updated_at"),
+        # The log lists a project's newest deliveries without sorting them all.
+        Index("ix_delivery_project_created_at", "project", "created_at"),
+    )
 
     id: str = Field(primary_key=True, max_length=200)
     project: str = Field(index=True, max_length=64)

@@ -8,8 +8,9 @@ import os
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -129,6 +130,44 @@ async def test_old_settled_deliveries_go_in_batches_and_nothing_else(
     assert _left(store, unsettled) == (9, 18)
     again = await work.run(RetentionInput(), open_sessions=None)
     assert again.deliveries == 0
+
+
+async def test_a_delivery_redelivered_as_its_batch_is_deleted_stays(
+    store: Engine, box: SecretBox, tmp_path: Path
+) -> None:
+    """Between a batch's read and its delete, a redelivery makes a row pending
+    and new again: the delete checks again, and the row stays."""
+    kept_open = _rows(store, project="acme", count=3, age=41 * DAY, event_type=SUBMITTED)
+    old = _rows(store, project="acme", count=6, age=40 * DAY)
+    old += _rows(store, project="acme", count=6, age=39 * DAY)
+    redelivered = min(old[:6])  # the first batch: the three kept open, and this one
+
+    def redeliver(connection: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("DELETE FROM delivery") and not hits:
+            hits.append(statement)
+            mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+            cursor.execute(
+                f"UPDATE delivery SET status = 'pending', updated_at = {mark} WHERE id = {mark}",
+                (utcnow().replace(tzinfo=None).isoformat(sep=" "), redelivered),
+            )
+
+    hits: list[str] = []
+    event.listen(store, "before_cursor_execute", redeliver)
+    try:
+        # Files of a running session stay; the batches go on past them.
+        done = await _retention(store, box, tmp_path, batch=4).run(
+            RetentionInput(), open_sessions=None
+        )
+    finally:
+        event.remove(store, "before_cursor_execute", redeliver)
+    assert hits
+    assert done.deliveries == 11 and done.kept_open == 3
+    assert _left(store, [key for key in old if key != redelivered]) == (0, 0)
+    assert _left(store, [redelivered]) == (1, 2)
+    assert _left(store, kept_open) == (3, 6)
+    with Session(store) as session:
+        row = session.get(Delivery, redelivered)
+        assert row is not None and row.status == "pending"
 
 
 async def test_each_project_at_its_own_retention_or_older_than(

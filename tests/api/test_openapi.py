@@ -37,6 +37,7 @@ NAMES = [
     "/api/v1/deliveries/{delivery_id}/redeliver",
     "/api/v1/deliveries/redeliver",
     "/api/v1/documents",
+    "/api/v1/project",
 ]
 
 
@@ -53,6 +54,9 @@ async def test_openapi_names_every_resource(api: Api) -> None:
     assert "resume" not in session_in["properties"]  # internal: never from clients
     errors = create["responses"]["422"]["content"]["application/json"]["schema"]["$ref"]
     assert errors.endswith("/ErrorOut")
+    patch = schema["paths"]["/api/v1/project"]["patch"]
+    body = patch["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert "retention" in schema["components"]["schemas"][body.rsplit("/", 1)[1]]["properties"]
 
 
 async def test_schemathesis_finds_no_server_error(

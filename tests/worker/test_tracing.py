@@ -1,25 +1,34 @@
 """Traces: one trace from ``POST /api/v1/sessions`` to the receiver's
-``traceparent``; nothing at all while tracing is off; the dev server keeps
-starting whatever the ``OTEL_*`` variables say."""
+``traceparent``; ``hookflow api`` alone sends its traces to an OTLP collector;
+nothing at all while tracing is off; the dev server keeps starting whatever the
+``OTEL_*`` variables say."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
+import httpx
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.errors import SettingsError
 from tests.api.conftest import free_port
 from worker.devstack.devserver import DevServer, server_env
+from worker.devstack.receiver import Receiver
+from worker.runtime.codec import new_key
 from worker.runtime.tracing import exporter_names, interceptors
 
 ROOT = Path(__file__).resolve().parents[2]
+HOOKFLOW = str(Path(sys.executable).parent / "hookflow")
 
 
 async def test_one_trace_from_the_api_call_to_the_receivers_traceparent(
@@ -72,6 +81,89 @@ async def test_one_trace_from_the_api_call_to_the_receivers_traceparent(
     [logged] = result["attempt_logs"]
     assert logged["trace_id"] == trace_id
     assert logged["delivery"].startswith(result["headers"]["webhook-id"] + ".")
+
+
+def _serve_api(env: dict[str, str], port: int) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [HOOKFLOW, "api", "--port", str(port), "--temporal-ui", ""],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        lines.append(line)
+        if not line or "Press Ctrl-C" in line:
+            break
+    assert "Press Ctrl-C" in lines[-1], "".join(lines)
+    return process
+
+
+def test_hookflow_api_alone_sends_its_trace_to_a_collector(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """The README's collector set-up, as a user runs it: the API without a
+    worker, OTLP over HTTP to a collector on loopback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "HOOKFLOW_"))}
+    env.update(
+        HOOKFLOW_DATA_DIR=str(tmp_path),
+        HOOKFLOW_SECRET_KEY="test-secret-key",
+        HOOKFLOW_CODEC_KEY=new_key(),
+        HOOKFLOW_TASK_QUEUE=f"trace-api-{uuid.uuid4().hex[:8]}",
+        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+        TEMPORAL_NAMESPACE=dev_env.client.namespace,
+    )
+    made = subprocess.run(
+        [HOOKFLOW, "keys", "create", "--project", "acme"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key = made.stdout.splitlines()[-1].strip()
+    with Receiver() as collector:
+        env.update(
+            OTEL_TRACES_EXPORTER="otlp",
+            OTEL_EXPORTER_OTLP_ENDPOINT=collector.url("").rstrip("/"),
+            OTEL_SERVICE_NAME="hookflow-api",
+        )
+        port = free_port()
+        process = _serve_api(env, port)
+        try:
+            answer = httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/sessions",
+                json={"recipient": {"id": 1, "name": "client"}},
+                headers={"authorization": f"Bearer {key}"},
+                timeout=60,
+            )
+            assert answer.status_code == 201, answer.text
+        finally:
+            process.send_signal(signal.SIGINT)
+            out, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, out
+        # Ctrl-C sends what is still buffered before the process ends.
+        batches = collector.at("/v1/traces")
+    spans = {}
+    for batch in batches:
+        request = ExportTraceServiceRequest.FromString(batch.body)
+        for resource_spans in request.resource_spans:
+            attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            assert attributes["service.name"] == "hookflow-api"
+            for scope in resource_spans.scope_spans:
+                for span in scope.spans:
+                    spans[span.name] = span
+    server = spans["POST /api/v1/sessions"]
+    start = spans["StartWorkflow:Session"]
+    assert start.trace_id == server.trace_id  # one trace, from the call to the workflow
+    by_id = {span.span_id: span for span in spans.values()}
+    parent = by_id[start.parent_span_id]
+    while parent.span_id != server.span_id and parent.parent_span_id in by_id:
+        parent = by_id[parent.parent_span_id]
+    assert parent.span_id == server.span_id
 
 
 def test_tracing_is_off_unless_an_exporter_is_named() -> None:

@@ -20,7 +20,7 @@ from worker.api.dependencies import Services, TemporalLink
 from worker.api.limits import BodyLimit
 from worker.api.pane import pages, site
 from worker.api.pane.security import PaneSessions, SecurityHeaders
-from worker.api.routes import deliveries, sessions, store, webhooks
+from worker.api.routes import deliveries, project, sessions, store, webhooks
 from worker.runtime.settings import Settings
 
 PANE = Path(__file__).parent / "pane"
@@ -71,7 +71,7 @@ def create_app(
     app.state.services = services
     errors.install(app, html=site.error_page)
     app.add_exception_handler(site.SignIn, site.to_sign_in)
-    for module in (webhooks, store, sessions, deliveries, documents):
+    for module in (webhooks, store, sessions, deliveries, documents, project):
         app.include_router(module.router)
     app.include_router(site.router)
     app.include_router(pages.router)

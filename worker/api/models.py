@@ -193,3 +193,31 @@ class DocumentOut(BaseModel):
     ref: str
     size: int
     project: str | None = Field(default=None, description="The project it belongs to.")
+
+
+class ProjectOut(BaseModel):
+    """A project's settings, defaults where none is set (as ``projects show --json``)."""
+
+    project: str
+    retention: float = Field(
+        description="Seconds the delivery log, documents and stored archives are kept."
+    )
+    retention_text: str = Field(description="The retention for a person: '30 days'.")
+    retention_default: bool = Field(description="True: the default (30 days) applies.")
+    disable_after: float | None = Field(
+        description="Seconds of failing before a webhook is disabled (None: never)."
+    )
+    disable_after_default: bool
+
+
+class ProjectPatch(BaseModel):
+    """Settings to change; the others stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retention: str | None = Field(
+        default=None,
+        max_length=32,
+        description="A duration between 1h and 3650d (e.g. '30d', '12h'), or 'default'.",
+        examples=["30d"],
+    )

@@ -8,6 +8,7 @@ import click
 
 from worker.api.server import DEFAULT_PORT, start_api
 from worker.cli.context import AppContext, pass_app, stop_event
+from worker.runtime.tracing import setup_tracing, shutdown_tracing
 
 
 @click.command()
@@ -27,6 +28,9 @@ def api(app: AppContext, port: int, host: str, temporal_ui: str) -> None:
 
 
 async def _api(app: AppContext, *, host: str, port: int, temporal_ui: str | None) -> None:
+    # OTEL_TRACES_EXPORTER, as ``up`` and ``worker``: before the app and the
+    # client (connected on first use, with the tracing interceptor) are made.
+    setup_tracing()
     engine, box = app.store()
     stop = stop_event()
     try:
@@ -47,4 +51,5 @@ async def _api(app: AppContext, *, host: str, port: int, temporal_ui: str | None
         click.echo("stopping...")
         await running.stop()
     finally:
+        shutdown_tracing()
         engine.dispose()

@@ -11,6 +11,7 @@ from activities.delivery.health import describe_duration
 from activities.delivery.retry import parse_duration
 from activities.store.health import (
     disable_after,
+    parse_retention,
     project_settings,
     retention,
     set_disable_after,
@@ -76,16 +77,10 @@ def set_(
 
 
 def _parse_retention(text: str) -> float | None:
-    value = text.strip().lower()
-    if value == "default":
-        return None
     try:
-        seconds = parse_duration(value)
+        return parse_retention(text)
     except ValueError as err:
-        raise CommandError(f"--retention: {err} or 'default'") from None
-    if not 3600 <= seconds <= 10 * 365 * 86400:
-        raise CommandError("--retention: between 1h and 3650d, or 'default'")
-    return seconds
+        raise CommandError(f"--retention: {err}") from None
 
 
 def _parse_disable_after(text: str) -> float | None:
