@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio.client import Client
 
 from activities.delivery.guard import Resolver, system_resolver
@@ -70,3 +73,15 @@ class Services:
 def services_of(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One database session per request (FastAPI closes it after the answer)."""
+    with Session(services_of(request).engine) as session:
+        yield session
+
+
+Db = Annotated[Session, Depends(db_session)]
+"""A route's database session, as a parameter: ``db: Db``."""
+Deps = Annotated[Services, Depends(services_of)]
+"""The shared services, as a parameter: ``services: Deps``."""

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 
 import click
-from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from activities.contracts import DeliveryStatus, Redeliver, RedeliverProgress
-from activities.log.attempts import attempts_of, envelope_of, excerpt_of, list_deliveries
-from activities.log.attempts import delivery_id as log_id
+from activities.contracts import DeliveryStatus, Redeliver
+from activities.log.attempts import attempts_of, envelope_of, excerpt_of
 from activities.store.crypto import SecretBox
-from activities.store.tables import Attempt, Delivery, Webhook
+from activities.store.tables import Delivery, Webhook
 from activities.store.webhooks import find_webhook
 from worker.cli.context import AppContext, connector, pass_app
 from worker.cli.output import CommandError, print_fields, print_json, print_table
-from worker.services.redelivery import (
-    RedeliverySummary,
-    redeliver_planned,
-)
+from worker.cli.redeliver_watch import Watch, report
+from worker.services.delivery_pages import DeliveryFilter, delivery_page
+from worker.services.redelivery import redeliver_planned
 from worker.services.redelivery_plans import (
     WindowStatus,
     parse_when,
@@ -45,6 +41,7 @@ def deliveries() -> None:
 @click.option("--project", help="Only this project (and the project of --webhook's alias).")
 @click.option("--status", type=click.Choice([s.value for s in DeliveryStatus]))
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--after", metavar="CURSOR", help="The next page: the cursor the last page printed.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def list_(
@@ -54,9 +51,11 @@ def list_(
     project: str | None,
     status: str | None,
     limit: int,
+    after: str | None,
     as_json: bool,
 ) -> None:
-    """List deliveries, newest first."""
+    """List deliveries, newest first; a full page ends with the --after CURSOR
+    of the next one (on stderr)."""
     engine, _box = app.store()
     with Session(engine) as session:
         webhook_id = (
@@ -64,18 +63,20 @@ def list_(
             if webhook_ref
             else None
         )
-        rows = list_deliveries(
-            session=session,
-            session_id=session_id,
-            webhook_id=webhook_id,
-            status=status,
-            limit=limit,
-            project=project,
+        where = DeliveryFilter(
+            project=project, session_id=session_id, webhook_id=webhook_id, status=status
         )
-        aliases = _aliases(session, {row.webhook_id for row in rows})
+        page = delivery_page(session=session, where=where, limit=limit, after=after)
+        aliases = _aliases(session, {row.webhook_id for row in page.rows})
     if as_json:
-        print_json([row.model_dump(mode="json", exclude={"envelope"}) for row in rows])
-        return
+        print_json([row.model_dump(mode="json", exclude={"envelope"}) for row in page.rows])
+    else:
+        _print_rows(page.rows, aliases)
+    if page.next:
+        click.echo(f"next page: --after {page.next}", err=True)
+
+
+def _print_rows(rows: Sequence[Delivery], aliases: dict[uuid.UUID, str]) -> None:
     print_table(
         [
             "ID",
@@ -175,7 +176,7 @@ def redeliver(
         since,
         until,
     )
-    watch = _Watch(engine, streams) if not no_wait else None
+    watch = Watch(engine, streams) if not no_wait else None
     work = redeliver_planned(
         streams,
         temporal=connector(app.settings),
@@ -185,7 +186,7 @@ def redeliver(
         idempotency_key=idempotency_key,
     )
     if watch is None:
-        _report(asyncio.run(work))
+        report(asyncio.run(work))
         return
     try:
         summary = asyncio.run(watch.follow(work))
@@ -198,7 +199,7 @@ def redeliver(
             err=True,
         )
         raise SystemExit(130) from None
-    _report(summary)
+    report(summary)
 
 
 def _planned(
@@ -238,130 +239,6 @@ def _planned(
             until=parse_when(until) if until else None,
         )
     return streams
-
-
-WATCH_EVERY = 0.5
-"""How often the attempt log is read while a redelivery is waited for."""
-WATCHED = 1000
-"""At most this many deliveries have their attempts shown one by one."""
-
-
-@dataclass
-class _Watch:
-    """Shows a redelivery as it goes: a line when it starts, each attempt of its
-    deliveries as the delivery log records it, and the count done."""
-
-    engine: Engine
-    streams: Sequence[Redeliver] = ()
-    started: bool = False
-    _ids: list[str] = field(default_factory=list)
-    _labels: dict[str, str] = field(default_factory=dict)
-    _seen: int = 0
-    _progress: RedeliverProgress | None = None
-    _shown: RedeliverProgress | None = None
-
-    def progress(self, progress: RedeliverProgress) -> None:
-        """The service's progress: shown after the attempts read with it."""
-        self._announce()
-        self._progress = progress
-
-    def _announce(self) -> None:
-        """Once the redelivery runs (before its first attempt or count is shown)."""
-        if not self.started:
-            self.started = True
-            click.echo(
-                "waiting for the result; Ctrl-C leaves it running (or use --no-wait)", err=True
-            )
-
-    async def follow(self, work: Awaitable[RedeliverySummary]) -> RedeliverySummary:
-        """Await the redelivery, printing each new attempt of its deliveries."""
-        await asyncio.to_thread(self._prepare)
-        task = asyncio.ensure_future(work)
-        while not task.done():
-            await asyncio.wait([task], timeout=WATCH_EVERY)
-            await self._show_new()
-        await self._show_new()
-        return task.result()
-
-    def _prepare(self) -> None:
-        self._ids = [
-            log_id(event_id=item.envelope.event.id, webhook_id=item.target.id)
-            for stream in self.streams
-            for item in stream.items
-        ][:WATCHED]
-        with Session(self.engine) as session:
-            rows = session.exec(select(Delivery).where(col(Delivery.id).in_(self._ids)))
-            aliases: dict[uuid.UUID, str] = {}
-            for row in rows:
-                if row.webhook_id not in aliases:
-                    webhook = session.get(Webhook, row.webhook_id)
-                    aliases[row.webhook_id] = webhook.alias if webhook else str(row.webhook_id)
-                self._labels[row.id] = (
-                    f"#{row.sequence} {row.event_type} of {row.session_id} "
-                    f"-> {aliases[row.webhook_id]}"
-                )
-            latest = session.exec(
-                select(func.max(Attempt.id)).where(col(Attempt.delivery_id).in_(self._ids))
-            ).one()
-        self._seen = latest or 0
-
-    async def _show_new(self) -> None:
-        try:
-            attempts = await asyncio.to_thread(self._new_attempts)
-        except Exception:  # the attempts are shown best effort; the result decides
-            attempts = []
-        for attempt in attempts:
-            self._announce()
-            click.echo(
-                f"  {_attempt_line(attempt, self._labels.get(attempt.delivery_id))}", err=True
-            )
-        if self._progress is not None and self._progress != self._shown:
-            _print_progress(self._progress)
-            self._shown = self._progress
-
-    def _new_attempts(self) -> list[Attempt]:
-        if not self._ids:
-            return []
-        with Session(self.engine) as session:
-            found = list(
-                session.exec(
-                    select(Attempt)
-                    .where(col(Attempt.delivery_id).in_(self._ids), col(Attempt.id) > self._seen)
-                    .order_by(col(Attempt.id))
-                )
-            )
-        if found:
-            self._seen = max(a.id or 0 for a in found)
-        return found
-
-
-def _attempt_line(attempt: Attempt, label: str | None) -> str:
-    """``attempt 3 of #1 WHEF_SESSION_CREATED of S -> crm: HTTP 503, retrying (12 ms)``."""
-    answer = f"HTTP {attempt.status_code}" if attempt.status_code is not None else "no answer"
-    line = f"attempt {attempt.attempt} of {label or attempt.delivery_id}: {answer}, "
-    line += f"{attempt.outcome} ({attempt.latency_ms:.0f} ms)"
-    if attempt.error and attempt.outcome != "delivered":
-        line += f": {attempt.error}"
-    return line
-
-
-def _print_progress(progress: RedeliverProgress) -> None:
-    click.echo(
-        f"redelivering: {progress.done}/{progress.total} ({progress.failed} failed)", err=True
-    )
-
-
-def _report(summary: RedeliverySummary) -> None:
-    ids = summary.workflow_ids
-    started = ", ".join(ids) if len(ids) <= 3 else f"{len(ids)} workflows"
-    if not summary.waited:
-        click.echo(f"started {started}: {summary.total} deliveries to {summary.webhook}")
-        return
-    click.echo(f"{summary.delivered} delivered, {summary.failed} failed ({started})")
-    for error in summary.errors:
-        click.echo(f"  {error}")
-    if summary.failed:
-        raise CommandError(f"{summary.failed} of {summary.total} redeliveries failed")
 
 
 @deliveries.command("show")

@@ -15,6 +15,7 @@ import secrets
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -37,6 +38,7 @@ from worker.api.errors import Forbidden, status_of
 from worker.api.routes.deliveries import delivery_rows
 from worker.api.routes.webhooks import webhook_out
 from worker.runtime.failures import describe_validation
+from worker.services.delivery_pages import DeliveryFilter
 from worker.services.probe import examples
 
 router = APIRouter(include_in_schema=False)
@@ -183,25 +185,27 @@ def deliveries(
     webhook: str | None = None,
     status: str | None = None,
     session: str | None = None,
+    after: str | None = None,
 ) -> HTMLResponse:
     principal = signed_in(request)
     services = services_of(request)
     status = status if status in STATUSES else None
+    filters = {"webhook": webhook or "", "status": status or "", "session": session or ""}
+    next_url = None
     try:
         with Session(services.engine) as db:
-            rows = delivery_rows(
-                db,
-                principal,
-                box=services.box,
-                session_id=session or None,
-                webhook=webhook or None,
-                status=status,
+            where = DeliveryFilter(session_id=session or None, status=status)
+            rows, next_ = delivery_rows(
+                db, principal, box=services.box, where=where, webhook=webhook or None, after=after
             )
             hooks = list_webhooks(session=db, project=principal.project)
             ids = [row.id for row in rows]
             attempts = attempts_by_delivery(session=db, deliveries=ids)
             stored = db.exec(select(Delivery).where(col(Delivery.id).in_(ids)))
             bodies = {row.id: envelope_of(row, box=services.box) for row in stored}
+        if next_:
+            shown = {name: value for name, value in filters.items() if value}
+            next_url = "/deliveries?" + urlencode({**shown, "after": next_})
     except HookflowError as err:
         rows, hooks, attempts, bodies = [], [], {}, {}
         request.session["flash"] = str(err)
@@ -213,6 +217,7 @@ def deliveries(
         attempts=attempts,
         bodies=bodies,
         webhooks=hooks,
-        filters={"webhook": webhook or "", "status": status or "", "session": session or ""},
+        filters=filters,
+        next_url=next_url,
         statuses=STATUSES,
     )
