@@ -25,8 +25,8 @@ from activities.store.webhooks import (
 from worker.cli.context import AppContext, pass_app, run_with_client
 from worker.cli.output import CommandError, print_table
 from worker.devstack.receiver import Receiver, Reply
-from worker.devstack.stack import read_state
 from worker.runtime.assembly import running_worker
+from worker.runtime.data_dir import read_state
 from worker.runtime.settings import Settings
 from worker.services.sessions import start_session
 

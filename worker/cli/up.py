@@ -25,9 +25,10 @@ from worker.devstack.devserver import (
     DevServer,
     ensure_port_free,
 )
-from worker.devstack.stack import StackState, claim, refuse_if_in_use, write_state
+from worker.devstack.stack import claim, refuse_if_in_use, write_state
 from worker.runtime.assembly import connect, running_worker
 from worker.runtime.codec import check_worker_keys
+from worker.runtime.data_dir import StackState
 from worker.runtime.schedules import ensure_retention_schedule
 from worker.runtime.settings import Settings
 from worker.runtime.tracing import setup_tracing, shutdown_tracing

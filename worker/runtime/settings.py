@@ -15,7 +15,7 @@ from activities.contracts.limits import (
     parse_size,
 )
 from activities.errors import SettingsError
-from worker.devstack.stack import discover_data_dir, remembered_env
+from worker.runtime.data_dir import discover_data_dir, remembered_env
 
 if TYPE_CHECKING:  # imported where used: a configuration command needs none of them
     from temporalio.service import TLSConfig
