@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import uvicorn
 from fastapi import FastAPI
@@ -90,7 +90,7 @@ async def start_api(
     resolver: Resolver = system_resolver,
 ) -> RunningApi:
     """Serve the API and the pane in this event loop; returns once it listens."""
-    settings = replace(settings, stack=(*settings.stack, (host, port)))
+    settings = settings.replace(stack=(*settings.stack, (host, port)))
     app = create_app(
         settings=settings,
         engine=engine,

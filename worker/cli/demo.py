@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import replace
 from typing import Any
 
 import click
@@ -59,8 +58,7 @@ def demo(app: AppContext, ui_url: str | None, keep: bool) -> None:
     runs its own worker on a task queue of its own, allowed to reach
     127.0.0.1 only; the form-submitted endpoint fails twice to show retries.
     """
-    settings = replace(
-        app.settings,
+    settings = app.settings.replace(
         task_queue=f"hookflow-demo-{uuid.uuid4().hex[:6]}",
         allow_networks=parse_networks("127.0.0.1/32"),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -140,8 +140,7 @@ async def _up(
             token=settings.codec_token,
             allow_encode=allow_encode,
         )
-        settings = replace(
-            settings,
+        settings = settings.replace(
             temporal_address=server.address,
             namespace="default",
             stack=ports.endpoints(),
@@ -264,7 +263,7 @@ def with_allowed_networks(settings: Settings, option: str | None) -> tuple[Setti
         raise SettingsError(
             str(err).replace("HOOKFLOW_ALLOW_NETWORKS", "--allow-networks")
         ) from None
-    return replace(settings, allow_networks=networks), ",".join(str(n) for n in networks)
+    return settings.replace(allow_networks=networks), ",".join(str(n) for n in networks)
 
 
 def record_stack(settings: Settings, server: DevServer, ports: UpPorts, *, allowed: str) -> None:
