@@ -142,30 +142,21 @@ class Settings(BaseSettings):
             raise ValueError("HOOKFLOW_TASK_QUEUE is empty")
         return value.strip()
 
-    @field_validator("allow_networks", mode="before")
+    @field_validator("allow_networks", "stack", mode="before")
     @classmethod
-    def _networks(cls, value: object) -> object:
-        """``HOOKFLOW_ALLOW_NETWORKS``; the address guard is only imported when some are set."""
+    def _listed(cls, value: object, info: ValidationInfo) -> object:
+        """``HOOKFLOW_ALLOW_NETWORKS`` (CIDRs), ``HOOKFLOW_STACK_ENDPOINTS`` (``host:port``),
+        comma-separated; the address guard that parses them is imported only when needed."""
         if not isinstance(value, str):
             return value
         if not value.strip():
             return []
-        from activities.delivery.guard import parse_networks
+        from activities.delivery.guard import parse_endpoints, parse_networks
 
-        return parse_networks(value)
-
-    @field_validator("stack", mode="before")
-    @classmethod
-    def _endpoints(cls, value: object) -> object:
-        """``HOOKFLOW_STACK_ENDPOINTS``: more of the stack's own sockets (``host:port``)."""
-        if not isinstance(value, str):
-            return value
-        if not value.strip():
-            return ()
-        from activities.delivery.guard import parse_endpoints
-
+        if info.field_name == "allow_networks":
+            return parse_networks(value)  # its errors name the variable
         try:
-            return tuple(parse_endpoints(value))
+            return parse_endpoints(value)
         except ValueError as err:
             raise ValueError(f"HOOKFLOW_STACK_ENDPOINTS: {err}") from None
 
