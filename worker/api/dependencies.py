@@ -19,6 +19,7 @@ from activities.store.crypto import SecretBox
 from worker.api.pane.security import SessionStore, SignInLimit
 from worker.runtime.assembly import connect
 from worker.runtime.settings import Settings
+from worker.services.redelivery import Backend
 
 
 class TemporalLink:
@@ -62,6 +63,11 @@ class Services:
 
     def __post_init__(self) -> None:
         self.documents = LocalDocumentStore(self.settings.documents)
+
+    @property
+    def backend(self) -> Backend:
+        """What the services need of the door: Temporal, the settings, the store."""
+        return Backend(temporal=self.temporal.client, settings=self.settings, engine=self.engine)
 
     def workflow_url(self, workflow_id: str) -> str | None:
         if not self.temporal_ui:

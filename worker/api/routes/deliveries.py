@@ -140,14 +140,7 @@ def get(caller: Caller, db: Db, services: Deps, delivery_id: str) -> DeliveryDet
 
 
 def _answer(summary: RedeliverySummary) -> JSONResponse:
-    out = RedeliveryOut(
-        total=summary.total,
-        workflow_ids=summary.workflow_ids,
-        waited=summary.waited,
-        delivered=summary.delivered,
-        failed=summary.failed,
-        errors=summary.errors,
-    )
+    out = RedeliveryOut.model_validate(summary, from_attributes=True)
     return JSONResponse(out.model_dump(), status_code=200 if summary.waited else 202)
 
 
@@ -181,9 +174,7 @@ async def redeliver(
     ``Idempotency-Key`` again redelivers once."""
     services = services_of(request)
     summary = await redeliver_one(
-        temporal=services.temporal.client,
-        settings=services.settings,
-        engine=services.engine,
+        services.backend,
         delivery_id=delivery_id,
         project=caller.project,
         wait=wait,
@@ -204,9 +195,7 @@ async def redeliver_window_(
     each (session, webhook) stream in event order (Svix's "recover")."""
     services = services_of(request)
     summary = await redeliver_window(
-        temporal=services.temporal.client,
-        settings=services.settings,
-        engine=services.engine,
+        services.backend,
         webhook=body.webhook,
         project=caller.scope(body.project),
         status=body.status,

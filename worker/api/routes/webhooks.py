@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Response
@@ -92,17 +91,8 @@ def update(
     webhook = owned_webhook(db, caller, ref, project)
     webhook = update_webhook(session=db, webhook=webhook, data=data, box=services.box)
     if data.enabled:
-        background.add_task(_resume, services, webhook.id)
+        background.add_task(release_held_later, services.backend, webhook_id=webhook.id)
     return webhook_out(db, webhook, services)
-
-
-async def _resume(services: Services, webhook_id: uuid.UUID) -> None:
-    await release_held_later(
-        temporal=services.temporal.client,
-        settings=services.settings,
-        engine=services.engine,
-        webhook_id=webhook_id,
-    )
 
 
 @router.delete("/webhooks/{ref}", status_code=204, tags=["webhooks"])
