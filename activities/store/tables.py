@@ -69,8 +69,12 @@ class Delivery(SQLModel, table=True):
     """One event sent to one webhook, with its outcome so far."""
 
     __tablename__ = "delivery"
-    # Retention finds a project's oldest rows without reading the rest.
-    __table_args__ = (Index("ix_delivery_project_updated_at", "project", "updated_at"),)
+    # Retention finds a project's oldest rows without reading the rest; a page
+    # of a project's log (newest first, then by id) starts at its cursor.
+    __table_args__ = (
+        Index("ix_delivery_project_updated_at", "project", "updated_at"),
+        Index("ix_delivery_project_created_at_id", "project", "created_at", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=200)
     project: str = Field(index=True, max_length=64)
