@@ -33,7 +33,7 @@ from activities.store.secrets import list_secrets
 from activities.store.tables import Delivery
 from activities.store.webhooks import list_webhooks
 from worker.api.auth import Principal
-from worker.api.dependencies import Services, services_of
+from worker.api.dependencies import Db, Deps, Services, services_of
 from worker.api.errors import Forbidden, status_of
 from worker.api.routes.deliveries import delivery_rows
 from worker.api.routes.webhooks import webhook_out
@@ -157,12 +157,10 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> HTMLResponse:
+def home(request: Request, db: Db, services: Deps) -> HTMLResponse:
     principal = signed_in(request)
-    services = services_of(request)
-    with Session(services.engine) as session:
-        found = list_webhooks(session=session, project=principal.project)
-        shown = [webhook_out(session, w, services) for w in found]
+    found = list_webhooks(session=db, project=principal.project)
+    shown = [webhook_out(db, w, services) for w in found]
     return render(request, "webhooks.html", principal=principal, webhooks=shown)
 
 
@@ -182,27 +180,27 @@ def form_context(principal: Principal, services: Services) -> dict[str, Any]:
 @router.get("/deliveries", response_class=HTMLResponse)
 def deliveries(
     request: Request,
+    db: Db,
+    services: Deps,
     webhook: str | None = None,
     status: str | None = None,
     session: str | None = None,
     after: str | None = None,
 ) -> HTMLResponse:
     principal = signed_in(request)
-    services = services_of(request)
     status = status if status in STATUSES else None
     filters = {"webhook": webhook or "", "status": status or "", "session": session or ""}
     next_url = None
     try:
-        with Session(services.engine) as db:
-            where = DeliveryFilter(session_id=session or None, status=status)
-            rows, next_ = delivery_rows(
-                db, principal, box=services.box, where=where, webhook=webhook or None, after=after
-            )
-            hooks = list_webhooks(session=db, project=principal.project)
-            ids = [row.id for row in rows]
-            attempts = attempts_by_delivery(session=db, deliveries=ids)
-            stored = db.exec(select(Delivery).where(col(Delivery.id).in_(ids)))
-            bodies = {row.id: envelope_of(row, box=services.box) for row in stored}
+        where = DeliveryFilter(session_id=session or None, status=status)
+        rows, next_ = delivery_rows(
+            db, principal, box=services.box, where=where, webhook=webhook or None, after=after
+        )
+        hooks = list_webhooks(session=db, project=principal.project)
+        ids = [row.id for row in rows]
+        attempts = attempts_by_delivery(session=db, deliveries=ids)
+        stored = db.exec(select(Delivery).where(col(Delivery.id).in_(ids)))
+        bodies = {row.id: envelope_of(row, box=services.box) for row in stored}
         if next_:
             shown = {name: value for name, value in filters.items() if value}
             next_url = "/deliveries?" + urlencode({**shown, "after": next_})

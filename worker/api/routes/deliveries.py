@@ -15,7 +15,7 @@ from activities.log.attempts import attempts_of, envelope_of, excerpt_of, last_a
 from activities.store.crypto import SecretBox
 from activities.store.tables import Delivery, Webhook
 from worker.api.auth import Caller, Principal
-from worker.api.dependencies import Db, Deps, services_of
+from worker.api.dependencies import Db, Deps
 from worker.api.errors import ERROR_RESPONSES
 from worker.api.models import (
     AttemptOut,
@@ -163,8 +163,8 @@ REDELIVER_RESPONSES: dict[int | str, dict[str, object]] = {
     responses=REDELIVER_RESPONSES,
 )
 async def redeliver(
-    request: Request,
     caller: Caller,
+    services: Deps,
     delivery_id: str,
     wait: bool = False,
     idempotency_key: IdempotencyKey = None,
@@ -172,7 +172,6 @@ async def redeliver(
     """Send a delivery again, with the same ``webhook-id`` (202; 200 with ``wait``).
     A delivery its session is still sending is 409 (no second ladder); the same
     ``Idempotency-Key`` again redelivers once."""
-    services = services_of(request)
     summary = await redeliver_one(
         services.backend,
         delivery_id=delivery_id,
@@ -185,15 +184,14 @@ async def redeliver(
 
 @router.post("/deliveries/redeliver", response_model=RedeliveryOut, responses=REDELIVER_RESPONSES)
 async def redeliver_window_(
-    request: Request,
     caller: Caller,
+    services: Deps,
     body: RedeliverWindowIn,
     wait: bool = False,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Send a webhook's failed (or held) deliveries created in [since, until) again,
     each (session, webhook) stream in event order (Svix's "recover")."""
-    services = services_of(request)
     summary = await redeliver_window(
         services.backend,
         webhook=body.webhook,
