@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import click
 from sqlalchemy.engine import Engine
@@ -131,19 +133,7 @@ def _aliases(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     "--idempotency-key", metavar="KEY", help="The same key again redelivers once (retried scripts)."
 )
 @pass_app
-def redeliver(
-    app: AppContext,
-    delivery_id: str | None,
-    webhook_ref: str | None,
-    project: str | None,
-    session_id: str | None,
-    from_sequence: int,
-    status: WindowStatus | None,
-    since: str | None,
-    until: str | None,
-    no_wait: bool,
-    idempotency_key: str | None,
-) -> None:
+def redeliver(app: AppContext, /, no_wait: bool, idempotency_key: str | None, **asked: Any) -> None:
     """Send a delivery, a session's stream or a window of a webhook's failed
     (or held) deliveries again, with the same webhook-id.
 
@@ -156,26 +146,10 @@ def redeliver(
     Each runs on Temporal with the webhook's retry ladder, each (session,
     webhook) stream in event order, and shows in the UI and in the delivery log.
     """
+    target = _Target(**asked)
+    target.check()
     engine, box = app.store()
-    windowed = status is not None or since is not None or until is not None
-    if delivery_id and (session_id or webhook_ref or windowed):
-        raise CommandError("give a delivery ID, or --webhook with a session or a window, not both")
-    if not delivery_id and not webhook_ref:
-        raise CommandError("give a delivery ID, or --webhook (with --session, or a window)")
-    if session_id and windowed:
-        raise CommandError("--session replays a stream: --status/--since/--until do not apply")
-    streams = _planned(
-        engine,
-        box,
-        delivery_id,
-        webhook_ref,
-        project,
-        session_id,
-        from_sequence,
-        status,
-        since,
-        until,
-    )
+    streams = target.plan(engine, box)
     watch = Watch(engine, streams) if not no_wait else None
     work = redeliver_planned(
         streams,
@@ -202,43 +176,54 @@ def redeliver(
     report(summary)
 
 
-def _planned(
-    engine: Engine,
-    box: SecretBox,
-    delivery_id: str | None,
-    webhook_ref: str | None,
-    project: str | None,
-    session_id: str | None,
-    from_sequence: int,
-    status: WindowStatus | None,
-    since: str | None,
-    until: str | None,
-) -> list[Redeliver]:
-    """What the redelivery sends, planned once (the watch shows these deliveries)."""
-    if delivery_id:
-        streams = plan_one(engine=engine, box=box, delivery_id=delivery_id)
-    elif session_id:
-        assert webhook_ref is not None
-        streams = plan_stream(
+@dataclass(frozen=True)
+class _Target:
+    """What ``deliveries redeliver`` is asked to send again (its options)."""
+
+    delivery_id: str | None
+    webhook_ref: str | None
+    project: str | None
+    session_id: str | None
+    from_sequence: int
+    status: WindowStatus | None
+    since: str | None
+    until: str | None
+
+    def check(self) -> None:
+        """One delivery, a session's stream or a window: exactly one of them."""
+        windowed = self.status is not None or self.since is not None or self.until is not None
+        if self.delivery_id and (self.session_id or self.webhook_ref or windowed):
+            raise CommandError(
+                "give a delivery ID, or --webhook with a session or a window, not both"
+            )
+        if not self.delivery_id and not self.webhook_ref:
+            raise CommandError("give a delivery ID, or --webhook (with --session, or a window)")
+        if self.session_id and windowed:
+            raise CommandError("--session replays a stream: --status/--since/--until do not apply")
+
+    def plan(self, engine: Engine, box: SecretBox) -> list[Redeliver]:
+        """What the redelivery sends, planned once (the watch shows these deliveries)."""
+        if self.delivery_id:
+            return plan_one(engine=engine, box=box, delivery_id=self.delivery_id)
+        assert self.webhook_ref is not None  # check() made sure
+        if self.session_id:
+            return plan_stream(
+                engine=engine,
+                box=box,
+                session_id=self.session_id,
+                webhook=self.webhook_ref,
+                from_sequence=self.from_sequence,
+                project=self.project,
+            )
+        return plan_window(
             engine=engine,
             box=box,
-            session_id=session_id,
-            webhook=webhook_ref,
-            from_sequence=from_sequence,
-            project=project,
+            webhook=self.webhook_ref,
+            project=self.project,
+            status=self.status or "failed",
+            since=parse_when(self.since) if self.since else None,
+            until=parse_when(self.until) if self.until else None,
         )
-    else:
-        assert webhook_ref is not None
-        streams = plan_window(
-            engine=engine,
-            box=box,
-            webhook=webhook_ref,
-            project=project,
-            status=status or "failed",
-            since=parse_when(since) if since else None,
-            until=parse_when(until) if until else None,
-        )
-    return streams
 
 
 @deliveries.command("show")
