@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, and_, col, func, or_, select
+from sqlmodel import Session, col, func, or_, select
 from temporalio import activity
 
 from activities.contracts import DeliverInput, DeliveryMark, DeliveryStatus, Envelope
@@ -289,8 +289,9 @@ def list_deliveries(
         query = query.where(Delivery.created_at < until)
     if after:
         at, last = after
+        # The bound on created_at alone lets the index seek to the cursor.
         query = query.where(
-            or_(Delivery.created_at < at, and_(Delivery.created_at == at, col(Delivery.id) > last))
+            Delivery.created_at <= at, or_(Delivery.created_at < at, col(Delivery.id) > last)
         )
     return list(session.exec(query.limit(limit)))
 
