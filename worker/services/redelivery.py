@@ -258,7 +258,6 @@ async def redeliver_one(
     delivery_id: str,
     project: str | None = None,
     wait: bool = True,
-    on_progress: Progress | None = None,
     idempotency_key: str | None = None,
 ) -> RedeliverySummary:
     """Send one delivery again, with the same ``webhook-id`` (of ``project`` when
@@ -270,7 +269,7 @@ async def redeliver_one(
         delivery_id=delivery_id,
         project=project,
     )
-    return await _planned(plan, backend, wait, on_progress, idempotency_key)
+    return await _planned(plan, backend, wait, idempotency_key)
 
 
 async def redeliver_window(
@@ -282,7 +281,6 @@ async def redeliver_window(
     since: datetime | None = None,
     until: datetime | None = None,
     wait: bool = True,
-    on_progress: Progress | None = None,
     idempotency_key: str | None = None,
 ) -> RedeliverySummary:
     """Send a webhook's failed (or held) deliveries of a time window again, each
@@ -297,14 +295,13 @@ async def redeliver_window(
         since=since,
         until=until,
     )
-    return await _planned(plan, backend, wait, on_progress, idempotency_key)
+    return await _planned(plan, backend, wait, idempotency_key)
 
 
 async def _planned(
     plan: Callable[[], list[Redeliver]],
     backend: Backend,
     wait: bool,
-    on_progress: Progress | None,
     idempotency_key: str | None,
 ) -> RedeliverySummary:
     """Plan from the log (off the event loop; a bad request never reaches
@@ -315,7 +312,6 @@ async def _planned(
         temporal=backend.temporal,
         settings=backend.settings,
         wait=wait,
-        on_progress=on_progress,
         idempotency_key=idempotency_key,
     )
 
