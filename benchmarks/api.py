@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from activities.contracts import CreateSession
+from activities.store.crypto import SecretBox
 from activities.store.keys import create_key
 from tests.api.conftest import free_port
 from tests.helpers import add_webhook, local_setup, new_id, start_dev_env
@@ -32,6 +33,7 @@ from worker.api.routes.deliveries import delivery_rows
 from worker.api.server import start_api
 from worker.devstack.receiver import Receiver
 from worker.runtime.assembly import running_worker
+from worker.services.delivery_pages import DeliveryFilter
 from worker.services.sessions import create_session
 
 Call = Callable[[], Awaitable[None]]
@@ -92,9 +94,10 @@ async def over_http(url: str, key: str, which: str, calls: int, concurrency: int
     return line(f"{which}: {REQUESTS[which][0]} {REQUESTS[which][1]}", **result)
 
 
-def read_log(engine: Engine) -> None:
+def read_log(engine: Engine, box: SecretBox) -> None:
+    caller = Principal(key_id=uuid.uuid4(), project="bench", name="b")
     with Session(engine) as db:
-        delivery_rows(db, Principal(key_id=uuid.uuid4(), project="bench", name="b"), limit=100)
+        delivery_rows(db, caller, box=box, where=DeliveryFilter(), limit=100)
 
 
 async def main(calls: int, concurrency: int) -> None:
@@ -120,7 +123,7 @@ async def main(calls: int, concurrency: int) -> None:
                 await create_session(client=env.client, settings=settings, engine=engine, req=req)
 
             async def log() -> None:
-                await asyncio.to_thread(read_log, engine)
+                await asyncio.to_thread(read_log, engine, box)
 
             print(f"{calls} calls each, {concurrency} at once; in-memory dev server")
             print("worker and API in one process (as hookflow up), HTTP client in another")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import hypothesis
@@ -138,4 +137,4 @@ async def worker(
 
 
 def settings_for(env: WorkflowEnvironment, settings: Settings) -> Settings:
-    return replace(settings, namespace=env.client.namespace)
+    return settings.replace(namespace=env.client.namespace)

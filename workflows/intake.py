@@ -74,9 +74,6 @@ class Intake:
             del self._seen[next(iter(self._seen))]
         return True
 
-    def forget(self, event_id: str) -> None:
-        self._seen.pop(event_id, None)
-
 
 def describe(err: ValidationError) -> str:
     """A validation error as one line, without the input (it may be personal

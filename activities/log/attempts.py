@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func, or_, select
 from temporalio import activity
 
 from activities.contracts import DeliverInput, DeliveryMark, DeliveryStatus, Envelope
@@ -282,9 +282,10 @@ def list_deliveries(
     project: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    offset: int = 0,
+    after: tuple[datetime, str] | None = None,
 ) -> list[Delivery]:
-    """Deliveries, newest first, filtered; ``since``/``until`` bound when each was created."""
+    """Deliveries, newest first, filtered; ``since``/``until`` bound when each was created;
+    ``after`` is the (created_at, id) of the previous page's last row (keyset paging)."""
     query = select(Delivery).order_by(col(Delivery.created_at).desc(), col(Delivery.id))
     query = _filtered(query, session_id=session_id, webhook_id=webhook_id, project=project)
     if status:
@@ -293,7 +294,13 @@ def list_deliveries(
         query = query.where(Delivery.created_at >= since)
     if until:
         query = query.where(Delivery.created_at < until)
-    return list(session.exec(query.offset(offset).limit(limit)))
+    if after:
+        at, last = after
+        # The bound on created_at alone lets the index seek to the cursor.
+        query = query.where(
+            Delivery.created_at <= at, or_(Delivery.created_at < at, col(Delivery.id) > last)
+        )
+    return list(session.exec(query.limit(limit)))
 
 
 def _filtered(

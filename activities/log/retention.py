@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,14 +31,18 @@ from sqlalchemy import and_, delete, func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio import activity
-from temporalio.client import Client
 
 from activities.catalog import ARCHIVE, SUBMITTED
-from activities.contracts import ActivityName, session_workflow_id
+from activities.contracts import ActivityName
 from activities.contracts.retention import RetentionInput, RetentionResult
 from activities.contracts.states import SETTLED
-from activities.files.documents import REF_PREFIX
 from activities.log.attempts import envelope_of
+from activities.log.file_sweep import sweep_documents, sweep_tree
+from activities.log.open_sessions import (
+    OpenLookup,
+    OpenSessions,
+    running_sessions,
+)
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
 from activities.store.health import DEFAULT_RETENTION, retention, retentions
@@ -52,40 +55,7 @@ PAUSE = 0.005
 FILE_EVENTS = (SUBMITTED, ARCHIVE)
 """Event types whose envelopes name documents."""
 _SETTLED = [str(status) for status in SETTLED]
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _REF = re.compile(r"sha256:[0-9a-f]{64}")
-_OPEN_QUERY = "ExecutionStatus = 'Running' AND WorkflowType IN ('Session', 'BusinessProcess')"
-
-
-@dataclass(frozen=True)
-class OpenSessions:
-    """Sessions and processes still running (their workflow ids)."""
-
-    workflow_ids: frozenset[str]
-
-    def names(self, session_id: str) -> bool:
-        """Whether the session, or the process it is a station of, still runs."""
-        if session_workflow_id(session_id) in self.workflow_ids:
-            return True
-        process_hex, sep, _position = session_id.rpartition("-")
-        if not sep or not re.fullmatch(r"[0-9a-f]{32}", process_hex):
-            return False
-        dashed = "-".join(
-            (process_hex[:8], process_hex[8:12], process_hex[12:16], process_hex[16:20])
-        )
-        return f"process-{dashed}-{process_hex[20:]}" in self.workflow_ids
-
-
-EVERY_SESSION_OPEN: OpenSessions | None = None
-"""Running sessions unknown: every file-carrying delivery is kept."""
-
-OpenLookup = Callable[[], Awaitable[OpenSessions | None]]
-
-
-async def running_sessions(client: Client) -> OpenSessions:
-    """The sessions and processes running on the client's namespace."""
-    ids = [execution.id async for execution in client.list_workflows(_OPEN_QUERY)]
-    return OpenSessions(frozenset(ids))
 
 
 @dataclass
@@ -150,7 +120,7 @@ class Retention:
         if plan.files_cutoff is not None and req.project is None:
             kept = await asyncio.to_thread(self._named_documents, plan, running, req.dry_run)
             documents = await asyncio.to_thread(
-                _sweep_documents, self._documents, plan.files_cutoff, kept, req.dry_run
+                sweep_documents, self._documents, plan.files_cutoff, kept, req.dry_run
             )
             plan.result = plan.result.model_copy(update={"documents": documents})
         archives = await asyncio.to_thread(self._sweep_archives, plan, req)
@@ -332,9 +302,9 @@ class Retention:
             if cutoff is None and req.project is None and plan.files_cutoff is not None:
                 cutoff = plan.files_cutoff  # nothing in the log: at the longest retention
             if cutoff is not None and (req.project is None or req.project == project):
-                removed += _sweep_tree(folder, cutoff, skip=(), dry_run=req.dry_run)
+                removed += sweep_tree(folder, cutoff, skip=(), dry_run=req.dry_run)
         if req.project is None and plan.files_cutoff is not None:
-            removed += _sweep_tree(
+            removed += sweep_tree(
                 root, plan.files_cutoff, skip=set(own.values()), dry_run=req.dry_run
             )
         return removed
@@ -351,58 +321,6 @@ def _goes(session_id: str, event_type: str, running: OpenSessions | None) -> boo
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _older(path: Path, cutoff: datetime) -> bool:
-    try:
-        return path.stat().st_mtime < cutoff.timestamp()
-    except FileNotFoundError:
-        return False
-
-
-def _sweep_documents(root: Path, cutoff: datetime, named: set[str], dry_run: bool) -> int:
-    """Documents older than ``cutoff`` that nothing in the log names: each
-    project's (``<root>/projects/<project>/``) and those stored before documents
-    belonged to a project (``<root>/``). A reference named in any project's log
-    keeps the file in every project (the cautious side)."""
-    if not root.is_dir():
-        return 0
-    projects = root / "projects"
-    folders = (
-        [root, *(p for p in projects.iterdir() if p.is_dir())] if projects.is_dir() else [root]
-    )
-    removed = 0
-    for path in (path for folder in folders for path in folder.iterdir()):
-        if not (_DIGEST.match(path.name) and path.is_file()):
-            continue
-        if REF_PREFIX + path.name in named or not _older(path, cutoff):
-            continue
-        if not dry_run:
-            path.unlink(missing_ok=True)
-        removed += 1
-    return removed
-
-
-def _sweep_tree(root: Path, cutoff: datetime, *, skip: Iterable[Path], dry_run: bool) -> int:
-    """Files under ``root`` (but not under ``skip``) older than ``cutoff``;
-    folders left empty go too (never ``root`` itself)."""
-    if not root.is_dir():
-        return 0
-    skipped = {str(path) for path in skip}
-    removed = 0
-    for current, _folders, files in os.walk(root, topdown=False):
-        here = Path(current)
-        if any(str(here) == s or str(here).startswith(s + os.sep) for s in skipped):
-            continue
-        for name in files:
-            path = here / name
-            if _older(path, cutoff):
-                if not dry_run:
-                    path.unlink(missing_ok=True)
-                removed += 1
-        if here != root and not dry_run and not any(here.iterdir()):
-            here.rmdir()
-    return removed
 
 
 class RetentionActivities:

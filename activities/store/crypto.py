@@ -93,11 +93,6 @@ def load_key(path: Path, *, create: bool) -> str:
     return key
 
 
-def load_or_create_key(path: Path) -> str:
-    """The key in ``path``, created (0600) when missing; refused when others can read it."""
-    return load_key(path, create=True)
-
-
 def _create_key(path: Path) -> str:
     private_dir(path.parent)
     key = secrets.token_urlsafe(32)

@@ -80,11 +80,11 @@ class Delivery(SQLModel, table=True):
     """One event sent to one webhook, with its outcome so far."""
 
     __tablename__ = "delivery"
+    # Retention finds a project's oldest rows without reading the rest; a page
+    # of a project's log (newest first, then by id) starts at its cursor.
     __table_args__ = (
-        # Retention finds a project's oldest rows without reading the rest.
         Index("ix_delivery_project_updated_at", "project", "updated_at"),
-        # The log lists a project's newest deliveries without sorting them all.
-        Index("ix_delivery_project_created_at", "project", "created_at"),
+        Index("ix_delivery_project_created_at_id", "project", "created_at", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=200)

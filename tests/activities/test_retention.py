@@ -17,7 +17,8 @@ from sqlmodel import Session, col, func, select
 from activities.catalog import ARCHIVE, SUBMITTED
 from activities.contracts.retention import RetentionInput
 from activities.files.documents import LocalDocumentStore
-from activities.log.retention import OpenSessions, Retention
+from activities.log.open_sessions import OpenSessions
+from activities.log.retention import Retention
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
 from activities.store.health import set_retention

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -75,7 +75,7 @@ async def client(dev_env: WorkflowEnvironment) -> Client:
 async def api(
     client: Client, settings: Settings, engine: Engine, box: SecretBox, worker: Worker
 ) -> AsyncIterator[Api]:
-    settings = replace(settings, temporal_address=client.service_client.config.target_host)
+    settings = settings.replace(temporal_address=client.service_client.config.target_host)
     running = await start_api(
         settings=settings,
         engine=engine,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -124,8 +123,7 @@ async def small(
     client: Client, settings: Settings, engine: Engine, box: SecretBox, worker: Worker
 ) -> AsyncIterator[Api]:
     """The API with a 1 KiB upload limit and a 2 KiB quota per project."""
-    settings = replace(
-        settings,
+    settings = settings.replace(
         temporal_address=client.service_client.config.target_host,
         max_upload_bytes=1024,
         document_quota_bytes=2048,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -62,7 +61,7 @@ async def test_openapi_names_every_resource(api: Api) -> None:
 async def test_schemathesis_finds_no_server_error(
     client: Client, settings: Settings, engine: Engine, box: SecretBox, tmp_path: Path
 ) -> None:
-    settings = replace(settings, temporal_address=client.service_client.config.target_host)
+    settings = settings.replace(temporal_address=client.service_client.config.target_host)
     # Generated webhooks may name any host: the worker and the Test button
     # resolve loopback only, so nothing leaves this machine.
     async with running_worker(client, settings, engine=engine, box=box, resolver=loopback_only):

@@ -4,7 +4,6 @@ stack trace to the Web UI; an unexpected exception keeps its traceback."""
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -98,7 +97,7 @@ async def test_a_retried_delivery_logs_one_line_and_shows_no_stack_trace(
 ) -> None:
     key = codec()
     client = await codec_client(dev_env, key)
-    settings = replace(settings, namespace=client.namespace)
+    settings = settings.replace(namespace=client.namespace)
     receiver.always("/crm", Reply(status=503))
     add_webhook(
         engine,
@@ -146,7 +145,7 @@ async def test_a_failed_attempt_reads_as_one_line_in_the_history(
     codec server: the one-line message in clear, nothing else readable."""
     key = codec()
     client = await codec_client(dev_env, key)
-    settings = replace(settings, namespace=client.namespace)
+    settings = settings.replace(namespace=client.namespace)
     receiver.always("/gone", Reply(status=410))
     add_webhook(
         engine,

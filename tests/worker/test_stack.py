@@ -10,14 +10,8 @@ import pytest
 
 from activities.errors import DevServerError
 from tests.worker.cli import Cli
-from worker.devstack.stack import (
-    StackState,
-    claim,
-    discover_data_dir,
-    in_use,
-    read_state,
-    write_state,
-)
+from worker.devstack.stack import claim, in_use, write_state
+from worker.runtime.data_dir import StackState, discover_data_dir, read_state
 from worker.runtime.settings import Settings
 
 

@@ -6,7 +6,6 @@ import base64
 import json
 import time
 import uuid
-from dataclasses import replace
 
 from sqlmodel import Session
 from temporalio.client import Client
@@ -386,7 +385,7 @@ async def test_malformed_signal_is_recorded_and_the_session_goes_on(
 async def test_refused_destination_fails_at_once_without_a_request(
     client: Client, settings: Settings, engine, box: SecretBox, receiver: Receiver
 ) -> None:
-    guarded = replace(settings, allow_networks=[])  # loopback is refused like any internal address
+    guarded = settings.replace(allow_networks=[])  # loopback is refused like any internal address
     async with running_worker(client, guarded, engine=engine, box=box):
         add_webhook(engine, box, alias="internal", type="session_created", url=receiver.url("/x"))
         handle = await start(client, guarded)
@@ -415,7 +414,7 @@ async def test_internal_addresses_are_refused_with_no_request_sent(
 ) -> None:
     # No allow-list: the production default. pytest-socket would stop a packet
     # that slipped past the guard.
-    settings = replace(settings, allow_networks=[])
+    settings = settings.replace(allow_networks=[])
     urls = [
         "http://169.254.169.254/latest/meta-data",
         "http://10.0.0.1/hook",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio.client import Client
 
 from activities.delivery.guard import Resolver, system_resolver
@@ -16,6 +19,7 @@ from activities.store.crypto import SecretBox
 from worker.api.pane.security import SessionStore, SignInLimit
 from worker.runtime.assembly import connect
 from worker.runtime.settings import Settings
+from worker.services.redelivery import Backend
 
 
 class TemporalLink:
@@ -60,6 +64,11 @@ class Services:
     def __post_init__(self) -> None:
         self.documents = LocalDocumentStore(self.settings.documents)
 
+    @property
+    def backend(self) -> Backend:
+        """What the services need of the door: Temporal, the settings, the store."""
+        return Backend(temporal=self.temporal.client, settings=self.settings, engine=self.engine)
+
     def workflow_url(self, workflow_id: str) -> str | None:
         if not self.temporal_ui:
             return None
@@ -70,3 +79,15 @@ class Services:
 def services_of(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One database session per request (FastAPI closes it after the answer)."""
+    with Session(services_of(request).engine) as session:
+        yield session
+
+
+Db = Annotated[Session, Depends(db_session)]
+"""A route's database session, as a parameter: ``db: Db``."""
+Deps = Annotated[Services, Depends(services_of)]
+"""The shared services, as a parameter: ``services: Deps``."""

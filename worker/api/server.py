@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import uvicorn
 from fastapi import FastAPI
@@ -18,6 +17,7 @@ from activities.delivery.guard import Resolver, system_resolver
 from activities.errors import DevServerError
 from activities.store.crypto import SecretBox
 from worker.api.app import create_app
+from worker.devstack.devserver import ensure_port_free
 from worker.runtime.settings import Settings
 
 DEFAULT_PORT = 8080
@@ -46,22 +46,9 @@ class ApiServer(uvicorn.Server):
         await task
 
 
-def check_api_port(host: str, port: int) -> None:
-    """One clear line when something listens on the port. Like uvicorn, allow
-    reuse: a port closed a moment ago (TIME_WAIT) is free."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            raise DevServerError(
-                f"port {port} (API) is already in use: stop what holds it or pass another port"
-            ) from None
-
-
 def api_server(app: FastAPI, *, host: str, port: int) -> ApiServer:
     """A server for ``app`` on ``host:port``; a port in use is one clear line."""
-    check_api_port(host, port)
+    ensure_port_free(host, port, "API")
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     return ApiServer(config)
 
@@ -90,7 +77,7 @@ async def start_api(
     resolver: Resolver = system_resolver,
 ) -> RunningApi:
     """Serve the API and the pane in this event loop; returns once it listens."""
-    settings = replace(settings, stack=(*settings.stack, (host, port)))
+    settings = settings.replace(stack=(*settings.stack, (host, port)))
     app = create_app(
         settings=settings,
         engine=engine,

@@ -4,28 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import click
-from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from activities.contracts import DeliveryStatus, Redeliver, RedeliverProgress
-from activities.log.attempts import attempts_of, envelope_of, excerpt_of, list_deliveries
-from activities.log.attempts import delivery_id as log_id
+from activities.contracts import DeliveryStatus, Redeliver
+from activities.log.attempts import attempts_of, envelope_of, excerpt_of
 from activities.log.headers import open_headers
 from activities.store.crypto import SecretBox
-from activities.store.tables import Attempt, Delivery, Webhook
+from activities.store.tables import Delivery, Webhook
 from activities.store.webhooks import find_webhook
 from worker.cli.context import AppContext, connector, pass_app
 from worker.cli.output import CommandError, print_fields, print_json, print_table
-from worker.services.redelivery import (
-    RedeliverySummary,
-    redeliver_planned,
-)
+from worker.cli.redeliver_watch import Watch, report
+from worker.services.delivery_pages import DeliveryFilter, delivery_page
+from worker.services.redelivery import redeliver_planned
 from worker.services.redelivery_plans import (
     WindowStatus,
     parse_when,
@@ -46,6 +44,7 @@ def deliveries() -> None:
 @click.option("--project", help="Only this project (and the project of --webhook's alias).")
 @click.option("--status", type=click.Choice([s.value for s in DeliveryStatus]))
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--after", metavar="CURSOR", help="The next page: the cursor the last page printed.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def list_(
@@ -55,9 +54,11 @@ def list_(
     project: str | None,
     status: str | None,
     limit: int,
+    after: str | None,
     as_json: bool,
 ) -> None:
-    """List deliveries, newest first."""
+    """List deliveries, newest first; a full page ends with the --after CURSOR
+    of the next one (on stderr)."""
     engine, _box = app.store()
     with Session(engine) as session:
         webhook_id = (
@@ -65,18 +66,20 @@ def list_(
             if webhook_ref
             else None
         )
-        rows = list_deliveries(
-            session=session,
-            session_id=session_id,
-            webhook_id=webhook_id,
-            status=status,
-            limit=limit,
-            project=project,
+        where = DeliveryFilter(
+            project=project, session_id=session_id, webhook_id=webhook_id, status=status
         )
-        aliases = _aliases(session, {row.webhook_id for row in rows})
+        page = delivery_page(session=session, where=where, limit=limit, after=after)
+        aliases = _aliases(session, {row.webhook_id for row in page.rows})
     if as_json:
-        print_json([row.model_dump(mode="json", exclude={"envelope"}) for row in rows])
-        return
+        print_json([row.model_dump(mode="json", exclude={"envelope"}) for row in page.rows])
+    else:
+        _print_rows(page.rows, aliases)
+    if page.next:
+        click.echo(f"next page: --after {page.next}", err=True)
+
+
+def _print_rows(rows: Sequence[Delivery], aliases: dict[uuid.UUID, str]) -> None:
     print_table(
         [
             "ID",
@@ -131,19 +134,7 @@ def _aliases(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     "--idempotency-key", metavar="KEY", help="The same key again redelivers once (retried scripts)."
 )
 @pass_app
-def redeliver(
-    app: AppContext,
-    delivery_id: str | None,
-    webhook_ref: str | None,
-    project: str | None,
-    session_id: str | None,
-    from_sequence: int,
-    status: WindowStatus | None,
-    since: str | None,
-    until: str | None,
-    no_wait: bool,
-    idempotency_key: str | None,
-) -> None:
+def redeliver(app: AppContext, /, no_wait: bool, idempotency_key: str | None, **asked: Any) -> None:
     """Send a delivery, a session's stream or a window of a webhook's failed
     (or held) deliveries again, with the same webhook-id.
 
@@ -156,27 +147,11 @@ def redeliver(
     Each runs on Temporal with the webhook's retry ladder, each (session,
     webhook) stream in event order, and shows in the UI and in the delivery log.
     """
+    target = _Target(**asked)
+    target.check()
     engine, box = app.store()
-    windowed = status is not None or since is not None or until is not None
-    if delivery_id and (session_id or webhook_ref or windowed):
-        raise CommandError("give a delivery ID, or --webhook with a session or a window, not both")
-    if not delivery_id and not webhook_ref:
-        raise CommandError("give a delivery ID, or --webhook (with --session, or a window)")
-    if session_id and windowed:
-        raise CommandError("--session replays a stream: --status/--since/--until do not apply")
-    streams = _planned(
-        engine,
-        box,
-        delivery_id,
-        webhook_ref,
-        project,
-        session_id,
-        from_sequence,
-        status,
-        since,
-        until,
-    )
-    watch = _Watch(engine, streams) if not no_wait else None
+    streams = target.plan(engine, box)
+    watch = Watch(engine, streams) if not no_wait else None
     work = redeliver_planned(
         streams,
         temporal=connector(app.settings),
@@ -186,7 +161,7 @@ def redeliver(
         idempotency_key=idempotency_key,
     )
     if watch is None:
-        _report(asyncio.run(work))
+        report(asyncio.run(work))
         return
     try:
         summary = asyncio.run(watch.follow(work))
@@ -199,170 +174,57 @@ def redeliver(
             err=True,
         )
         raise SystemExit(130) from None
-    _report(summary)
+    report(summary)
 
 
-def _planned(
-    engine: Engine,
-    box: SecretBox,
-    delivery_id: str | None,
-    webhook_ref: str | None,
-    project: str | None,
-    session_id: str | None,
-    from_sequence: int,
-    status: WindowStatus | None,
-    since: str | None,
-    until: str | None,
-) -> list[Redeliver]:
-    """What the redelivery sends, planned once (the watch shows these deliveries)."""
-    if delivery_id:
-        streams = plan_one(engine=engine, box=box, delivery_id=delivery_id)
-    elif session_id:
-        assert webhook_ref is not None
-        streams = plan_stream(
+@dataclass(frozen=True)
+class _Target:
+    """What ``deliveries redeliver`` is asked to send again (its options)."""
+
+    delivery_id: str | None
+    webhook_ref: str | None
+    project: str | None
+    session_id: str | None
+    from_sequence: int
+    status: WindowStatus | None
+    since: str | None
+    until: str | None
+
+    def check(self) -> None:
+        """One delivery, a session's stream or a window: exactly one of them."""
+        windowed = self.status is not None or self.since is not None or self.until is not None
+        if self.delivery_id and (self.session_id or self.webhook_ref or windowed):
+            raise CommandError(
+                "give a delivery ID, or --webhook with a session or a window, not both"
+            )
+        if not self.delivery_id and not self.webhook_ref:
+            raise CommandError("give a delivery ID, or --webhook (with --session, or a window)")
+        if self.session_id and windowed:
+            raise CommandError("--session replays a stream: --status/--since/--until do not apply")
+
+    def plan(self, engine: Engine, box: SecretBox) -> list[Redeliver]:
+        """What the redelivery sends, planned once (the watch shows these deliveries)."""
+        if self.delivery_id:
+            return plan_one(engine=engine, box=box, delivery_id=self.delivery_id)
+        assert self.webhook_ref is not None  # check() made sure
+        if self.session_id:
+            return plan_stream(
+                engine=engine,
+                box=box,
+                session_id=self.session_id,
+                webhook=self.webhook_ref,
+                from_sequence=self.from_sequence,
+                project=self.project,
+            )
+        return plan_window(
             engine=engine,
             box=box,
-            session_id=session_id,
-            webhook=webhook_ref,
-            from_sequence=from_sequence,
-            project=project,
+            webhook=self.webhook_ref,
+            project=self.project,
+            status=self.status or "failed",
+            since=parse_when(self.since) if self.since else None,
+            until=parse_when(self.until) if self.until else None,
         )
-    else:
-        assert webhook_ref is not None
-        streams = plan_window(
-            engine=engine,
-            box=box,
-            webhook=webhook_ref,
-            project=project,
-            status=status or "failed",
-            since=parse_when(since) if since else None,
-            until=parse_when(until) if until else None,
-        )
-    return streams
-
-
-WATCH_EVERY = 0.5
-"""How often the attempt log is read while a redelivery is waited for."""
-WATCHED = 1000
-"""At most this many deliveries have their attempts shown one by one."""
-
-
-@dataclass
-class _Watch:
-    """Shows a redelivery as it goes: a line when it starts, each attempt of its
-    deliveries as the delivery log records it, and the count done."""
-
-    engine: Engine
-    streams: Sequence[Redeliver] = ()
-    started: bool = False
-    _ids: list[str] = field(default_factory=list)
-    _labels: dict[str, str] = field(default_factory=dict)
-    _seen: int = 0
-    _progress: RedeliverProgress | None = None
-    _shown: RedeliverProgress | None = None
-
-    def progress(self, progress: RedeliverProgress) -> None:
-        """The service's progress: shown after the attempts read with it."""
-        self._announce()
-        self._progress = progress
-
-    def _announce(self) -> None:
-        """Once the redelivery runs (before its first attempt or count is shown)."""
-        if not self.started:
-            self.started = True
-            click.echo(
-                "waiting for the result; Ctrl-C leaves it running (or use --no-wait)", err=True
-            )
-
-    async def follow(self, work: Awaitable[RedeliverySummary]) -> RedeliverySummary:
-        """Await the redelivery, printing each new attempt of its deliveries."""
-        await asyncio.to_thread(self._prepare)
-        task = asyncio.ensure_future(work)
-        while not task.done():
-            await asyncio.wait([task], timeout=WATCH_EVERY)
-            await self._show_new()
-        await self._show_new()
-        return task.result()
-
-    def _prepare(self) -> None:
-        self._ids = [
-            log_id(event_id=item.envelope.event.id, webhook_id=item.target.id)
-            for stream in self.streams
-            for item in stream.items
-        ][:WATCHED]
-        with Session(self.engine) as session:
-            rows = session.exec(select(Delivery).where(col(Delivery.id).in_(self._ids)))
-            aliases: dict[uuid.UUID, str] = {}
-            for row in rows:
-                if row.webhook_id not in aliases:
-                    webhook = session.get(Webhook, row.webhook_id)
-                    aliases[row.webhook_id] = webhook.alias if webhook else str(row.webhook_id)
-                self._labels[row.id] = (
-                    f"#{row.sequence} {row.event_type} of {row.session_id} "
-                    f"-> {aliases[row.webhook_id]}"
-                )
-            latest = session.exec(
-                select(func.max(Attempt.id)).where(col(Attempt.delivery_id).in_(self._ids))
-            ).one()
-        self._seen = latest or 0
-
-    async def _show_new(self) -> None:
-        try:
-            attempts = await asyncio.to_thread(self._new_attempts)
-        except Exception:  # the attempts are shown best effort; the result decides
-            attempts = []
-        for attempt in attempts:
-            self._announce()
-            click.echo(
-                f"  {_attempt_line(attempt, self._labels.get(attempt.delivery_id))}", err=True
-            )
-        if self._progress is not None and self._progress != self._shown:
-            _print_progress(self._progress)
-            self._shown = self._progress
-
-    def _new_attempts(self) -> list[Attempt]:
-        if not self._ids:
-            return []
-        with Session(self.engine) as session:
-            found = list(
-                session.exec(
-                    select(Attempt)
-                    .where(col(Attempt.delivery_id).in_(self._ids), col(Attempt.id) > self._seen)
-                    .order_by(col(Attempt.id))
-                )
-            )
-        if found:
-            self._seen = max(a.id or 0 for a in found)
-        return found
-
-
-def _attempt_line(attempt: Attempt, label: str | None) -> str:
-    """``attempt 3 of #1 WHEF_SESSION_CREATED of S -> crm: HTTP 503, retrying (12 ms)``."""
-    answer = f"HTTP {attempt.status_code}" if attempt.status_code is not None else "no answer"
-    line = f"attempt {attempt.attempt} of {label or attempt.delivery_id}: {answer}, "
-    line += f"{attempt.outcome} ({attempt.latency_ms:.0f} ms)"
-    if attempt.error and attempt.outcome != "delivered":
-        line += f": {attempt.error}"
-    return line
-
-
-def _print_progress(progress: RedeliverProgress) -> None:
-    click.echo(
-        f"redelivering: {progress.done}/{progress.total} ({progress.failed} failed)", err=True
-    )
-
-
-def _report(summary: RedeliverySummary) -> None:
-    ids = summary.workflow_ids
-    started = ", ".join(ids) if len(ids) <= 3 else f"{len(ids)} workflows"
-    if not summary.waited:
-        click.echo(f"started {started}: {summary.total} deliveries to {summary.webhook}")
-        return
-    click.echo(f"{summary.delivered} delivered, {summary.failed} failed ({started})")
-    for error in summary.errors:
-        click.echo(f"  {error}")
-    if summary.failed:
-        raise CommandError(f"{summary.failed} of {summary.total} redeliveries failed")
 
 
 @deliveries.command("show")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import replace
 from typing import Any
 
 import click
@@ -25,8 +24,8 @@ from activities.store.webhooks import (
 from worker.cli.context import AppContext, pass_app, run_with_client
 from worker.cli.output import CommandError, print_table
 from worker.devstack.receiver import Receiver, Reply
-from worker.devstack.stack import read_state
 from worker.runtime.assembly import running_worker
+from worker.runtime.data_dir import read_state
 from worker.runtime.settings import Settings
 from worker.services.sessions import start_session
 
@@ -59,8 +58,7 @@ def demo(app: AppContext, ui_url: str | None, keep: bool) -> None:
     runs its own worker on a task queue of its own, allowed to reach
     127.0.0.1 only; the form-submitted endpoint fails twice to show retries.
     """
-    settings = replace(
-        app.settings,
+    settings = app.settings.replace(
         task_queue=f"hookflow-demo-{uuid.uuid4().hex[:6]}",
         allow_networks=parse_networks("127.0.0.1/32"),
     )

@@ -11,7 +11,8 @@ from pydantic import TypeAdapter, ValidationError
 from activities.contracts import Slug
 from activities.contracts.retention import RetentionInput, RetentionResult
 from activities.delivery.retry import parse_duration
-from activities.log.retention import OpenSessions, Retention, running_sessions
+from activities.log.open_sessions import OpenSessions, running_sessions
+from activities.log.retention import Retention
 from worker.cli.context import AppContext, connector, pass_app
 from worker.cli.output import CommandError, print_fields, print_json
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import click
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -12,13 +10,6 @@ from worker.cli.context import AppContext, pass_app, run_with_client
 from worker.cli.output import CommandError, plural, print_json, print_table
 from worker.services.session_views import SESSION_STATUSES, SessionSummary, list_sessions
 from worker.services.sessions import rpc_failure
-
-# Remote data takes at most two attempts of 15 s each; the caller waits that long.
-UPDATE_TIMEOUT = timedelta(seconds=40)
-FIELD_CHANGED_EXAMPLE = (
-    '{"change": {"id": "customer_id", "type": "text", "value": "C-1042"}, '
-    '"fields": [{"id": "customer_name"}]}'
-)
 
 
 @click.command("list")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,9 +25,10 @@ from worker.devstack.devserver import (
     DevServer,
     ensure_port_free,
 )
-from worker.devstack.stack import StackState, claim, refuse_if_in_use, write_state
+from worker.devstack.stack import claim, refuse_if_in_use, write_state
 from worker.runtime.assembly import connect, running_worker
 from worker.runtime.codec import check_worker_keys
+from worker.runtime.data_dir import StackState
 from worker.runtime.schedules import ensure_retention_schedule
 from worker.runtime.settings import Settings
 from worker.runtime.tracing import setup_tracing, shutdown_tracing
@@ -139,8 +140,7 @@ async def _up(
             token=settings.codec_token,
             allow_encode=allow_encode,
         )
-        settings = replace(
-            settings,
+        settings = settings.replace(
             temporal_address=server.address,
             namespace="default",
             stack=ports.endpoints(),
@@ -263,7 +263,7 @@ def with_allowed_networks(settings: Settings, option: str | None) -> tuple[Setti
         raise SettingsError(
             str(err).replace("HOOKFLOW_ALLOW_NETWORKS", "--allow-networks")
         ) from None
-    return replace(settings, allow_networks=networks), ",".join(str(n) for n in networks)
+    return settings.replace(allow_networks=networks), ",".join(str(n) for n in networks)
 
 
 def record_stack(settings: Settings, server: DevServer, ports: UpPorts, *, allowed: str) -> None:

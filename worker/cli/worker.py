@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from typing import Any
 
 import click
@@ -32,7 +31,7 @@ def worker(app: AppContext, /, **ops: Any) -> None:
 async def _worker(app: AppContext, options: OpsOptions) -> None:
     settings = app.settings
     if options.metrics_port:  # its own metrics: never a destination
-        settings = replace(settings, stack=(*settings.stack, ("127.0.0.1", options.metrics_port)))
+        settings = settings.replace(stack=(*settings.stack, ("127.0.0.1", options.metrics_port)))
     setup_tracing()  # OTEL_TRACES_EXPORTER: before the client is made
     codec = settings.codec()
     engine, box = app.store()

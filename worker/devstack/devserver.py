@@ -81,6 +81,7 @@ def search_attribute_args() -> list[str]:
 
 
 def ensure_port_free(host: str, port: int, what: str) -> None:
+    """One clear line when something listens on the port (the dev server's, the API's)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # As servers bind: connections of a crashed run left in TIME-WAIT do not
         # make the port busy, so a restart works at once; a listener still does.

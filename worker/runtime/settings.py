@@ -1,13 +1,30 @@
-"""Settings, read once from the environment and validated up front."""
+"""Settings, read once from the environment and validated up front.
+
+The fields, their defaults and their variables are written once, here:
+pydantic-settings reads ``HOOKFLOW_<FIELD>`` (or the variable a field names,
+``TEMPORAL_ADDRESS``...) from the environment over the defaults of the data
+dir's stack, and a bad value is one line naming its variable. Built directly
+(``Settings(data_dir=...)``, as tests and benchmarks do), nothing is read from
+the environment.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from activities.contracts.limits import (
     DEFAULT_DOCUMENT_QUOTA,
@@ -16,57 +33,69 @@ from activities.contracts.limits import (
     parse_size,
 )
 from activities.errors import SettingsError
-from worker.devstack.stack import discover_data_dir, remembered_env
+from worker.runtime.data_dir import discover_data_dir, remembered_env
 
 if TYPE_CHECKING:  # imported where used: a configuration command needs none of them
     from temporalio.service import TLSConfig
 
-    from activities.delivery.guard import IPNetwork
     from worker.runtime.codec import EncryptionCodec, KeyRing
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+"""The address guard's ``IPNetwork`` (the guard itself loads httpcore: not here)."""
 
-@dataclass(frozen=True)
-class Settings:
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HOOKFLOW_", env_ignore_empty=True, frozen=True, validate_by_name=True
+    )
+
     data_dir: Path
     """Where ``hookflow up`` keeps its state (``HOOKFLOW_DATA_DIR``)."""
-    temporal_address: str = "127.0.0.1:7233"
+    temporal_address: str = Field("127.0.0.1:7233", validation_alias="TEMPORAL_ADDRESS")
     """Temporal frontend (``TEMPORAL_ADDRESS``)."""
-    namespace: str = "default"
+    namespace: str = Field("default", validation_alias="TEMPORAL_NAMESPACE")
     """Temporal namespace (``TEMPORAL_NAMESPACE``)."""
     task_queue: str = "hookflow"
     """Task queue of sessions and deliveries (``HOOKFLOW_TASK_QUEUE``)."""
     database_url: str = ""
     """Configuration database (``HOOKFLOW_DATABASE_URL``); a SQLite file by default."""
-    allow_networks: list[IPNetwork] = field(default_factory=list)
+    allow_networks: Annotated[list[Network], NoDecode] = []
     """CIDRs the address guard lets through (``HOOKFLOW_ALLOW_NETWORKS``)."""
-    temporal_api_key: str | None = field(default=None, repr=False)
+    temporal_api_key: str | None = Field(None, validation_alias="TEMPORAL_API_KEY", repr=False)
     """API key for Temporal Cloud (``TEMPORAL_API_KEY``); implies TLS."""
-    temporal_tls: bool = False
+    temporal_tls: bool = Field(False, validation_alias="TEMPORAL_TLS")
     """Connect to Temporal over TLS (``TEMPORAL_TLS=1``)."""
-    temporal_tls_cert: Path | None = None
+    temporal_tls_cert: Path | None = Field(None, validation_alias="TEMPORAL_TLS_CLIENT_CERT_PATH")
     """mTLS client certificate, PEM (``TEMPORAL_TLS_CLIENT_CERT_PATH``); implies TLS."""
-    temporal_tls_key: Path | None = field(default=None, repr=False)
+    temporal_tls_key: Path | None = Field(
+        None, validation_alias="TEMPORAL_TLS_CLIENT_KEY_PATH", repr=False
+    )
     """mTLS client private key, PEM (``TEMPORAL_TLS_CLIENT_KEY_PATH``)."""
-    temporal_tls_ca: Path | None = None
+    temporal_tls_ca: Path | None = Field(None, validation_alias="TEMPORAL_TLS_SERVER_CA_CERT_PATH")
     """CA of the server's certificate, PEM (``TEMPORAL_TLS_SERVER_CA_CERT_PATH``)."""
-    secret_key_env: str | None = field(default=None, repr=False)
+    secret_key_env: str | None = Field(None, validation_alias="HOOKFLOW_SECRET_KEY", repr=False)
+    """Key of the secrets at rest (``HOOKFLOW_SECRET_KEY``; default ``<data dir>/secret.key``)."""
     documents_dir: Path | None = None
     """Document store folder (``HOOKFLOW_DOCUMENTS_DIR``; default ``<data dir>/documents``)."""
-
     storage_dir: Path | None = None
     """Local storage root (``HOOKFLOW_STORAGE_DIR``; default ``<data dir>/storage``)."""
-
-    codec_key_env: str | None = field(default=None, repr=False)
+    codec_key_env: str | None = Field(None, validation_alias="HOOKFLOW_CODEC_KEY", repr=False)
     """Payload codec keys (``HOOKFLOW_CODEC_KEY``; default ``<data dir>/codec.key``)."""
-    codec_token: str | None = field(default=None, repr=False)
+    codec_token: str | None = Field(None, repr=False)
     """Bearer token ``hookflow codec-server`` requires (``HOOKFLOW_CODEC_TOKEN``)."""
-    max_request_bytes: int = DEFAULT_MAX_REQUEST
+    max_request_bytes: int = Field(
+        DEFAULT_MAX_REQUEST, validation_alias="HOOKFLOW_MAX_REQUEST_SIZE"
+    )
     """A request body to the API (``HOOKFLOW_MAX_REQUEST_SIZE``: ``1MiB``)."""
-    max_upload_bytes: int = DEFAULT_MAX_UPLOAD
+    max_upload_bytes: int = Field(DEFAULT_MAX_UPLOAD, validation_alias="HOOKFLOW_MAX_UPLOAD_SIZE")
     """One uploaded document (``HOOKFLOW_MAX_UPLOAD_SIZE``: ``25MiB``)."""
-    document_quota_bytes: int = DEFAULT_DOCUMENT_QUOTA
+    document_quota_bytes: int = Field(
+        DEFAULT_DOCUMENT_QUOTA, validation_alias="HOOKFLOW_DOCUMENT_QUOTA"
+    )
     """The documents of one project together (``HOOKFLOW_DOCUMENT_QUOTA``: ``1GiB``)."""
-    stack: tuple[tuple[str, int], ...] = ()
+    stack: Annotated[tuple[tuple[str, int], ...], NoDecode] = Field(
+        (), validation_alias="HOOKFLOW_STACK_ENDPOINTS"
+    )
     """The stack's own listening sockets, which no delivery may reach
     (``HOOKFLOW_STACK_ENDPOINTS``, ``host:port``...; ``hookflow up`` records its own)."""
     pane_secure_cookie: bool = False
@@ -75,11 +104,101 @@ class Settings:
     public_url: str | None = None
     """hookflow's API as webhook receivers reach it (``HOOKFLOW_PUBLIC_URL``,
     e.g. ``https://hooks.example.com``): the base of signed document links."""
-    project_share: float = 0.5
+    project_share: float = Field(0.5, gt=0, le=1)
     """Of a worker's attempt slots, what one project may hold while others deliver
     (``HOOKFLOW_PROJECT_SHARE``: above 0, at most 1)."""
-    data_dir_given: bool = True
+    data_dir_given: bool = Field(True, exclude=True)
     """False when the data dir was found, not named (``--data-dir``, ``HOOKFLOW_DATA_DIR``)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Built directly, only what is given: the environment is ``from_env``'s."""
+        return (init_settings,)
+
+    @classmethod
+    def from_env(
+        cls, *, data_dir: Path | str | None = None, env: Mapping[str, str] | None = None
+    ) -> Settings:
+        """The settings of the environment (``os.environ`` unless given) over the
+        defaults of the data dir's stack; SettingsError on a bad value."""
+        env = os.environ if env is None else env
+        given = data_dir or env.get("HOOKFLOW_DATA_DIR")
+        root = Path(given).absolute() if given else discover_data_dir(Path.cwd())
+        # The stack ``hookflow up`` runs on this data dir: its address, queue and
+        # allowed networks, unless the environment says otherwise.
+        # An empty variable counts as unset.
+        merged = {**remembered_env(root), **{k: v for k, v in env.items() if v}}
+        values = _Environment(cls, merged)()
+        values.setdefault("database_url", f"sqlite:///{root / 'hookflow.db'}")
+        try:
+            return cls(**{**values, "data_dir": root, "data_dir_given": bool(given)})
+        except ValidationError as err:
+            raise SettingsError(_one_line(err)) from None
+
+    @field_validator("task_queue", mode="after")
+    @classmethod
+    def _queue(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("HOOKFLOW_TASK_QUEUE is empty")
+        return value.strip()
+
+    @field_validator("allow_networks", "stack", mode="before")
+    @classmethod
+    def _listed(cls, value: object, info: ValidationInfo) -> object:
+        """``HOOKFLOW_ALLOW_NETWORKS`` (CIDRs), ``HOOKFLOW_STACK_ENDPOINTS`` (``host:port``),
+        comma-separated; the address guard that parses them is imported only when needed."""
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return []
+        from activities.delivery.guard import parse_endpoints, parse_networks
+
+        if info.field_name == "allow_networks":
+            return parse_networks(value)  # its errors name the variable
+        try:
+            return parse_endpoints(value)
+        except ValueError as err:
+            raise ValueError(f"HOOKFLOW_STACK_ENDPOINTS: {err}") from None
+
+    @field_validator("max_request_bytes", "max_upload_bytes", "document_quota_bytes", mode="before")
+    @classmethod
+    def _size(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        name = cls.model_fields[str(info.field_name)].validation_alias
+        try:
+            size = parse_size(value)
+        except ValueError as err:
+            raise ValueError(f"{name}: {err}") from None
+        if size < 1:
+            raise ValueError(f"{name}: must be at least 1 byte")
+        return size
+
+    @field_validator(
+        "temporal_tls_cert", "temporal_tls_key", "temporal_tls_ca", "documents_dir", "storage_dir"
+    )
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.absolute() if value else None
+
+    @model_validator(mode="after")
+    def _mtls_pair(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError(
+                "mTLS needs both TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH"
+            )
+        return self
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` (what ``dataclasses.replace`` did)."""
+        return self.model_copy(update=changes)
 
     @property
     def documents(self) -> Path:
@@ -100,57 +219,15 @@ class Settings:
     def storage(self) -> Path:
         return self.storage_dir or self.data_dir / "storage"
 
+    @field_validator("public_url")
     @classmethod
-    def from_env(
-        cls, *, data_dir: Path | str | None = None, env: Mapping[str, str] | None = None
-    ) -> Settings:
-        env = os.environ if env is None else env
-        given = data_dir or env.get("HOOKFLOW_DATA_DIR")
-        root = Path(given).absolute() if given else discover_data_dir(Path.cwd())
-        # The stack ``hookflow up`` runs on this data dir: its address, queue and
-        # allowed networks, unless the environment says otherwise.
-        # An empty variable counts as unset.
-        env = {**remembered_env(root), **{k: v for k, v in env.items() if v}}
-        networks = _networks(env.get("HOOKFLOW_ALLOW_NETWORKS", ""))
-        stack = _endpoints(env.get("HOOKFLOW_STACK_ENDPOINTS", ""))
-        cert, key = (
-            _path(env, "TEMPORAL_TLS_CLIENT_CERT_PATH"),
-            _path(env, "TEMPORAL_TLS_CLIENT_KEY_PATH"),
-        )
-        if (cert is None) != (key is None):
-            raise SettingsError(
-                "mTLS needs both TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH"
-            )
-        task_queue = env.get("HOOKFLOW_TASK_QUEUE", "hookflow").strip()
-        if not task_queue:
-            raise SettingsError("HOOKFLOW_TASK_QUEUE is empty")
-        return cls(
-            data_dir=root,
-            temporal_address=env.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
-            namespace=env.get("TEMPORAL_NAMESPACE", "default"),
-            task_queue=task_queue,
-            database_url=env.get("HOOKFLOW_DATABASE_URL") or f"sqlite:///{root / 'hookflow.db'}",
-            allow_networks=networks,
-            temporal_api_key=env.get("TEMPORAL_API_KEY") or None,
-            temporal_tls=env.get("TEMPORAL_TLS", "").lower() in ("1", "true", "yes"),
-            temporal_tls_cert=cert,
-            temporal_tls_key=key,
-            temporal_tls_ca=_path(env, "TEMPORAL_TLS_SERVER_CA_CERT_PATH"),
-            secret_key_env=env.get("HOOKFLOW_SECRET_KEY") or None,
-            documents_dir=_path(env, "HOOKFLOW_DOCUMENTS_DIR"),
-            storage_dir=_path(env, "HOOKFLOW_STORAGE_DIR"),
-            codec_key_env=env.get("HOOKFLOW_CODEC_KEY") or None,
-            codec_token=env.get("HOOKFLOW_CODEC_TOKEN") or None,
-            stack=tuple(stack),
-            pane_secure_cookie=env.get("HOOKFLOW_PANE_SECURE_COOKIE", "").lower()
-            in ("1", "true", "yes"),
-            max_request_bytes=_size(env, "HOOKFLOW_MAX_REQUEST_SIZE", DEFAULT_MAX_REQUEST),
-            max_upload_bytes=_size(env, "HOOKFLOW_MAX_UPLOAD_SIZE", DEFAULT_MAX_UPLOAD),
-            document_quota_bytes=_size(env, "HOOKFLOW_DOCUMENT_QUOTA", DEFAULT_DOCUMENT_QUOTA),
-            public_url=_public_url(env.get("HOOKFLOW_PUBLIC_URL", "")),
-            project_share=_share(env.get("HOOKFLOW_PROJECT_SHARE", "0.5")),
-            data_dir_given=bool(given),
-        )
+    def _public_url(cls, value: str | None) -> str | None:
+        text = (value or "").strip().rstrip("/")
+        if not text:
+            return None
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+            raise ValueError(f"HOOKFLOW_PUBLIC_URL: {text[:80]!r} is not an http(s) URL")
+        return text
 
     def secret_key(self, *, create: bool = True) -> str:
         """``HOOKFLOW_SECRET_KEY``, else the data dir's key file: created (0600)
@@ -198,37 +275,34 @@ class Settings:
         return self.temporal_tls or self.temporal_api_key is not None
 
 
-def _public_url(text: str) -> str | None:
-    text = text.strip().rstrip("/")
-    if not text:
-        return None
-    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
-        raise SettingsError(f"HOOKFLOW_PUBLIC_URL: {text[:80]!r} is not an http(s) URL")
-    return text
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (the environment
+    over the stack's defaults), not ``os.environ`` itself."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._given = {name.lower(): value for name, value in env.items()}
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return self._given
 
 
-def _networks(text: str) -> list[IPNetwork]:
-    """``HOOKFLOW_ALLOW_NETWORKS``; the address guard is only imported when some are set."""
-    if not text.strip():
-        return []
-    from activities.delivery.guard import parse_networks
-
-    try:
-        return parse_networks(text)
-    except ValueError as err:
-        raise SettingsError(str(err)) from None
+def _one_line(err: ValidationError) -> str:
+    """The first problem, as the validators word it (naming the variable)."""
+    problem = err.errors(include_url=False, include_input=False)[0]
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    if problem["type"] == "value_error":
+        return message
+    field = str(problem["loc"][0]) if problem["loc"] else ""
+    return f"{_variable(field)}: {message}"
 
 
-def _endpoints(text: str) -> list[tuple[str, int]]:
-    """``HOOKFLOW_STACK_ENDPOINTS``: more of the stack's own sockets (``host:port``)."""
-    if not text.strip():
-        return []
-    from activities.delivery.guard import parse_endpoints
-
-    try:
-        return parse_endpoints(text)
-    except ValueError as err:
-        raise SettingsError(f"HOOKFLOW_STACK_ENDPOINTS: {err}") from None
+def _variable(where: str) -> str:
+    """The variable of a problem's location: a field's own variable, or its name."""
+    if where not in Settings.model_fields:
+        return where  # already the variable (``TEMPORAL_TLS``)
+    alias = Settings.model_fields[where].validation_alias
+    return alias if isinstance(alias, str) else f"HOOKFLOW_{where.upper()}"
 
 
 def _read(path: Path) -> bytes:
@@ -236,31 +310,3 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as err:
         raise SettingsError(f"cannot read {path}: {err.strerror}") from None
-
-
-def _size(env: Mapping[str, str], name: str, default: int) -> int:
-    if not env.get(name):
-        return default
-    try:
-        size = parse_size(env[name])
-    except ValueError as err:
-        raise SettingsError(f"{name}: {err}") from None
-    if size < 1:
-        raise SettingsError(f"{name}: must be at least 1 byte")
-    return size
-
-
-def _share(text: str) -> float:
-    try:
-        share = float(text)
-    except ValueError:
-        share = 0.0
-    if not 0 < share <= 1:
-        raise SettingsError(
-            f"HOOKFLOW_PROJECT_SHARE: give a fraction above 0, at most 1, not {text!r}"
-        )
-    return share
-
-
-def _path(env: Mapping[str, str], name: str) -> Path | None:
-    return Path(env[name]).absolute() if env.get(name) else None

@@ -1,7 +1,8 @@
 """Redelivery: one delivery, a session's stream, or a window of a webhook's deliveries.
 
-The command line, the REST API and the pane all go through ``redeliver_one``,
-``redeliver_stream`` and ``redeliver_window``. Each (session,
+The REST API and the pane go through ``redeliver_one`` and ``redeliver_window``,
+the command line (which shows what it planned) through ``redeliver_planned``
+with a plan of ``redelivery_plans``. Each (session,
 webhook) stream is sent again in event order, with the same ``webhook-id``s;
 streams run side by side. A running session that still holds the deliveries
 (failed, or held behind them) sends them itself (its ``redeliver`` signal), so
@@ -36,13 +37,25 @@ from activities.contracts import (
 from activities.errors import Conflict
 from activities.store.crypto import SecretBox
 from worker.runtime.settings import Settings
-from worker.services.redelivery_plans import WindowStatus, plan_one, plan_stream, plan_window
+from worker.services.redelivery_plans import WindowStatus, plan_one, plan_window
 from workflows.redeliver import RedeliverWorkflow
 
 Progress = Callable[[RedeliverProgress], None]
 ClientSource = Callable[[], Awaitable[Client]]
 """Gives the Temporal client once the request is known to be valid (so a bad
 request is refused without reaching Temporal)."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where a door's work runs: Temporal (connected on first use), the settings,
+    the store. The API's and the pane's ``Services.backend``."""
+
+    temporal: ClientSource
+    settings: Settings
+    engine: Engine
+
+
 POLL_EVERY = 0.5
 AGREE_TRIES = 25  # about 2.5 s for a session to settle what its log already says
 POLLED_STREAMS = 20  # progress of more streams is counted as they finish
@@ -240,85 +253,55 @@ def box_of(settings: Settings) -> SecretBox:
 
 
 async def redeliver_one(
+    backend: Backend,
     *,
-    temporal: ClientSource,
-    settings: Settings,
-    engine: Engine,
     delivery_id: str,
     project: str | None = None,
     wait: bool = True,
-    on_progress: Progress | None = None,
     idempotency_key: str | None = None,
 ) -> RedeliverySummary:
     """Send one delivery again, with the same ``webhook-id`` (of ``project`` when
     given: another project's is not found)."""
     plan = functools.partial(
-        plan_one, engine=engine, box=box_of(settings), delivery_id=delivery_id, project=project
-    )
-    return await _planned(plan, temporal, settings, wait, on_progress, idempotency_key)
-
-
-async def redeliver_stream(
-    *,
-    temporal: ClientSource,
-    settings: Settings,
-    engine: Engine,
-    session_id: str,
-    webhook: str,
-    from_sequence: int = 1,
-    project: str | None = None,
-    wait: bool = True,
-    on_progress: Progress | None = None,
-    idempotency_key: str | None = None,
-) -> RedeliverySummary:
-    """Send a session's stream to one webhook again, from a sequence on."""
-    plan = functools.partial(
-        plan_stream,
-        engine=engine,
-        box=box_of(settings),
-        session_id=session_id,
-        webhook=webhook,
-        from_sequence=from_sequence,
+        plan_one,
+        engine=backend.engine,
+        box=box_of(backend.settings),
+        delivery_id=delivery_id,
         project=project,
     )
-    return await _planned(plan, temporal, settings, wait, on_progress, idempotency_key)
+    return await _planned(plan, backend, wait, idempotency_key)
 
 
 async def redeliver_window(
+    backend: Backend,
     *,
-    temporal: ClientSource,
-    settings: Settings,
-    engine: Engine,
     webhook: str,
     project: str | None = None,
     status: WindowStatus = "failed",
     since: datetime | None = None,
     until: datetime | None = None,
     wait: bool = True,
-    on_progress: Progress | None = None,
     idempotency_key: str | None = None,
 ) -> RedeliverySummary:
     """Send a webhook's failed (or held) deliveries of a time window again, each
     (session, webhook) stream in event order."""
     plan = functools.partial(
         plan_window,
-        engine=engine,
-        box=box_of(settings),
+        engine=backend.engine,
+        box=box_of(backend.settings),
         webhook=webhook,
         project=project,
         status=status,
         since=since,
         until=until,
     )
-    return await _planned(plan, temporal, settings, wait, on_progress, idempotency_key)
+    return await _planned(plan, backend, wait, idempotency_key)
 
 
 async def _planned(
     plan: Callable[[], list[Redeliver]],
-    temporal: ClientSource,
-    settings: Settings,
+    backend: Backend,
     wait: bool,
-    on_progress: Progress | None,
     idempotency_key: str | None,
 ) -> RedeliverySummary:
     """Plan from the log (off the event loop; a bad request never reaches
@@ -326,10 +309,9 @@ async def _planned(
     streams = await asyncio.to_thread(plan)
     return await redeliver_planned(
         streams,
-        temporal=temporal,
-        settings=settings,
+        temporal=backend.temporal,
+        settings=backend.settings,
         wait=wait,
-        on_progress=on_progress,
         idempotency_key=idempotency_key,
     )
 

@@ -21,6 +21,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
+from temporalio.common import TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -93,18 +94,33 @@ async def start_session(client: Client, settings: Settings, req: CreateSession) 
         session_id=req.id,
         template=req.template,
     )
+    summary = f"{req.project} session {req.id}" + (f" ({req.template})" if req.template else "")
+    await _start(
+        client, SessionWorkflow.run, req, settings, attributes, summary, f"session {req.id}"
+    )
+
+
+async def _start(
+    client: Client,
+    run: Any,
+    req: CreateSession | CreateProcess,
+    settings: Settings,
+    attributes: TypedSearchAttributes,
+    summary: str,
+    what: str,
+) -> None:
+    """Start a workflow once: a second start of the same id is a Conflict."""
     try:
         await client.start_workflow(
-            SessionWorkflow.run,
+            run,
             req,
             id=req.workflow_id,
             task_queue=settings.task_queue,
             search_attributes=attributes,
-            static_summary=f"{req.project} session {req.id}"
-            + (f" ({req.template})" if req.template else ""),
+            static_summary=summary,
         )
     except WorkflowAlreadyStartedError:
-        raise Conflict(f"session {req.id} already exists") from None
+        raise Conflict(f"{what} already exists") from None
 
 
 async def create_session(
@@ -126,18 +142,10 @@ async def create_process(
 async def start_process(client: Client, settings: Settings, req: CreateProcess) -> None:
     """Start the ``BusinessProcess`` workflow with its search attributes and summary."""
     attributes = initial_attributes(project=req.project, process_id=str(req.id))
-    try:
-        await client.start_workflow(
-            BusinessProcessWorkflow.run,
-            req,
-            id=req.workflow_id,
-            task_queue=settings.task_queue,
-            search_attributes=attributes,
-            static_summary=f"{req.project} process {req.process_number}, "
-            f"{len(req.sessions)} sessions",
-        )
-    except WorkflowAlreadyStartedError:
-        raise Conflict(f"process {req.id} already exists") from None
+    summary = f"{req.project} process {req.process_number}, {len(req.sessions)} sessions"
+    await _start(
+        client, BusinessProcessWorkflow.run, req, settings, attributes, summary, f"process {req.id}"
+    )
 
 
 def _session(client: Client, session_id: str) -> WorkflowHandle[Any, Any]:

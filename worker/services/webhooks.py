@@ -20,7 +20,7 @@ from activities.errors import HookflowError
 from activities.log.attempts import deliveries_in_window
 from activities.store.tables import Delivery, Webhook
 from worker.runtime.settings import Settings
-from worker.services.redelivery import ClientSource, box_of, run_streams
+from worker.services.redelivery import Backend, ClientSource, box_of, run_streams
 from worker.services.redelivery_plans import streams_of
 
 log = logging.getLogger("hookflow.webhooks")
@@ -52,14 +52,15 @@ async def release_held(
     return len({row.session_id for row in rows})
 
 
-async def release_held_later(
-    *, temporal: ClientSource, settings: Settings, engine: Engine, webhook_id: uuid.UUID
-) -> None:
+async def release_held_later(backend: Backend, *, webhook_id: uuid.UUID) -> None:
     """``release_held`` for a door that cannot wait for Temporal (the API's and
     the pane's background work): a failure is logged, the streams ask again."""
     try:
         await release_held(
-            temporal=temporal, settings=settings, engine=engine, webhook_id=webhook_id
+            temporal=backend.temporal,
+            settings=backend.settings,
+            engine=backend.engine,
+            webhook_id=webhook_id,
         )
     except (HookflowError, RPCError) as err:
         log.warning("releasing held deliveries of webhook %s: %s", webhook_id, err)

@@ -145,9 +145,7 @@ async def save(request: Request, ref: str) -> Response:
         )
     if data.enabled:  # enabled by Save: what it held goes on, as from the API
         await release_held_later(
-            temporal=services.temporal.client,
-            settings=services.settings,
-            engine=services.engine,
+            services.backend,
             webhook_id=shown.id,
         )
     return _saved(request, principal, str(shown.id), data.alias or shown.alias, generated)
@@ -198,9 +196,7 @@ async def redeliver(request: Request, delivery_id: str) -> Response:
     next_page = str(target) if local else "/deliveries"
     try:
         await redeliver_one(
-            temporal=services.temporal.client,
-            settings=services.settings,
-            engine=services.engine,
+            services.backend,
             delivery_id=delivery_id,
             project=principal.project,
             wait=False,

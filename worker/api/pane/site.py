@@ -15,6 +15,7 @@ import secrets
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -32,7 +33,7 @@ from activities.store.secrets import list_secrets
 from activities.store.tables import Delivery
 from activities.store.webhooks import list_webhooks
 from worker.api.auth import Principal
-from worker.api.dependencies import Services, services_of
+from worker.api.dependencies import Db, Deps, Services, services_of
 from worker.api.errors import Forbidden
 from worker.api.pane.views import (
     STATUS_HELP,
@@ -45,6 +46,7 @@ from worker.api.pane.views import (
 from worker.api.pane.wording import customer_words, said
 from worker.api.routes.deliveries import delivery_rows
 from worker.api.routes.webhooks import webhook_out
+from worker.services.delivery_pages import DeliveryFilter
 from worker.services.probe import examples
 
 router = APIRouter(include_in_schema=False)
@@ -161,14 +163,12 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> HTMLResponse:
+def home(request: Request, db: Db, services: Deps) -> HTMLResponse:
     principal = signed_in(request)
-    services = services_of(request)
-    with Session(services.engine) as session:
-        found = list_webhooks(session=session, project=principal.project)
-        shown = [webhook_out(session, w, services) for w in found]
-        now = utcnow()
-        health = {w.id: health_view(w, session, now=now) for w in shown}
+    found = list_webhooks(session=db, project=principal.project)
+    shown = [webhook_out(db, w, services) for w in found]
+    now = utcnow()
+    health = {w.id: health_view(w, db, now=now) for w in shown}
     return render(request, "webhooks.html", principal=principal, webhooks=shown, health=health)
 
 
@@ -188,29 +188,31 @@ def form_context(principal: Principal, services: Services) -> dict[str, Any]:
 @router.get("/deliveries", response_class=HTMLResponse)
 def deliveries(
     request: Request,
+    db: Db,
+    services: Deps,
     webhook: str | None = None,
     status: str | None = None,
     session: str | None = None,
+    after: str | None = None,
 ) -> HTMLResponse:
     principal = signed_in(request)
-    services = services_of(request)
     status = status if status in STATUSES else None
+    filters = {"webhook": webhook or "", "status": status or "", "session": session or ""}
+    next_url = None
     try:
-        with Session(services.engine) as db:
-            rows = delivery_rows(
-                db,
-                principal,
-                box=services.box,
-                session_id=session or None,
-                webhook=webhook or None,
-                status=status,
-            )
-            hooks = list_webhooks(session=db, project=principal.project)
-            ids = [row.id for row in rows]
-            attempts = attempts_by_delivery(session=db, deliveries=ids)
-            stored = db.exec(select(Delivery).where(col(Delivery.id).in_(ids)))
-            bodies = {row.id: envelope_of(row, box=services.box) for row in stored}
-            headers = attempt_headers(attempts, box=services.box)
+        where = DeliveryFilter(session_id=session or None, status=status)
+        rows, next_ = delivery_rows(
+            db, principal, box=services.box, where=where, webhook=webhook or None, after=after
+        )
+        hooks = list_webhooks(session=db, project=principal.project)
+        ids = [row.id for row in rows]
+        attempts = attempts_by_delivery(session=db, deliveries=ids)
+        stored = db.exec(select(Delivery).where(col(Delivery.id).in_(ids)))
+        bodies = {row.id: envelope_of(row, box=services.box) for row in stored}
+        headers = attempt_headers(attempts, box=services.box)
+        if next_:
+            shown = {name: value for name, value in filters.items() if value}
+            next_url = "/deliveries?" + urlencode({**shown, "after": next_})
     except HookflowError as err:
         rows, hooks, attempts, bodies, headers = [], [], {}, {}, {}
         request.session["flash"] = customer_words(str(err))
@@ -224,6 +226,7 @@ def deliveries(
         headers=headers,
         here=here(request),
         webhooks=hooks,
-        filters={"webhook": webhook or "", "status": status or "", "session": session or ""},
+        filters=filters,
+        next_url=next_url,
         statuses=STATUSES,
     )

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
 from activities.errors import NotFound
-from activities.log.attempts import (
-    attempts_of,
-    envelope_of,
-    excerpt_of,
-    last_attempts,
-    list_deliveries,
-)
+from activities.log.attempts import attempts_of, envelope_of, excerpt_of, last_attempts
 from activities.store.crypto import SecretBox
 from activities.store.tables import Delivery, Webhook
 from worker.api.auth import Caller, Principal
-from worker.api.dependencies import services_of
+from worker.api.dependencies import Db, Deps
 from worker.api.errors import ERROR_RESPONSES
 from worker.api.models import (
     AttemptOut,
@@ -30,6 +25,7 @@ from worker.api.models import (
     RedeliveryOut,
 )
 from worker.api.routes.webhooks import owned_webhook
+from worker.services.delivery_pages import DeliveryFilter, delivery_page
 from worker.services.redelivery import RedeliverySummary, redeliver_one, redeliver_window
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["deliveries"])
@@ -42,30 +38,18 @@ def delivery_rows(
     caller: Principal,
     *,
     box: SecretBox,
-    project: str | None = None,
-    session_id: str | None = None,
+    where: DeliveryFilter,
     webhook: str | None = None,
-    status: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
     limit: int = 100,
-    offset: int = 0,
-) -> list[DeliveryOut]:
-    """Deliveries the caller may see, newest first, each with its last attempt."""
-    scope = caller.scope(project)
+    after: str | None = None,
+) -> tuple[list[DeliveryOut], str | None]:
+    """A page of the deliveries the caller may see, newest first, each with its
+    last attempt, and the cursor of the next page (None on the last)."""
+    scope = caller.scope(where.project)
     webhook_id = owned_webhook(session, caller, webhook, scope).id if webhook else None
-    rows = list_deliveries(
-        session=session,
-        project=scope,
-        session_id=session_id,
-        webhook_id=webhook_id,
-        status=status,
-        since=since,
-        until=until,
-        limit=limit,
-        offset=offset,
-    )
-    return _out(session, rows, box)
+    where = replace(where, project=scope, webhook_id=webhook_id)
+    page = delivery_page(session=session, where=where, limit=limit, after=after)
+    return _out(session, page.rows, box), page.next
 
 
 def _out(session: Session, rows: list[Delivery], box: SecretBox) -> list[DeliveryOut]:
@@ -87,10 +71,19 @@ def _out(session: Session, rows: list[Delivery], box: SecretBox) -> list[Deliver
     ]
 
 
+Cursor = Annotated[
+    str | None,
+    Query(description='The previous page\'s cursor (its `Link: rel="next"`); `cursor` too.'),
+]
+
+
 @router.get("/deliveries", response_model=list[DeliveryOut])
 def list_(
     request: Request,
+    response: Response,
     caller: Caller,
+    db: Db,
+    services: Deps,
     session: Annotated[str | None, Query(description="Only this session.")] = None,
     webhook: Annotated[str | None, Query(description="Only this webhook (UUID or alias).")] = None,
     status: Status | None = None,
@@ -98,24 +91,28 @@ def list_(
     until: Annotated[datetime | None, Query(description="Created before.")] = None,
     project: Annotated[str | None, Query(description="Admin keys: one project only.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    after: Cursor = None,
+    cursor: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> list[DeliveryOut]:
-    """Deliveries, newest first, filtered by session, webhook, status and time."""
-    services = services_of(request)
-    with Session(services.engine) as db:
-        return delivery_rows(
-            db,
-            caller,
-            box=services.box,
-            project=project,
-            session_id=session,
-            webhook=webhook,
-            status=status,
-            since=since,
-            until=until,
-            limit=limit,
-            offset=offset,
-        )
+    """Deliveries, newest first, filtered by session, webhook, status and time.
+    A full page ends with ``Link: <...&after=CURSOR>; rel="next"``, the same
+    filters with the cursor of the next page (GitHub's paging)."""
+    where = DeliveryFilter(
+        project=project, session_id=session, status=status, since=since, until=until
+    )
+    rows, next_ = delivery_rows(
+        db,
+        caller,
+        box=services.box,
+        where=where,
+        webhook=webhook,
+        limit=limit,
+        after=after or cursor,
+    )
+    if next_:
+        url = request.url.remove_query_params(["after", "cursor"]).include_query_params(after=next_)
+        response.headers["link"] = f'<{url.path}?{url.query}>; rel="next"'
+    return rows
 
 
 def owned_delivery(session: Session, caller: Principal, delivery_id: str) -> Delivery:
@@ -126,32 +123,24 @@ def owned_delivery(session: Session, caller: Principal, delivery_id: str) -> Del
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail)
-def get(request: Request, caller: Caller, delivery_id: str) -> DeliveryDetail:
+def get(caller: Caller, db: Db, services: Deps, delivery_id: str) -> DeliveryDetail:
     """One delivery: the envelope as sent and every attempt."""
-    with Session(services_of(request).engine) as db:
-        row = owned_delivery(db, caller, delivery_id)
-        box = services_of(request).box
-        [shown] = _out(db, [row], box)
-        attempts = attempts_of(session=db, delivery=delivery_id)
-        return DeliveryDetail(
-            **shown.model_dump(),
-            envelope=envelope_of(row, box=box),
-            attempt_log=[
-                AttemptOut(**{**a.model_dump(), "response_excerpt": excerpt_of(a, box=box)})
-                for a in attempts
-            ],
-        )
+    row = owned_delivery(db, caller, delivery_id)
+    box = services.box
+    [shown] = _out(db, [row], box)
+    attempts = attempts_of(session=db, delivery=delivery_id)
+    return DeliveryDetail(
+        **shown.model_dump(),
+        envelope=envelope_of(row, box=box),
+        attempt_log=[
+            AttemptOut(**{**a.model_dump(), "response_excerpt": excerpt_of(a, box=box)})
+            for a in attempts
+        ],
+    )
 
 
 def _answer(summary: RedeliverySummary) -> JSONResponse:
-    out = RedeliveryOut(
-        total=summary.total,
-        workflow_ids=summary.workflow_ids,
-        waited=summary.waited,
-        delivered=summary.delivered,
-        failed=summary.failed,
-        errors=summary.errors,
-    )
+    out = RedeliveryOut.model_validate(summary, from_attributes=True)
     return JSONResponse(out.model_dump(), status_code=200 if summary.waited else 202)
 
 
@@ -174,8 +163,8 @@ REDELIVER_RESPONSES: dict[int | str, dict[str, object]] = {
     responses=REDELIVER_RESPONSES,
 )
 async def redeliver(
-    request: Request,
     caller: Caller,
+    services: Deps,
     delivery_id: str,
     wait: bool = False,
     idempotency_key: IdempotencyKey = None,
@@ -183,11 +172,8 @@ async def redeliver(
     """Send a delivery again, with the same ``webhook-id`` (202; 200 with ``wait``).
     A delivery its session is still sending is 409 (no second ladder); the same
     ``Idempotency-Key`` again redelivers once."""
-    services = services_of(request)
     summary = await redeliver_one(
-        temporal=services.temporal.client,
-        settings=services.settings,
-        engine=services.engine,
+        services.backend,
         delivery_id=delivery_id,
         project=caller.project,
         wait=wait,
@@ -198,19 +184,16 @@ async def redeliver(
 
 @router.post("/deliveries/redeliver", response_model=RedeliveryOut, responses=REDELIVER_RESPONSES)
 async def redeliver_window_(
-    request: Request,
     caller: Caller,
+    services: Deps,
     body: RedeliverWindowIn,
     wait: bool = False,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Send a webhook's failed (or held) deliveries created in [since, until) again,
     each (session, webhook) stream in event order (Svix's "recover")."""
-    services = services_of(request)
     summary = await redeliver_window(
-        temporal=services.temporal.client,
-        settings=services.settings,
-        engine=services.engine,
+        services.backend,
         webhook=body.webhook,
         project=caller.scope(body.project),
         status=body.status,

@@ -103,6 +103,13 @@ async def signal(
     payload = signal_body(body)
     signal_payload(name, payload)  # 404 / 422 before anything is sent
     await _check_owner(services, caller, session_workflow_id(session_id), f"session {session_id}")
+    return await _signal(services, caller, session_id, name, payload)
+
+
+async def _signal(
+    services: Services, caller: Principal, session_id: str, name: str, payload: dict[str, Any]
+) -> SignalOut:
+    """Send a checked signal, once the documents it names are the caller's."""
     await check_documents(services, caller, session_id, payload)
     client = await services.temporal.client()
     await signal_session(client=client, session_id=session_id, name=name, payload=payload)
@@ -182,10 +189,7 @@ async def signal_process(
     payload = signal_body(body)
     signal_payload(name, payload)
     session_id = await _current_station(request, caller, process_id)
-    await check_documents(services_of(request), caller, session_id, payload)
-    client = await services_of(request).temporal.client()
-    await signal_session(client=client, session_id=session_id, name=name, payload=payload)
-    return SignalOut(session=session_id, signal=name)
+    return await _signal(services_of(request), caller, session_id, name, payload)
 
 
 @router.post(

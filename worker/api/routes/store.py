@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session
 
 from activities.contracts import Slug
 from activities.errors import DocumentNotFound, NotFound
@@ -23,7 +22,7 @@ from activities.store.secrets import (
     public_secret,
 )
 from worker.api.auth import Caller
-from worker.api.dependencies import services_of
+from worker.api.dependencies import Db, Deps, services_of
 from worker.api.errors import ERROR_RESPONSES, ErrorOut
 from worker.api.models import DocumentOut, SecretIn
 
@@ -32,34 +31,29 @@ ProjectFilter = Annotated[str | None, Query(description="Admin keys: one project
 
 
 @router.get("/secrets", response_model=list[SecretPublic], tags=["secrets"])
-def list_(request: Request, caller: Caller, project: ProjectFilter = None) -> list[SecretPublic]:
+def list_(
+    caller: Caller, db: Db, services: Deps, project: ProjectFilter = None
+) -> list[SecretPublic]:
     """Secrets (token endpoints); credentials always redacted."""
-    services = services_of(request)
-    with Session(services.engine) as session:
-        found = list_secrets(session=session, project=caller.scope(project))
-        return [public_secret(secret, services.box) for secret in found]
+    found = list_secrets(session=db, project=caller.scope(project))
+    return [public_secret(secret, services.box) for secret in found]
 
 
 @router.post("/secrets", response_model=SecretPublic, status_code=201, tags=["secrets"])
-def create(request: Request, caller: Caller, body: SecretIn) -> SecretPublic:
+def create(caller: Caller, db: Db, services: Deps, body: SecretIn) -> SecretPublic:
     """Add a secret: credentials are encrypted at rest and never shown again."""
-    services = services_of(request)
     fields = body.model_dump(exclude_unset=True)
     fields["project"] = caller.project_for(body.project)
     data = SecretCreate.model_validate(fields)
-    with Session(services.engine) as session:
-        return public_secret(
-            create_secret(session=session, data=data, box=services.box), services.box
-        )
+    return public_secret(create_secret(session=db, data=data, box=services.box), services.box)
 
 
 @router.delete("/secrets/{ref}", status_code=204, tags=["secrets"])
-def delete(request: Request, caller: Caller, ref: str, project: ProjectFilter = None) -> Response:
+def delete(caller: Caller, db: Db, ref: str, project: ProjectFilter = None) -> Response:
     """Delete a secret (by UUID or alias) that no webhook uses."""
-    with Session(services_of(request).engine) as session:
-        secret = get_secret(session=session, ref=ref, project=caller.scope(project))
-        caller.check(secret.project, f"secret {ref!r}")
-        delete_secret(session=session, project=secret.project, alias=secret.alias)
+    secret = get_secret(session=db, ref=ref, project=caller.scope(project))
+    caller.check(secret.project, f"secret {ref!r}")
+    delete_secret(session=db, project=secret.project, alias=secret.alias)
     return Response(status_code=204)
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Response
 from sqlmodel import Session
 
 from activities.catalog import CATALOG
@@ -26,7 +25,7 @@ from activities.store.webhooks import (
     update_webhook,
 )
 from worker.api.auth import Caller, Principal
-from worker.api.dependencies import Services, services_of
+from worker.api.dependencies import Db, Deps, Services
 from worker.api.errors import ERROR_RESPONSES
 from worker.api.models import RotatedOut, RotateIn, WebhookIn, WebhookOut, WebhookPatch
 from worker.services.probe import HookExamples, ProbeResult, examples, probe_webhook
@@ -50,38 +49,37 @@ def owned_webhook(session: Session, caller: Principal, ref: str, project: str | 
 
 
 @router.get("/webhooks", response_model=list[WebhookOut], tags=["webhooks"])
-def list_(request: Request, caller: Caller, project: ProjectFilter = None) -> list[WebhookOut]:
+def list_(
+    caller: Caller, db: Db, services: Deps, project: ProjectFilter = None
+) -> list[WebhookOut]:
     """The webhooks of the key's project (an admin key: every project, or ``project``)."""
-    services = services_of(request)
-    with Session(services.engine) as session:
-        found = list_webhooks(session=session, project=caller.scope(project))
-        return [webhook_out(session, w, services) for w in found]
+    found = list_webhooks(session=db, project=caller.scope(project))
+    return [webhook_out(db, w, services) for w in found]
 
 
 @router.post("/webhooks", response_model=WebhookOut, status_code=201, tags=["webhooks"])
-def create(request: Request, caller: Caller, body: WebhookIn) -> WebhookOut:
+def create(caller: Caller, db: Db, services: Deps, body: WebhookIn) -> WebhookOut:
     """Add a webhook; the answer carries its UUID."""
-    services = services_of(request)
     fields = body.model_dump(exclude_unset=True)
     fields["project"] = caller.project_for(body.project)
     data = WebhookCreate.model_validate(fields)
-    with Session(services.engine) as session:
-        webhook = create_webhook(session=session, data=data, box=services.box)
-        return webhook_out(session, webhook, services)
+    webhook = create_webhook(session=db, data=data, box=services.box)
+    return webhook_out(db, webhook, services)
 
 
 @router.get("/webhooks/{ref}", response_model=WebhookOut, tags=["webhooks"])
-def get(request: Request, caller: Caller, ref: str, project: ProjectFilter = None) -> WebhookOut:
+def get(
+    caller: Caller, db: Db, services: Deps, ref: str, project: ProjectFilter = None
+) -> WebhookOut:
     """One webhook, by UUID or alias; secrets redacted."""
-    services = services_of(request)
-    with Session(services.engine) as session:
-        return webhook_out(session, owned_webhook(session, caller, ref, project), services)
+    return webhook_out(db, owned_webhook(db, caller, ref, project), services)
 
 
 @router.patch("/webhooks/{ref}", response_model=WebhookOut, tags=["webhooks"])
 def update(
-    request: Request,
     caller: Caller,
+    db: Db,
+    services: Deps,
     ref: str,
     body: WebhookPatch,
     background: BackgroundTasks,
@@ -89,70 +87,54 @@ def update(
 ) -> WebhookOut:
     """Change the fields given; the UUID stays the same. Enabling a webhook
     releases its held deliveries, in order."""
-    services = services_of(request)
     data = WebhookSettings.model_validate(body.model_dump(exclude_unset=True))
-    with Session(services.engine) as session:
-        webhook = owned_webhook(session, caller, ref, project)
-        webhook = update_webhook(session=session, webhook=webhook, data=data, box=services.box)
-        if data.enabled:
-            background.add_task(_resume, services, webhook.id)
-        return webhook_out(session, webhook, services)
-
-
-async def _resume(services: Services, webhook_id: uuid.UUID) -> None:
-    await release_held_later(
-        temporal=services.temporal.client,
-        settings=services.settings,
-        engine=services.engine,
-        webhook_id=webhook_id,
-    )
+    webhook = owned_webhook(db, caller, ref, project)
+    webhook = update_webhook(session=db, webhook=webhook, data=data, box=services.box)
+    if data.enabled:
+        background.add_task(release_held_later, services.backend, webhook_id=webhook.id)
+    return webhook_out(db, webhook, services)
 
 
 @router.delete("/webhooks/{ref}", status_code=204, tags=["webhooks"])
-def delete(request: Request, caller: Caller, ref: str, project: ProjectFilter = None) -> Response:
+def delete(caller: Caller, db: Db, ref: str, project: ProjectFilter = None) -> Response:
     """Delete a webhook; sessions that name it record the problem and go on."""
-    with Session(services_of(request).engine) as session:
-        delete_webhook(session=session, webhook=owned_webhook(session, caller, ref, project))
+    delete_webhook(session=db, webhook=owned_webhook(db, caller, ref, project))
     return Response(status_code=204)
 
 
 @router.post("/webhooks/{ref}/rotate-signing-secret", response_model=RotatedOut, tags=["webhooks"])
 def rotate(
-    request: Request,
     caller: Caller,
+    db: Db,
+    services: Deps,
     ref: str,
     body: RotateIn | None = None,
     project: ProjectFilter = None,
 ) -> RotatedOut:
     """A new signing secret, shown this once (an ed25519 webhook: a new key, whose
     public key is shown); the previous one signs too for ``grace``."""
-    services = services_of(request)
     rotate = body or RotateIn()
-    with Session(services.engine) as session:
-        webhook = owned_webhook(session, caller, ref, project)
-        kind = rotate.signature or signing_kind(webhook, services.box) or "hmac"
-        secret = new_secret(kind)
-        data = WebhookSettings(signing_secret=secret, signing_grace=rotate.grace)
-        webhook = update_webhook(session=session, webhook=webhook, data=data, box=services.box)
-        until = (
-            webhook.previous_signing_secret_until if webhook.previous_signing_secret_enc else None
+    webhook = owned_webhook(db, caller, ref, project)
+    kind = rotate.signature or signing_kind(webhook, services.box) or "hmac"
+    secret = new_secret(kind)
+    data = WebhookSettings(signing_secret=secret, signing_grace=rotate.grace)
+    webhook = update_webhook(session=db, webhook=webhook, data=data, box=services.box)
+    until = webhook.previous_signing_secret_until if webhook.previous_signing_secret_enc else None
+    if kind == "ed25519":
+        return RotatedOut(
+            signing_secret=None, public_key=public_key(secret), previous_signs_until=until
         )
-        if kind == "ed25519":
-            return RotatedOut(
-                signing_secret=None, public_key=public_key(secret), previous_signs_until=until
-            )
-        return RotatedOut(signing_secret=secret, previous_signs_until=until)
+    return RotatedOut(signing_secret=secret, previous_signs_until=until)
 
 
 @router.post("/webhooks/{ref}/test", response_model=ProbeResult, tags=["webhooks"])
 async def test(
-    request: Request, caller: Caller, ref: str, project: ProjectFilter = None
+    caller: Caller, db: Db, services: Deps, ref: str, project: ProjectFilter = None
 ) -> ProbeResult:
     """Send the type's request example through the real sending path; the answer
     has the request (credentials redacted), status, latency, response and verdict."""
-    services = services_of(request)
-    with Session(services.engine) as session:
-        webhook_id = owned_webhook(session, caller, ref, project).id
+    webhook_id = owned_webhook(db, caller, ref, project).id
+    db.close()  # the probe may wait for seconds: hold no connection meanwhile
     return await probe_webhook(
         engine=services.engine,
         box=services.box,

@@ -1,9 +1,6 @@
-"""delivery log: an index on (project, created_at) for a project's newest deliveries
+"""delivery pages: an index in the log's order, so a cursor page reads only its rows
 
-``deliveries list`` (and ``GET /api/v1/deliveries``) reads a project's
-deliveries newest first; without this index it sorts every row of the project.
-
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-02 13:00:00.000000
 """
@@ -14,7 +11,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0012"
+revision: str = "0011"
 down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -23,10 +20,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_delivery_project_created_at", ["project", "created_at"], unique=False
+            "ix_delivery_project_created_at_id", ["project", "created_at", "id"], unique=False
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("delivery", schema=None) as batch_op:
-        batch_op.drop_index("ix_delivery_project_created_at")
+        batch_op.drop_index("ix_delivery_project_created_at_id")

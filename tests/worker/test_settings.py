@@ -1,0 +1,85 @@
+"""Settings from the environment: every variable read by its name, defaults
+when unset or empty, one line naming the variable on a bad value."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from activities.errors import SettingsError
+from worker.runtime.settings import Settings
+
+
+def test_defaults_when_nothing_is_set(tmp_path: Path) -> None:
+    settings = Settings.from_env(data_dir=tmp_path, env={"HOOKFLOW_TASK_QUEUE": ""})
+    assert (settings.temporal_address, settings.namespace) == ("127.0.0.1:7233", "default")
+    assert settings.task_queue == "hookflow"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'hookflow.db'}"
+    assert (settings.allow_networks, settings.stack) == ([], ())
+    assert settings.max_upload_bytes == 25 * 1024 * 1024
+    assert settings.documents == tmp_path / "documents"
+    assert not settings.temporal_tls and not settings.pane_secure_cookie
+
+
+def test_every_variable_by_its_name(tmp_path: Path) -> None:
+    env = {
+        "TEMPORAL_ADDRESS": "temporal.internal:7233",
+        "TEMPORAL_NAMESPACE": "prod",
+        "TEMPORAL_TLS": "1",
+        "HOOKFLOW_TASK_QUEUE": " hooks ",
+        "HOOKFLOW_DATABASE_URL": "postgresql://db/hookflow",
+        "HOOKFLOW_ALLOW_NETWORKS": "10.0.0.0/8,::1/128",
+        "HOOKFLOW_SECRET_KEY": "s3cret",
+        "HOOKFLOW_CODEC_TOKEN": "tok",
+        "HOOKFLOW_DOCUMENTS_DIR": str(tmp_path / "docs"),
+        "HOOKFLOW_MAX_REQUEST_SIZE": "2MiB",
+        "HOOKFLOW_DOCUMENT_QUOTA": "10MiB",
+        "HOOKFLOW_STACK_ENDPOINTS": "127.0.0.1:9000",
+        "HOOKFLOW_PANE_SECURE_COOKIE": "yes",
+    }
+    settings = Settings.from_env(data_dir=tmp_path, env=env)
+    assert settings.temporal_address == "temporal.internal:7233" and settings.namespace == "prod"
+    assert settings.temporal_tls and settings.pane_secure_cookie
+    assert settings.task_queue == "hooks"
+    assert settings.database_url == "postgresql://db/hookflow"
+    assert settings.allow_networks == [
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("::1/128"),
+    ]
+    assert settings.secret_key() == "s3cret" and settings.codec_token == "tok"
+    assert settings.documents == tmp_path / "docs"
+    assert (settings.max_request_bytes, settings.document_quota_bytes) == (2 << 20, 10 << 20)
+    assert ("127.0.0.1", 9000) in settings.own_endpoints
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("HOOKFLOW_MAX_REQUEST_SIZE", "huge", "HOOKFLOW_MAX_REQUEST_SIZE: 'huge' is not a size"),
+        ("HOOKFLOW_DOCUMENT_QUOTA", "0", "HOOKFLOW_DOCUMENT_QUOTA: must be at least 1 byte"),
+        ("HOOKFLOW_TASK_QUEUE", "  ", "HOOKFLOW_TASK_QUEUE is empty"),
+        ("HOOKFLOW_STACK_ENDPOINTS", "nohost", "HOOKFLOW_STACK_ENDPOINTS: "),
+        ("TEMPORAL_TLS", "maybe", "TEMPORAL_TLS: "),
+        ("HOOKFLOW_PANE_SECURE_COOKIE", "perhaps", "HOOKFLOW_PANE_SECURE_COOKIE: "),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_its_variable(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(data_dir=tmp_path, env={name: value})
+    assert str(raised.value).startswith(message)
+    assert "\n" not in str(raised.value)
+
+
+def test_built_directly_reads_no_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOKFLOW_TASK_QUEUE", "from-the-environment")
+    assert Settings(data_dir=tmp_path).task_queue == "hookflow"
+    assert Settings.from_env(data_dir=tmp_path).task_queue == "from-the-environment"
+    changed = Settings(data_dir=tmp_path).replace(task_queue="other")
+    assert changed.task_queue == "other"
