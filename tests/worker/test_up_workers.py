@@ -10,7 +10,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import time
 from pathlib import Path
 
@@ -21,25 +20,15 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from tests.helpers import eventually
-from tests.worker.test_up import Up, temporal_processes, up  # noqa: F401  (the fixture)
+from tests.worker.test_up import (  # noqa: F401  (up: the fixture)
+    Up,
+    free_ports_in_a_row,
+    temporal_processes,
+    up,
+)
 from worker.devstack.receiver import Receiver
 
 PIDS = re.compile(r"Workers: +\d+ process(?:es)? \(pids ([\d, ]+)\)")
-
-
-def two_free_ports() -> int:
-    """A port P with P + 1 free too: the metrics ports of two workers."""
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = int(first.getsockname()[1])
-            with socket.socket() as second:
-                try:
-                    second.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-                return port
-    raise AssertionError("no two free ports in a row")
 
 
 def alive(pid: int) -> bool:
@@ -103,7 +92,7 @@ async def test_workers_poll_come_back_when_killed_and_stop_with_up(
     up: Up,  # noqa: F811
     receiver: Receiver,
 ) -> None:
-    metrics = two_free_ports()
+    metrics = free_ports_in_a_row(2)
     banner = up.start("--workers", "2", "--metrics-port", str(metrics))
     assert up.process is not None
     match = PIDS.search(banner)
@@ -153,10 +142,12 @@ async def test_workers_poll_come_back_when_killed_and_stop_with_up(
 
 
 def test_killed_up_leaves_no_worker_behind(up: Up) -> None:  # noqa: F811
-    banner = up.start("--workers", "2")
+    del up.env["HOOKFLOW_WORKERS"]
+    banner = up.start()
     match = PIDS.search(banner)
     assert match and up.process is not None, banner
     workers = {int(pid) for pid in match.group(1).split(", ")}
+    assert len(workers) == os.cpu_count()  # the default: one for each core
     up.process.kill()  # no chance to clean up
     up.process.wait(timeout=10)
     up.process = None
@@ -170,7 +161,7 @@ async def test_workers_0_runs_the_worker_in_process_and_starts_sessions_eagerly(
     up: Up,  # noqa: F811
     receiver: Receiver,
 ) -> None:
-    up.env["HOOKFLOW_WORKERS"] = "0"
+    up.env["HOOKFLOW_WORKERS"] = "0"  # as --workers 0
     banner = up.start()
     assert "Workers:           in this process (--workers 0)" in banner
     assert up.process is not None and worker_children(up.process.pid) == set()
