@@ -5,7 +5,7 @@ real ``hookflow up`` stacks side by side: the single-process layout as it was
 (``--workers 0``, eager start off), with eager start, and with worker processes
 (``--workers N``, default the machine's cores).
 
-.venv/bin/python -m benchmarks.api [--calls 200] [--concurrency 8] [--workers N]
+.venv/bin/python -m benchmarks.api [--calls 200] [--concurrency 8] [--workers N] [--rounds 2]
 
 The HTTP client runs in a process of its own, as a platform's backend would.
 """
@@ -35,6 +35,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from activities.contracts import CreateSession
+from activities.store.crypto import SecretBox
 from activities.store.keys import create_key
 from tests.api.conftest import free_port
 from tests.helpers import add_webhook, local_setup, new_id, start_dev_env
@@ -213,9 +214,10 @@ async def first_task_ms(client: Client, sample: int = 50) -> float:
 UNSET = ("HOOKFLOW_DATABASE_URL", "HOOKFLOW_SECRET_KEY", "HOOKFLOW_CODEC_KEY", "TEMPORAL_ADDRESS")
 
 
-def read_log(engine: Engine) -> None:
+def read_log(engine: Engine, box: SecretBox) -> None:
+    caller = Principal(key_id=uuid.uuid4(), project="bench", name="b")
     with Session(engine) as db:
-        delivery_rows(db, Principal(key_id=uuid.uuid4(), project="bench", name="b"), limit=100)
+        delivery_rows(db, caller, box=box, limit=100)
 
 
 async def in_process(calls: int, concurrency: int) -> None:
@@ -242,7 +244,7 @@ async def in_process(calls: int, concurrency: int) -> None:
                 await create_session(client=env.client, settings=settings, engine=engine, req=req)
 
             async def log() -> None:
-                await asyncio.to_thread(read_log, engine)
+                await asyncio.to_thread(read_log, engine, box)
 
             print(f"{calls} calls each, {concurrency} at once")
             print("worker and API in one process (hookflow up --workers 0), in-memory dev server,")
@@ -267,18 +269,20 @@ async def in_process(calls: int, concurrency: int) -> None:
     await env.shutdown()
 
 
-async def main(calls: int, concurrency: int, workers: int) -> None:
+async def main(calls: int, concurrency: int, workers: int, rounds: int) -> None:
     await in_process(calls, concurrency)
     print()
     print("hookflow up as a user runs it (dev server on a file): POST /api/v1/sessions over HTTP,")
     print("and until every session_created webhook arrived; first task: from the start")
     print("of a session to its first workflow task completed (median of 50)")
-    for layout in (
-        Layout("--workers 0, eager start off (before)", workers=0, eager=False),
-        Layout("--workers 0", workers=0),
-        Layout(f"--workers {workers}", workers=workers),
-    ):
-        print(await layout.measure(calls, concurrency), flush=True)
+    print("(rounds alternate, so that a change in the machine's load hits every layout)")
+    for _ in range(rounds):
+        for layout in (
+            Layout("--workers 0, eager start off (before)", workers=0, eager=False),
+            Layout("--workers 0", workers=0),
+            Layout(f"--workers {workers}", workers=workers),
+        ):
+            print(await layout.measure(calls, concurrency), flush=True)
 
 
 if __name__ == "__main__":
@@ -286,9 +290,10 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--load", nargs=3, metavar=("URL", "KEY", "WHICH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
         asyncio.run(load(*args.load, calls=args.calls, concurrency=args.concurrency))
     else:
-        asyncio.run(main(args.calls, args.concurrency, args.workers))
+        asyncio.run(main(args.calls, args.concurrency, args.workers, args.rounds))
