@@ -125,17 +125,21 @@ class WorkerPool:
                 start_new_session=True,  # Ctrl-C reaches `up`, which stops the workers in order
                 preexec_fn=prepare_child,
             )
+        except BaseException:
+            os.close(read_fd)
+            raise
         finally:
             os.close(write_fd)  # only the child holds it: EOF when the child ends
         self._processes[index] = process
-        with os.fdopen(read_fd, "rb", buffering=0) as pipe:
-            try:
-                said = await asyncio.wait_for(asyncio.to_thread(pipe.readline), self._ready_timeout)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
-                return False
+        try:
+            said = await asyncio.wait_for(_first_line(read_fd), self._ready_timeout)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            return False
+        if said != READY:  # it ended before it polled
+            await process.wait()
         return said == READY
 
     async def _supervise(self, index: int) -> None:
@@ -161,7 +165,10 @@ class WorkerPool:
                 await asyncio.wait_for(self._stopping.wait(), delay)
             if self._stopping.is_set():
                 return
-            await self._spawn(index)
+            try:
+                await self._spawn(index)
+            except OSError as err:  # no process could be made: the next round waits longer
+                log.error("worker %d could not be started: %s", index, err)
 
     async def stop(self, *, grace: float = 10.0) -> None:
         """SIGTERM every worker, SIGKILL those still running after ``grace`` seconds."""
@@ -182,3 +189,16 @@ class WorkerPool:
                     with contextlib.suppress(ProcessLookupError):
                         process.kill()
             await asyncio.gather(*(p.wait() for p in running))
+
+
+async def _first_line(read_fd: int) -> bytes:
+    """The first line a worker writes to its ready pipe (b"" when it ends first)."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
+    )
+    try:
+        return await reader.readline()
+    finally:
+        transport.close()
