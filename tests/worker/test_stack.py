@@ -125,3 +125,24 @@ def test_every_command_knows_the_stacks_own_ports(tmp_path: Path) -> None:
     )
     settings = Settings.from_env(data_dir=tmp_path, env={})
     assert {port for _host, port in settings.own_endpoints} == set(range(7300, 7307))
+
+
+def test_every_command_knows_each_workers_metrics_port(tmp_path: Path) -> None:
+    write_state(
+        tmp_path,
+        StackState(
+            pid=1,
+            temporal_address="127.0.0.1:7300",
+            task_queue="q",
+            ui_url="http://127.0.0.1:7301",
+            codec_url="http://127.0.0.1:7302",
+            http_port=7303,
+            metrics_port=7304,
+            started_at=datetime.now(UTC),
+            api_port=7305,
+            hookflow_metrics_port=7306,
+            workers=3,  # worker i serves its metrics on 7306 + i - 1
+        ),
+    )
+    settings = Settings.from_env(data_dir=tmp_path, env={})
+    assert {port for _host, port in settings.own_endpoints} == set(range(7300, 7309))

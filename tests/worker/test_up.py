@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -28,6 +29,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_ports_in_a_row(count: int) -> int:
+    """A port P with P + 1 ... P + count - 1 free too: the metrics ports of
+    ``count`` workers."""
+    for _ in range(100):
+        first = free_port()
+        with contextlib.ExitStack() as held:
+            try:
+                for port in range(first, first + count):
+                    probe = held.enter_context(socket.socket())
+                    probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return first
+    raise AssertionError(f"no {count} free ports in a row")
+
+
 class Up:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -38,6 +55,7 @@ class Up:
             "HOOKFLOW_DATA_DIR": str(data_dir),
             "TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}",
             "HOOKFLOW_ALLOW_NETWORKS": "127.0.0.0/8",
+            "HOOKFLOW_WORKERS": "2",  # whatever this machine's cores
         }
         self.env.pop("HOOKFLOW_DATABASE_URL", None)
         self.env.pop("HOOKFLOW_SECRET_KEY", None)
@@ -185,7 +203,7 @@ def test_up_runs_everything_stops_cleanly_and_keeps_state(up: Up) -> None:
 
 
 def test_up_serves_metrics_and_readiness(up: Up) -> None:
-    metrics_port = free_port()
+    metrics_port = free_ports_in_a_row(2)  # one for each worker
     banner = up.start("--metrics-port", str(metrics_port), "--log-format", "json")
     assert f"Metrics:           http://127.0.0.1:{metrics_port}/metrics and /healthz" in banner
     health = httpx.get(f"http://127.0.0.1:{metrics_port}/healthz", timeout=10)

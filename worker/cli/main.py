@@ -24,7 +24,8 @@ COMMANDS = {
     "up": LazyCommand(
         "worker.cli.up:up",
         "Run everything on this machine: Temporal dev server with its UI, the configuration "
-        "database, the codec server, one worker, the REST API and the pane. Ctrl-C stops it all.",
+        "database, the codec server, the REST API and the pane in this process, and the "
+        "workers in processes of their own. Ctrl-C stops it all.",
     ),
     "worker": LazyCommand(
         "worker.cli.worker:worker",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from worker.devstack.devserver import (
     ensure_port_free,
 )
 from worker.devstack.stack import claim, refuse_if_in_use, write_state
+from worker.devstack.workers import WorkerPool, worker_args, worker_env
 from worker.runtime.assembly import connect, running_worker
 from worker.runtime.codec import check_worker_keys
 from worker.runtime.data_dir import StackState
@@ -60,6 +62,13 @@ from worker.runtime.tracing import setup_tracing, shutdown_tracing
     help="The codec server serves /encode too, for the temporal CLI's starts and signals "
     "(it encrypts anything under the real key).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 256),
+    envvar="HOOKFLOW_WORKERS",
+    help="Worker processes beside the API's; 0 runs one worker inside it "
+    "[default: the machine's cores; env HOOKFLOW_WORKERS].",
+)
 @ops_options
 @pass_app
 def up(
@@ -74,11 +83,12 @@ def up(
     temporal_metrics_port: int | None,
     allow_networks: str | None,
     codec_allow_encode: bool,
+    workers: int | None,
     **ops: Any,
 ) -> None:
     """Run everything on this machine: Temporal dev server with its UI, the
-    configuration database, the codec server, one worker, the REST API and the
-    pane. Ctrl-C stops it all."""
+    configuration database, the codec server, the REST API and the pane in this
+    process, and the workers in processes of their own. Ctrl-C stops it all."""
     if data_dir:
         app.data_dir = data_dir
     chosen = UpPorts.of(
@@ -89,6 +99,7 @@ def up(
         http_port=http_port,
         metrics_port=temporal_metrics_port,
         hookflow_metrics_port=ops["metrics_port"],
+        workers=os.cpu_count() or 1 if workers is None else workers,
     )
     asyncio.run(
         _up(
@@ -130,7 +141,9 @@ async def _up(
         ui_codec_endpoint=codec_url,
     )
     codec_server = None
-    ops = Ops.start(options, engine=engine)
+    # With worker processes, each serves its own metrics: this one serves none.
+    own = replace(options, metrics_port=None) if ports.workers else options
+    ops = Ops.start(own, engine=engine)
     try:
         await server.start()
         codec_server = await start_codec_server(
@@ -148,8 +161,29 @@ async def _up(
         client = await connect(settings, codec=codec, runtime=ops.runtime)
         await check_worker_keys(client, codec, task_queue=settings.task_queue)
         await ensure_retention_schedule(client, task_queue=settings.task_queue)
-        async with running_worker(client, settings, engine=engine, box=box) as running:
-            ops.watch(client, running)
+        record_stack(settings, server, ports, allowed=allowed)
+        async with AsyncExitStack() as workers:
+            if ports.workers:
+                pool = WorkerPool(
+                    ports.workers,
+                    args=lambda index: worker_args(
+                        log_format=options.log_format,
+                        metrics_host=options.metrics_host,
+                        metrics_port=ports.hookflow_metrics_port,
+                        index=index,
+                    ),
+                    env=worker_env(settings, allowed=allowed),
+                )
+                workers.push_async_callback(pool.stop)
+                await pool.start()
+                plural = "es" if pool.count > 1 else ""
+                where = f"{pool.count} process{plural} (pids {', '.join(map(str, pool.pids))})"
+            else:
+                running = await workers.enter_async_context(
+                    running_worker(client, settings, engine=engine, box=box)
+                )
+                ops.watch(client, running)
+                where = "in this process (--workers 0)"
             api = await start_api(
                 settings=settings,
                 engine=engine,
@@ -159,13 +193,13 @@ async def _up(
                 port=ports.api_port,
                 temporal_ui=server.ui_url,
             )
-            record_stack(settings, server, ports, allowed=allowed)
             for line in banner(settings, server, ports, allowed=allowed):
                 click.echo(line)
+            click.echo(f"  Workers:           {where}")
             click.echo(f"  REST API, pane:    {api.url}  (keys: hookflow keys create)")
             click.echo(f"  Configuration:     {_redact_url(settings.database_url)}")
-            if ops.describe():
-                click.echo(f"  Metrics:           {ops.describe()}")
+            if metrics := ports.describe_metrics(options.metrics_host) or ops.describe():
+                click.echo(f"  Metrics:           {metrics}")
             click.echo("Press Ctrl-C to stop.")
             await stop.wait()
             click.echo("stopping...")
@@ -192,6 +226,8 @@ class UpPorts:
     http_port: int
     metrics_port: int
     hookflow_metrics_port: int | None = None
+    workers: int = 0
+    """Worker processes; each serves metrics on a port of its own from ``--metrics-port`` on."""
 
     @classmethod
     def of(
@@ -204,6 +240,7 @@ class UpPorts:
         http_port: int | None,
         metrics_port: int | None,
         hookflow_metrics_port: int | None = None,
+        workers: int = 0,
     ) -> UpPorts:
         """The ports of one stack, all fixed (the dev server would pick its HTTP
         and metrics ports at random); CommandError when two are the same."""
@@ -215,9 +252,10 @@ class UpPorts:
             http_port=http_port or port + HTTP_PORT_OFFSET,
             metrics_port=metrics_port or port + METRICS_PORT_OFFSET,
             hookflow_metrics_port=hookflow_metrics_port,
+            workers=workers,
         )
         values = [port, ui_port, codec_port, api_port, chosen.http_port, chosen.metrics_port]
-        values += [hookflow_metrics_port] if hookflow_metrics_port else []
+        values += chosen.hookflow_metrics_ports
         if len(set(values)) < len(values) or max(values) > 65535:
             raise CommandError(
                 f"the ports must differ and stay below 65536: --port {port}, --ui-port {ui_port}, "
@@ -225,13 +263,30 @@ class UpPorts:
                 f"--http-port {chosen.http_port}, "
                 f"--temporal-metrics-port {chosen.metrics_port}, "
                 f"--metrics-port {hookflow_metrics_port}"
+                + (f" to {chosen.hookflow_metrics_ports[-1]}" if workers > 1 else "")
             )
         return chosen
+
+    @property
+    def hookflow_metrics_ports(self) -> list[int]:
+        """``--metrics-port``: this process's, or worker i's at ``--metrics-port`` + i - 1."""
+        if not self.hookflow_metrics_port:
+            return []
+        return [self.hookflow_metrics_port + i for i in range(max(1, self.workers))]
+
+    def describe_metrics(self, host: str) -> str | None:
+        """The banner's line for the workers' metrics ports (None: no worker processes)."""
+        if not self.workers or not self.hookflow_metrics_port:
+            return None
+        first = f"http://{host}:{self.hookflow_metrics_port}/metrics and /healthz"
+        if self.workers == 1:
+            return first
+        return f"{first}  (worker 1; worker i at port {self.hookflow_metrics_port} + i - 1)"
 
     def endpoints(self) -> tuple[tuple[str, int], ...]:
         """Every socket of the stack: no delivery, no Test button reaches them."""
         ports = [self.port, self.ui_port, self.codec_port, self.api_port, self.http_port]
-        ports += [self.metrics_port, self.hookflow_metrics_port or 0]
+        ports += [self.metrics_port, *self.hookflow_metrics_ports]
         return tuple(("127.0.0.1", port) for port in ports if port)
 
     @property
@@ -249,6 +304,9 @@ class UpPorts:
             (self.api_port, "API"),
         ):
             ensure_port_free("127.0.0.1", port, what)
+        if self.workers:  # a worker that cannot serve its metrics would never start
+            for index, port in enumerate(self.hookflow_metrics_ports, start=1):
+                ensure_port_free("127.0.0.1", port, f"metrics of worker {index}")
 
 
 def with_allowed_networks(settings: Settings, option: str | None) -> tuple[Settings, str]:
@@ -283,6 +341,7 @@ def record_stack(settings: Settings, server: DevServer, ports: UpPorts, *, allow
             started_at=datetime.now(UTC),
             api_port=ports.api_port,
             hookflow_metrics_port=ports.hookflow_metrics_port,
+            workers=ports.workers,
         ),
     )
 

@@ -55,7 +55,7 @@ def temporal_binary() -> Path:
     return Path(found)
 
 
-def _prepare_child() -> None:
+def prepare_child() -> None:
     """In the server's process: its files (histories in temporal.db, -wal, -shm)
     are private whatever the user's umask; and it ends if ``hookflow up`` dies
     without cleaning up (SIGKILL, a crash), so no orphan holds ports or database."""
@@ -180,7 +180,7 @@ class DevServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_prepare_child,
+                preexec_fn=prepare_child,
                 env=server_env(),
             )
         deadline = asyncio.get_running_loop().time() + timeout

@@ -30,13 +30,17 @@ class StackState(BaseModel):
     started_at: datetime
     api_port: int | None = None
     hookflow_metrics_port: int | None = None
+    workers: int = 0
+    """Worker processes (``--workers``); worker i's metrics: ``hookflow_metrics_port`` + i - 1."""
 
     def endpoints(self) -> list[str]:
         """Every socket the stack listens on, as ``host:port``."""
         found = [self.temporal_address]
         for url in (self.ui_url, self.codec_url):
             found.append(urlsplit(url).netloc)
-        ports = (self.http_port, self.metrics_port, self.api_port, self.hookflow_metrics_port)
+        ports = [self.http_port, self.metrics_port, self.api_port]
+        if self.hookflow_metrics_port:
+            ports += [self.hookflow_metrics_port + i for i in range(max(1, self.workers))]
         found += [f"127.0.0.1:{port}" for port in ports if port]
         return found
 

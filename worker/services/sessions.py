@@ -56,6 +56,12 @@ from workflows.session import SessionWorkflow
 
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 QUERY_TIMEOUT = timedelta(seconds=10)
+EAGER_START = True
+"""Ask for eager workflow start: where this client also runs the worker of the
+task queue (``hookflow up --workers 0``, a test), the server hands the first
+workflow task back in the start response instead of through its matching
+service; elsewhere the SDK drops the request, so it costs nothing
+(``benchmarks.api`` turns it off to measure it)."""
 
 
 def new_session_id() -> str:
@@ -118,6 +124,7 @@ async def _start(
             task_queue=settings.task_queue,
             search_attributes=attributes,
             static_summary=summary,
+            request_eager_start=EAGER_START,
         )
     except WorkflowAlreadyStartedError:
         raise Conflict(f"{what} already exists") from None
