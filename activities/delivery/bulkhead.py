@@ -30,9 +30,8 @@ from collections import deque
 
 from temporalio import activity
 
-# A tenth of the worker's 200 activity slots (worker.assembly.MAX_ACTIVITIES): enough
-# for about 200 deliveries a second to an endpoint that answers in 100 ms.
-DEFAULT_MAX_IN_FLIGHT = 20
+from activities.contracts.limits import DEFAULT_MAX_IN_FLIGHT
+
 _EWMA = 0.2
 MAX_DELAY = 120.0
 # A put-off activity that has not come back this long after its turn is forgotten.

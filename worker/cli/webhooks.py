@@ -155,7 +155,7 @@ def _signing(shown: WebhookPublic) -> str:
 
 
 def _limits_shown(shown: WebhookPublic) -> list[tuple[str, str]]:
-    from activities.delivery.bulkhead import DEFAULT_MAX_IN_FLIGHT
+    from activities.contracts.limits import DEFAULT_MAX_IN_FLIGHT
 
     rate = f"{shown.rate_limit:g} requests/s (all workers)" if shown.rate_limit else "none"
     cap = f"{shown.max_in_flight} per worker" if shown.max_in_flight else "worker default"
