@@ -181,7 +181,7 @@ async def documents(stack: Stack, review: Review, acme: str, mallory: str) -> No
             # The same signal sent around the API, straight to Temporal.
             settings = Settings.from_env(data_dir=stack.data_dir, env={})
             client = await connect(settings, codec=settings.codec())
-            await client.get_workflow_handle("session-mallory-1").signal(
+            await client.get_workflow_handle("session-mallory:mallory-1").signal(
                 "form_submitted", {"document": entry(ref)}
             )
             await asyncio.sleep(5)

@@ -35,7 +35,13 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.catalog import ARCHIVE, SUBMITTED
-from activities.contracts import ActivityName, session_workflow_id
+from activities.contracts import (
+    ActivityName,
+    legacy_process_workflow_id,
+    legacy_session_workflow_id,
+    process_workflow_id,
+    session_workflow_id,
+)
 from activities.contracts.retention import RetentionInput, RetentionResult
 from activities.contracts.states import SETTLED
 from activities.files.documents import REF_PREFIX
@@ -63,9 +69,14 @@ class OpenSessions:
 
     workflow_ids: frozenset[str]
 
-    def names(self, session_id: str) -> bool:
-        """Whether the session, or the process it is a station of, still runs."""
-        if session_workflow_id(session_id) in self.workflow_ids:
+    def names(self, session_id: str, *, project: str) -> bool:
+        """Whether the project's session, or the process it is a station of, still
+        runs (under its per-project id, or the old form it may have started under)."""
+        sessions = (
+            session_workflow_id(project, session_id),
+            legacy_session_workflow_id(session_id),
+        )
+        if not self.workflow_ids.isdisjoint(sessions):
             return True
         process_hex, sep, _position = session_id.rpartition("-")
         if not sep or not re.fullmatch(r"[0-9a-f]{32}", process_hex):
@@ -73,7 +84,12 @@ class OpenSessions:
         dashed = "-".join(
             (process_hex[:8], process_hex[8:12], process_hex[12:16], process_hex[16:20])
         )
-        return f"process-{dashed}-{process_hex[20:]}" in self.workflow_ids
+        process_id = f"{dashed}-{process_hex[20:]}"
+        processes = (
+            process_workflow_id(project, process_id),
+            legacy_process_workflow_id(process_id),
+        )
+        return not self.workflow_ids.isdisjoint(processes)
 
 
 EVERY_SESSION_OPEN: OpenSessions | None = None
@@ -223,7 +239,7 @@ class Retention:
             rows = list(session.exec(query))
             if not rows:
                 return RetentionResult(), None
-            doomed = [key for key, sid, kind, _ in rows if _goes(sid, kind, running)]
+            doomed = [key for key, sid, kind, _ in rows if _goes(project, sid, kind, running)]
             deleted: list[str] = []
             attempts = 0
             if doomed:
@@ -268,7 +284,7 @@ class Retention:
                     expired, col(Delivery.event_type).in_(FILE_EVENTS)
                 )
             )
-            doomed = [key for key, sid, kind in files if _goes(sid, kind, running)]
+            doomed = [key for key, sid, kind in files if _goes(project, sid, kind, running)]
             kept = 0
             for chunk in _chunks(doomed, self._batch):
                 deliveries += len(chunk)
@@ -301,7 +317,7 @@ class Retention:
                     and cutoff is not None
                     and delivery.status in _SETTLED
                     and delivery.updated_at < cutoff
-                    and _goes(delivery.session_id, delivery.event_type, running)
+                    and _goes(delivery.project, delivery.session_id, delivery.event_type, running)
                 )
                 if not goes:
                     text = json.dumps(envelope_of(delivery, box=self._box))
@@ -332,12 +348,12 @@ class Retention:
         return removed
 
 
-def _goes(session_id: str, event_type: str, running: OpenSessions | None) -> bool:
+def _goes(project: str, session_id: str, event_type: str, running: OpenSessions | None) -> bool:
     """Whether an expired delivery may go: one that names files stays while its
     session (or process) runs, and while that is unknown."""
     if event_type not in FILE_EVENTS:
         return True
-    return running is not None and not running.names(session_id)
+    return running is not None and not running.names(session_id, project=project)
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
