@@ -40,6 +40,7 @@ async def test_two_projects_use_one_id_and_each_reads_its_own(
     add_webhook(
         api.engine, api.box, project="globex", type="session_created", url=receiver.url("/g")
     )
+    add_webhook(api.engine, api.box, project="acme", type="form_loaded", url=receiver.url("/l"))
     session_id = new_id()
     async with api.http(api.key("acme")) as acme, api.http(api.key("globex")) as globex:
         made = await acme.post("/api/v1/sessions", json={"id": session_id})
@@ -74,8 +75,12 @@ async def test_two_projects_use_one_id_and_each_reads_its_own(
             )
             assert "acme, globex" in unnamed.json()["detail"]
 
-    # The command line reads each the same way.
-    for project, events in (("acme", 1), ("globex", 2)):
+    # The command line signals and reads each the same way.
+    await asyncio.to_thread(
+        cli.ok, "sessions", "signal", session_id, "form_loaded", "--project", "acme"
+    )
+    await wait_for_requests(receiver, 1, "/l")
+    for project, events in (("acme", 2), ("globex", 2)):
         out = await asyncio.to_thread(
             cli.ok, "sessions", "show", session_id, "--project", project, "--json"
         )
