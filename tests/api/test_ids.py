@@ -13,7 +13,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle
 from temporalio.service import RPCError
 
-from activities.contracts import CreateSession
+from activities.contracts import CreateProcess, CreateSession, Station
 from tests.api.conftest import Api
 from tests.helpers import add_webhook, eventually, new_id, wait_for_requests
 from tests.worker.cli import Cli
@@ -214,3 +214,27 @@ async def test_process_stations_have_per_project_ids(api: Api, client: Client) -
         theirs = (await globex.get(f"/api/v1/processes/{process_id}")).json()
         assert theirs["project"] == "globex"
         assert [s["status"] for s in theirs["stations"]] == ["active", "waiting"]
+
+
+async def test_an_old_form_process_is_its_projects_only(api: Api, client: Client) -> None:
+    process_id, unknown = uuid.uuid4(), uuid.uuid4()
+    req = CreateProcess(id=process_id, project="acme", sessions=[Station(template="a")])
+    await client.start_workflow(
+        "BusinessProcess",
+        req,
+        id=f"process-{process_id}",  # as processes were started before ids were per project
+        task_queue=api.settings.task_queue,
+        search_attributes=initial_attributes(project="acme", process_id=str(process_id)),
+    )
+    async with api.http(api.key("acme")) as acme, api.http(api.key("globex")) as globex:
+        shown = await eventually(
+            lambda: acme.get(f"/api/v1/processes/{process_id}"),
+            lambda r: r.status_code == 200 and r.json()["stations"][0]["status"] == "active",
+        )
+        assert shown.json()["project"] == "acme"
+        sent = await acme.post(f"/api/v1/processes/{process_id}/signals/form_loaded")
+        assert sent.status_code == 202, sent.text
+        answer = await globex.get(f"/api/v1/processes/{process_id}")
+        none = await globex.get(f"/api/v1/processes/{unknown}")
+        assert answer.status_code == none.status_code == 404
+        assert _shown(answer.json(), str(process_id)) == _shown(none.json(), str(unknown))
