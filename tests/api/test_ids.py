@@ -10,11 +10,13 @@ import json
 import uuid
 from typing import Any
 
+import httpx
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle
 from temporalio.service import RPCError
 
 from activities.contracts import CreateProcess, CreateSession, Station
 from tests.api.conftest import Api
+from tests.api.test_pane_security import sign_in
 from tests.helpers import add_webhook, eventually, new_id, wait_for_requests
 from tests.worker.cli import Cli
 from worker.devstack.receiver import Receiver, Reply
@@ -238,3 +240,25 @@ async def test_an_old_form_process_is_its_projects_only(api: Api, client: Client
         none = await globex.get(f"/api/v1/processes/{unknown}")
         assert answer.status_code == none.status_code == 404
         assert _shown(answer.json(), str(process_id)) == _shown(none.json(), str(unknown))
+
+
+async def test_the_pane_shows_the_signed_in_projects_session(api: Api, receiver: Receiver) -> None:
+    add_webhook(
+        api.engine, api.box, project="globex", type="session_created", url=receiver.url("/g")
+    )
+    session_id, unknown = new_id(), new_id()
+    async with api.http(api.key("acme")) as acme, api.http(api.key("globex")) as globex:
+        assert (await acme.post("/api/v1/sessions", json={"id": session_id})).status_code == 201
+        assert (await globex.post("/api/v1/sessions", json={"id": session_id})).status_code == 201
+    await wait_for_requests(receiver, 1, "/g")
+    async with httpx.AsyncClient(base_url=api.url) as pane:
+        assert (await sign_in(pane, api.key("globex"))).status_code == 303
+        page = await pane.get(f"/sessions/{session_id}")
+        assert page.status_code == 200 and "Project <b>globex</b>" in page.text
+        listed = await eventually(lambda: pane.get("/deliveries"), lambda r: session_id in r.text)
+        assert f'href="/sessions/{session_id}?project=globex"' in listed.text
+        # Asking for acme's session from globex's pane is refused without looking.
+        other = await pane.get(f"/sessions/{session_id}?project=acme")
+        assert other.status_code == 403
+        none = await pane.get(f"/sessions/{unknown}")
+        assert none.status_code == 404
