@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import re
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -72,24 +73,15 @@ class OpenSessions:
     def names(self, session_id: str, *, project: str) -> bool:
         """Whether the project's session, or the process it is a station of, still
         runs (under its per-project id, or the old form it may have started under)."""
-        sessions = (
-            session_workflow_id(project, session_id),
-            legacy_session_workflow_id(session_id),
-        )
-        if not self.workflow_ids.isdisjoint(sessions):
+        ids = (session_workflow_id(project, session_id), legacy_session_workflow_id(session_id))
+        if not self.workflow_ids.isdisjoint(ids):
             return True
         process_hex, sep, _position = session_id.rpartition("-")
         if not sep or not re.fullmatch(r"[0-9a-f]{32}", process_hex):
             return False
-        dashed = "-".join(
-            (process_hex[:8], process_hex[8:12], process_hex[12:16], process_hex[16:20])
-        )
-        process_id = f"{dashed}-{process_hex[20:]}"
-        processes = (
-            process_workflow_id(project, process_id),
-            legacy_process_workflow_id(process_id),
-        )
-        return not self.workflow_ids.isdisjoint(processes)
+        process_id = str(uuid.UUID(process_hex))
+        ids = (process_workflow_id(project, process_id), legacy_process_workflow_id(process_id))
+        return not self.workflow_ids.isdisjoint(ids)
 
 
 EVERY_SESSION_OPEN: OpenSessions | None = None
