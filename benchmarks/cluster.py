@@ -155,7 +155,7 @@ class Producer:
 
     async def _signal(self, session_id: str, n: int) -> None:
         payload = {"storage": {"n": n}, "event_id": f"{session_id}-{n}"}
-        handle = self.clients[0].get_workflow_handle(session_workflow_id(session_id))
+        handle = self.clients[0].get_workflow_handle(session_workflow_id(self.project, session_id))
         await self._retry(lambda: handle.signal("storage_completed", payload))
         self.produced.add((session_id, n))
         self.last_at = time.time()

@@ -210,7 +210,7 @@ class Run:
         client = self.producer.clients[0]
 
         async def one(session_id: str) -> tuple[str, SessionState | None]:
-            handle = client.get_workflow_handle(f"session-{session_id}")
+            handle = client.get_workflow_handle(f"session-faults:{session_id}")
             try:
                 return session_id, await handle.query("state", result_type=SessionState)
             except Exception:  # a session that does not answer: every row of it disagrees

@@ -23,10 +23,14 @@ STORAGE_AFTER_ARCHIVE = "storage-after-archive"
 # The outbox records the transitions it decides in the delivery log, waits out
 # put-offs itself, and sessions read their webhooks at every dispatch.
 DELIVERY_LOG = "delivery-log"
+# A process starts its stations under per-project ids (``session-<project>:<id>``;
+# before: ``session-<id>``, one namespace for every project).
+PROJECT_IDS = "project-ids"
 
 REMOVE_AFTER: dict[str, date] = {
     LOCAL_ACTIVITIES: date(2027, 2, 1),
     HANDOVER_AFTER_DRAIN: date(2027, 2, 1),
     STORAGE_AFTER_ARCHIVE: date(2027, 2, 1),
     DELIVERY_LOG: date(2027, 2, 15),
+    PROJECT_IDS: date(2027, 2, 15),
 }

@@ -40,13 +40,14 @@ with workflow.unsafe.imports_passed_through():
         StationResult,
         StationState,
         WebhookTarget,
+        legacy_session_workflow_id,
         session_workflow_id,
     )
     from workflows import calls, visibility
     from workflows.events import EventLog
     from workflows.ledger import alert_data
     from workflows.outbox import Outbox
-    from workflows.patches import DELIVERY_LOG, LOCAL_ACTIVITIES
+    from workflows.patches import DELIVERY_LOG, LOCAL_ACTIVITIES, PROJECT_IDS
     from workflows.session import SessionWorkflow
 
 
@@ -72,10 +73,13 @@ class BusinessProcessWorkflow:
         self._publish()
         for position in range(1, len(req.sessions) + 1):
             session_id = req.station_id(position)
+            per_project = workflow.patched(PROJECT_IDS)  # before: one namespace for every project
             station = await workflow.start_child_workflow(
                 SessionWorkflow.run,
                 self._station_request(position),
-                id=session_workflow_id(session_id),
+                id=session_workflow_id(req.project, session_id)
+                if per_project
+                else legacy_session_workflow_id(session_id),
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 static_summary=f"{req.project} process {req.id} station {position}",
             )

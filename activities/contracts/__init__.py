@@ -23,6 +23,8 @@ from activities.contracts.base import (
     SessionStatus,
     Slug,
     UtcDatetime,
+    legacy_process_workflow_id,
+    legacy_session_workflow_id,
     process_workflow_id,
     session_workflow_id,
 )
@@ -137,6 +139,8 @@ __all__ = [
     "UtcDatetime",
     "Waiting",
     "WebhookTarget",
+    "legacy_process_workflow_id",
+    "legacy_session_workflow_id",
     "process_workflow_id",
     "session_workflow_id",
 ]

@@ -46,13 +46,26 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=False)
 
 
-def session_workflow_id(session_id: str) -> str:
-    """The ``Session`` workflow's id: the one place it is built."""
+def session_workflow_id(project: str, session_id: str) -> str:
+    """The ``Session`` workflow's id: the one place it is built. Ids are per
+    project; ``:`` is in neither a project nor a session id, so the form is
+    unambiguous and never one of the old form's."""
+    return f"session-{project}:{session_id}"
+
+
+def process_workflow_id(project: str, process_id: object) -> str:
+    """The ``BusinessProcess`` workflow's id: the one place it is built."""
+    return f"process-{project}:{process_id}"
+
+
+def legacy_session_workflow_id(session_id: str) -> str:
+    """A session's id before ids were per project (``session-<id>``): such a
+    session is still found, after its project is checked."""
     return f"session-{session_id}"
 
 
-def process_workflow_id(process_id: object) -> str:
-    """The ``BusinessProcess`` workflow's id: the one place it is built."""
+def legacy_process_workflow_id(process_id: object) -> str:
+    """A process's id before ids were per project (``process-<id>``)."""
     return f"process-{process_id}"
 
 

@@ -47,7 +47,7 @@ class CreateProcess(Model):
 
     @property
     def workflow_id(self) -> str:
-        return process_workflow_id(self.id)
+        return process_workflow_id(self.project, self.id)
 
     def station_id(self, position: int) -> str:
         """The session id of the station at ``position`` (1-based), derived from the process."""

@@ -92,7 +92,7 @@ class CreateSession(Model):
 
     @property
     def workflow_id(self) -> str:
-        return session_workflow_id(self.id)
+        return session_workflow_id(self.project, self.id)
 
 
 class SignalPayload(Model):

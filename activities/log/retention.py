@@ -194,7 +194,7 @@ class Retention:
             rows = list(session.exec(query))
             if not rows:
                 return RetentionResult(), None
-            doomed = [key for key, sid, kind, _ in rows if _goes(sid, kind, running)]
+            doomed = [key for key, sid, kind, _ in rows if _goes(project, sid, kind, running)]
             deleted: list[str] = []
             attempts = 0
             if doomed:
@@ -246,7 +246,7 @@ class Retention:
                     expired, col(Delivery.event_type).in_(FILE_EVENTS)
                 )
             )
-            doomed = [key for key, sid, kind in files if _goes(sid, kind, running)]
+            doomed = [key for key, sid, kind in files if _goes(project, sid, kind, running)]
             kept = 0
             for chunk in _chunks(doomed, self._batch):
                 deliveries += len(chunk)
@@ -279,7 +279,7 @@ class Retention:
                     and cutoff is not None
                     and delivery.status in _SETTLED
                     and delivery.updated_at < cutoff
-                    and _goes(delivery.session_id, delivery.event_type, running)
+                    and _goes(delivery.project, delivery.session_id, delivery.event_type, running)
                 )
                 if not goes:
                     text = json.dumps(envelope_of(delivery, box=self._box))
@@ -310,12 +310,12 @@ class Retention:
         return removed
 
 
-def _goes(session_id: str, event_type: str, running: OpenSessions | None) -> bool:
+def _goes(project: str, session_id: str, event_type: str, running: OpenSessions | None) -> bool:
     """Whether an expired delivery may go: one that names files stays while its
     session (or process) runs, and while that is unknown."""
     if event_type not in FILE_EVENTS:
         return True
-    return running is not None and not running.names(session_id)
+    return running is not None and not running.names(session_id, project=project)
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

@@ -38,7 +38,7 @@ def test_documented_create_session_parses() -> None:
     assert req.expires_in == timedelta(days=7)
     assert req.retention == timedelta(days=30)
     assert req.integrations[0].uuid == uuid.UUID("7d0c2a52-0a4e-4f55-9f0e-2f0c8d6b5e11")
-    assert req.workflow_id == "session-xM72By4JkM"
+    assert req.workflow_id == "session-acme:xM72By4JkM"
 
 
 def test_minimal_session_derives_ids_deterministically() -> None:

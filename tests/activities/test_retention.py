@@ -284,3 +284,20 @@ async def test_stored_archives_go_at_their_projects_retention(
     left = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
     assert left == ["all/young.zip", "brief/new/form_data.json"]
     assert not (root / "brief" / "old").exists()  # an emptied folder goes too
+
+
+def test_open_sessions_are_a_projects_own_under_either_id_form() -> None:
+    """A running session keeps its files under its per-project id or the old
+    form; another project's running session of the same id keeps nothing."""
+    process = uuid.uuid4()
+    running = OpenSessions(
+        frozenset(
+            {"session-acme:new1", "session-old1", f"process-acme:{process}", "session-globex:g1"}
+        )
+    )
+    assert running.names("new1", project="acme")
+    assert running.names("old1", project="acme")  # started before ids were per project
+    assert running.names(f"{process.hex}-2", project="acme")
+    assert not running.names("new1", project="globex")
+    assert not running.names("g1", project="acme")
+    assert not running.names(f"{process.hex}-2", project="globex")

@@ -62,7 +62,7 @@ async def test_another_projects_document_is_refused_and_never_delivered(
 
         # A signal sent another way (the temporal CLI, an SDK) reaches the session;
         # the archive activity refuses the reference and sends nothing.
-        handle = client.get_workflow_handle("session-squat1")
+        handle = client.get_workflow_handle("session-globex:squat1")
         await handle.signal("form_submitted", {"document": entry(ref)})
         state = await eventually(
             lambda: globex.get("/api/v1/sessions/squat1"),

@@ -34,8 +34,8 @@ async def test_create_signal_and_show_a_session(api: Api, receiver: Receiver) ->
         assert made.status_code == 201, made.text
         started = made.json()
         session_id = started["id"]
-        assert len(session_id) == 10 and started["workflow_id"] == f"session-{session_id}"
-        assert started["temporal_ui"].endswith(f"/workflows/session-{session_id}")
+        assert len(session_id) == 10 and started["workflow_id"] == f"session-acme:{session_id}"
+        assert started["temporal_ui"].endswith(f"/workflows/session-acme:{session_id}")
         [created] = await wait_for_requests(receiver, 1, "/c")
         assert created.json()["session"]["labels"] == {"CUSTOMER_TAG": "CUSTOMER_VALUE"}
 
@@ -98,7 +98,7 @@ async def test_unknown_or_disabled_integration_is_422_and_nothing_starts(
             )
             assert answer.status_code == 422 and message in answer.json()["detail"]
             try:
-                await client.get_workflow_handle(f"session-{session_id}").describe()
+                await client.get_workflow_handle(f"session-acme:{session_id}").describe()
             except RPCError:
                 pass
             else:

@@ -110,7 +110,7 @@ async def _process_history(client: Client, settings: Settings) -> WorkflowHistor
         "BusinessProcess", req, id=req.workflow_id, task_queue=settings.task_queue
     )
     for position in (1, 2):
-        station = client.get_workflow_handle(f"session-{req.station_id(position)}")
+        station = client.get_workflow_handle(f"session-{req.project}:{req.station_id(position)}")
         for _ in range(100):
             try:
                 await station.describe()

@@ -38,7 +38,7 @@ async def test_ended_sessions_are_shown_and_listed_by_project_status_and_templat
     other = await asyncio.to_thread(create, "loan-approval")
     await wait_for_requests(receiver, 3, "/c")
     await asyncio.to_thread(cli.ok, "sessions", "signal", ended, "delete")
-    await client.get_workflow_handle(f"session-{ended}").result()
+    await client.get_workflow_handle(f"session-{project}:{ended}").result()
 
     shown = await asyncio.to_thread(cli.ok, "sessions", "show", ended)
     headline, header, row = shown.splitlines()[:3]
@@ -78,7 +78,7 @@ async def test_a_terminated_session_is_shown_from_the_delivery_log(
         await asyncio.to_thread(cli.ok, "sessions", "create", "--project", project)
     ).strip()
     await wait_for_requests(receiver, 1, "/t")
-    handle = client.get_workflow_handle(f"session-{session_id}")
+    handle = client.get_workflow_handle(f"session-{project}:{session_id}")
     await eventually(
         lambda: asyncio.to_thread(cli.ok, "deliveries", "list", "--session", session_id, "--json"),
         lambda out: bool(json.loads(out)) and json.loads(out)[0]["status"] == "delivered",
@@ -126,20 +126,20 @@ async def test_the_process_example_in_help_starts_a_process(
     process_id = uuid.UUID(
         (await asyncio.to_thread(cli.ok, "processes", "create", str(request))).strip()
     )
-    described = await client.get_workflow_handle(f"process-{process_id}").describe()
+    described = await client.get_workflow_handle(f"process-acme:{process_id}").describe()
     assert described.workflow_type == "BusinessProcess"
 
 
 async def test_an_archived_process_shows_without_a_worker(
     cli: Cli, client: Client, settings: Settings, engine, box: SecretBox, tmp_path: Path
 ) -> None:
-    process_id = uuid.uuid4()
+    process_id, project = uuid.uuid4(), f"p{uuid.uuid4().hex[:8]}"
     request = tmp_path / "process.json"
     request.write_text(
         json.dumps(
             {
                 "id": str(process_id),
-                "project": f"p{uuid.uuid4().hex[:8]}",
+                "project": project,
                 "sessions": [{"template": "loan-application"}, {"template": "loan-approval"}],
             }
         )
@@ -154,7 +154,7 @@ async def test_an_archived_process_shows_without_a_worker(
                 ),
                 lambda result: result[0] == 0,
             )
-        await client.get_workflow_handle(f"process-{process_id}").result()
+        await client.get_workflow_handle(f"process-{project}:{process_id}").result()
     shown = await asyncio.to_thread(cli.ok, "processes", "show", str(process_id))
     lines = shown.splitlines()
     assert lines[0].endswith(": archived")

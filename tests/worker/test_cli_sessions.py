@@ -119,7 +119,7 @@ async def test_create_refuses_unknown_or_disabled_integration(
     )
     assert "uuid" in err.lower() and len(err.strip().splitlines()) == 1
     with pytest.raises(RPCError):
-        await client.get_workflow_handle(f"session-{session_id}").describe()
+        await client.get_workflow_handle(f"session-acme:{session_id}").describe()
 
 
 async def test_signal_errors_are_one_line(cli: Cli, client: Client, worker: Worker) -> None:
@@ -204,7 +204,7 @@ async def test_failed_delivery_is_found_and_redelivered(
     [record] = shown_session["deliveries"]
     assert (record["status"], record["attempts"], record["status_code"]) == ("delivered", 4, 200)
     # The session was running: it sent the delivery again itself.
-    assert out.split("(")[1].rstrip(")\n") == f"session-{session_id}"
+    assert out.split("(")[1].rstrip(")\n") == f"session-acme:{session_id}"
 
 
 async def test_replay_a_session_stream_from_a_sequence(
@@ -385,7 +385,7 @@ async def test_create_json_prints_the_created_session_once(
     created = json.loads(out)
     assert created == {
         "id": created["id"],
-        "workflow_id": f"session-{created['id']}",
+        "workflow_id": f"session-acme:{created['id']}",
         "project": "acme",
     }
     described = await client.get_workflow_handle(created["workflow_id"]).describe()

@@ -109,7 +109,7 @@ async def test_metrics_and_json_log_during_a_run(
         assert worker.stop() == 0
         engine.dispose()
 
-    assert_json_log(log.read_text(), session=handle.id.removeprefix("session-"))
+    assert_json_log(log.read_text(), session=handle.id.rpartition(":")[2])
 
 
 def holds(check: Callable[[Metrics], None], m: Metrics) -> bool:

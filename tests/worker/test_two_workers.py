@@ -88,7 +88,7 @@ async def run_session(client: Client, settings: Settings) -> str:
     handle = await start(client, settings)
     for n in range(EVENTS):
         await handle.signal("form_loaded", {"client": CLIENT, "event_id": f"load-{n}"})
-    return handle.id.removeprefix("session-")
+    return handle.id.rpartition(":")[2]
 
 
 def distinct(receiver: Receiver) -> set[str]:

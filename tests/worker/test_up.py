@@ -421,7 +421,7 @@ def test_up_encrypts_serves_its_codec_to_the_ui_and_refuses_a_wrong_key(
 
     created = up.hookflow("sessions", "create", "--project", "acme", "--template", "t-7431")
     assert created.returncode == 0, created.stderr
-    workflow_id = f"session-{created.stdout.strip()}"
+    workflow_id = f"session-acme:{created.stdout.strip()}"
     show = ("workflow", "show", "--workflow-id", workflow_id, "--detailed")
     assert "t-7431" not in up.temporal_cli(*show).stdout.replace("HookflowTemplate", "")
     decoded = up.temporal_cli(*show, "--codec-endpoint", codec_url)
@@ -448,7 +448,13 @@ def test_up_honours_the_codec_token(up: Up) -> None:
     codec_url = f"http://127.0.0.1:{up.codec_port}"
     created = up.hookflow("sessions", "create", "--project", "acme", "--template", "t-7431")
     assert created.returncode == 0, created.stderr
-    show = ("workflow", "show", "--workflow-id", f"session-{created.stdout.strip()}", "--detailed")
+    show = (
+        "workflow",
+        "show",
+        "--workflow-id",
+        f"session-acme:{created.stdout.strip()}",
+        "--detailed",
+    )
     refused = up.temporal_cli(*show, "--codec-endpoint", codec_url)
     assert "input[0].template: t-7431" not in refused.stdout
     assert httpx.post(f"{codec_url}/decode", content="{}", timeout=10).status_code == 401

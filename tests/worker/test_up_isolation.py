@@ -36,7 +36,7 @@ async def test_oversized_signal_is_refused_at_send_time_and_the_session_goes_on(
     created = up.hookflow("sessions", "create", "--project", "acme", "--id", "bigsignal1")
     assert created.returncode == 0, created.stderr
     client = await Client.connect(f"127.0.0.1:{up.port}")
-    handle = client.get_workflow_handle("session-bigsignal1")
+    handle = client.get_workflow_handle("session-acme:bigsignal1")
 
     # 1.9 MB: under Temporal's default limit (2 MiB), it reached history before.
     with pytest.raises(RPCError, match="(?i)size exceeds"):

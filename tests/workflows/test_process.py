@@ -83,7 +83,9 @@ async def test_three_stations_three_created_one_archive(
             handle, lambda s, p=position: s.stations[p - 1].status == "active"
         )
         assert [s.status for s in state.stations[position:]] == ["waiting"] * (3 - position)
-        station = client.get_workflow_handle(f"session-{req.station_id(position)}")
+        station = client.get_workflow_handle(
+            session_workflow_id(req.project, req.station_id(position))
+        )
         payload: dict[str, object] = {
             "client": {"ip": f"203.0.113.{position}"},
             "form_data": {f"step{position}": True},
@@ -132,9 +134,13 @@ async def test_expired_station_stops_the_process(
         result_type=ProcessState,
     )
     await wait_process(handle, lambda s: s.stations[0].status == "active")
-    await client.get_workflow_handle(f"session-{req.station_id(1)}").signal("form_submitted", {})
+    await client.get_workflow_handle(session_workflow_id(req.project, req.station_id(1))).signal(
+        "form_submitted", {}
+    )
     await wait_process(handle, lambda s: s.stations[1].status == "active")
-    await client.get_workflow_handle(f"session-{req.station_id(2)}").signal("expire")
+    await client.get_workflow_handle(session_workflow_id(req.project, req.station_id(2))).signal(
+        "expire"
+    )
     result = await handle.result()
     assert result.status == ProcessStatus.EXPIRED
     assert [s.status for s in result.stations] == ["submitted", "expired", "waiting"]
@@ -155,7 +161,7 @@ async def test_a_terminated_or_deleted_station_stops_its_process(
             result_type=ProcessState,
         )
         await wait_process(handle, lambda s: s.stations[0].status == "active")
-        station = client.get_workflow_handle(session_workflow_id(req.station_id(1)))
+        station = client.get_workflow_handle(session_workflow_id(req.project, req.station_id(1)))
         if end == "terminate":
             await station.terminate("by an operator")
         else:

@@ -49,7 +49,7 @@ async def test_retention_runs_on_the_worker_and_keeps_a_running_sessions_files(
 ) -> None:
     old = _rows(engine, project="acme", count=30, age=40 * DAY)
     session = await start(client, settings)
-    session_id = session.id.removeprefix("session-")
+    session_id = session.id.rpartition(":")[2]
     named = _rows(
         engine, project="acme", count=1, age=40 * DAY, event_type=SUBMITTED, session_id=session_id
     )

@@ -50,7 +50,7 @@ async def test_archive_files_are_stored_then_called_back(
     add_webhook(engine, box, type="storage_callback", url=receiver.url("/stored"))
     ref = LocalDocumentStore(settings.documents).put(io.BytesIO(b"%PDF signed"), project="acme")
     handle = await start(client, settings, template="loan")
-    session_id = (await handle.describe()).id.removeprefix("session-")
+    session_id = (await handle.describe()).id.rpartition(":")[2]
     await handle.signal(
         "form_submitted",
         {

@@ -16,33 +16,16 @@ from activities.contracts import Slug
 from activities.errors import ConfigError, DocumentNotFound, LinkRefused, NotFound
 from activities.files.documents import named_refs
 from activities.files.links import PURPOSE, DocumentLinks
-from worker.api.auth import Principal
 from worker.api.dependencies import Services, services_of
 from worker.api.errors import ERROR_RESPONSES, Forbidden
-from worker.services.sessions import session_state, workflow_project
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
 
-async def check_documents(
-    services: Services, caller: Principal, session_id: str, payload: dict[str, Any]
-) -> None:
-    """422 unless every document ``payload`` names is one of the session's project."""
+async def check_documents(services: Services, project: str, payload: dict[str, Any]) -> None:
+    """422 unless every document ``payload`` names is one of ``project`` (the
+    session's own, as the caller's request resolved it)."""
     refs = named_refs(payload)
-    if not refs:
-        return
-    project = caller.project
-    if project is None:  # an admin key: the session's own project
-        client = await services.temporal.client()
-        what = f"session {session_id}"
-        project = await workflow_project(
-            client=client, workflow_id=f"session-{session_id}", what=what
-        )
-        if project is None:
-            state = await session_state(
-                client=client, engine=services.engine, session_id=session_id
-            )
-            project = state.project
     for ref in refs:
         if not await run_in_threadpool(services.documents.exists, ref, project=project):
             raise ConfigError(f"no document {ref[:80]}: upload it first (POST /api/v1/documents)")

@@ -10,7 +10,7 @@ import click
 from sqlmodel import Session
 from temporalio.client import Client
 
-from activities.contracts import CreateSession, DeliveryStatus, SessionState
+from activities.contracts import CreateSession, DeliveryStatus, SessionState, session_workflow_id
 from activities.delivery.guard import parse_networks
 from activities.delivery.signing import new_secret
 from activities.store.crypto import SecretBox
@@ -182,7 +182,10 @@ def _show(receiver: Receiver, state: SessionState, ui: str) -> None:
         )
     if any(d.status != DeliveryStatus.DELIVERED for d in state.deliveries):
         raise CommandError("some demo deliveries did not arrive")
-    click.echo(f"\nLook in the Web UI: {ui}/namespaces/default/workflows/session-{state.id}")
+    click.echo(
+        f"\nLook in the Web UI: {ui}/namespaces/default/workflows/"
+        + session_workflow_id(state.project, state.id)
+    )
     click.echo(f'  or search:  HookflowSessionId = "{state.id}"')
-    click.echo(f"  or run:     hookflow sessions show {state.id}")
+    click.echo(f"  or run:     hookflow sessions show {state.id} --project {state.project}")
     click.echo(f"              hookflow deliveries list --session {state.id}")

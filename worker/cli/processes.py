@@ -56,14 +56,17 @@ def create(app: AppContext, file: str) -> None:
 @processes.command("show")
 @click.argument("process_id", metavar="PROCESS")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--project", help="The process's project (ids are per project).")
 @pass_app
-def show(app: AppContext, process_id: str, as_json: bool) -> None:
+def show(app: AppContext, process_id: str, as_json: bool, project: str | None) -> None:
     """Show a process: its stations and its archive deliveries."""
 
     engine, _box = app.store()
 
     async def query(client: Client) -> ProcessState:
-        return await process_state(client=client, process_id=process_id, engine=engine)
+        return await process_state(
+            client=client, project=project, process_id=process_id, engine=engine
+        )
 
     state = run_with_client(app.settings, query)
     if as_json:

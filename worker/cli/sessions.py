@@ -158,9 +158,15 @@ def _duration(text: str | None, option: str) -> float | str | None:
 @click.argument("name", metavar="SIGNAL", type=click.Choice(list(BY_SIGNAL)))
 @click.option("--data", help="Payload: JSON, or @FILE.")
 @click.option("--event-id", help="Event id: a repeated id is one event.")
+@click.option("--project", help="The session's project (ids are per project).")
 @pass_app
 def signal_(
-    app: AppContext, session_id: str, name: str, data: str | None, event_id: str | None
+    app: AppContext,
+    session_id: str,
+    name: str,
+    data: str | None,
+    event_id: str | None,
+    project: str | None,
 ) -> None:
     """Send a lifecycle signal to a session."""
     payload = load_json_arg(data, "--data") if data else {}
@@ -175,7 +181,7 @@ def signal_(
     run_with_client(
         app.settings,
         lambda client: signal_session(
-            client=client, session_id=session_id, name=name, payload=checked
+            client=client, project=project, session_id=session_id, name=name, payload=checked
         ),
     )
     click.echo(f"sent {name} to {session_id}")
@@ -185,8 +191,11 @@ def signal_(
 @click.argument("session_id", metavar="SESSION")
 @click.option("--data", required=True, help='{"change": {"id", "type", "value"}, "fields": [...]}')
 @click.option("--json", "as_json", is_flag=True, help='The answer as JSON: [{"id", "value"}].')
+@click.option("--project", help="The session's project (ids are per project).")
 @pass_app
-def field_changed_(app: AppContext, session_id: str, data: str, as_json: bool) -> None:
+def field_changed_(
+    app: AppContext, session_id: str, data: str, as_json: bool, project: str | None
+) -> None:
     """Ask the project's remote_data webhooks for values, as the form does while
     it is edited; prints each value answered (ID  VALUE)."""
     payload = load_json_arg(data, "--data")
@@ -196,7 +205,9 @@ def field_changed_(app: AppContext, session_id: str, data: str, as_json: bool) -
         raise CommandError(f"--data: {describe_validation(err)}") from None
     values = run_with_client(
         app.settings,
-        lambda client: field_changed(client=client, session_id=session_id, change=change),
+        lambda client: field_changed(
+            client=client, project=project, session_id=session_id, change=change
+        ),
     )
     if as_json:
         print_json([value.model_dump(mode="json") for value in values])
@@ -210,15 +221,16 @@ def field_changed_(app: AppContext, session_id: str, data: str, as_json: bool) -
 @sessions.command("show")
 @click.argument("session_id", metavar="SESSION")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--project", help="The session's project (ids are per project).")
 @pass_app
-def show(app: AppContext, session_id: str, as_json: bool) -> None:
+def show(app: AppContext, session_id: str, as_json: bool, project: str | None) -> None:
     """Show a session, running or ended: status, events, deliveries and their outcome."""
 
     engine, _box = app.store()
 
     async def fetch(client: Client) -> SessionView | None:
         try:
-            return await read_session(client, engine, session_id)
+            return await read_session(client, engine, session_id, project=project)
         except RPCError as err:
             raise rpc_failure(err, f"session {session_id}") from None
 

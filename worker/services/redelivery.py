@@ -32,11 +32,11 @@ from activities.contracts import (
     Redeliver,
     RedeliverProgress,
     SessionState,
-    session_workflow_id,
 )
 from activities.errors import Conflict
 from activities.store.crypto import SecretBox
 from worker.runtime.settings import Settings
+from worker.services.ids import find, workflow_id
 from worker.services.redelivery_plans import WindowStatus, plan_one, plan_window
 from workflows.redeliver import RedeliverWorkflow
 
@@ -116,7 +116,7 @@ async def _start_stream(
     deliveries (failed or held: released in order; waiting: tried now), else
     with a ``Redeliver`` workflow whose id is the request's, so a request
     repeated while it runs, or with the same idempotency key, redelivers once."""
-    session = client.get_workflow_handle(session_workflow_id(req.items[0].envelope.session.id))
+    session = await _session_of(client, req)
     stream = _Stream(session, req, by_session=True)
     # The log and the session agree within moments (the session records what it
     # decides through a local activity; the log may also be a moment ahead of it):
@@ -171,12 +171,26 @@ async def _start_stream(
     return _Stream(handle, req, by_session=False)
 
 
+async def _session_of(client: Client, req: Redeliver) -> WorkflowHandle[Any, Any]:
+    """The stream's session: of the request's project, under the per-project id
+    or the old form; one that has gone answers no query, so the log sends it."""
+    session_id = req.items[0].envelope.session.id
+    try:
+        found = await find(client, "session", project=req.project, object_id=session_id)
+    except Exception:  # Temporal cannot say: the log sends the stream
+        found = None
+    if found is not None:
+        return found.handle
+    return client.get_workflow_handle(workflow_id("session", req.project, session_id))
+
+
 def _redelivery_id(req: Redeliver, key: str | None) -> str:
     """The same request (the same deliveries, as far along as they were), or the
     same idempotency key, names the same workflow."""
     what = key or json.dumps(
         [str(req.items[0].target.id), [(i.envelope.event.id, i.attempts) for i in req.items]]
     )
+    what = f"{req.project}:{what}" if key else what  # one project's key is not another's
     return "redeliver-" + hashlib.sha256(what.encode()).hexdigest()[:20]
 
 

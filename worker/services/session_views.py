@@ -17,11 +17,12 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
 
-from activities.contracts import DeliveryRecord, DeliveryStatus, SessionState, session_workflow_id
+from activities.contracts import DeliveryRecord, DeliveryStatus, SessionState
+from activities.errors import Conflict
 from activities.log.attempts import list_deliveries
-from activities.store.tables import Webhook
+from activities.store.tables import Delivery, Webhook
+from worker.services.ids import find
 from workflows.names import SA_FAILED, SA_PROCESS, SA_PROJECT, SA_SESSION, SA_STATUS, SA_TEMPLATE
 
 QUERY_TIMEOUT = timedelta(seconds=10)
@@ -36,6 +37,8 @@ class SessionView(BaseModel):
     """A session as ``sessions show`` prints it, and where that came from."""
 
     source: Source
+    project: str | None = None
+    """The session's project (its workflow's, or the delivery log's)."""
     execution: str
     """Temporal's status of the session's workflow: running, completed, terminated..."""
     closed_at: datetime | None = None
@@ -58,42 +61,69 @@ class SessionSummary(BaseModel):
     closed_at: datetime | None
 
 
-async def fetch_session(client: Client, session_id: str) -> SessionView | None:
-    """The session's state, from wherever it still is; None when Temporal knows
-    no such session (the caller may still find it in the delivery log)."""
-    handle = client.get_workflow_handle(session_workflow_id(session_id), result_type=SessionState)
-    try:
-        described = await handle.describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise
+async def fetch_session(
+    client: Client, session_id: str, *, project: str | None = None
+) -> SessionView | None:
+    """The session of ``project`` (None: of the one project that has it), from
+    wherever it still is; None when Temporal knows no such session (the caller
+    may still find it in the delivery log)."""
+    found = await find(client, "session", project=project, object_id=session_id)
+    if found is None:
+        return None
+    handle = client.get_workflow_handle(found.handle.id, result_type=SessionState)
+    described, project = found.described, found.project
     execution = _status_name(described.status)
     if described.status == WorkflowExecutionStatus.RUNNING:
         state: SessionState = await handle.query(
             "state", result_type=SessionState, rpc_timeout=QUERY_TIMEOUT
         )
         return SessionView(
-            source="query", execution=execution, state=state, deliveries=state.deliveries
+            source="query",
+            project=project,
+            execution=execution,
+            state=state,
+            deliveries=state.deliveries,
         )
     if described.status == WorkflowExecutionStatus.COMPLETED:
         result = await handle.result(rpc_timeout=QUERY_TIMEOUT)
         return SessionView(
             source="history",
+            project=project,
             execution=execution,
             closed_at=described.close_time,
             state=result,
             deliveries=result.deliveries,
         )
     return SessionView(
-        source="log", execution=execution, closed_at=described.close_time, deliveries=[]
+        source="log",
+        project=project,
+        execution=execution,
+        closed_at=described.close_time,
+        deliveries=[],
     )
 
 
-def from_log(engine: Engine, session_id: str) -> list[DeliveryRecord]:
-    """The session's deliveries as the delivery log has them, oldest first."""
+def log_project(engine: Engine, session_id: str) -> str | None:
+    """The one project whose delivery log has ``session_id`` (None: none has);
+    ``Conflict`` when several have."""
     with Session(engine) as session:
-        rows = list_deliveries(session=session, session_id=session_id, limit=10_000)
+        query = select(Delivery.project).where(Delivery.session_id == session_id).distinct()
+        projects = sorted(session.exec(query).all())
+    if len(projects) > 1:
+        raise Conflict(
+            f"session {session_id} is in projects {', '.join(projects)}: "
+            "name one (--project, ?project=)"
+        )
+    return projects[0] if projects else None
+
+
+def from_log(engine: Engine, session_id: str, *, project: str | None) -> list[DeliveryRecord]:
+    """The session's deliveries as the delivery log has them, oldest first (of
+    ``project`` only: session ids are per project)."""
+    with Session(engine) as session:
+        rows = list_deliveries(
+            session=session, session_id=session_id, project=project, limit=10_000
+        )
         ids = {row.webhook_id for row in rows}
         aliases = dict(
             session.exec(select(Webhook.id, Webhook.alias).where(col(Webhook.id).in_(ids))).all()
@@ -115,17 +145,28 @@ def from_log(engine: Engine, session_id: str) -> list[DeliveryRecord]:
     ]
 
 
-async def read_session(client: Client, engine: Engine, session_id: str) -> SessionView | None:
-    """A session as every front door shows it: its state from wherever it still
-    is, and its deliveries from the delivery log, the one record of them (the
-    session writes every transition it makes there). None when neither Temporal
-    nor the log knows the session."""
-    view = await fetch_session(client, session_id)
-    logged = await asyncio.to_thread(from_log, engine, session_id)
+async def read_session(
+    client: Client, engine: Engine, session_id: str, *, project: str | None = None
+) -> SessionView | None:
+    """A session of ``project`` (None: of the one project that has it) as every
+    front door shows it: its state from wherever it still is, and its deliveries
+    from the delivery log, the one record of them (the session writes every
+    transition it makes there). None when neither Temporal nor the log knows
+    the session in that project."""
+    view = await fetch_session(client, session_id, project=project)
+    if view is not None:
+        project = view.project
+    elif project is None:
+        project = await asyncio.to_thread(log_project, engine, session_id)
+        if project is None:
+            return None
+    logged = await asyncio.to_thread(from_log, engine, session_id, project=project)
     if view is None:
         if not logged:
             return None
-        view = SessionView(source="log", execution="gone from Temporal", deliveries=[])
+        view = SessionView(
+            source="log", project=project, execution="gone from Temporal", deliveries=[]
+        )
     view.deliveries = logged
     if view.state is not None:
         view.state.deliveries = logged
@@ -161,7 +202,7 @@ async def list_sessions(
 
 def _summary(execution: WorkflowExecution) -> SessionSummary:
     attributes = execution.typed_search_attributes
-    session_id = attributes.get(SA_SESSION) or execution.id.removeprefix("session-")
+    session_id = attributes.get(SA_SESSION) or execution.id.removeprefix("session-").split(":")[-1]
     return SessionSummary(
         id=session_id,
         project=attributes.get(SA_PROJECT),

@@ -35,7 +35,6 @@ from activities.contracts import (
     FieldValue,
     ProcessState,
     SessionState,
-    process_workflow_id,
     session_workflow_id,
 )
 from activities.errors import (
@@ -49,8 +48,9 @@ from activities.errors import (
 )
 from activities.store.webhooks import integration_problems
 from worker.runtime.settings import Settings
+from worker.services.ids import Found, Kind, find, find_legacy
 from worker.services.session_views import from_log, read_session
-from workflows.names import SA_PROJECT, initial_attributes
+from workflows.names import initial_attributes
 from workflows.process import BusinessProcessWorkflow
 from workflows.session import SessionWorkflow
 
@@ -93,7 +93,11 @@ def require_integrations(*, engine: Engine, project: str, integrations: list[Any
 
 
 async def start_session(client: Client, settings: Settings, req: CreateSession) -> None:
-    """Start the ``Session`` workflow with its search attributes and summary."""
+    """Start the ``Session`` workflow with its search attributes and summary. The id
+    is taken only when this project has it (running under the old form too)."""
+    legacy = await find_legacy(client, "session", req.id, project=req.project)
+    if legacy is not None and legacy.described.status == WorkflowExecutionStatus.RUNNING:
+        raise Conflict(f"session {req.id} already exists")
     attributes = initial_attributes(
         project=req.project,
         process_id=str(req.process_id),
@@ -155,8 +159,23 @@ async def start_process(client: Client, settings: Settings, req: CreateProcess) 
     )
 
 
-def _session(client: Client, session_id: str) -> WorkflowHandle[Any, Any]:
-    return client.get_workflow_handle(session_workflow_id(session_id))
+async def resolve(client: Client, kind: Kind, *, project: str | None, object_id: str) -> Found:
+    """The session or process ``object_id`` of ``project`` (None: of the one
+    project that has it); NotFound, in the same words as for an unknown id,
+    when the project has none."""
+    try:
+        found = await find(client, kind, project=project, object_id=object_id)
+    except RPCError as err:
+        raise rpc_failure(err, f"{kind} {object_id}") from None
+    if found is None:
+        raise NotFound(f"no {kind} {object_id}")
+    return found
+
+
+async def _session(
+    client: Client, project: str | None, session_id: str
+) -> WorkflowHandle[Any, Any]:
+    return (await resolve(client, "session", project=project, object_id=session_id)).handle
 
 
 def signal_payload(name: str, payload: dict[str, Any]) -> dict[str, JsonValue]:
@@ -171,20 +190,32 @@ def signal_payload(name: str, payload: dict[str, Any]) -> dict[str, JsonValue]:
 
 
 async def signal_session(
-    *, client: Client, session_id: str, name: str, payload: dict[str, Any]
+    *, client: Client, project: str | None, session_id: str, name: str, payload: dict[str, Any]
 ) -> None:
     data = signal_payload(name, payload)
+    if project is not None:  # the per-project id at once: no lookup on the hot path
+        try:
+            await client.get_workflow_handle(session_workflow_id(project, session_id)).signal(
+                name, data
+            )
+            return
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise rpc_failure(err, f"session {session_id}") from None
+    handle = await _session(client, project, session_id)  # the old form, or any project's
     try:
-        await _session(client, session_id).signal(name, data)
+        await handle.signal(name, data)
     except RPCError as err:
         raise rpc_failure(err, f"session {session_id}") from None
 
 
-async def session_state(*, client: Client, engine: Engine, session_id: str) -> SessionState:
+async def session_state(
+    *, client: Client, engine: Engine, project: str | None, session_id: str
+) -> SessionState:
     """The session's state, running or ended, with its deliveries as the delivery
     log has them (``read_session``: what the CLI shows too)."""
     try:
-        view = await read_session(client, engine, session_id)
+        view = await read_session(client, engine, session_id, project=project)
     except RPCError as err:
         raise rpc_failure(err, f"session {session_id}") from None
     if view is None:
@@ -198,14 +229,15 @@ async def session_state(*, client: Client, engine: Engine, session_id: str) -> S
 
 
 async def process_state(
-    *, client: Client, process_id: str, engine: Engine | None = None
+    *, client: Client, project: str | None, process_id: str, engine: Engine | None = None
 ) -> ProcessState:
     """A process's state; an ended one's from its closed history (no worker needed).
     With ``engine``, its deliveries as the delivery log has them: the workflow's
     own record of a delivery is only brought up to date when it settles."""
-    handle = client.get_workflow_handle(process_workflow_id(process_id), result_type=ProcessState)
+    found = await resolve(client, "process", project=project, object_id=process_id)
+    handle = client.get_workflow_handle(found.handle.id, result_type=ProcessState)
+    described = found.described
     try:
-        described = await handle.describe()
         if described.status == WorkflowExecutionStatus.COMPLETED:
             state: ProcessState = await handle.result(rpc_timeout=QUERY_TIMEOUT)
         else:
@@ -223,17 +255,18 @@ def _logged(engine: Engine, state: ProcessState) -> list[DeliveryRecord]:
     logged = {
         (record.event_id, record.webhook_id): record
         for station in state.stations
-        for record in from_log(engine, station.session_id)
+        for record in from_log(engine, station.session_id, project=state.project)
     }
     return [logged.get((d.event_id, d.webhook_id), d) for d in state.deliveries]
 
 
 async def field_changed(
-    *, client: Client, session_id: str, change: FieldChange
+    *, client: Client, project: str | None, session_id: str, change: FieldChange
 ) -> list[FieldValue]:
     """The remote-data update: the values the project's endpoint answered."""
+    handle = await _session(client, project, session_id)
     try:
-        values: list[FieldValue] = await _session(client, session_id).execute_update(
+        values: list[FieldValue] = await handle.execute_update(
             "field_changed", change, result_type=list[FieldValue], rpc_timeout=QUERY_TIMEOUT * 3
         )
     except RPCError as err:
@@ -245,15 +278,3 @@ async def field_changed(
             raise UpstreamFailed(message) from None
         raise Conflict(f"session {session_id}: {message}") from None
     return values
-
-
-async def workflow_project(*, client: Client, workflow_id: str, what: str) -> str | None:
-    """The project a session or process belongs to (its ``HookflowProject``; None
-    until a workflow started without it has set it). NotFound when there is none."""
-    try:
-        described = await client.get_workflow_handle(workflow_id).describe(
-            rpc_timeout=QUERY_TIMEOUT
-        )
-    except RPCError as err:
-        raise rpc_failure(err, what) from None
-    return described.typed_search_attributes.get(SA_PROJECT)

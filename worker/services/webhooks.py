@@ -15,11 +15,11 @@ from sqlmodel import Session
 from temporalio.service import RPCError
 
 from activities.catalog import RESUME_SIGNAL
-from activities.contracts import session_workflow_id
 from activities.errors import HookflowError
 from activities.log.attempts import deliveries_in_window
 from activities.store.tables import Delivery, Webhook
 from worker.runtime.settings import Settings
+from worker.services.ids import find
 from worker.services.redelivery import Backend, ClientSource, box_of, run_streams
 from worker.services.redelivery_plans import streams_of
 
@@ -41,11 +41,15 @@ async def release_held(
     client = await temporal()
     ended: list[Delivery] = []
     for session_id in dict.fromkeys(row.session_id for row in rows):
-        handle = client.get_workflow_handle(session_workflow_id(session_id))
-        try:
-            await handle.signal(RESUME_SIGNAL, {"webhook_id": str(webhook_id)})
-        except RPCError:  # the session has ended: its held deliveries go from the log
-            ended += [row for row in rows if row.session_id == session_id]
+        try:  # the webhook's project's session: its deliveries are of that project
+            found = await find(client, "session", project=webhook.project, object_id=session_id)
+            if found is not None:
+                await found.handle.signal(RESUME_SIGNAL, {"webhook_id": str(webhook_id)})
+                continue
+        except RPCError:
+            pass
+        # the session has ended: its held deliveries go from the log
+        ended += [row for row in rows if row.session_id == session_id]
     if ended:
         streams = streams_of(webhook, ended, box_of(settings))
         await run_streams(client=client, settings=settings, streams=streams, wait=False)

@@ -207,12 +207,19 @@ async def redeliver(request: Request, delivery_id: str) -> Response:
 
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
-async def session_page(request: Request, session_id: str) -> HTMLResponse:
-    """A session's events and deliveries."""
+async def session_page(
+    request: Request, session_id: str, project: str | None = None
+) -> HTMLResponse:
+    """A session's events and deliveries (of the signed-in project: ids are per project)."""
     principal = signed_in(request)
     services = services_of(request)
     client = await services.temporal.client()
-    state = await session_state(client=client, engine=services.engine, session_id=session_id)
+    state = await session_state(
+        client=client,
+        engine=services.engine,
+        project=principal.scope(project),
+        session_id=session_id,
+    )
     principal.check(state.project, f"session {session_id}")
     return render(
         request,

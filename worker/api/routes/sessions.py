@@ -3,9 +3,9 @@ drives sessions here, with the JSON of the contract."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from activities.contracts import (
     CreateProcess,
@@ -14,7 +14,6 @@ from activities.contracts import (
     FieldValue,
     ProcessState,
     SessionState,
-    session_workflow_id,
 )
 from activities.errors import WorkflowClosed
 from worker.api.auth import Caller, Principal
@@ -27,10 +26,10 @@ from worker.services.sessions import (
     create_session,
     field_changed,
     process_state,
+    resolve,
     session_state,
     signal_payload,
     signal_session,
-    workflow_project,
 )
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
@@ -40,19 +39,22 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _check_owner(services: Services, caller: Principal, workflow_id: str, what: str) -> None:
-    """404 unless the session or process exists and belongs to the caller's project."""
+ProjectQuery = Annotated[
+    str | None,
+    Query(description="The project, for an admin key (ids are per project); a project key's own."),
+]
+
+
+async def _check_owner(
+    services: Services, caller: Principal, session_id: str, project: str | None
+) -> str:
+    """The project of the caller's session ``session_id``; 404 (as for an unknown
+    id) unless the caller's project has one."""
     client = await services.temporal.client()
-    project = await workflow_project(client=client, workflow_id=workflow_id, what=what)
-    if project is None and not caller.admin:  # started without attributes: ask it
-        if workflow_id.startswith("session-"):
-            state = await session_state(
-                client=client, engine=services.engine, session_id=workflow_id[8:]
-            )
-            project = state.project
-        else:
-            project = (await process_state(client=client, process_id=workflow_id[8:])).project
-    caller.check(project, what)
+    scope = caller.scope(project)
+    found = await resolve(client, "session", project=scope, object_id=session_id)
+    caller.check(found.project, f"session {session_id}")
+    return found.project
 
 
 @router.post(
@@ -78,11 +80,15 @@ async def create(request: Request, caller: Caller, body: SessionIn) -> Started:
 @router.get(
     "/sessions/{session_id}", response_model=SessionState, tags=["sessions"], responses=RESPONSES
 )
-async def get(request: Request, caller: Caller, session_id: str) -> SessionState:
+async def get(
+    request: Request, caller: Caller, session_id: str, project: ProjectQuery = None
+) -> SessionState:
     """The session's status, events, deliveries and problems."""
     services = services_of(request)
     client = await services.temporal.client()
-    state = await session_state(client=client, engine=services.engine, session_id=session_id)
+    state = await session_state(
+        client=client, engine=services.engine, project=caller.scope(project), session_id=session_id
+    )
     caller.check(state.project, f"session {session_id}")
     return state
 
@@ -95,24 +101,31 @@ async def get(request: Request, caller: Caller, session_id: str) -> SessionState
     responses=RESPONSES,
 )
 async def signal(
-    request: Request, caller: Caller, session_id: str, name: str, body: SignalIn | None = None
+    request: Request,
+    caller: Caller,
+    session_id: str,
+    name: str,
+    body: SignalIn | None = None,
+    project: ProjectQuery = None,
 ) -> SignalOut:
     """A lifecycle signal (``form_loaded``, ``form_submitted``, ``expire``, ...); the
     payload is checked by the signal's model first."""
     services = services_of(request)
     payload = signal_body(body)
     signal_payload(name, payload)  # 404 / 422 before anything is sent
-    await _check_owner(services, caller, session_workflow_id(session_id), f"session {session_id}")
-    return await _signal(services, caller, session_id, name, payload)
+    owner = await _check_owner(services, caller, session_id, project)
+    return await _signal(services, owner, session_id, name, payload)
 
 
 async def _signal(
-    services: Services, caller: Principal, session_id: str, name: str, payload: dict[str, Any]
+    services: Services, owner: str, session_id: str, name: str, payload: dict[str, Any]
 ) -> SignalOut:
-    """Send a checked signal, once the documents it names are the caller's."""
-    await check_documents(services, caller, session_id, payload)
+    """Send a checked signal, once the documents it names are the owner project's."""
+    await check_documents(services, owner, payload)
     client = await services.temporal.client()
-    await signal_session(client=client, session_id=session_id, name=name, payload=payload)
+    await signal_session(
+        client=client, project=owner, session_id=session_id, name=name, payload=payload
+    )
     return SignalOut(session=session_id, signal=name)
 
 
@@ -123,14 +136,18 @@ async def _signal(
     responses=RESPONSES,
 )
 async def field_changed_(
-    request: Request, caller: Caller, session_id: str, body: FieldChange
+    request: Request,
+    caller: Caller,
+    session_id: str,
+    body: FieldChange,
+    project: ProjectQuery = None,
 ) -> list[FieldValue]:
     """The remote-data update: posts the change to the project's ``remote_data``
     webhooks and answers their values (424 when the endpoint fails)."""
     services = services_of(request)
-    await _check_owner(services, caller, session_workflow_id(session_id), f"session {session_id}")
+    owner = await _check_owner(services, caller, session_id, project)
     client = await services.temporal.client()
-    return await field_changed(client=client, session_id=session_id, change=body)
+    return await field_changed(client=client, project=owner, session_id=session_id, change=body)
 
 
 @router.post(
@@ -158,21 +175,28 @@ async def create_process_(request: Request, caller: Caller, body: ProcessIn) -> 
     tags=["processes"],
     responses=RESPONSES,
 )
-async def get_process(request: Request, caller: Caller, process_id: str) -> ProcessState:
+async def get_process(
+    request: Request, caller: Caller, process_id: str, project: ProjectQuery = None
+) -> ProcessState:
     """The process's stations and archive deliveries."""
     services = services_of(request)
     client = await services.temporal.client()
-    state = await process_state(client=client, process_id=process_id, engine=services.engine)
+    state = await process_state(
+        client=client, project=caller.scope(project), process_id=process_id, engine=services.engine
+    )
     caller.check(state.project, f"process {process_id}")
     return state
 
 
-async def _current_station(request: Request, caller: Caller, process_id: str) -> str:
-    state = await get_process(request, caller, process_id)
+async def _current_station(
+    request: Request, caller: Caller, process_id: str, project: str | None
+) -> tuple[str, str]:
+    """The process's project and its active station's session id."""
+    state = await get_process(request, caller, process_id, project)
     current = next((s for s in state.stations if s.status == "active"), None)
     if current is None:
         raise WorkflowClosed(f"process {process_id} has no active session")
-    return current.session_id
+    return state.project, current.session_id
 
 
 @router.post(
@@ -183,13 +207,18 @@ async def _current_station(request: Request, caller: Caller, process_id: str) ->
     responses=RESPONSES,
 )
 async def signal_process(
-    request: Request, caller: Caller, process_id: str, name: str, body: SignalIn | None = None
+    request: Request,
+    caller: Caller,
+    process_id: str,
+    name: str,
+    body: SignalIn | None = None,
+    project: ProjectQuery = None,
 ) -> SignalOut:
     """A lifecycle signal to the process's current station (its active session)."""
     payload = signal_body(body)
     signal_payload(name, payload)
-    session_id = await _current_station(request, caller, process_id)
-    return await _signal(services_of(request), caller, session_id, name, payload)
+    owner, session_id = await _current_station(request, caller, process_id, project)
+    return await _signal(services_of(request), owner, session_id, name, payload)
 
 
 @router.post(
@@ -199,9 +228,13 @@ async def signal_process(
     responses=RESPONSES,
 )
 async def process_field_changed(
-    request: Request, caller: Caller, process_id: str, body: FieldChange
+    request: Request,
+    caller: Caller,
+    process_id: str,
+    body: FieldChange,
+    project: ProjectQuery = None,
 ) -> list[FieldValue]:
     """The remote-data update, for the process's current station."""
-    session_id = await _current_station(request, caller, process_id)
+    owner, session_id = await _current_station(request, caller, process_id, project)
     client = await services_of(request).temporal.client()
-    return await field_changed(client=client, session_id=session_id, change=body)
+    return await field_changed(client=client, project=owner, session_id=session_id, change=body)
