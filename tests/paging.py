@@ -40,8 +40,8 @@ def add_deliveries(
         )
         for n in range(count)
     ]
-    keys = sorted(((row.created_at, row.id) for row in rows), key=lambda key: key[1])
-    keys.sort(key=lambda key: key[0], reverse=True)
+    # The log's order: newest first, ties by id, descending too.
+    keys = sorted(((row.created_at, row.id) for row in rows), reverse=True)
     with Session(engine) as session:
         session.add_all(rows)
         session.commit()

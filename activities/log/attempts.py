@@ -286,7 +286,7 @@ def list_deliveries(
 ) -> list[Delivery]:
     """Deliveries, newest first, filtered; ``since``/``until`` bound when each was created;
     ``after`` is the (created_at, id) of the previous page's last row (keyset paging)."""
-    query = select(Delivery).order_by(col(Delivery.created_at).desc(), col(Delivery.id))
+    query = select(Delivery).order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc())
     query = _filtered(query, session_id=session_id, webhook_id=webhook_id, project=project)
     if status:
         query = query.where(Delivery.status == status)
@@ -298,7 +298,7 @@ def list_deliveries(
         at, last = after
         # The bound on created_at alone lets the index seek to the cursor.
         query = query.where(
-            Delivery.created_at <= at, or_(Delivery.created_at < at, col(Delivery.id) > last)
+            Delivery.created_at <= at, or_(Delivery.created_at < at, col(Delivery.id) < last)
         )
     return list(session.exec(query.limit(limit)))
 

@@ -85,6 +85,7 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         Index("ix_delivery_project_updated_at", "project", "updated_at"),
         Index("ix_delivery_project_created_at_id", "project", "created_at", "id"),
+        Index("ix_delivery_created_at_id", "created_at", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=200)

@@ -73,3 +73,12 @@ async def test_pane_next_link_keeps_the_filters(api: Api) -> None:
         assert seen == expected
         bad = await http.get("/deliveries?after=%%%")
         assert bad.status_code == 200 and "invalid cursor" in bad.text
+
+
+async def test_an_offset_is_refused_not_ignored(api: Api) -> None:
+    # A client still paging by offset would get page 1 again and again.
+    add_deliveries(api.engine, 3)
+    async with api.http(api.key("acme")) as http:
+        answer = await http.get("/api/v1/deliveries?offset=100")
+    assert answer.status_code == 422
+    assert "page with `after`" in answer.text

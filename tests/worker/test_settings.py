@@ -83,3 +83,19 @@ def test_built_directly_reads_no_environment(
     assert Settings.from_env(data_dir=tmp_path).task_queue == "from-the-environment"
     changed = Settings(data_dir=tmp_path).replace(task_queue="other")
     assert changed.task_queue == "other"
+
+
+def test_only_the_documented_names_are_read(tmp_path: Path) -> None:
+    # A field with a variable of its own is not also read as HOOKFLOW_<field>,
+    # nor is any variable read in another case.
+    env = {
+        "HOOKFLOW_TEMPORAL_ADDRESS": "elsewhere:1",
+        "temporal_address": "elsewhere:2",
+        "HOOKFLOW_SECRET_KEY_ENV": "not-a-key",
+        "HOOKFLOW_CODEC_KEY_ENV": "not-a-key",
+        "hookflow_task_queue": "other",
+    }
+    settings = Settings.from_env(data_dir=tmp_path, env=env)
+    assert settings.temporal_address == "127.0.0.1:7233"
+    assert settings.secret_key_env is None and settings.codec_key_env is None
+    assert settings.task_queue == "hookflow"

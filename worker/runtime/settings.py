@@ -280,7 +280,10 @@ class _Environment(EnvSettingsSource):
     over the stack's defaults), not ``os.environ`` itself."""
 
     def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
-        self._given = {name.lower(): value for name, value in env.items()}
+        # Only the documented variables, exactly as spelt: not ``HOOKFLOW_<field>``
+        # where a field names its own (``TEMPORAL_ADDRESS``), nor lower case.
+        known = {_variable(name) for name in Settings.model_fields}
+        self._given = {name.lower(): value for name, value in env.items() if name in known}
         super().__init__(settings_cls)
 
     def _load_env_vars(self) -> Mapping[str, str | None]:

@@ -2,9 +2,9 @@
 
 A page ends with an opaque cursor: the (created_at, id) of its last row, as
 base64url JSON. The next page starts strictly after that key in the log's
-order (newest first, then by id), so deliveries written between two pages
-(newer, so before the cursor) never shift a row into or out of the next page,
-as an offset would.
+order (newest first, ties by id, also descending: the index read backwards),
+so deliveries written between two pages (newer, so before the cursor) never
+shift a row into or out of the next page, as an offset would.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
-from activities.errors import NotFound
+from activities.errors import ConfigError, NotFound
 from activities.log.attempts import attempts_of, envelope_of, excerpt_of, last_attempts
 from activities.store.crypto import SecretBox
 from activities.store.tables import Delivery, Webhook
@@ -93,10 +93,13 @@ def list_(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     after: Cursor = None,
     cursor: Annotated[str | None, Query(include_in_schema=False)] = None,
+    offset: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> list[DeliveryOut]:
     """Deliveries, newest first, filtered by session, webhook, status and time.
     A full page ends with ``Link: <...&after=CURSOR>; rel="next"``, the same
     filters with the cursor of the next page (GitHub's paging)."""
+    if offset is not None:  # paging by offset is gone: never answer page 1 again
+        raise ConfigError("offset is not supported: page with `after` (the Link header's URL)")
     where = DeliveryFilter(
         project=project, session_id=session, status=status, since=since, until=until
     )

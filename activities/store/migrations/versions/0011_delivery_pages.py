@@ -22,8 +22,11 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_delivery_project_created_at_id", ["project", "created_at", "id"], unique=False
         )
+        # An admin's page, every project at once.
+        batch_op.create_index("ix_delivery_created_at_id", ["created_at", "id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("delivery", schema=None) as batch_op:
+        batch_op.drop_index("ix_delivery_created_at_id")
         batch_op.drop_index("ix_delivery_project_created_at_id")
