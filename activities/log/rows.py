@@ -1,0 +1,144 @@
+"""The attempt log's hot path: a batch of attempts written with a few Core statements.
+
+Every POST writes one attempt row and brings its delivery's row up to date,
+so this is paid once per attempt. The statements are built once, at import,
+and run on a plain connection (no ORM session, no model object per row): a
+batch is one read of the deliveries already logged, one bulk insert of the
+new ones, one bulk update of the others and one bulk insert of the attempts,
+whatever its size, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.engine import Connection
+
+from activities.contracts import Envelope
+from activities.store.crypto import SecretBox
+from activities.store.database import utcnow
+from activities.store.tables import Attempt, Delivery
+
+if TYPE_CHECKING:
+    from activities.log.attempts import AttemptRecord
+
+EXCERPT_CAP = 16 * 1024
+SEALED = "sealed"
+SEALED_TEXT = "sealed:"
+
+_DELIVERY: Table = Delivery.metadata.tables[Delivery.__tablename__]
+_ATTEMPT: Table = Attempt.metadata.tables[Attempt.__tablename__]
+# What an attempt changes on its delivery's row (bound as ``b_<column>``).
+_CHANGED = ("attempts", "status", "status_code", "last_error", "updated_at", "next_attempt_at")
+
+_KNOWN = select(_DELIVERY.c.id, _DELIVERY.c.attempts).where(
+    _DELIVERY.c.id.in_(bindparam("keys", expanding=True))
+)
+_NEW_DELIVERIES = insert(_DELIVERY)
+_UPDATE_DELIVERIES = (
+    update(_DELIVERY)
+    .where(_DELIVERY.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}") for name in _CHANGED})
+)
+_NEW_ATTEMPTS = insert(_ATTEMPT)
+# An attempt's outcome as its delivery's status (anything else: failed).
+_STATUS = {"delivered": "delivered", "retrying": "pending"}
+
+
+def delivery_id(*, event_id: str, webhook_id: uuid.UUID) -> str:
+    return f"{event_id}.{webhook_id.hex[:12]}"
+
+
+def delivery_row(
+    *,
+    key: str,
+    project: str,
+    webhook_id: uuid.UUID,
+    envelope: Envelope,
+    box: SecretBox,
+    now: datetime,
+) -> dict[str, Any]:
+    """A new delivery row, its envelope sealed (personal data at rest)."""
+    event = envelope.event
+    return {
+        "id": key,
+        "project": project,
+        "session_id": envelope.session.id,
+        "webhook_id": webhook_id,
+        "event_id": event.id,
+        "event_type": event.type,
+        "sequence": event.sequence,
+        "status": "pending",
+        "attempts": 0,
+        "status_code": None,
+        "last_error": None,
+        "envelope": {SEALED: box.seal(json.dumps(envelope.body()))},
+        "created_at": now,
+        "updated_at": now,
+        "next_attempt_at": None,
+    }
+
+
+def excerpt(body: bytes | None, box: SecretBox) -> str | None:
+    """The response's first 16 KiB, sealed (it may echo personal data)."""
+    if not body:
+        return None
+    return SEALED_TEXT + box.seal(body[:EXCERPT_CAP].decode("utf-8", errors="replace"))
+
+
+def attempt_row(record: AttemptRecord, *, key: str, number: int, box: SecretBox) -> dict[str, Any]:
+    """The attempt's row: the one place a field of ``AttemptRecord`` becomes a column."""
+    return {
+        "delivery_id": key,
+        "attempt": number,
+        "started_at": record.started_at,
+        "status_code": record.status_code,
+        "latency_ms": round(record.latency_ms, 2),
+        "outcome": record.outcome,
+        "error": record.error,
+        "response_excerpt": excerpt(record.response, box),
+    }
+
+
+def write_attempts(
+    connection: Connection, records: Sequence[AttemptRecord], *, box: SecretBox
+) -> None:
+    """Add the attempts and bring their deliveries up to date (the caller commits)."""
+    keys = [delivery_id(event_id=r.envelope.event.id, webhook_id=r.webhook_id) for r in records]
+    known: dict[str, int] = dict(connection.execute(_KNOWN, {"keys": list(set(keys))}).all())
+    created: dict[str, dict[str, Any]] = {}
+    changed: dict[str, dict[str, Any]] = {}
+    attempts: list[dict[str, Any]] = []
+    now = utcnow()
+    for key, record in zip(keys, records, strict=True):
+        row = created.get(key) or changed.get(key)
+        if row is None and key in known:
+            row = changed[key] = {"id": key, "attempts": known[key]}
+        elif row is None:
+            row = created[key] = delivery_row(
+                key=key,
+                project=record.project,
+                webhook_id=record.webhook_id,
+                envelope=record.envelope,
+                box=box,
+                now=now,
+            )
+        row["attempts"] += 1
+        row["status"] = _STATUS.get(record.outcome, "failed")
+        row["status_code"] = record.status_code
+        row["last_error"] = record.error
+        row["updated_at"] = now
+        row["next_attempt_at"] = record.next_attempt_at
+        # Numbered across redeliveries: a redelivery's first attempt follows the last.
+        attempts.append(attempt_row(record, key=key, number=row["attempts"], box=box))
+    if created:
+        connection.execute(_NEW_DELIVERIES, list(created.values()))
+    if changed:
+        bound = [{f"b_{name}": row[name] for name in ("id", *_CHANGED)} for row in changed.values()]
+        connection.execute(_UPDATE_DELIVERIES, bound)
+    connection.execute(_NEW_ATTEMPTS, attempts)
