@@ -14,12 +14,21 @@ runs it; ``memory``: the dev server in memory), it prints:
 - bursts (``--bursts 1000,10000``): N new sessions, each announced by one
   delivery (hookflow: ``WHEF_SESSION_CREATED``; plain: one activity at
   start): sessions per second from the first start to the last delivery;
-- latency: events at half of each side's steady-state rate for
-  ``--latency-seconds``: signal-to-delivery p50 and p99;
-- CPU seconds of each side's worker and of the server per 1,000 deliveries.
+- latency: events at 20 per second, then at half of each side's steady-state
+  rate, for ``--latency-seconds`` each: signal-to-delivery p50 and p99;
+- CPU seconds of each side's worker and of the server per 1,000 deliveries;
+- the targets: each figure as a ratio to the plain loop's, met or not.
+
+First, on the servers named by ``--levers`` (default: sqlite), each lever on
+its own beside hookflow as shipped (``benchmarks.lever_worker``: the same
+assembly with one thing changed: the httpx transport, the attempt log off,
+the workflow sandbox switched, the payload codec off): steady rate and
+worker CPU per 1,000 deliveries (``--lever-shape``), burst rate and worker
+CPU per 1,000 sessions (``--lever-burst``).
 
     .venv/bin/python -m benchmarks.throughput [--server sqlite,memory]
         [--shapes 100x10,1000x3] [--bursts 1000,10000] [--latency-seconds 20]
+        [--levers sqlite] [--lever-shape 100x10] [--lever-burst 1000] [--lever-rounds 1]
 """
 
 from __future__ import annotations
@@ -48,6 +57,8 @@ from benchmarks.memory import rss_mb
 from tests.helpers import add_webhook, local_setup, start_dev_env
 from tests.worker.test_metrics import hookflow_client, worker_env
 from tests.worker.workers import WorkerProcess
+from worker.runtime.assembly import SANDBOX_CHOICES
+from worker.runtime.codec import data_converter
 from worker.runtime.settings import Settings
 from worker.services.sessions import start_session
 
@@ -287,6 +298,93 @@ async def sides(env: WorkflowEnvironment, rx: Loopback, tmp: Path) -> AsyncItera
         plain.wait(30)
 
 
+# --- levers: hookflow's worker with one thing changed, beside it as shipped ---------
+
+SANDBOX_LEVER = "off" if SANDBOX_CHOICES[0] == "on" else "on"
+LEVERS: list[tuple[str, dict[str, str], list[str]]] = [
+    ("as shipped", {}, []),
+    ("HOOKFLOW_HTTP_TRANSPORT=httpx", {"HOOKFLOW_HTTP_TRANSPORT": "httpx"}, []),
+    ("attempt log off", {}, ["--attempt-log", "off"]),
+    (f"sandbox {SANDBOX_LEVER}", {"HOOKFLOW_WORKFLOW_SANDBOX": SANDBOX_LEVER}, []),
+    ("codec off", {}, ["--codec", "off"]),
+]
+_OPERATOR_LEVERS = ("HOOKFLOW_HTTP_TRANSPORT", "HOOKFLOW_WORKFLOW_SANDBOX")
+
+
+@contextlib.asynccontextmanager
+async def lever_side(
+    env: WorkflowEnvironment, rx: Loopback, tmp: Path, lever: tuple[str, dict[str, str], list[str]]
+) -> AsyncIterator[Hookflow]:
+    """hookflow's worker (``benchmarks.lever_worker``) with ``lever`` moved, on a
+    task queue of its own, and a client that encodes as that worker does."""
+    _, extra_env, args = lever
+    settings, engine, _box = local_setup(tmp, key=KEY)
+    engine.dispose()
+    environ = {k: v for k, v in os.environ.items() if k not in _OPERATOR_LEVERS}
+    environ.update(worker_env(env, tmp, settings.task_queue))
+    environ.update(HOOKFLOW_SECRET_KEY=KEY, HOOKFLOW_DATABASE_URL=settings.database_url)
+    environ.update(extra_env)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.lever_worker", *args],
+        env=environ,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert worker.stdout is not None
+        await asyncio.to_thread(worker.stdout.readline)
+        if "--codec" in args:
+            address = env.client.service_client.config.target_host
+            client = await Client.connect(
+                address, namespace=env.client.namespace, data_converter=data_converter(None)
+            )
+        else:
+            client = await hookflow_client(env)
+        yield Hookflow(client, rx, worker.pid, settings)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+
+async def levers(
+    env: WorkflowEnvironment, rx: Loopback, tmp: Path, opts: argparse.Namespace
+) -> None:
+    """Each lever on its own beside hookflow as shipped: the steady rate and the
+    worker's CPU per 1,000 deliveries, the burst rate and its CPU per 1,000 sessions."""
+    (sessions, events), count = opts.lever_shape, opts.lever_burst
+    print(
+        f"levers: {sessions} sessions x {events} events, then a burst of {count:,} sessions "
+        f"(median of {opts.lever_rounds} round(s)):",
+        flush=True,
+    )
+    tmp.mkdir()
+    _settings, engine, box = local_setup(tmp, key=KEY)
+    add_webhook(engine, box, project="steady", type="storage_callback", url=rx.url("/hf-steady"))
+    add_webhook(engine, box, project="burst", type="session_created", url=rx.url("/hf-burst"))
+    engine.dispose()
+    server = server_pid(env)
+    rows: dict[str, list[tuple[Figure, Figure]]] = {}
+    for _ in range(opts.lever_rounds):
+        for lever in LEVERS:
+            async with lever_side(env, rx, tmp, lever) as side:
+                meter = Meter(side.pid, server, rx.pid)
+                ran = await steady(side, rx, meter, sessions, events)
+                opened, _after = await burst(side, rx, meter, count)
+            rows.setdefault(lever[0], []).append((ran, opened))
+    base: tuple[float, float] | None = None
+    for name, runs in rows.items():
+        ran = sorted(runs, key=lambda r: r[0].rate)[len(runs) // 2][0]
+        opened = sorted(runs, key=lambda r: r[1].rate)[len(runs) // 2][1]
+        per_delivery = ran.cpu.worker / ran.deliveries * 1000
+        per_session = opened.cpu.worker / opened.deliveries * 1000
+        base = base or (per_delivery, per_session)
+        print(
+            f"  {name:<31} {ran.rate:6.1f} deliveries/s, worker {per_delivery:5.2f} s per 1,000 "
+            f"({per_delivery / base[0]:.2f}x); burst {opened.rate:5.1f} sessions/s, worker "
+            f"{per_session:5.2f} s per 1,000 ({per_session / base[1]:.2f}x)",
+            flush=True,
+        )
+
+
 async def run_server(kind: str, opts: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = await start_dev_env(database=Path(tmp) / "temporal.db" if kind == "sqlite" else None)
@@ -294,6 +392,8 @@ async def run_server(kind: str, opts: argparse.Namespace) -> None:
         print(f"\n== dev server, {label} ==", flush=True)
         try:
             with Loopback() as rx:
+                if kind in opts.levers:
+                    await levers(env, rx, Path(tmp) / "levers", opts)
                 async with sides(env, rx, Path(tmp)) as (plain, hookflow):
                     await measure(env, rx, plain, hookflow, opts)
         finally:
@@ -306,6 +406,7 @@ async def measure(
     server = server_pid(env)
     meters = {s.name: Meter(s.pid, server, rx.pid) for s in (plain, hookflow)}
     top: dict[str, float] = {}
+    results: dict[tuple[str, str], Any] = {}
     for sessions, events in opts.shapes:
         print(f"steady state, {sessions} sessions x {events} events:", flush=True)
         figures = {}
@@ -314,24 +415,61 @@ async def measure(
                 side, rx, meters[side.name], sessions, events
             )
             top[side.name] = max(top.get(side.name, 0.0), figure.rate)
+            results[f"steady {sessions}x{events}", side.name] = figure
             report(side.name, figure, "deliveries/s", figures)
     for count in opts.bursts:
         print(f"burst of {count:,} new sessions, each announced by one delivery:", flush=True)
         figures = {}
         for side in opts.sides(plain, hookflow):
             figures[side.name], after = await burst(side, rx, meters[side.name], count)
+            results[f"burst {count}", side.name] = figures[side.name]
             report(side.name, figures[side.name], "sessions/s", figures)
             print(f"  {'':<10} then {count:,} sessions open: {after}", flush=True)
     if opts.latency_seconds and top:
-        print("signal-to-delivery latency at half of each side's steady rate:", flush=True)
+        print("signal-to-delivery latency, at 20 events/s and half of each side's steady rate:")
         for side in opts.sides(plain, hookflow):
-            rate = top[side.name] / 2
-            ms = await latency(side, rx, rate, opts.latency_seconds)
+            for label, rate in (("20/s", 20.0), ("half", top[side.name] / 2)):
+                ms = await latency(side, rx, rate, opts.latency_seconds)
+                results[f"p99 {label}", side.name] = percentile(ms, 0.99)
+                print(
+                    f"  {side.name:<10} {rate:6.1f} events/s: p50 {percentile(ms, 0.5):6.0f} ms, "
+                    f"p99 {percentile(ms, 0.99):6.0f} ms, max {ms[-1]:6.0f} ms ({len(ms)} events)",
+                    flush=True,
+                )
+    targets(results)
+
+
+def targets(results: dict[tuple[str, str], Any]) -> None:
+    """Each target of the performance issue, hookflow against the plain loop."""
+    print("targets (hookflow / plain loop):", flush=True)
+    keys = dict.fromkeys(key for key, _ in results)
+    for key in keys:
+        ours, theirs = results.get((key, "hookflow")), results.get((key, "plain loop"))
+        if ours is None or theirs is None:
+            continue
+        if key.startswith("p99"):
+            met = "met" if ours < 250 else "not met"
+            print(f"  {key}: p99 {ours:.0f} ms (plain {theirs:.0f} ms); < 250 ms {met}")
+            continue
+        goal = 2.0 if key.startswith("steady") else 1.5
+        ratio = ours.rate / theirs.rate
+        print(f"  {key}: {ratio:.2f}x the plain loop's rate (>= {goal}x {_met(ratio >= goal)})")
+        k_ours, k_theirs = ours.deliveries / 1000, theirs.deliveries / 1000
+        worker = (ours.cpu.worker / k_ours) / (theirs.cpu.worker / k_theirs)
+        server = (ours.cpu.server / k_ours) / (theirs.cpu.server / k_theirs)
+        if key.startswith("steady"):
+            ok = _met(worker <= 0.5)
+            print(f"    worker CPU per delivery {worker:.2f}x plain (<= 0.5x {ok})")
+        else:
             print(
-                f"  {side.name:<10} {rate:6.1f} events/s: p50 {percentile(ms, 0.5):6.0f} ms, "
-                f"p99 {percentile(ms, 0.99):6.0f} ms, max {ms[-1]:6.0f} ms ({len(ms)} events)",
-                flush=True,
+                f"    worker CPU per session {worker:.2f}x plain (<= 1x {_met(worker <= 1)}); "
+                f"server CPU per session {server:.2f}x plain (< 1x {_met(server < 1)})"
             )
+    print(flush=True)
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "not met"
 
 
 def report(name: str, figure: Figure, unit: str, figures: dict[str, Figure]) -> None:
@@ -358,6 +496,10 @@ async def main() -> None:
     parser.add_argument("--bursts", type=counts, default=counts("1000,10000"))
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--only", choices=["plain", "hookflow"], help="One side (profiling).")
+    parser.add_argument("--levers", default="sqlite", help="servers to run the levers on")
+    parser.add_argument("--lever-shape", type=lambda t: shapes(t)[0], default=(100, 10))
+    parser.add_argument("--lever-burst", type=int, default=1000)
+    parser.add_argument("--lever-rounds", type=int, default=1)
     opts = parser.parse_args()
     opts.sides = lambda *both: [s for s in both if opts.only in (None, s.name.split()[0])]
     print(

@@ -76,12 +76,13 @@ class DeliveryActivities:
         tokens: TokenCache,
         documents: DocumentStore,
         gate: Gate | None = None,
+        log: AttemptLog | None = None,
     ) -> None:
         self._engine = engine
         self._box = box
         self._sender = Sender(http=http, tokens=tokens)
         self._bodies = Bodies(engine=engine, box=box, documents=documents)
-        self._log = AttemptLog(engine, box=box)
+        self._log = log or AttemptLog(engine, box=box)
         self._endpoints = EndpointCache(engine=engine, box=box)
         self._gate = gate or Gate(engine=engine)
         self._ledger = Ledger(engine, box=box)

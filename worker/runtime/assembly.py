@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
 from temporalio.runtime import Runtime
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.delivery.activity import DeliveryActivities
@@ -22,6 +23,7 @@ from activities.delivery.tokens import TokenCache
 from activities.files.documents import LocalDocumentStore
 from activities.files.storage import StorageActivities
 from activities.log.activity import DeliveryLogActivities
+from activities.log.attempts import AttemptLog
 from activities.log.retention import Retention, RetentionActivities
 from activities.store.activity import ConfigActivities
 from activities.store.crypto import SecretBox
@@ -47,10 +49,24 @@ MAX_ACTIVITIES = 200
 # about half the memory per open session and twice the rate of new sessions
 # (benchmarks/memory.py). The replay tests run the same code in the full
 # sandbox, which still catches non-deterministic calls.
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+SANDBOXED = SandboxedWorkflowRunner(
     # OpenTelemetry (imported only when tracing is on) keeps its context across the sandbox.
     restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "opentelemetry")
 )
+SANDBOX_CHOICES = ("on", "off")
+
+
+def workflow_runner() -> WorkflowRunner:
+    """``HOOKFLOW_WORKFLOW_SANDBOX``: ``on`` (the default) or ``off``.
+
+    Off, workflows run without the sandbox's per-run and per-activation cost
+    (benchmarks/throughput.py --levers measures it); the replay tests
+    (tests/workflows/test_replay.py) still run every workflow in the full
+    sandbox, so a non-deterministic call still fails CI."""
+    name = os.environ.get("HOOKFLOW_WORKFLOW_SANDBOX", "").strip().lower() or SANDBOX_CHOICES[0]
+    if name not in SANDBOX_CHOICES:
+        raise ValueError(f"HOOKFLOW_WORKFLOW_SANDBOX: {name!r} is not one of on, off")
+    return SANDBOXED if name == "on" else UnsandboxedWorkflowRunner()
 
 
 async def connect(
@@ -79,9 +95,11 @@ async def running_worker(
     resolver: Resolver = system_resolver,
     workflows: Sequence[type] = WORKFLOWS,
     circuit: CircuitPolicy | None = None,
+    attempt_log: AttemptLog | None = None,
 ) -> AsyncIterator[Worker]:
     """A started worker on the settings' task queue, shut down on exit
-    (``circuit``: the webhooks' circuit breaker, for benchmarks)."""
+    (``circuit``: the webhooks' circuit breaker; ``attempt_log``: another
+    writer of attempts; both for benchmarks)."""
     quiet_expected_failures()
     http = HttpClients(
         allowed=settings.allow_networks, resolver=resolver, stack=settings.own_endpoints
@@ -94,6 +112,7 @@ async def running_worker(
         tokens=TokenCache(http),
         documents=documents,
         gate=Gate(engine=engine, policy=circuit),
+        log=attempt_log,
     )
     storage = StorageActivities(engine=engine, documents=documents, root=settings.storage)
     config = ConfigActivities(engine=engine)
@@ -116,7 +135,7 @@ async def running_worker(
                 retention.apply_retention,
             ],
             activity_executor=pool,
-            workflow_runner=WORKFLOW_RUNNER,
+            workflow_runner=workflow_runner(),
             max_concurrent_activities=MAX_ACTIVITIES,
         )
         try:
