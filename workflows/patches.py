@@ -23,10 +23,15 @@ STORAGE_AFTER_ARCHIVE = "storage-after-archive"
 # The outbox records the transitions it decides in the delivery log, waits out
 # put-offs itself, and sessions read their webhooks at every dispatch.
 DELIVERY_LOG = "delivery-log"
+# A session starts with one patch marker for all the above (each costs the
+# server a marker and an upsert of TemporalChangeVersion), and upserts no
+# search attribute its start (or its previous run) already set.
+LEAN_START = "lean-start"
 
 REMOVE_AFTER: dict[str, date] = {
     LOCAL_ACTIVITIES: date(2027, 2, 1),
     HANDOVER_AFTER_DRAIN: date(2027, 2, 1),
     STORAGE_AFTER_ARCHIVE: date(2027, 2, 1),
     DELIVERY_LOG: date(2027, 2, 15),
+    LEAN_START: date(2027, 2, 15),
 }

@@ -48,6 +48,13 @@ def publish(
     upsert(updates)
 
 
+def changed(updates: list[SearchAttributeUpdate[Any]]) -> list[SearchAttributeUpdate[Any]]:
+    """The updates that change what the run holds (the SDK keeps its search
+    attributes up to date with each upsert): no command for the others."""
+    held = workflow.info().typed_search_attributes
+    return [u for u in updates if held.get(u.key) != u.value]
+
+
 class FailedWebhooks:
     """``HookflowFailedWebhooks``: upserted only when the set changes, dropped when empty."""
 
