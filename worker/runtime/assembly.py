@@ -44,28 +44,27 @@ WORKFLOWS: list[type] = [
     RetentionWorkflow,
 ]
 MAX_ACTIVITIES = 200
-# hookflow's workflow modules keep no mutable module state, so the sandbox may
-# share them between runs instead of importing them again for every session:
-# about half the memory per open session and twice the rate of new sessions
-# (benchmarks/memory.py). The replay tests run the same code in the full
-# sandbox, which still catches non-deterministic calls.
+# With the sandbox on, hookflow's workflow modules (which keep no mutable
+# module state) are shared between runs instead of imported again for every
+# session.
 SANDBOXED = SandboxedWorkflowRunner(
     # OpenTelemetry (imported only when tracing is on) keeps its context across the sandbox.
     restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "opentelemetry")
 )
-SANDBOX_CHOICES = ("on", "off")
+SANDBOX_CHOICES = ("off", "on")
 
 
 def workflow_runner() -> WorkflowRunner:
-    """``HOOKFLOW_WORKFLOW_SANDBOX``: ``on`` (the default) or ``off``.
+    """``HOOKFLOW_WORKFLOW_SANDBOX``: ``off`` (the default) or ``on``.
 
-    Off, workflows run without the sandbox's per-run and per-activation cost
-    (benchmarks/throughput.py --levers measures it); the replay tests
-    (tests/workflows/test_replay.py) still run every workflow in the full
-    sandbox, so a non-deterministic call still fails CI."""
+    The sandbox costs every session's run and every activation CPU
+    (``benchmarks.throughput`` prints it among its levers), and buys nothing
+    the replay tests do not: ``tests/workflows/test_replay.py`` replays every
+    kept history in the SDK's full sandbox, so a workflow change that calls
+    something non-deterministic still fails CI before it reaches a worker."""
     name = os.environ.get("HOOKFLOW_WORKFLOW_SANDBOX", "").strip().lower() or SANDBOX_CHOICES[0]
     if name not in SANDBOX_CHOICES:
-        raise ValueError(f"HOOKFLOW_WORKFLOW_SANDBOX: {name!r} is not one of on, off")
+        raise ValueError(f"HOOKFLOW_WORKFLOW_SANDBOX: {name!r} is not one of off, on")
     return SANDBOXED if name == "on" else UnsandboxedWorkflowRunner()
 
 
