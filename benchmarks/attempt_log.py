@@ -12,13 +12,14 @@ before a change, extracted with ``git archive``), so the two figures sit side
 by side on the same loaded machine.
 
     .venv/bin/python -m benchmarks.attempt_log [--attempts 4000] [--concurrency 1,50]
-        [--database-url postgresql+psycopg://127.0.0.1/test] [--source DIR]
+        [--postgres] [--source DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -99,7 +100,11 @@ def child(attempts: int, concurrency: int, url: str | None) -> dict[str, float]:
     """Runs in the checkout measured: CPU ms and wall time per attempt."""
     from activities.log.attempts import AttemptLog
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        if url == "postgres":  # a schema of its own, dropped after
+            from tests.postgres import postgres_schema
+
+            url = stack.enter_context(postgres_schema())
         engine, box, webhook = _store(url, Path(tmp))
         log = AttemptLog(engine, box=box)
         base = uuid.uuid4().int % 10**6
@@ -134,18 +139,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--attempts", type=int, default=4000)
     parser.add_argument("--concurrency", default="1,50")
-    parser.add_argument("--database-url", help="PostgreSQL, say (default: a SQLite file)")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="a fresh schema on HOOKFLOW_TEST_POSTGRES_URL (default: a SQLite file)",
+    )
     parser.add_argument("--source", type=Path, action="append", help="another checkout")
     args = parser.parse_args()
     sources = [ROOT, *(path.resolve() for path in args.source or [])]
-    where = "PostgreSQL" if args.database_url else "a SQLite file (WAL)"
+    where = "PostgreSQL" if args.postgres else "a SQLite file (WAL)"
     print(
         f"{args.attempts} attempts per row, {where}, load {os.getloadavg()[0]:.1f}; "
         "CPU ms per attempt (attempts/s)"
     )
     for concurrency in (int(c) for c in args.concurrency.split(",")):
         for source in sources:
-            f = measure(source, args.attempts, concurrency, args.database_url)
+            f = measure(source, args.attempts, concurrency, "postgres" if args.postgres else None)
             label = "this checkout" if source == ROOT else str(source)[-24:]
             print(
                 f"  {concurrency:>3} at once, {label:<24} new delivery "

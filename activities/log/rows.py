@@ -3,9 +3,9 @@
 Every POST writes one attempt row and brings its delivery's row up to date,
 so this is paid once per attempt. The statements are built once, at import,
 and run on a plain connection (no ORM session, no model object per row): a
-batch is one read of the deliveries already logged, one bulk insert of the
-new ones, one bulk update of the others and one bulk insert of the attempts,
-whatever its size, on SQLite and PostgreSQL alike.
+batch is one upsert of its deliveries (``INSERT ... ON CONFLICT DO UPDATE ...
+RETURNING``, which SQLite and PostgreSQL both speak) and one insert of its
+attempts, two statements whatever its size.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Insert, Table, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from activities.contracts import Envelope
@@ -33,18 +34,21 @@ SEALED_TEXT = "sealed:"
 
 _DELIVERY: Table = Delivery.metadata.tables[Delivery.__tablename__]
 _ATTEMPT: Table = Attempt.metadata.tables[Attempt.__tablename__]
-# What an attempt changes on its delivery's row (bound as ``b_<column>``).
+# What an attempt changes on a delivery's row already logged.
 _CHANGED = ("attempts", "status", "status_code", "last_error", "updated_at", "next_attempt_at")
 
-_KNOWN = select(_DELIVERY.c.id, _DELIVERY.c.attempts).where(
-    _DELIVERY.c.id.in_(bindparam("keys", expanding=True))
-)
-_NEW_DELIVERIES = insert(_DELIVERY)
-_UPDATE_DELIVERIES = (
-    update(_DELIVERY)
-    .where(_DELIVERY.c.id == bindparam("b_id"))
-    .values({name: bindparam(f"b_{name}") for name in _CHANGED})
-)
+
+def _upsert(dialect: str) -> Insert:
+    """New deliveries inserted, known ones brought up to date (their attempts
+    added), each delivery's attempt count returned: the same on both backends."""
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_DELIVERY)
+    update: dict[str, Any] = {name: stmt.excluded[name] for name in _CHANGED}
+    update["attempts"] = _DELIVERY.c.attempts + stmt.excluded.attempts
+    stmt = stmt.on_conflict_do_update(index_elements=[_DELIVERY.c.id], set_=update)
+    return stmt.returning(_DELIVERY.c.id, _DELIVERY.c.attempts)
+
+
+_UPSERTS = {name: _upsert(name) for name in ("postgresql", "sqlite")}
 _NEW_ATTEMPTS = insert(_ATTEMPT)
 # An attempt's outcome as its delivery's status (anything else: failed).
 _STATUS = {"delivered": "delivered", "retrying": "pending"}
@@ -108,19 +112,17 @@ def attempt_row(record: AttemptRecord, *, key: str, number: int, box: SecretBox)
 def write_attempts(
     connection: Connection, records: Sequence[AttemptRecord], *, box: SecretBox
 ) -> None:
-    """Add the attempts and bring their deliveries up to date (the caller commits)."""
-    keys = [delivery_id(event_id=r.envelope.event.id, webhook_id=r.webhook_id) for r in records]
-    known: dict[str, int] = dict(connection.execute(_KNOWN, {"keys": list(set(keys))}).all())
-    created: dict[str, dict[str, Any]] = {}
-    changed: dict[str, dict[str, Any]] = {}
-    attempts: list[dict[str, Any]] = []
+    """Add the attempts and bring their deliveries up to date (the caller commits):
+    one upsert of the batch's deliveries (their attempt counts come back), one
+    insert of its attempts."""
+    rows: dict[str, dict[str, Any]] = {}
+    numbered: list[tuple[str, int, AttemptRecord]] = []
     now = utcnow()
-    for key, record in zip(keys, records, strict=True):
-        row = created.get(key) or changed.get(key)
-        if row is None and key in known:
-            row = changed[key] = {"id": key, "attempts": known[key]}
-        elif row is None:
-            row = created[key] = delivery_row(
+    for record in records:
+        key = delivery_id(event_id=record.envelope.event.id, webhook_id=record.webhook_id)
+        row = rows.get(key)
+        if row is None:  # (sealed for an upsert that may only update: one seal per delivery)
+            row = rows[key] = delivery_row(
                 key=key,
                 project=record.project,
                 webhook_id=record.webhook_id,
@@ -132,13 +134,13 @@ def write_attempts(
         row["status"] = _STATUS.get(record.outcome, "failed")
         row["status_code"] = record.status_code
         row["last_error"] = record.error
-        row["updated_at"] = now
         row["next_attempt_at"] = record.next_attempt_at
-        # Numbered across redeliveries: a redelivery's first attempt follows the last.
-        attempts.append(attempt_row(record, key=key, number=row["attempts"], box=box))
-    if created:
-        connection.execute(_NEW_DELIVERIES, list(created.values()))
-    if changed:
-        bound = [{f"b_{name}": row[name] for name in ("id", *_CHANGED)} for row in changed.values()]
-        connection.execute(_UPDATE_DELIVERIES, bound)
+        numbered.append((key, row["attempts"], record))
+    upsert = _UPSERTS[connection.dialect.name]
+    totals: dict[str, int] = dict(connection.execute(upsert, list(rows.values())).all())
+    # Numbered across redeliveries: a redelivery's first attempt follows the last.
+    attempts = [
+        attempt_row(record, key=key, number=totals[key] - rows[key]["attempts"] + nth, box=box)
+        for key, nth, record in numbered
+    ]
     connection.execute(_NEW_ATTEMPTS, attempts)
