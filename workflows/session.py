@@ -302,10 +302,7 @@ class SessionWorkflow(Lifecycle):
         self._describe()
 
     def _upsert_attributes(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
-        if self._lean:  # the start set the ids: only what changed since
-            updates = visibility.changed(updates)
-        if updates:
-            workflow.upsert_search_attributes(updates)  # (not on the time-skipping server)
+        visibility.upsert(updates, lean=self._lean)
 
     def _describe(self) -> None:
         visibility.describe(
