@@ -14,12 +14,21 @@ runs it; ``memory``: the dev server in memory), it prints:
 - bursts (``--bursts 1000,10000``): N new sessions, each announced by one
   delivery (hookflow: ``WHEF_SESSION_CREATED``; plain: one activity at
   start): sessions per second from the first start to the last delivery;
-- latency: events at half of each side's steady-state rate for
-  ``--latency-seconds``: signal-to-delivery p50 and p99;
-- CPU seconds of each side's worker and of the server per 1,000 deliveries.
+- latency: events at 20 per second, then at half of each side's steady-state
+  rate, for ``--latency-seconds`` each: signal-to-delivery p50 and p99;
+- CPU seconds of each side's worker and of the server per 1,000 deliveries;
+- the targets: each figure as a ratio to the plain loop's, met or not.
+
+First, on the servers named by ``--levers`` (default: sqlite), each lever on
+its own beside hookflow as shipped (``benchmarks.lever_worker``: the same
+assembly with one thing changed: the httpx transport, the attempt log off,
+the workflow sandbox switched, the payload codec off): steady rate and
+worker CPU per 1,000 deliveries (``--lever-shape``), burst rate and worker
+CPU per 1,000 sessions (``--lever-burst``).
 
     .venv/bin/python -m benchmarks.throughput [--server sqlite,memory]
         [--shapes 100x10,1000x3] [--bursts 1000,10000] [--latency-seconds 20]
+        [--levers sqlite] [--lever-shape 100x10] [--lever-burst 1000] [--lever-rounds 1]
 """
 
 from __future__ import annotations
@@ -294,6 +303,10 @@ async def run_server(kind: str, opts: argparse.Namespace) -> None:
         print(f"\n== dev server, {label} ==", flush=True)
         try:
             with Loopback() as rx:
+                if kind in opts.levers:
+                    from benchmarks.levers import levers  # (it imports this module)
+
+                    await levers(env, rx, Path(tmp) / "levers", opts)
                 async with sides(env, rx, Path(tmp)) as (plain, hookflow):
                     await measure(env, rx, plain, hookflow, opts)
         finally:
@@ -306,6 +319,7 @@ async def measure(
     server = server_pid(env)
     meters = {s.name: Meter(s.pid, server, rx.pid) for s in (plain, hookflow)}
     top: dict[str, float] = {}
+    results: dict[tuple[str, str], Any] = {}
     for sessions, events in opts.shapes:
         print(f"steady state, {sessions} sessions x {events} events:", flush=True)
         figures = {}
@@ -314,24 +328,61 @@ async def measure(
                 side, rx, meters[side.name], sessions, events
             )
             top[side.name] = max(top.get(side.name, 0.0), figure.rate)
+            results[f"steady {sessions}x{events}", side.name] = figure
             report(side.name, figure, "deliveries/s", figures)
     for count in opts.bursts:
         print(f"burst of {count:,} new sessions, each announced by one delivery:", flush=True)
         figures = {}
         for side in opts.sides(plain, hookflow):
             figures[side.name], after = await burst(side, rx, meters[side.name], count)
+            results[f"burst {count}", side.name] = figures[side.name]
             report(side.name, figures[side.name], "sessions/s", figures)
             print(f"  {'':<10} then {count:,} sessions open: {after}", flush=True)
     if opts.latency_seconds and top:
-        print("signal-to-delivery latency at half of each side's steady rate:", flush=True)
+        print("signal-to-delivery latency, at 20 events/s and half of each side's steady rate:")
         for side in opts.sides(plain, hookflow):
-            rate = top[side.name] / 2
-            ms = await latency(side, rx, rate, opts.latency_seconds)
+            for label, rate in (("20/s", 20.0), ("half", top[side.name] / 2)):
+                ms = await latency(side, rx, rate, opts.latency_seconds)
+                results[f"p99 {label}", side.name] = percentile(ms, 0.99)
+                print(
+                    f"  {side.name:<10} {rate:6.1f} events/s: p50 {percentile(ms, 0.5):6.0f} ms, "
+                    f"p99 {percentile(ms, 0.99):6.0f} ms, max {ms[-1]:6.0f} ms ({len(ms)} events)",
+                    flush=True,
+                )
+    targets(results)
+
+
+def targets(results: dict[tuple[str, str], Any]) -> None:
+    """Each target of the performance issue, hookflow against the plain loop."""
+    print("targets (hookflow / plain loop):", flush=True)
+    keys = dict.fromkeys(key for key, _ in results)
+    for key in keys:
+        ours, theirs = results.get((key, "hookflow")), results.get((key, "plain loop"))
+        if ours is None or theirs is None:
+            continue
+        if key.startswith("p99"):
+            met = "met" if ours < 250 else "not met"
+            print(f"  {key}: p99 {ours:.0f} ms (plain {theirs:.0f} ms); < 250 ms {met}")
+            continue
+        goal = 2.0 if key.startswith("steady") else 1.5
+        ratio = ours.rate / theirs.rate
+        print(f"  {key}: {ratio:.2f}x the plain loop's rate (>= {goal}x {_met(ratio >= goal)})")
+        k_ours, k_theirs = ours.deliveries / 1000, theirs.deliveries / 1000
+        worker = (ours.cpu.worker / k_ours) / (theirs.cpu.worker / k_theirs)
+        server = (ours.cpu.server / k_ours) / (theirs.cpu.server / k_theirs)
+        if key.startswith("steady"):
+            ok = _met(worker <= 0.5)
+            print(f"    worker CPU per delivery {worker:.2f}x plain (<= 0.5x {ok})")
+        else:
             print(
-                f"  {side.name:<10} {rate:6.1f} events/s: p50 {percentile(ms, 0.5):6.0f} ms, "
-                f"p99 {percentile(ms, 0.99):6.0f} ms, max {ms[-1]:6.0f} ms ({len(ms)} events)",
-                flush=True,
+                f"    worker CPU per session {worker:.2f}x plain (<= 1x {_met(worker <= 1)}); "
+                f"server CPU per session {server:.2f}x plain (< 1x {_met(server < 1)})"
             )
+    print(flush=True)
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "not met"
 
 
 def report(name: str, figure: Figure, unit: str, figures: dict[str, Figure]) -> None:
@@ -358,6 +409,10 @@ async def main() -> None:
     parser.add_argument("--bursts", type=counts, default=counts("1000,10000"))
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--only", choices=["plain", "hookflow"], help="One side (profiling).")
+    parser.add_argument("--levers", default="sqlite", help="servers to run the levers on")
+    parser.add_argument("--lever-shape", type=lambda t: shapes(t)[0], default=(100, 10))
+    parser.add_argument("--lever-burst", type=int, default=1000)
+    parser.add_argument("--lever-rounds", type=int, default=1)
     opts = parser.parse_args()
     opts.sides = lambda *both: [s for s in both if opts.only in (None, s.name.split()[0])]
     print(

@@ -54,6 +54,9 @@ _LIVE = (SessionStatus.ACTIVE, SessionStatus.SUBMITTED, SessionStatus.EXPIRED)
 
 
 class Lifecycle:
+    _lean = False
+    """A lean start (``LEAN_START``): the patches before it hold without markers."""
+
     def __init__(self, req: CreateSession) -> None:
         self._req = req
         carry = req.resume
@@ -145,7 +148,7 @@ class Lifecycle:
         if self._req.standalone:
             archive = self._emit(ARCHIVE, form_data=data.form_data, sessions=[station], **files)
             # Sessions started before storage existed go on without it (replay-safe).
-            if workflow.patched(STORAGE_AFTER_ARCHIVE):
+            if self._lean or workflow.patched(STORAGE_AFTER_ARCHIVE):
                 self._side_tasks.append(asyncio.create_task(self._store_files(archive)))
         else:
             self._notify_process(station)

@@ -26,6 +26,10 @@ DELIVERY_LOG = "delivery-log"
 # A process starts its stations under per-project ids (``session-<project>:<id>``;
 # before: ``session-<id>``, one namespace for every project).
 PROJECT_IDS = "project-ids"
+# A session starts with one patch marker for all the above (each costs the
+# server a marker and an upsert of TemporalChangeVersion), and upserts no
+# search attribute its start (or its previous run) already set.
+LEAN_START = "lean-start"
 
 REMOVE_AFTER: dict[str, date] = {
     LOCAL_ACTIVITIES: date(2027, 2, 1),
@@ -33,4 +37,5 @@ REMOVE_AFTER: dict[str, date] = {
     STORAGE_AFTER_ARCHIVE: date(2027, 2, 1),
     DELIVERY_LOG: date(2027, 2, 15),
     PROJECT_IDS: date(2027, 2, 15),
+    LEAN_START: date(2027, 2, 15),
 }

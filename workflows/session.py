@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ledger import alert_data, disabled_data
     from workflows.lifecycle import Lifecycle
     from workflows.outbox import Outbox
-    from workflows.patches import DELIVERY_LOG, HANDOVER_AFTER_DRAIN, LOCAL_ACTIVITIES
+    from workflows.patches import DELIVERY_LOG, HANDOVER_AFTER_DRAIN, LEAN_START, LOCAL_ACTIVITIES
     from workflows.remote import ask_remote_data
 
 # (Sessions started before ``DELIVERY_LOG``) configuration is read again when
@@ -65,6 +65,7 @@ class SessionWorkflow(Lifecycle):
     @workflow.init
     def __init__(self, req: CreateSession) -> None:
         super().__init__(req)
+        self._lean = workflow.patched(LEAN_START)
         self._targets: list[WebhookTarget] = []
         self._resolved_at: datetime | None = None
         self._outbox = Outbox(project=req.project, alert=self._alert, changed=self._changed)
@@ -78,8 +79,8 @@ class SessionWorkflow(Lifecycle):
     @workflow.run
     async def run(self, req: CreateSession) -> SessionState:
         # Sessions started before local activities go on without them (replay-safe).
-        self._local = self._outbox.local_first = workflow.patched(LOCAL_ACTIVITIES)
-        self._outbox.recording = workflow.patched(DELIVERY_LOG)
+        self._local = self._outbox.local_first = self._lean or workflow.patched(LOCAL_ACTIVITIES)
+        self._outbox.recording = self._lean or workflow.patched(DELIVERY_LOG)
         self._publish()
         if req.resume is not None:
             self._outbox.ledger.remember(req.resume.deliveries)
@@ -130,7 +131,7 @@ class SessionWorkflow(Lifecycle):
         carry = self._carry(pending=self._outbox.carry(), deliveries=self._outbox.ledger.finished())
         if len(carry.model_dump_json()) > MAX_CARRY_BYTES:
             self._outbox.unpause()
-            if workflow.patched(HANDOVER_AFTER_DRAIN):
+            if self._lean or workflow.patched(HANDOVER_AFTER_DRAIN):
                 self._blocked_at = self._outbox.open_count()
             else:
                 self._legacy_blocked = True
@@ -301,7 +302,7 @@ class SessionWorkflow(Lifecycle):
         self._describe()
 
     def _upsert_attributes(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
-        workflow.upsert_search_attributes(updates)  # (not on the time-skipping server)
+        visibility.upsert(updates, lean=self._lean)
 
     def _describe(self) -> None:
         visibility.describe(

@@ -48,6 +48,17 @@ def publish(
     upsert(updates)
 
 
+def upsert(updates: list[SearchAttributeUpdate[Any]], *, lean: bool) -> None:
+    """Upsert ``updates`` (not on the time-skipping server). ``lean`` (``LEAN_START``):
+    only those that change what the run holds (the start set the ids, and the
+    SDK keeps the run's search attributes up to date with each upsert)."""
+    if lean:
+        held = workflow.info().typed_search_attributes
+        updates = [u for u in updates if held.get(u.key) != u.value]
+    if updates:
+        workflow.upsert_search_attributes(updates)
+
+
 class FailedWebhooks:
     """``HookflowFailedWebhooks``: upserted only when the set changes, dropped when empty."""
 

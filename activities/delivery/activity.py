@@ -17,13 +17,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -39,25 +37,20 @@ from activities.contracts import (
     Waiting,
 )
 from activities.delivery import filters, remote
+from activities.delivery.bodies import Bodies
 from activities.delivery.endpoint import Endpoint, EndpointCache, load_endpoint
+from activities.delivery.failures import Sent, failure, where
 from activities.delivery.gate import Gate
 from activities.delivery.health import Health, describe_duration, failing_for
 from activities.delivery.http import HttpClients
 from activities.delivery.ledger import Ledger
 from activities.delivery.progress import Progress, heartbeats
-from activities.delivery.retry import format_schedule, next_delay, parse_retry_after
+from activities.delivery.retry import next_delay, parse_retry_after
 from activities.delivery.sender import Sender, Verdict
 from activities.delivery.tokens import TokenCache
-from activities.errors import (
-    DocumentNotFound,
-    EndpointPaused,
-    EndpointUnavailable,
-    LinksUnavailable,
-    SealedTextMissing,
-)
+from activities.errors import EndpointPaused, EndpointUnavailable
 from activities.files.documents import DocumentStore
-from activities.files.links import PURPOSE, DocumentLinks, archive_body
-from activities.files.sealed import open_text
+from activities.files.links import PURPOSE, DocumentLinks
 from activities.log.attempts import AttemptLog, AttemptRecord
 from activities.log.headers import received, sent_headers
 from activities.store.crypto import SecretBox
@@ -73,16 +66,6 @@ class _Busy(Exception):
     """No place in the webhook's bulkhead came free in time: nothing was sent."""
 
 
-@dataclass(frozen=True)
-class Sent:
-    """One attempt, logged: its verdict, and what it did to the delivery."""
-
-    verdict: Verdict
-    delay: float | None = None
-    disabled: str | None = None
-    """Why this attempt disabled the webhook (it failed every attempt for days)."""
-
-
 class DeliveryActivities:
     """Activities that send webhooks; built once per worker with its shared clients."""
 
@@ -96,13 +79,14 @@ class DeliveryActivities:
         documents: DocumentStore,
         gate: Gate | None = None,
         public_url: str | None = None,
+        log: AttemptLog | None = None,
     ) -> None:
         self._engine = engine
         self._box = box
         self._sender = Sender(http=http, tokens=tokens)
-        self._documents = documents
-        self._links = DocumentLinks(key=box.derive(PURPOSE), base_url=public_url)
-        self._log = AttemptLog(engine, box=box)
+        links = DocumentLinks(key=box.derive(PURPOSE), base_url=public_url)
+        self._bodies = Bodies(engine=engine, box=box, documents=documents, links=links)
+        self._log = log or AttemptLog(engine, box=box)
         self._endpoints = EndpointCache(engine=engine, box=box)
         self._gate = gate or Gate(engine=engine)
         self._ledger = Ledger(engine, box=box)
@@ -196,18 +180,18 @@ class DeliveryActivities:
                 return "not sent: the time of this batch is used up"
             admission = await self._gate.admit(endpoint, inline=min(INLINE_WAIT, left))
             if not admission.send:
-                return f"not sent: {admission.reason} of {_where(endpoint)}"
+                return f"not sent: {admission.reason} of {where(endpoint)}"
             await asyncio.sleep(admission.sleep)
             try:
                 tried = await self._send(
                     req, endpoint, envelope, key=key, probe=admission.probe, attempt=None
                 )
             except _Busy as busy:
-                return f"not sent: {busy} to {_where(endpoint)}"
+                return f"not sent: {busy} to {where(endpoint)}"
             verdict = tried.verdict
             if verdict.outcome != "delivered":
                 disabled = f"; webhook disabled: {tried.disabled}" if tried.disabled else ""
-                return f"{verdict.error} from {_where(endpoint)}{disabled}"
+                return f"{verdict.error} from {where(endpoint)}{disabled}"
             progress.following.append(
                 SentEvent(
                     event_id=envelope.event.id,
@@ -244,7 +228,7 @@ class DeliveryActivities:
         workflow schedules again if it fails)."""
         started_at = utcnow()
         try:
-            body = await self._body(endpoint, envelope, req.project)
+            body = await self._bodies.build(endpoint, envelope, req.project)
         except ApplicationError as err:  # a document is missing: logged, then failed at once
             await self._log.record(
                 AttemptRecord.unsent(req, envelope, started_at=started_at, error=err.message)
@@ -330,7 +314,7 @@ class DeliveryActivities:
         """Nothing sent: the stream waits ``delay`` seconds in its session. Waiting
         is not failing: no step of the ladder, no Temporal attempt, no attempt row."""
         seconds = max(delay, 0.1)
-        reason = f"{reason} of {_where(endpoint)}"
+        reason = f"{reason} of {where(endpoint)}"
         await self._mark(
             req,
             [req.envelope],
@@ -375,7 +359,7 @@ class DeliveryActivities:
         if not endpoint.failover_url:
             return False
         endpoint = dataclasses.replace(endpoint, url=endpoint.failover_url)
-        body = await self._body(endpoint, req.envelope, req.project)
+        body = await self._bodies.build(endpoint, req.envelope, req.project)
         verdict = await self._sender.attempt(endpoint, body=body, msg_id=req.envelope.event.id)
         if verdict.outcome != "delivered":
             host = urlsplit(endpoint.url).hostname
@@ -384,54 +368,13 @@ class DeliveryActivities:
             )
         return True
 
-    async def _body(self, endpoint: Endpoint, envelope: Envelope, project: str) -> dict[str, Any]:
-        body = envelope.body()
-        if envelope.text_ref is not None:
-            body.pop("text_ref")
-            body["text"] = await asyncio.to_thread(self._open_text, envelope.text_ref)
-        if endpoint.type != "archive":
-            return body
-        try:
-            return await asyncio.to_thread(
-                archive_body, self._documents, body, project, mode=endpoint.documents,
-                max_body=endpoint.max_body_size, links=self._links,
-            )  # fmt: skip
-        except (DocumentNotFound, LinksUnavailable) as err:
-            raise ApplicationError(str(err), type=FailureType.INVALID, non_retryable=True) from None
-
     async def _failure(
         self, endpoint: Endpoint, req: DeliverInput, sent: Sent, *, attempt: int
     ) -> ApplicationError:
-        verdict, delay = sent.verdict, sent.delay
-        message = (
-            f"{verdict.error} from {_where(endpoint)}, attempt {attempt}/{len(req.retry_schedule)}"
-        )
         if sent.disabled:
             held = [req.envelope, *req.following]
             await self._mark(req, held, DeliveryStatus.HELD, f"webhook disabled: {sent.disabled}")
-            return ApplicationError(
-                f"{message}; webhook disabled: {sent.disabled}",
-                type=FailureType.DISABLED,
-                non_retryable=True,
-            )
-        if verdict.outcome == "gone":
-            return ApplicationError(
-                f"{message}; webhook disabled", type=FailureType.GONE, non_retryable=True
-            )
-        if verdict.outcome == "refused":
-            return ApplicationError(message, type=FailureType.REFUSED, non_retryable=True)
-        if delay is None:
-            schedule = format_schedule(req.retry_schedule)
-            return ApplicationError(
-                f"{message}; retries exhausted ({schedule})",
-                type=FailureType.EXHAUSTED,
-                non_retryable=True,
-            )
-        return ApplicationError(
-            f"{message}; next attempt in {delay:.0f}s",
-            type=FailureType.UNDELIVERED,
-            next_retry_delay=timedelta(seconds=delay),
-        )
+        return failure(endpoint=endpoint, req=req, sent=sent, attempt=attempt)
 
     async def _mark(
         self,
@@ -455,19 +398,6 @@ class DeliveryActivities:
         done = await self._ledger.disable(endpoint.id, reason)
         self._endpoints.forget(endpoint.id)
         return done
-
-    def _open_text(self, ref: str) -> str:
-        with Session(self._engine) as session:
-            try:
-                return open_text(session=session, box=self._box, ref=ref)
-            except SealedTextMissing as err:
-                raise ApplicationError(
-                    str(err), type=FailureType.INVALID, non_retryable=True
-                ) from None
-
-
-def _where(endpoint: Endpoint) -> str:
-    return f"{endpoint.alias} ({urlsplit(endpoint.url).hostname})"
 
 
 def _seconds(value: timedelta | None, default: float) -> float:

@@ -17,26 +17,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, or_, select
 from temporalio import activity
 
 from activities.contracts import DeliverInput, DeliveryMark, DeliveryStatus, Envelope
 from activities.contracts.states import TRANSITIONS
-from activities.log.headers import seal_headers
 from activities.log.observe import observe
+from activities.log.rows import (
+    EXCERPT_CAP,
+    SEALED,
+    SEALED_TEXT,
+    delivery_id,
+    delivery_row,
+    write_attempts,
+)
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
 from activities.store.tables import Attempt, Delivery, Webhook
 
-EXCERPT_CAP = 16 * 1024
-SEALED = "sealed"
-_SEALED_TEXT = "sealed:"
-
-
-def delivery_id(*, event_id: str, webhook_id: uuid.UUID) -> str:
-    return f"{event_id}.{webhook_id.hex[:12]}"
+__all__ = ["EXCERPT_CAP", "SEALED", "AttemptLog", "AttemptRecord", "delivery_id"]
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,6 @@ class AttemptRecord:
         )
 
 
-def _excerpt(body: bytes | None, box: SecretBox) -> str | None:
-    if not body:
-        return None
-    return _SEALED_TEXT + box.seal(body[:EXCERPT_CAP].decode("utf-8", errors="replace"))
-
-
 def envelope_of(delivery: Delivery, *, box: SecretBox) -> dict[str, Any]:
     """The envelope as it was sent (opened when it is stored sealed)."""
     stored = delivery.envelope
@@ -95,8 +90,8 @@ def envelope_of(delivery: Delivery, *, box: SecretBox) -> dict[str, Any]:
 def excerpt_of(attempt: Attempt, *, box: SecretBox) -> str | None:
     """The attempt's response excerpt in clear."""
     text = attempt.response_excerpt
-    if text is not None and text.startswith(_SEALED_TEXT):
-        return box.open(text.removeprefix(_SEALED_TEXT))
+    if text is not None and text.startswith(SEALED_TEXT):
+        return box.open(text.removeprefix(SEALED_TEXT))
     return text
 
 
@@ -107,80 +102,17 @@ def _known(session: Session, keys: Sequence[str]) -> dict[str, Delivery]:
 
 
 def _new_delivery(
-    *,
-    key: str,
-    project: str,
-    webhook_id: uuid.UUID,
-    envelope: Envelope,
-    box: SecretBox,
-    now: datetime | None = None,
+    *, key: str, project: str, webhook_id: uuid.UUID, envelope: Envelope, box: SecretBox
 ) -> Delivery:
-    event = envelope.event
-    now = now or utcnow()
-    return Delivery(
-        created_at=now,
-        updated_at=now,
-        id=key,
-        project=project,
-        session_id=envelope.session.id,
-        webhook_id=webhook_id,
-        event_id=event.id,
-        event_type=event.type,
-        sequence=event.sequence,
-        envelope={SEALED: box.seal(json.dumps(envelope.body()))},
+    row = delivery_row(
+        key=key, project=project, webhook_id=webhook_id, envelope=envelope, box=box, now=utcnow()
     )
+    return Delivery(**row)
 
 
 def record_attempts(*, session: Session, records: Sequence[AttemptRecord], box: SecretBox) -> None:
-    """Add the attempts and bring their deliveries up to date, in one transaction
-    (bulk statements: a batch of attempts costs a few round trips, not one each)."""
-    keys = [delivery_id(event_id=r.envelope.event.id, webhook_id=r.webhook_id) for r in records]
-    known = {key: delivery.attempts for key, delivery in _known(session, keys).items()}
-    created: dict[str, dict[str, Any]] = {}
-    changed: dict[str, dict[str, Any]] = {}
-    attempts: list[dict[str, Any]] = []
-    now = utcnow()
-    for key, record in zip(keys, records, strict=True):
-        row = created.get(key) or changed.get(key)
-        if row is None and key in known:
-            row = changed[key] = {"id": key, "attempts": known[key]}
-        elif row is None:
-            row = created[key] = _new_delivery(
-                key=key,
-                project=record.project,
-                webhook_id=record.webhook_id,
-                envelope=record.envelope,
-                box=box,
-                now=now,
-            ).model_dump()
-        row["attempts"] += 1
-        row.update(
-            status=_STATUS.get(record.outcome, "failed"),
-            status_code=record.status_code,
-            last_error=record.error,
-            updated_at=now,
-            next_attempt_at=record.next_attempt_at,
-        )
-        attempts.append(
-            {
-                "delivery_id": key,
-                # Numbered across redeliveries: a redelivery's first attempt follows the last.
-                "attempt": row["attempts"],
-                "started_at": record.started_at,
-                "status_code": record.status_code,
-                "latency_ms": round(record.latency_ms, 2),
-                "outcome": record.outcome,
-                "error": record.error,
-                "response_excerpt": _excerpt(record.response, box),
-                "request_headers": seal_headers(record.request_headers, box),
-                "response_headers": seal_headers(record.response_headers, box),
-            }
-        )
-    if created:
-        session.execute(insert(Delivery), list(created.values()))
-    if changed:
-        session.execute(update(Delivery), list(changed.values()))
-    session.execute(insert(Attempt), attempts)
+    """Add the attempts and bring their deliveries up to date, in one transaction."""
+    write_attempts(session.connection(), records, box=box)
     session.commit()
 
 
@@ -261,15 +193,15 @@ class AttemptLog:
                     future.set_result(None)
 
     def _write(self, records: list[AttemptRecord]) -> None:
-        with Session(self._engine) as session:
+        with self._engine.begin() as connection:
             for webhook_id in {r.webhook_id for r in records} - self._types.keys():
-                webhook = session.get(Webhook, webhook_id)
-                if webhook is not None:
-                    self._types[webhook_id] = webhook.type
-            record_attempts(session=session, records=records, box=self._box)
+                webhook_type = connection.execute(_WEBHOOK_TYPE, {"id": webhook_id}).scalar()
+                if webhook_type is not None:
+                    self._types[webhook_id] = webhook_type
+            write_attempts(connection, records, box=self._box)
 
 
-_STATUS = {"delivered": "delivered", "retrying": "pending"}
+_WEBHOOK_TYPE = select(Webhook.type).where(Webhook.id == bindparam("id"))
 
 
 def list_deliveries(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
 from temporalio.runtime import Runtime
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.delivery.activity import DeliveryActivities
@@ -23,6 +24,7 @@ from activities.delivery.tokens import TokenCache
 from activities.files.documents import LocalDocumentStore
 from activities.files.storage import StorageActivities
 from activities.log.activity import DeliveryLogActivities
+from activities.log.attempts import AttemptLog
 from activities.log.retention import Retention, RetentionActivities
 from activities.store.activity import ConfigActivities
 from activities.store.crypto import SecretBox
@@ -43,15 +45,28 @@ WORKFLOWS: list[type] = [
     RetentionWorkflow,
 ]
 MAX_ACTIVITIES = 200
-# hookflow's workflow modules keep no mutable module state, so the sandbox may
-# share them between runs instead of importing them again for every session:
-# about half the memory per open session and twice the rate of new sessions
-# (benchmarks/memory.py). The replay tests run the same code in the full
-# sandbox, which still catches non-deterministic calls.
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+# With the sandbox on, hookflow's workflow modules (which keep no mutable
+# module state) are shared between runs instead of imported again for every
+# session.
+SANDBOXED = SandboxedWorkflowRunner(
     # OpenTelemetry (imported only when tracing is on) keeps its context across the sandbox.
     restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "opentelemetry")
 )
+SANDBOX_CHOICES = ("off", "on")
+
+
+def workflow_runner() -> WorkflowRunner:
+    """``HOOKFLOW_WORKFLOW_SANDBOX``: ``off`` (the default) or ``on``.
+
+    The sandbox costs every session's run and every activation CPU
+    (``benchmarks.throughput`` prints it among its levers), and buys nothing
+    the replay tests do not: ``tests/workflows/test_replay.py`` replays every
+    kept history in the SDK's full sandbox, so a workflow change that calls
+    something non-deterministic still fails CI before it reaches a worker."""
+    name = os.environ.get("HOOKFLOW_WORKFLOW_SANDBOX", "").strip().lower() or SANDBOX_CHOICES[0]
+    if name not in SANDBOX_CHOICES:
+        raise ValueError(f"HOOKFLOW_WORKFLOW_SANDBOX: {name!r} is not one of off, on")
+    return SANDBOXED if name == "on" else UnsandboxedWorkflowRunner()
 
 
 async def connect(
@@ -80,9 +95,11 @@ async def running_worker(
     resolver: Resolver = system_resolver,
     workflows: Sequence[type] = WORKFLOWS,
     circuit: CircuitPolicy | None = None,
+    attempt_log: AttemptLog | None = None,
 ) -> AsyncIterator[Worker]:
     """A started worker on the settings' task queue, shut down on exit
-    (``circuit``: the webhooks' circuit breaker, for benchmarks)."""
+    (``circuit``: the webhooks' circuit breaker; ``attempt_log``: another
+    writer of attempts; both for benchmarks)."""
     quiet_expected_failures()
     http = HttpClients(
         allowed=settings.allow_networks, resolver=resolver, stack=settings.own_endpoints
@@ -100,6 +117,7 @@ async def running_worker(
             bulkhead=Bulkhead(slots=MAX_ACTIVITIES, share=settings.project_share),
         ),
         public_url=settings.public_url,
+        log=attempt_log,
     )
     storage = StorageActivities(engine=engine, documents=documents, root=settings.storage)
     config = ConfigActivities(engine=engine)
@@ -122,7 +140,7 @@ async def running_worker(
                 retention.apply_retention,
             ],
             activity_executor=pool,
-            workflow_runner=WORKFLOW_RUNNER,
+            workflow_runner=workflow_runner(),
             max_concurrent_activities=MAX_ACTIVITIES,
         )
         try:

@@ -1,0 +1,149 @@
+"""The attempt log's hot path: a batch of attempts written with a few Core statements.
+
+Every POST writes one attempt row and brings its delivery's row up to date,
+so this is paid once per attempt. The statements are built once, at import,
+and run on a plain connection (no ORM session, no model object per row): a
+batch is one upsert of its deliveries (``INSERT ... ON CONFLICT DO UPDATE ...
+RETURNING``, which SQLite and PostgreSQL both speak) and one insert of its
+attempts, two statements whatever its size.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Insert, Table, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from activities.contracts import Envelope
+from activities.log.headers import seal_headers
+from activities.store.crypto import SecretBox
+from activities.store.database import utcnow
+from activities.store.tables import Attempt, Delivery
+
+if TYPE_CHECKING:
+    from activities.log.attempts import AttemptRecord
+
+EXCERPT_CAP = 16 * 1024
+SEALED = "sealed"
+SEALED_TEXT = "sealed:"
+
+_DELIVERY: Table = Delivery.metadata.tables[Delivery.__tablename__]
+_ATTEMPT: Table = Attempt.metadata.tables[Attempt.__tablename__]
+# What an attempt changes on a delivery's row already logged.
+_CHANGED = ("attempts", "status", "status_code", "last_error", "updated_at", "next_attempt_at")
+
+
+def _upsert(dialect: str) -> Insert:
+    """New deliveries inserted, known ones brought up to date (their attempts
+    added), each delivery's attempt count returned: the same on both backends."""
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_DELIVERY)
+    update: dict[str, Any] = {name: stmt.excluded[name] for name in _CHANGED}
+    update["attempts"] = _DELIVERY.c.attempts + stmt.excluded.attempts
+    stmt = stmt.on_conflict_do_update(index_elements=[_DELIVERY.c.id], set_=update)
+    return stmt.returning(_DELIVERY.c.id, _DELIVERY.c.attempts)
+
+
+_UPSERTS = {name: _upsert(name) for name in ("postgresql", "sqlite")}
+_NEW_ATTEMPTS = insert(_ATTEMPT)
+# An attempt's outcome as its delivery's status (anything else: failed).
+_STATUS = {"delivered": "delivered", "retrying": "pending"}
+
+
+def delivery_id(*, event_id: str, webhook_id: uuid.UUID) -> str:
+    return f"{event_id}.{webhook_id.hex[:12]}"
+
+
+def delivery_row(
+    *,
+    key: str,
+    project: str,
+    webhook_id: uuid.UUID,
+    envelope: Envelope,
+    box: SecretBox,
+    now: datetime,
+) -> dict[str, Any]:
+    """A new delivery row, its envelope sealed (personal data at rest)."""
+    event = envelope.event
+    return {
+        "id": key,
+        "project": project,
+        "session_id": envelope.session.id,
+        "webhook_id": webhook_id,
+        "event_id": event.id,
+        "event_type": event.type,
+        "sequence": event.sequence,
+        "status": "pending",
+        "attempts": 0,
+        "status_code": None,
+        "last_error": None,
+        "envelope": {SEALED: box.seal(json.dumps(envelope.body()))},
+        "created_at": now,
+        "updated_at": now,
+        "next_attempt_at": None,
+    }
+
+
+def excerpt(body: bytes | None, box: SecretBox) -> str | None:
+    """The response's first 16 KiB, sealed (it may echo personal data)."""
+    if not body:
+        return None
+    return SEALED_TEXT + box.seal(body[:EXCERPT_CAP].decode("utf-8", errors="replace"))
+
+
+def attempt_row(record: AttemptRecord, *, key: str, number: int, box: SecretBox) -> dict[str, Any]:
+    """The attempt's row: the one place a field of ``AttemptRecord`` becomes a column."""
+    return {
+        "delivery_id": key,
+        "attempt": number,
+        "started_at": record.started_at,
+        "status_code": record.status_code,
+        "latency_ms": round(record.latency_ms, 2),
+        "outcome": record.outcome,
+        "error": record.error,
+        "response_excerpt": excerpt(record.response, box),
+        "request_headers": seal_headers(record.request_headers, box),
+        "response_headers": seal_headers(record.response_headers, box),
+    }
+
+
+def write_attempts(
+    connection: Connection, records: Sequence[AttemptRecord], *, box: SecretBox
+) -> None:
+    """Add the attempts and bring their deliveries up to date (the caller commits):
+    one upsert of the batch's deliveries (their attempt counts come back), one
+    insert of its attempts."""
+    rows: dict[str, dict[str, Any]] = {}
+    numbered: list[tuple[str, int, AttemptRecord]] = []
+    now = utcnow()
+    for record in records:
+        key = delivery_id(event_id=record.envelope.event.id, webhook_id=record.webhook_id)
+        row = rows.get(key)
+        if row is None:  # (sealed for an upsert that may only update: one seal per delivery)
+            row = rows[key] = delivery_row(
+                key=key,
+                project=record.project,
+                webhook_id=record.webhook_id,
+                envelope=record.envelope,
+                box=box,
+                now=now,
+            )
+        row["attempts"] += 1
+        row["status"] = _STATUS.get(record.outcome, "failed")
+        row["status_code"] = record.status_code
+        row["last_error"] = record.error
+        row["next_attempt_at"] = record.next_attempt_at
+        numbered.append((key, row["attempts"], record))
+    upsert = _UPSERTS[connection.dialect.name]
+    totals: dict[str, int] = dict(connection.execute(upsert, list(rows.values())).all())
+    # Numbered across redeliveries: a redelivery's first attempt follows the last.
+    attempts = [
+        attempt_row(record, key=key, number=totals[key] - rows[key]["attempts"] + nth, box=box)
+        for key, nth, record in numbered
+    ]
+    connection.execute(_NEW_ATTEMPTS, attempts)
