@@ -83,3 +83,20 @@ def test_built_directly_reads_no_environment(
     assert Settings.from_env(data_dir=tmp_path).task_queue == "from-the-environment"
     changed = Settings(data_dir=tmp_path).replace(task_queue="other")
     assert changed.task_queue == "other"
+
+
+@pytest.mark.parametrize(
+    "url", ["https://user:pw-s3cret@hooks.example.com", "http://pw-s3cret@127.0.0.1:8000/api"]
+)
+def test_a_public_url_with_credentials_is_refused_without_quoting_them(
+    tmp_path: Path, url: str
+) -> None:
+    # They would go into every linked archive sent to receivers.
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(data_dir=tmp_path, env={"HOOKFLOW_PUBLIC_URL": url})
+    assert str(raised.value) == "HOOKFLOW_PUBLIC_URL must not hold a user name or password"
+    assert "s3cret" not in str(raised.value)
+    plain = Settings.from_env(
+        data_dir=tmp_path, env={"HOOKFLOW_PUBLIC_URL": "https://hooks.example.com/"}
+    )
+    assert plain.public_url == "https://hooks.example.com"
