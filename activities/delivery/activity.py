@@ -244,6 +244,7 @@ class DeliveryActivities:
             delay = next_delay(req.retry_schedule, attempt=attempt, retry_after=retry_after)
             outcome = "retrying" if delay is not None else "failed"
         next_at = utcnow() + timedelta(seconds=delay) if delay is not None else None
+        redact = self._sender.redactor(endpoint)
         await self._log.record(
             AttemptRecord(
                 webhook_id=req.webhook_id,
@@ -258,9 +259,9 @@ class DeliveryActivities:
                 attempt=attempt,
                 next_attempt_at=next_at,
                 request_headers=sent_headers(
-                    verdict.request.headers, secret=endpoint.secret_headers
+                    verdict.request.headers, secret=endpoint.secret_headers, redact=redact
                 ),
-                response_headers=received(verdict.reply),
+                response_headers=received(verdict.reply, redact=redact),
             )
         )
         if verdict.outcome == "gone":

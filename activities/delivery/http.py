@@ -78,6 +78,10 @@ class HttpClients:
         self._tls = TlsContexts()
         # httpx's transport: one client per webhook TLS context (the pool is the client's).
         self._tls_clients: dict[tuple[str, bool], httpx.AsyncClient] = {}
+        # How many attempts hold each TLS client, and the evicted ones still held:
+        # an evicted client is closed by the last attempt that lets it go.
+        self._holders: dict[httpx.AsyncClient, int] = {}
+        self._evicted: set[httpx.AsyncClient] = set()
         self.transport = transport or default_transport()
         if self.transport not in TRANSPORTS:
             raise ValueError(f"unknown HTTP transport {self.transport!r}")
@@ -137,9 +141,12 @@ class HttpClients:
                     )
                 else:
                     client = await self._client_for(tls, verify_ssl, context)
-                    status, answer_headers, body = await self._post_httpx(
-                        client, url, content, headers, timeout, cap
-                    )
+                    try:
+                        status, answer_headers, body = await self._post_httpx(
+                            client, url, content, headers, timeout, cap
+                        )
+                    finally:
+                        await self._release(client)
         except httpx.TransportError as err:
             plain = _tls_failure(err)
             if plain is None:
@@ -180,14 +187,15 @@ class HttpClients:
     async def _client_for(
         self, tls: WebhookTls | None, verify_ssl: bool, context: ssl.SSLContext | None
     ) -> httpx.AsyncClient:
+        """The client for these settings, held until ``_release``."""
         if tls is None or context is None:
             return self.client(verify_ssl=verify_ssl)
         key = (tls.version, verify_ssl)
         client = self._tls_clients.get(key)
+        oldest = None
         if client is None:
             if len(self._tls_clients) >= TLS_CLIENTS:  # the oldest settings version goes
-                oldest = next(iter(self._tls_clients))
-                await self._tls_clients.pop(oldest).aclose()
+                oldest = self._tls_clients.pop(next(iter(self._tls_clients)))
             client = httpx.AsyncClient(
                 transport=_guarded_transport(
                     verify=context,
@@ -200,7 +208,28 @@ class HttpClients:
                 headers={"user-agent": USER_AGENT},
             )
             self._tls_clients[key] = client
+        self._holders[client] = self._holders.get(client, 0) + 1
+        if oldest is not None:
+            if oldest in self._holders:  # an attempt is under way on it: the last closes it
+                self._evicted.add(oldest)
+            else:
+                try:
+                    await oldest.aclose()
+                except BaseException:  # cancelled while closing: the new one is not held
+                    await self._release(client)
+                    raise
         return client
+
+    async def _release(self, client: httpx.AsyncClient) -> None:
+        """An attempt lets its TLS client go; an evicted one closes with its last."""
+        if client not in self._holders:
+            return  # a shared client: never evicted
+        self._holders[client] -= 1
+        if self._holders[client] == 0:
+            del self._holders[client]
+            if client in self._evicted:
+                self._evicted.discard(client)
+                await client.aclose()
 
     async def _post_httpx(
         self,
@@ -233,9 +262,10 @@ class HttpClients:
         return response.status_code, response.headers, body
 
     async def aclose(self) -> None:
-        for client in [*self._clients.values(), *self._tls_clients.values()]:
+        for client in [*self._clients.values(), *self._tls_clients.values(), *self._evicted]:
             await client.aclose()
         self._tls_clients.clear()
+        self._evicted.clear()
 
 
 def _tls_failure(err: BaseException) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -97,6 +98,12 @@ class Sender:
     def _known_token(self, endpoint: Endpoint) -> tuple[str, ...]:
         token = self._tokens.known(endpoint.bearer) if endpoint.bearer is not None else None
         return (token,) if token else ()
+
+    def redactor(self, endpoint: Endpoint) -> Callable[[str], str]:
+        """The webhook's secrets, and the bearer token it was sent, taken out of a
+        text (a header value, as sent or as echoed back)."""
+        also = self._known_token(endpoint)
+        return lambda text: endpoint.redact(text, also=also)
 
     def _redact(self, endpoint: Endpoint, text: str) -> str:
         """Redacted first: a secret with a line break is only found as it is."""

@@ -4,7 +4,7 @@ credentials masked, and what came back, bounded. Both are sealed at rest
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from activities.store.crypto import SecretBox
@@ -20,17 +20,36 @@ _SEALED = "sealed:"
 ALWAYS_SECRET = frozenset({"authorization", "proxy-authorization", "webhook-signature"})
 
 
-def masked(value: str) -> str:
-    """``Bearer ****`` for a credential with a scheme, ``****`` for the rest."""
+# Only these headers name a scheme before the credential, and only these
+# schemes are kept: any other first word may be part of the secret itself.
+_SCHEMED = frozenset({"authorization", "proxy-authorization"})
+_SCHEMES = frozenset({"bearer", "basic", "digest", "token"})
+
+
+def _unchanged(value: str) -> str:
+    return value
+
+
+def masked(name: str, value: str) -> str:
+    """``Bearer ****`` for an authorization with a known scheme, ``****`` for the rest."""
     scheme, _, rest = value.partition(" ")
-    return f"{scheme} {MASK}" if rest and scheme.isalpha() and len(scheme) < 16 else MASK
+    if name.lower() in _SCHEMED and rest and scheme.lower() in _SCHEMES:
+        return f"{scheme} {MASK}"
+    return MASK
 
 
-def sent_headers(headers: Mapping[str, str], *, secret: Iterable[str]) -> dict[str, str]:
-    """The request headers with every credential and signature masked."""
+def sent_headers(
+    headers: Mapping[str, str],
+    *,
+    secret: Iterable[str],
+    redact: Callable[[str], str] = _unchanged,
+) -> dict[str, str]:
+    """The request headers with every credential and signature masked, and the
+    webhook's secrets (``redact``) taken out of the other values."""
     hidden = ALWAYS_SECRET | {name.lower() for name in secret}
     return {
-        name: masked(value) if name.lower() in hidden else value for name, value in headers.items()
+        name: masked(name, value) if name.lower() in hidden else redact(value)
+        for name, value in headers.items()
     }
 
 
@@ -49,9 +68,14 @@ def bounded(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return kept
 
 
-def received(reply: HttpReply | None) -> dict[str, str] | None:
-    """The response headers of an answer, bounded (None: no answer)."""
-    return bounded(reply.headers.multi_items()) if reply is not None else None
+def received(
+    reply: HttpReply | None, *, redact: Callable[[str], str] = _unchanged
+) -> dict[str, str] | None:
+    """The response headers of an answer, bounded, without the webhook's secrets
+    (``redact``: a receiver may echo a credential back); None: no answer."""
+    if reply is None:
+        return None
+    return bounded((name, redact(value)) for name, value in reply.headers.multi_items())
 
 
 def seal_headers(headers: Mapping[str, str] | None, box: SecretBox) -> str | None:

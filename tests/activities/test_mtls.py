@@ -4,6 +4,7 @@ transports."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -11,10 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from activities.delivery import http as http_module
 from activities.delivery.guard import parse_networks
 from activities.delivery.http import HttpClients
 from activities.delivery.tls import WebhookTls, check_ca_bundle, check_client_cert
 from tests.tls import TestCA, TlsReceiver
+from worker.devstack.receiver import Reply
 
 NO_CERT = "TLS handshake refused: the endpoint requires a client certificate"
 
@@ -119,3 +122,29 @@ async def test_a_context_is_built_once_per_webhook_settings_version(
     assert await _post(http, mtls_receiver.url("/hook"), rotated) == 200
     assert http._tls.get(rotated, verify=True) is not first
     assert http._tls.get(tls, verify=True) is first and len(http._tls._contexts) == 2
+
+
+async def test_an_attempt_in_flight_on_an_evicted_client_completes(
+    ca: TestCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpx's transport pools a client per settings version; when the oldest is
+    evicted, the attempt still under way on it finishes, and it closes after."""
+    monkeypatch.setattr(http_module, "TLS_CLIENTS", 2)
+    http = HttpClients(allowed=parse_networks("127.0.0.0/8"), transport="httpx")
+    try:
+        with TlsReceiver(ca.issue("127.0.0.1", server=True), tmp_path) as rx:
+            rx.always("/slow", Reply(delay=1.5))
+            slow = asyncio.create_task(
+                _post(http, rx.url("/slow"), WebhookTls(version="old/1", ca_bundle=ca.pem))
+            )
+            await asyncio.sleep(0.5)  # on the wire: the receiver answers in 1.5 s
+            [held] = http._tls_clients.values()
+            for n in range(3):  # newer settings versions push the oldest out
+                tls = WebhookTls(version=f"new/{n}", ca_bundle=ca.pem)
+                assert await _post(http, rx.url("/fast"), tls) == 200
+            assert held not in http._tls_clients.values() and not held.is_closed
+            assert await slow == 200
+            assert held.is_closed  # closed by the attempt that let it go last
+            assert len(http._tls_clients) == 2
+    finally:
+        await http.aclose()

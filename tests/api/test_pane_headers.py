@@ -50,3 +50,21 @@ def test_headers_are_sealed_at_rest() -> None:
     assert stored is not None and "req-42" not in stored
     assert open_headers(stored, box) == {"x-request-id": "req-42"}
     assert open_headers(None, box) == {} and seal_headers(None, box) is None
+
+
+def test_only_a_known_authorization_scheme_is_kept() -> None:
+    sent = {
+        "X-Api-Key": "Opensesame 42",
+        "X-Custom-Auth": "hunter two words",
+        "Authorization": "hunter2 secret",
+        "Proxy-Authorization": "DIGEST username=x",
+        "X-Token": "Bearer abc",
+    }
+    shown = sent_headers(sent, secret=frozenset({"x-api-key", "x-custom-auth", "x-token"}))
+    assert shown == {
+        "X-Api-Key": "****",
+        "X-Custom-Auth": "****",
+        "Authorization": "****",
+        "Proxy-Authorization": "DIGEST ****",
+        "X-Token": "****",
+    }

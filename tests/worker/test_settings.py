@@ -99,3 +99,20 @@ def test_only_the_documented_names_are_read(tmp_path: Path) -> None:
     assert settings.temporal_address == "127.0.0.1:7233"
     assert settings.secret_key_env is None and settings.codec_key_env is None
     assert settings.task_queue == "hookflow"
+
+
+@pytest.mark.parametrize(
+    "url", ["https://user:pw-s3cret@hooks.example.com", "http://pw-s3cret@127.0.0.1:8000/api"]
+)
+def test_a_public_url_with_credentials_is_refused_without_quoting_them(
+    tmp_path: Path, url: str
+) -> None:
+    # They would go into every linked archive sent to receivers.
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(data_dir=tmp_path, env={"HOOKFLOW_PUBLIC_URL": url})
+    assert str(raised.value) == "HOOKFLOW_PUBLIC_URL must not hold a user name or password"
+    assert "s3cret" not in str(raised.value)
+    plain = Settings.from_env(
+        data_dir=tmp_path, env={"HOOKFLOW_PUBLIC_URL": "https://hooks.example.com/"}
+    )
+    assert plain.public_url == "https://hooks.example.com"

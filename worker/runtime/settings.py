@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
@@ -225,6 +226,10 @@ class Settings(BaseSettings):
         text = (value or "").strip().rstrip("/")
         if not text:
             return None
+        if "@" in urlsplit(text).netloc:
+            # It would go into every linked archive sent to receivers (and it is
+            # not quoted here: it holds a credential).
+            raise ValueError("HOOKFLOW_PUBLIC_URL must not hold a user name or password")
         if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
             raise ValueError(f"HOOKFLOW_PUBLIC_URL: {text[:80]!r} is not an http(s) URL")
         return text
