@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from activities.contracts.limits import WebhookLimits
 from activities.errors import SettingsError
 from worker.runtime.settings import Settings
 
@@ -38,6 +39,8 @@ def test_every_variable_by_its_name(tmp_path: Path) -> None:
         "HOOKFLOW_DOCUMENT_QUOTA": "10MiB",
         "HOOKFLOW_STACK_ENDPOINTS": "127.0.0.1:9000",
         "HOOKFLOW_PANE_SECURE_COOKIE": "yes",
+        "HOOKFLOW_MAX_IN_FLIGHT_CEILING": "10",
+        "HOOKFLOW_WEBHOOKS_PER_PROJECT": "7",
     }
     settings = Settings.from_env(data_dir=tmp_path, env=env)
     assert settings.temporal_address == "temporal.internal:7233" and settings.namespace == "prod"
@@ -52,6 +55,9 @@ def test_every_variable_by_its_name(tmp_path: Path) -> None:
     assert settings.documents == tmp_path / "docs"
     assert (settings.max_request_bytes, settings.document_quota_bytes) == (2 << 20, 10 << 20)
     assert ("127.0.0.1", 9000) in settings.own_endpoints
+    assert settings.webhook_limits == WebhookLimits(
+        max_in_flight_ceiling=10, webhooks_per_project=7
+    )
     assert "s3cret" not in repr(settings)
 
 
@@ -64,6 +70,9 @@ def test_every_variable_by_its_name(tmp_path: Path) -> None:
         ("HOOKFLOW_STACK_ENDPOINTS", "nohost", "HOOKFLOW_STACK_ENDPOINTS: "),
         ("TEMPORAL_TLS", "maybe", "TEMPORAL_TLS: "),
         ("HOOKFLOW_PANE_SECURE_COOKIE", "perhaps", "HOOKFLOW_PANE_SECURE_COOKIE: "),
+        ("HOOKFLOW_MAX_IN_FLIGHT_CEILING", "fifty", "HOOKFLOW_MAX_IN_FLIGHT_CEILING: "),
+        ("HOOKFLOW_MAX_IN_FLIGHT_CEILING", "0", "HOOKFLOW_MAX_IN_FLIGHT_CEILING: "),
+        ("HOOKFLOW_WEBHOOKS_PER_PROJECT", "lots", "HOOKFLOW_WEBHOOKS_PER_PROJECT: "),
     ],
 )
 def test_a_bad_value_is_one_line_naming_its_variable(

@@ -37,7 +37,11 @@ def indented_xml(text: str) -> str:
 # What each status of a delivery means, for the customer (a tooltip on the status).
 STATUS_HELP = {
     "pending": "being sent, or waiting for its next attempt",
-    "waiting": "put off a moment: the webhook's rate limit, or a pause after failures",
+    "waiting": (
+        "put off a moment: the webhook's rate limit, a pause after failures, "
+        "the most it may send at once, or your other deliveries are using "
+        "this server's capacity"
+    ),
     "delivered": "the endpoint accepted it",
     "failed": "every attempt failed: Redeliver sends it again",
     "held": "not sent: the webhook is disabled, or an earlier event of the session failed",
