@@ -10,6 +10,7 @@ import pytest
 
 from activities.contracts.limits import WebhookLimits
 from activities.errors import SettingsError
+from tests.worker.cli import Cli
 from worker.runtime.settings import Settings
 
 
@@ -92,3 +93,15 @@ def test_built_directly_reads_no_environment(
     assert Settings.from_env(data_dir=tmp_path).task_queue == "from-the-environment"
     changed = Settings(data_dir=tmp_path).replace(task_queue="other")
     assert changed.task_queue == "other"
+
+
+@pytest.mark.parametrize("command", ["up", "worker", "api"])
+def test_a_bad_webhook_limit_stops_the_server_at_start(
+    command: str, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator's mistake is one line when the server starts, not a 422 later
+    blamed on the client who configures a webhook."""
+    monkeypatch.setenv("HOOKFLOW_MAX_IN_FLIGHT_CEILING", "fifty")
+    _code, err = cli.fails(command)
+    assert err.startswith("hookflow: error: HOOKFLOW_MAX_IN_FLIGHT_CEILING: Input should be")
+    assert err.count("\n") == 1
