@@ -38,9 +38,8 @@ def indented_xml(text: str) -> str:
 STATUS_HELP = {
     "pending": "being sent, or waiting for its next attempt",
     "waiting": (
-        "put off a moment: the webhook's rate limit, a pause after failures, "
-        "the most it may send at once, or your other deliveries are using "
-        "this server's capacity"
+        "put off a moment: the webhook's rate limit or its limit on requests at once, "
+        "a pause after failures, or your other deliveries are using this server's capacity"
     ),
     "delivered": "the endpoint accepted it",
     "failed": "every attempt failed: Redeliver sends it again",
