@@ -6,6 +6,7 @@ for the others (and a value accepted here can be stored, timed and sent).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -65,6 +66,20 @@ def size_text(limit: int) -> str:
 # worker's 200 activity slots (worker.runtime.assembly.MAX_ACTIVITIES), enough for
 # about 200 deliveries a second to an endpoint that answers in 100 ms.
 DEFAULT_MAX_IN_FLIGHT = 20
+# The highest --max-in-flight a webhook may be given (HOOKFLOW_MAX_IN_FLIGHT_CEILING):
+# a quarter of a worker's 200 activity slots.
+DEFAULT_MAX_IN_FLIGHT_CEILING = 50
+# Webhooks one project may have (HOOKFLOW_WEBHOOKS_PER_PROJECT).
+DEFAULT_WEBHOOKS_PER_PROJECT = 100
+
+
+@dataclass(frozen=True)
+class WebhookLimits:
+    """The server's limits on a project's webhooks (the operator's settings,
+    passed down to the store by whoever configures a webhook)."""
+
+    max_in_flight_ceiling: int = DEFAULT_MAX_IN_FLIGHT_CEILING
+    webhooks_per_project: int = DEFAULT_WEBHOOKS_PER_PROJECT
 
 
 def parse_size(text: str) -> int:

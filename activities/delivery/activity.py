@@ -234,7 +234,12 @@ class DeliveryActivities:
                 AttemptRecord.unsent(req, envelope, started_at=started_at, error=err.message)
             )
             raise
-        verdict = await self._request(endpoint, key, body=body, msg_id=envelope.event.id)
+        try:
+            verdict = await self._request(endpoint, key, body=body, msg_id=envelope.event.id)
+        except _Busy:  # nothing sent: the circuit's probe goes to the next attempt at once
+            if probe:
+                await self._gate.settle(endpoint, outcome="refused", probe=True)
+            raise
         verdict = remote.checked(verdict) if req.remote else verdict
         outcome, delay = verdict.outcome, None
         if outcome == "retrying" and attempt is not None:

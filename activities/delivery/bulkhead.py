@@ -27,10 +27,11 @@ import random
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 
 from temporalio import activity
 
-from activities.contracts.limits import DEFAULT_MAX_IN_FLIGHT
+from activities.contracts.limits import DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_CEILING
 
 _EWMA = 0.2
 MAX_DELAY = 120.0
@@ -54,6 +55,9 @@ LOCAL_SLOTS = 100
 DEFAULT_SHARE = 0.5
 # Another project that asked for a place this recently is taken as wanting more.
 _OTHERS_FOR = 60.0
+# A refusal for the project's share is remembered this long, for the put_off
+# that follows it at once (an event behind the first has none).
+_REFUSED_FOR = 5.0
 
 
 class Bulkhead:
@@ -64,19 +68,25 @@ class Bulkhead:
         slots: int = SLOTS,
         local_slots: int = LOCAL_SLOTS,
         share: float = DEFAULT_SHARE,
+        ceiling: int = DEFAULT_MAX_IN_FLIGHT_CEILING,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < share <= 1:
             raise ValueError("a project's share of the worker is above 0 and at most 1")
         self.default_limit = default_limit
+        self.ceiling = ceiling
+        self._clock = clock
         self.slots = slots
         self.share_limit, self.solo_limit = _limits(slots, share)
         self.local_slots = local_slots
         self.local_share_limit, self.local_solo_limit = _limits(local_slots, share)
         self._projects: dict[uuid.UUID, str] = {}
         self._project_counts: dict[tuple[str, bool], int] = {}
+        # When each project last asked, and the activities refused for their
+        # project's share: oldest first (see _forget).
         self._asked: dict[str, float] = {}
         self._refusals: dict[uuid.UUID, str] = {}
-        self._over: set[str] = set()  # activities refused for their project's share
+        self._over: dict[str, float] = {}
         self._project_waiting: dict[str, dict[str, float]] = {}
         self._project_started: dict[str, deque[float]] = {}
         self._project_seconds: dict[str, float] = {}
@@ -96,11 +106,16 @@ class Bulkhead:
     def project_in_flight(self, project: str, *, local: bool = False) -> int:
         return self._project_counts.get((project, local), 0)
 
+    def cap(self, limit: int | None) -> int:
+        """A webhook's attempts at once: its own cap (else the default), never
+        over the server's ceiling (a webhook stored under a higher one keeps it)."""
+        return min(limit or self.default_limit, self.ceiling)
+
     def project_limit(self, project: str, *, local: bool = False) -> int:
         """The attempts ``project`` may have under way now: its share while
         another project asked for a place lately, else all but a reserve."""
-        since = time.monotonic() - _OTHERS_FOR
-        others = any(t >= since for p, t in self._asked.items() if p != project) or any(
+        _forget(self._asked, before=self._clock() - _OTHERS_FOR)
+        others = any(p != project for p in self._asked) or any(
             n > 0 for (p, _local), n in self._project_counts.items() if p != project
         )
         if local:
@@ -109,9 +124,7 @@ class Bulkhead:
 
     def refusal(self, webhook_id: uuid.UUID, limit: int | None) -> str:
         """Why the last ``acquire`` for the webhook found no place."""
-        return self._refusals.pop(webhook_id, None) or (
-            f"{limit or self.default_limit} attempts in flight"
-        )
+        return self._refusals.pop(webhook_id, None) or f"{self.cap(limit)} attempts in flight"
 
     async def acquire(
         self, webhook_id: uuid.UUID, *, key: str, limit: int | None, wait: float
@@ -121,27 +134,31 @@ class Bulkhead:
         webhook while few wait); False when none came free.
 
         A newcomer leaves room for the activities put off earlier whose turn
-        has come, so that those waiting are not passed for ever."""
-        cap = limit or self.default_limit
+        has come (in the webhook's line, and in its project's), so that those
+        waiting are not passed for ever."""
+        cap = self.cap(limit)
         project = self._projects.get(webhook_id)
+        now = self._clock()
+        _forget(self._over, before=now - _REFUSED_FOR)
+        self._over.pop(key, None)
+        project_due = 0
         if project is not None:
-            self._asked[project] = time.monotonic()
-            self._project_waiting.get(project, {}).pop(key, None)
-            if not self._project_free(project):
-                self._refusals[webhook_id] = self._over_share(project)
-                self._over.add(key)
+            self._asked.pop(project, None)  # to the end: the dict stays oldest first
+            self._asked[project] = now
+            line = self._project_waiting.get(project, {})
+            project_due = 0 if line.pop(key, None) is not None else _due(line, now)
+            if not self._project_free(project, project_due):
+                self._refusals[webhook_id] = self._over_share(project, project_due)
+                self._over[key] = now
                 return False
-        self._over.discard(key)
         if self._seconds.get(webhook_id, QUICK) < QUICK and self._waiters < PATIENT_WAITERS:
             wait = max(wait, PATIENT_WAIT)
         waiting = self._waiting.get(webhook_id, {})
-        returning = waiting.pop(key, None) is not None
-        now = time.monotonic()
-        due = 0 if returning else sum(now - _DUE_FOR <= t <= now for t in waiting.values())
+        due = 0 if waiting.pop(key, None) is not None else _due(waiting, now)
 
         def free() -> bool:
             return self.in_flight(webhook_id) + due < cap and (
-                project is None or self._project_free(project)
+                project is None or self._project_free(project, project_due)
             )
 
         if not free():
@@ -158,21 +175,24 @@ class Bulkhead:
         if project is not None:
             pool = (project, _local())
             self._project_counts[pool] = self._project_counts.get(pool, 0) + 1
-            self._project_started.setdefault(project, deque()).append(time.monotonic())
+            self._project_started.setdefault(project, deque()).append(self._clock())
         return True
 
-    def _project_free(self, project: str) -> bool:
+    def _project_free(self, project: str, due: int = 0) -> bool:
+        """A place within the project's share, after the ``due`` places kept for
+        those of its line whose turn has come."""
         local = _local()
-        return self.project_in_flight(project, local=local) < self.project_limit(
+        return self.project_in_flight(project, local=local) + due < self.project_limit(
             project, local=local
         )
 
-    def _over_share(self, project: str) -> str:
+    def _over_share(self, project: str, due: int) -> str:
+        kept = f", {due} kept for its deliveries put off earlier" if due else ""
         return f"project {project} holds its share of this worker " + (
             f"({self.project_in_flight(project, local=True)} of {self.local_slots} "
-            "places for first attempts)"
+            f"places for first attempts{kept})"
             if _local()
-            else f"({self.project_in_flight(project)} of {self.slots} attempt places)"
+            else f"({self.project_in_flight(project)} of {self.slots} attempt places{kept})"
         )
 
     async def release(self, webhook_id: uuid.UUID, *, seconds: float) -> None:
@@ -216,16 +236,16 @@ class Bulkhead:
         have taken so far): so that a crowd over its share does not keep the
         slots busy coming back for nothing."""
         project = self._projects.get(webhook_id)
-        if key in self._over and project is not None:
-            self._over.discard(key)
+        now = self._clock()
+        if self._over.pop(key, None) is not None and project is not None:
             started = self._project_started.get(project)
-            oldest = time.monotonic() - started[0] if started else 0.0
+            oldest = now - started[0] if started else 0.0
             turn = max(self._project_seconds.get(project, 1.0), oldest, 1.0)
             line = self._project_waiting.setdefault(project, {})
-            return _queue(line, key, turn=turn, per_turn=self.share_limit, rng=rng)
+            return _queue(line, key, now=now, turn=turn, per_turn=self.share_limit, rng=rng)
         line = self._waiting.setdefault(webhook_id, {})
         turn = max(self._seconds.get(webhook_id, 1.0), 1.0)
-        return _queue(line, key, turn=turn, per_turn=limit or self.default_limit, rng=rng)
+        return _queue(line, key, now=now, turn=turn, per_turn=self.cap(limit), rng=rng)
 
     def _condition(self) -> asyncio.Condition:
         if self._changed is None:
@@ -234,11 +254,16 @@ class Bulkhead:
 
 
 def _queue(
-    line: dict[str, float], key: str, *, turn: float, per_turn: int, rng: random.Random | None
+    line: dict[str, float],
+    key: str,
+    *,
+    now: float,
+    turn: float,
+    per_turn: int,
+    rng: random.Random | None,
 ) -> float:
     """Put ``key`` at the back of ``line`` (those put off, each with when it
     comes back; ``per_turn`` of them go each turn); the seconds until its turn."""
-    now = time.monotonic()
     line.pop(key, None)
     for other, until in list(line.items()):
         if until < now - _FORGET_AFTER:
@@ -247,6 +272,23 @@ def _queue(
     delay = min(turn * rounds * (rng or random).uniform(1.0, 1.25), MAX_DELAY)
     line[key] = now + delay
     return delay
+
+
+def _due(line: dict[str, float], now: float) -> int:
+    """How many of those put off in ``line`` have had their turn come lately:
+    a place is kept for each."""
+    return sum(now - _DUE_FOR <= t <= now for t in line.values())
+
+
+def _forget(entries: dict[str, float], *, before: float) -> None:
+    """Drop the entries noted before ``before``; ``entries`` is kept in the
+    order they were noted (a key noted again is moved to the end), so only the
+    stale ones at its front are looked at."""
+    while entries:
+        oldest = next(iter(entries))
+        if entries[oldest] >= before:
+            return
+        del entries[oldest]
 
 
 def _limits(slots: int, share: float) -> tuple[int, int]:

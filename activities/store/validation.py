@@ -8,21 +8,14 @@ that never repeats the value (it may be a credential).
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, func, select
 
+from activities.contracts.limits import WebhookLimits
 from activities.errors import ConfigError
 from activities.store.tables import Secret, Webhook
-
-# A webhook's --max-in-flight may not pass this (HOOKFLOW_MAX_IN_FLIGHT_CEILING):
-# a quarter of a worker's 200 activity slots.
-DEFAULT_MAX_IN_FLIGHT_CEILING = 50
-# Webhooks one project may have (HOOKFLOW_WEBHOOKS_PER_PROJECT).
-DEFAULT_WEBHOOKS_PER_PROJECT = 100
 
 
 def check_url(url: str) -> str:
@@ -117,37 +110,27 @@ def lookup_secret(session: Session, *, project: str, alias: str | None) -> Secre
     ).first()
 
 
-def env_limit(name: str, default: int, env: Mapping[str, str] | None = None) -> int:
-    """A positive whole number from the environment (``default`` when unset)."""
-    text = (os.environ if env is None else env).get(name, "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or int(text) < 1:
-        raise ConfigError(f"{name} must be a whole number of at least 1, not {text[:20]!r}")
-    return int(text)
-
-
-def check_webhook_limits(
-    session: Session, webhook: Webhook, *, new: bool, env: Mapping[str, str] | None = None
-) -> None:
-    """The server's limits on a project's webhooks, before one is stored: its
-    attempts in flight (a webhook over the ceiling could take a worker's slots)
-    and, for a new one, how many its project has (each is a stream, a cap and a
-    health row of its own)."""
-    ceiling = env_limit("HOOKFLOW_MAX_IN_FLIGHT_CEILING", DEFAULT_MAX_IN_FLIGHT_CEILING, env)
-    if webhook.max_in_flight is not None and webhook.max_in_flight > ceiling:
+def check_max_in_flight(value: int | None, limits: WebhookLimits) -> None:
+    """A webhook's attempts in flight within the server's ceiling: over it, one
+    webhook could take a worker's slots. Checked when the value is given (a
+    webhook stored under a higher ceiling keeps it, clamped by the bulkhead)."""
+    ceiling = limits.max_in_flight_ceiling
+    if value is not None and value > ceiling:
         raise ConfigError(
-            f"max_in_flight {webhook.max_in_flight} is over this server's ceiling of {ceiling} "
+            f"max_in_flight {value} is over this server's ceiling of {ceiling} "
             "(HOOKFLOW_MAX_IN_FLIGHT_CEILING)"
         )
-    if not new:
-        return
-    most = env_limit("HOOKFLOW_WEBHOOKS_PER_PROJECT", DEFAULT_WEBHOOKS_PER_PROJECT, env)
+
+
+def check_webhook_count(session: Session, project: str, limits: WebhookLimits) -> None:
+    """Room for one more webhook in ``project`` (each is a stream, a cap and a
+    health row of its own)."""
+    most = limits.webhooks_per_project
     count = session.exec(
-        select(func.count(col(Webhook.id))).where(Webhook.project == webhook.project)
+        select(func.count(col(Webhook.id))).where(Webhook.project == project)
     ).one()
     if count >= most:
         raise ConfigError(
-            f"project {webhook.project!r} has {count} webhooks, the most this server allows "
+            f"project {project!r} has {count} webhooks, the most this server allows "
             "(HOOKFLOW_WEBHOOKS_PER_PROJECT): delete one first"
         )

@@ -19,13 +19,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from activities.contracts import ResolvedWebhooks, WebhookTarget
+from activities.contracts.limits import WebhookLimits
 from activities.delivery.retry import DEFAULT_SCHEDULE
 from activities.delivery.signing import Kind, kind_of, new_secret
 from activities.errors import ConfigError, Conflict, NotFound
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
 from activities.store.tables import Webhook, WebhookTemplate
-from activities.store.validation import check_webhook_limits, lookup_secret
+from activities.store.validation import check_max_in_flight, check_webhook_count, lookup_secret
 from activities.store.webhook_settings import (
     DEFAULT_MAX_BODY,
     DEFAULT_SIGNING_GRACE,
@@ -193,11 +194,22 @@ def _set_templates(session: Session, webhook_id: uuid.UUID, templates: list[str]
         session.add(WebhookTemplate(webhook_id=webhook_id, template=template))
 
 
-def create_webhook(*, session: Session, data: WebhookCreate, box: SecretBox) -> Webhook:
+_DEFAULT_LIMITS = WebhookLimits()
+
+
+def create_webhook(
+    *,
+    session: Session,
+    data: WebhookCreate,
+    box: SecretBox,
+    limits: WebhookLimits = _DEFAULT_LIMITS,
+) -> Webhook:
+    """Store a new webhook; ``limits``: the server's (``Settings.webhook_limits``)."""
     webhook = Webhook(project=data.project, alias=data.alias, type=data.type, url=data.url)
     _apply(webhook, data, box)
     _check_secret(session, webhook)
-    check_webhook_limits(session, webhook, new=True)
+    check_max_in_flight(webhook.max_in_flight, limits)
+    check_webhook_count(session, webhook.project, limits)
     session.add(webhook)
     try:
         session.flush()
@@ -213,11 +225,20 @@ def create_webhook(*, session: Session, data: WebhookCreate, box: SecretBox) -> 
 
 
 def update_webhook(
-    *, session: Session, webhook: Webhook, data: WebhookSettings, box: SecretBox
+    *,
+    session: Session,
+    webhook: Webhook,
+    data: WebhookSettings,
+    box: SecretBox,
+    limits: WebhookLimits = _DEFAULT_LIMITS,
 ) -> Webhook:
+    """Change the fields ``data`` sets. The ceiling is checked only when it sets
+    ``max_in_flight``: a webhook stored over it (under an older, higher limit)
+    can still have its other settings changed."""
     _apply(webhook, data, box)
     _check_secret(session, webhook)
-    check_webhook_limits(session, webhook, new=False)
+    if "max_in_flight" in data.model_fields_set:
+        check_max_in_flight(webhook.max_in_flight, limits)
     if data.templates is not None:
         if data.templates and not webhook.explicit:
             raise ConfigError("templates can be coupled to explicit webhooks only")

@@ -79,3 +79,61 @@ async def test_a_quick_webhook_waits_for_a_place_rather_than_being_put_off(
     # Unless many attempts wait already: the worker's other slots stay free.
     monkeypatch.setattr(bulkhead_module, "PATIENT_WAITERS", 0)
     assert not await bulkhead.acquire(quick, key="crowd", limit=None, wait=0.05)
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_stored_cap_over_the_ceiling_is_held_to_the_ceiling() -> None:
+    bulkhead = Bulkhead(default_limit=20, ceiling=3)
+    webhook = uuid.uuid4()  # stored with 200 under an older, higher limit
+    took = [await bulkhead.acquire(webhook, key=f"k{n}", limit=200, wait=0) for n in range(4)]
+    assert took == [True, True, True, False]
+    assert bulkhead.refusal(webhook, 200) == "3 attempts in flight"
+
+
+async def test_one_put_off_for_its_projects_share_gets_its_place_when_it_returns() -> None:
+    clock = Clock()
+    bulkhead = Bulkhead(slots=2, share=0.5, clock=clock)  # the project: one place
+    busy, late = uuid.uuid4(), uuid.uuid4()
+    for webhook in (busy, late):
+        bulkhead.belongs(webhook, "acme")
+    assert await bulkhead.acquire(busy, key="a", limit=None, wait=0)
+    assert not await bulkhead.acquire(late, key="old", limit=None, wait=0)
+    delay = bulkhead.put_off(late, key="old", limit=None, rng=random.Random(1))
+    await bulkhead.release(busy, seconds=0.5)
+    clock.now += delay / 2  # a place frees before its turn: a newcomer may take it
+    assert await bulkhead.acquire(busy, key="b", limit=None, wait=0)
+    await bulkhead.release(busy, seconds=0.5)
+    clock.now += delay / 2  # its turn has come: the place is kept for it
+    assert not await bulkhead.acquire(busy, key="c", limit=None, wait=0)
+    assert bulkhead.refusal(busy, None) == (
+        "project acme holds its share of this worker "
+        "(0 of 2 attempt places, 1 kept for its deliveries put off earlier)"
+    )
+    assert await bulkhead.acquire(late, key="old", limit=None, wait=0)
+
+
+async def test_refusals_and_requests_are_forgotten_after_their_window() -> None:
+    clock = Clock()
+    bulkhead = Bulkhead(slots=2, share=0.5, clock=clock)
+    hold = uuid.uuid4()
+    bulkhead.belongs(hold, "acme")
+    assert await bulkhead.acquire(hold, key="held", limit=None, wait=0)
+    for n in range(500):  # events behind a batch's first, refused and never put off
+        webhook = uuid.uuid4()
+        bulkhead.belongs(webhook, "acme" if n % 2 else f"p{n}")
+        await bulkhead.acquire(webhook, key=f"run{n}/1", limit=None, wait=0)
+    assert len(bulkhead._over) >= 250 and len(bulkhead._asked) > 250
+    clock.now += 61
+    assert await bulkhead.acquire(uuid.uuid4(), key="next", limit=None, wait=0)
+    bulkhead.belongs(hold, "acme")
+    assert not await bulkhead.acquire(hold, key="next2", limit=None, wait=0)
+    assert list(bulkhead._over) == ["next2"] and list(bulkhead._asked) == ["acme"]

@@ -14,7 +14,9 @@ from sqlmodel import Session
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import DeliveryResult, FailureType
+from activities.delivery import bulkhead as bulkhead_module
 from activities.delivery.activity import DeliveryActivities
+from activities.delivery.bulkhead import Bulkhead
 from activities.delivery.health import CircuitPolicy
 from activities.store.crypto import SecretBox
 from activities.store.health import read_health, set_disable_after
@@ -137,6 +139,36 @@ async def test_the_circuit_breaker_sends_one_probe_then_recovers(
         health = read_health(session=session, webhook_id=webhook)
     assert health.streak == 0 and health.failing_since is None
     assert health.closed_at == clock.now  # the recovery ramp runs from here
+
+
+async def test_a_probe_that_finds_no_place_lets_the_next_attempt_probe(
+    engine: Engine,
+    box: SecretBox,
+    tmp_path: Path,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The circuit's probe, refused a place on the worker, sends nothing: the next
+    attempt probes at once instead of waiting out the lost probe's lease."""
+    monkeypatch.setattr(bulkhead_module, "PATIENT_WAITERS", 0)  # put off, not kept waiting
+    webhook = hook(engine, box, receiver, "/mended", max_in_flight=1)
+    receiver.script("/mended", Reply(status=503))
+    clock = Clock()
+    bulkhead = Bulkhead(1)
+    policy = CircuitPolicy(threshold=1, first_pause=1.0)
+    async with delivery_activities(
+        engine, box, tmp_path, clock=clock, policy=policy, bulkhead=bulkhead
+    ) as acts:
+        failed = await attempt(acts, request(webhook, 1), run="a")
+        assert isinstance(failed, ApplicationError)  # the circuit opens
+        clock.advance(seconds=2)
+        assert await bulkhead.acquire(webhook, key="elsewhere", limit=1, wait=0)
+        busy = await attempt(acts, request(webhook, 1), run="b")
+        assert "1 attempts in flight" in waiting(busy)
+        await bulkhead.release(webhook, seconds=0.1)
+        probe = await attempt(acts, request(webhook, 1), run="c")
+        assert isinstance(probe, DeliveryResult) and probe.status_code == 200
+    assert len(receiver.at("/mended")) == 2
 
 
 async def test_a_delivery_put_off_past_its_ladder_is_never_exhausted(

@@ -14,11 +14,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from activities.contracts import DeliveryResult
+from activities.contracts.limits import WebhookLimits
 from activities.delivery.bulkhead import Bulkhead
 from activities.errors import ConfigError
 from activities.store.crypto import SecretBox
-from activities.store.validation import env_limit
-from activities.store.webhooks import WebhookSettings, find_webhook, update_webhook
+from activities.store.webhooks import (
+    WebhookCreate,
+    WebhookSettings,
+    create_webhook,
+    find_webhook,
+    update_webhook,
+)
 from tests.activities.delivering import delivery_activities, logged, request, run_deliver
 from tests.helpers import add_webhook
 from worker.devstack.receiver import Receiver, Reply
@@ -91,7 +97,7 @@ async def test_a_delivery_over_its_projects_share_waits_and_another_project_goes
 
 
 def test_max_in_flight_over_the_ceiling_is_one_line_and_changes_nothing(
-    engine: Engine, box: SecretBox, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, box: SecretBox
 ) -> None:
     with pytest.raises(ConfigError) as refused:
         add_webhook(engine, box, type="form_loaded", url="https://a.example.com/", max_in_flight=51)
@@ -101,34 +107,62 @@ def test_max_in_flight_over_the_ceiling_is_one_line_and_changes_nothing(
     made = add_webhook(
         engine, box, alias="ok", type="form_loaded", url="https://a.example.com/", max_in_flight=50
     )
-    monkeypatch.setenv("HOOKFLOW_MAX_IN_FLIGHT_CEILING", "10")
     with Session(engine) as session, pytest.raises(ConfigError, match="ceiling of 10"):
         webhook = find_webhook(session=session, ref="ok", project="acme")
         update_webhook(
-            session=session, webhook=webhook, data=WebhookSettings(max_in_flight=11), box=box
+            session=session,
+            webhook=webhook,
+            data=WebhookSettings(max_in_flight=11),
+            box=box,
+            limits=WebhookLimits(max_in_flight_ceiling=10),
         )
     with Session(engine) as session:
         assert find_webhook(session=session, ref=str(made)).max_in_flight == 50
 
 
-def test_a_project_has_at_most_its_webhooks(
-    engine: Engine, box: SecretBox, monkeypatch: pytest.MonkeyPatch
+def test_a_webhook_stored_over_the_ceiling_can_still_be_edited(
+    engine: Engine, box: SecretBox
 ) -> None:
-    monkeypatch.setenv("HOOKFLOW_WEBHOOKS_PER_PROJECT", "3")
+    """Stored with 200 when the API allowed up to 1000: its other settings change;
+    only a new max_in_flight is checked."""
+    made = add_webhook(engine, box, alias="big", type="form_loaded", url="https://a.example.com/")
+    with Session(engine) as session:
+        webhook = find_webhook(session=session, ref=str(made))
+        webhook.max_in_flight = 200
+        session.add(webhook)
+        session.commit()
+    with Session(engine) as session:
+        webhook = find_webhook(session=session, ref=str(made))
+        update_webhook(session=session, webhook=webhook, data=WebhookSettings(timeout=10), box=box)
+    with Session(engine) as session, pytest.raises(ConfigError, match="ceiling of 50"):
+        webhook = find_webhook(session=session, ref=str(made))
+        update_webhook(
+            session=session, webhook=webhook, data=WebhookSettings(max_in_flight=60), box=box
+        )
+    with Session(engine) as session:
+        stored = find_webhook(session=session, ref=str(made))
+        assert (stored.timeout, stored.max_in_flight) == (10, 200)
+
+
+def test_a_project_has_at_most_its_webhooks(engine: Engine, box: SecretBox) -> None:
+    limits = WebhookLimits(webhooks_per_project=3)
+
+    def add(project: str, alias: str) -> None:
+        data = WebhookCreate(
+            project=project, alias=alias, type="form_loaded", url="https://a.example.com/"
+        )
+        with Session(engine) as session:
+            create_webhook(session=session, data=data, box=box, limits=limits)
+
     for n in range(3):
-        add_webhook(engine, box, alias=f"h{n}", type="form_loaded", url="https://a.example.com/")
+        add("acme", f"h{n}")
     with pytest.raises(ConfigError) as refused:
-        add_webhook(engine, box, alias="h3", type="form_loaded", url="https://a.example.com/")
+        add("acme", "h3")
     assert str(refused.value) == (
         "project 'acme' has 3 webhooks, the most this server allows "
         "(HOOKFLOW_WEBHOOKS_PER_PROJECT): delete one first"
     )
-    add_webhook(
-        engine, box, project="other", alias="h3", type="form_loaded", url="https://a.example.com/"
-    )
-    monkeypatch.setenv("HOOKFLOW_WEBHOOKS_PER_PROJECT", "lots")
-    with pytest.raises(ConfigError, match="whole number"):
-        env_limit("HOOKFLOW_WEBHOOKS_PER_PROJECT", 100)
+    add("other", "h3")
 
 
 async def test_first_attempts_have_the_share_of_the_local_slots(

@@ -82,3 +82,20 @@ async def test_an_offset_is_refused_not_ignored(api: Api) -> None:
         answer = await http.get("/api/v1/deliveries?offset=100")
     assert answer.status_code == 422
     assert "page with `after`" in answer.text
+
+
+async def test_pane_says_why_a_delivery_is_waiting(api: Api) -> None:
+    """Put off for the project's share of a server, or the webhook's cap on attempts
+    at once: the pane says so in a customer's words, not only a rate limit."""
+    hook = add_webhook(
+        api.engine, api.box, alias="held", type="storage_callback", url="http://127.0.0.1:9/r"
+    )
+    add_deliveries(api.engine, 1, status="waiting", webhook_id=hook)
+    async with httpx.AsyncClient(base_url=api.url, timeout=60) as http:
+        assert (await sign_in(http, api.key("acme"))).status_code == 303
+        page = await http.get(f"/deliveries?webhook={hook}")
+    [help_text] = re.findall(r'<span class="status" title="([^"]*)">waiting</span>', page.text)
+    assert unescape(help_text) == (
+        "put off a moment: the webhook's rate limit or its limit on requests at once, "
+        "a pause after failures, or your other deliveries are using this server's capacity"
+    )

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from activities.contracts.limits import WebhookLimits
 from activities.errors import SettingsError
+from tests.worker.cli import Cli
 from worker.runtime.settings import Settings
 
 
@@ -38,6 +40,8 @@ def test_every_variable_by_its_name(tmp_path: Path) -> None:
         "HOOKFLOW_DOCUMENT_QUOTA": "10MiB",
         "HOOKFLOW_STACK_ENDPOINTS": "127.0.0.1:9000",
         "HOOKFLOW_PANE_SECURE_COOKIE": "yes",
+        "HOOKFLOW_MAX_IN_FLIGHT_CEILING": "10",
+        "HOOKFLOW_WEBHOOKS_PER_PROJECT": "7",
     }
     settings = Settings.from_env(data_dir=tmp_path, env=env)
     assert settings.temporal_address == "temporal.internal:7233" and settings.namespace == "prod"
@@ -52,6 +56,9 @@ def test_every_variable_by_its_name(tmp_path: Path) -> None:
     assert settings.documents == tmp_path / "docs"
     assert (settings.max_request_bytes, settings.document_quota_bytes) == (2 << 20, 10 << 20)
     assert ("127.0.0.1", 9000) in settings.own_endpoints
+    assert settings.webhook_limits == WebhookLimits(
+        max_in_flight_ceiling=10, webhooks_per_project=7
+    )
     assert "s3cret" not in repr(settings)
 
 
@@ -64,6 +71,9 @@ def test_every_variable_by_its_name(tmp_path: Path) -> None:
         ("HOOKFLOW_STACK_ENDPOINTS", "nohost", "HOOKFLOW_STACK_ENDPOINTS: "),
         ("TEMPORAL_TLS", "maybe", "TEMPORAL_TLS: "),
         ("HOOKFLOW_PANE_SECURE_COOKIE", "perhaps", "HOOKFLOW_PANE_SECURE_COOKIE: "),
+        ("HOOKFLOW_MAX_IN_FLIGHT_CEILING", "fifty", "HOOKFLOW_MAX_IN_FLIGHT_CEILING: "),
+        ("HOOKFLOW_MAX_IN_FLIGHT_CEILING", "0", "HOOKFLOW_MAX_IN_FLIGHT_CEILING: "),
+        ("HOOKFLOW_WEBHOOKS_PER_PROJECT", "lots", "HOOKFLOW_WEBHOOKS_PER_PROJECT: "),
     ],
 )
 def test_a_bad_value_is_one_line_naming_its_variable(
@@ -116,3 +126,15 @@ def test_a_public_url_with_credentials_is_refused_without_quoting_them(
         data_dir=tmp_path, env={"HOOKFLOW_PUBLIC_URL": "https://hooks.example.com/"}
     )
     assert plain.public_url == "https://hooks.example.com"
+
+
+@pytest.mark.parametrize("command", ["up", "worker", "api"])
+def test_a_bad_webhook_limit_stops_the_server_at_start(
+    command: str, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator's mistake is one line when the server starts, not a 422 later
+    blamed on the client who configures a webhook."""
+    monkeypatch.setenv("HOOKFLOW_MAX_IN_FLIGHT_CEILING", "fifty")
+    _code, err = cli.fails(command)
+    assert err.startswith("hookflow: error: HOOKFLOW_MAX_IN_FLIGHT_CEILING: Input should be")
+    assert err.count("\n") == 1

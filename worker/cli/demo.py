@@ -80,6 +80,7 @@ def demo(app: AppContext, ui_url: str | None, keep: bool) -> None:
                         signing_secret=new_secret(),
                     ),
                     box=box,
+                    limits=settings.webhook_limits,
                 )
         click.echo(f"receiver on {receiver.url('/')}; {len(TYPES)} webhooks in project {PROJECT!r}")
         try:

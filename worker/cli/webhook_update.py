@@ -89,7 +89,11 @@ def update(app: AppContext, /, ref: str, project: str | None, **opts: Any) -> No
             kind = opts["signature"] or signing_kind(webhook, box) or "hmac"
             changes["signing_secret"] = new_secret(kind)
         webhook = update_webhook(
-            session=session, webhook=webhook, data=WebhookSettings(**changes), box=box
+            session=session,
+            webhook=webhook,
+            data=WebhookSettings(**changes),
+            box=box,
+            limits=app.settings.webhook_limits,
         )
         shown = public_of(session, webhook, box)
     if as_json:

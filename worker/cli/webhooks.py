@@ -130,7 +130,9 @@ def add(
     )
     engine, box = app.store()
     with Session(engine) as session:
-        webhook = create_webhook(session=session, data=data, box=box)
+        webhook = create_webhook(
+            session=session, data=data, box=box, limits=app.settings.webhook_limits
+        )
         shown = public_of(session, webhook, box)
     if as_json:
         print_json(shown)

@@ -114,7 +114,11 @@ async def running_worker(
         gate=Gate(
             engine=engine,
             policy=circuit,
-            bulkhead=Bulkhead(slots=MAX_ACTIVITIES, share=settings.project_share),
+            bulkhead=Bulkhead(
+                slots=MAX_ACTIVITIES,
+                share=settings.project_share,
+                ceiling=settings.max_in_flight_ceiling,
+            ),
         ),
         public_url=settings.public_url,
         log=attempt_log,

@@ -29,8 +29,11 @@ from pydantic_settings import (
 
 from activities.contracts.limits import (
     DEFAULT_DOCUMENT_QUOTA,
+    DEFAULT_MAX_IN_FLIGHT_CEILING,
     DEFAULT_MAX_REQUEST,
     DEFAULT_MAX_UPLOAD,
+    DEFAULT_WEBHOOKS_PER_PROJECT,
+    WebhookLimits,
     parse_size,
 )
 from activities.errors import SettingsError
@@ -108,6 +111,11 @@ class Settings(BaseSettings):
     project_share: float = Field(0.5, gt=0, le=1)
     """Of a worker's attempt slots, what one project may hold while others deliver
     (``HOOKFLOW_PROJECT_SHARE``: above 0, at most 1)."""
+    max_in_flight_ceiling: int = Field(DEFAULT_MAX_IN_FLIGHT_CEILING, ge=1, le=1000)
+    """The highest ``--max-in-flight`` a webhook may be given; a stored higher one is
+    clamped to it (``HOOKFLOW_MAX_IN_FLIGHT_CEILING``: 1 to 1000)."""
+    webhooks_per_project: int = Field(DEFAULT_WEBHOOKS_PER_PROJECT, ge=1, le=1_000_000)
+    """The most webhooks one project may have (``HOOKFLOW_WEBHOOKS_PER_PROJECT``)."""
     data_dir_given: bool = Field(True, exclude=True)
     """False when the data dir was found, not named (``--data-dir``, ``HOOKFLOW_DATA_DIR``)."""
 
@@ -215,6 +223,11 @@ class Settings(BaseSettings):
         except ValueError:
             frontend = []
         return tuple(dict.fromkeys([*frontend, *self.stack]))
+
+    @property
+    def webhook_limits(self) -> WebhookLimits:
+        """What the store checks a webhook against when one is configured."""
+        return WebhookLimits(self.max_in_flight_ceiling, self.webhooks_per_project)
 
     @property
     def storage(self) -> Path:

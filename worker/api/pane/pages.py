@@ -85,7 +85,9 @@ async def create(request: Request) -> Response:
 
         def save() -> str:
             with Session(services.engine) as session:
-                return str(create_webhook(session=session, data=data, box=services.box).id)
+                limits = services.settings.webhook_limits
+                made = create_webhook(session=session, data=data, box=services.box, limits=limits)
+                return str(made.id)
 
         webhook_id = await run_in_threadpool(save)
     except (HookflowError, ValidationError) as err:
@@ -134,7 +136,13 @@ async def save(request: Request, ref: str) -> Response:
         def write() -> None:
             with Session(services.engine) as session:
                 webhook = owned_webhook(session, principal, ref, None)
-                update_webhook(session=session, webhook=webhook, data=data, box=services.box)
+                update_webhook(
+                    session=session,
+                    webhook=webhook,
+                    data=data,
+                    box=services.box,
+                    limits=services.settings.webhook_limits,
+                )
 
         await run_in_threadpool(write)
     except (HookflowError, ValidationError) as err:

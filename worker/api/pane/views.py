@@ -37,7 +37,10 @@ def indented_xml(text: str) -> str:
 # What each status of a delivery means, for the customer (a tooltip on the status).
 STATUS_HELP = {
     "pending": "being sent, or waiting for its next attempt",
-    "waiting": "put off a moment: the webhook's rate limit, or a pause after failures",
+    "waiting": (
+        "put off a moment: the webhook's rate limit or its limit on requests at once, "
+        "a pause after failures, or your other deliveries are using this server's capacity"
+    ),
     "delivered": "the endpoint accepted it",
     "failed": "every attempt failed: Redeliver sends it again",
     "held": "not sent: the webhook is disabled, or an earlier event of the session failed",

@@ -63,7 +63,9 @@ def create(caller: Caller, db: Db, services: Deps, body: WebhookIn) -> WebhookOu
     fields = body.model_dump(exclude_unset=True)
     fields["project"] = caller.project_for(body.project)
     data = WebhookCreate.model_validate(fields)
-    webhook = create_webhook(session=db, data=data, box=services.box)
+    webhook = create_webhook(
+        session=db, data=data, box=services.box, limits=services.settings.webhook_limits
+    )
     return webhook_out(db, webhook, services)
 
 
@@ -89,7 +91,13 @@ def update(
     releases its held deliveries, in order."""
     data = WebhookSettings.model_validate(body.model_dump(exclude_unset=True))
     webhook = owned_webhook(db, caller, ref, project)
-    webhook = update_webhook(session=db, webhook=webhook, data=data, box=services.box)
+    webhook = update_webhook(
+        session=db,
+        webhook=webhook,
+        data=data,
+        box=services.box,
+        limits=services.settings.webhook_limits,
+    )
     if data.enabled:
         background.add_task(release_held_later, services.backend, webhook_id=webhook.id)
     return webhook_out(db, webhook, services)
@@ -118,7 +126,13 @@ def rotate(
     kind = rotate.signature or signing_kind(webhook, services.box) or "hmac"
     secret = new_secret(kind)
     data = WebhookSettings(signing_secret=secret, signing_grace=rotate.grace)
-    webhook = update_webhook(session=db, webhook=webhook, data=data, box=services.box)
+    webhook = update_webhook(
+        session=db,
+        webhook=webhook,
+        data=data,
+        box=services.box,
+        limits=services.settings.webhook_limits,
+    )
     until = webhook.previous_signing_secret_until if webhook.previous_signing_secret_enc else None
     if kind == "ed25519":
         return RotatedOut(
