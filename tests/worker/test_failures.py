@@ -184,10 +184,10 @@ def test_a_rejected_remote_data_answer_is_described_without_its_values() -> None
     from pydantic import TypeAdapter, ValidationError
 
     from activities.contracts import FieldValue
-    from workflows.remote import _problem
+    from activities.delivery.remote import problem as described
 
     try:
         TypeAdapter(list[FieldValue]).validate_python([{"name": "Dana Example"}])
     except ValidationError as err:
-        problem = _problem(err)
+        problem = described(err)
     assert "Dana" not in problem and problem.startswith("0.")

@@ -19,6 +19,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
+from activities.contracts import session_workflow_id
 from tests.helpers import eventually
 from tests.worker.test_up import (  # noqa: F401  (up: the fixture)
     Up,
@@ -112,7 +113,9 @@ async def test_workers_poll_come_back_when_killed_and_stop_with_up(
     await asyncio.to_thread(receiver.wait_for, 4, path="/created", timeout=60)
     # No worker shares the API's client: the SDK does not ask for an eager start
     # that nobody would run (the first task would wait out its timeout).
-    history = await client.get_workflow_handle("session-workers000").fetch_history()
+    history = await client.get_workflow_handle(
+        session_workflow_id("acme", "workers000")
+    ).fetch_history()
     assert not history.events[
         0
     ].workflow_execution_started_event_attributes.eager_execution_accepted
@@ -172,7 +175,9 @@ async def test_workers_0_runs_the_worker_in_process_and_starts_sessions_eagerly(
     assert made.status_code == 201, made.text
     await api.aclose()
     await asyncio.to_thread(receiver.wait_for, 1, path="/created", timeout=60)
-    history = await client.get_workflow_handle("session-eagerly001").fetch_history()
+    history = await client.get_workflow_handle(
+        session_workflow_id("acme", "eagerly001")
+    ).fetch_history()
     started = history.events[0]
     assert started.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
     assert started.workflow_execution_started_event_attributes.eager_execution_accepted
