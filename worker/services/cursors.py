@@ -11,8 +11,12 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from activities.errors import ConfigError
+
+Row = TypeVar("Row")
 
 CURSOR_LIMIT = 400
 """Longest cursor accepted where the key is a row's (an id is at most 200 characters)."""
@@ -41,3 +45,12 @@ def decode_cursor(cursor: str, *, size: int, limit: int = CURSOR_LIMIT) -> list[
 def invalid_cursor() -> ConfigError:
     """One line, the same for every list (a 422 from the API)."""
     return ConfigError("invalid cursor: pass the `next` value of the previous page unchanged")
+
+
+@dataclass(frozen=True)
+class Page(Generic[Row]):
+    """One page of a list, and the cursor of the following one."""
+
+    rows: list[Row]
+    next: str | None
+    """None on the last page."""

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from activities.log.attempts import list_deliveries
 from activities.store.tables import Delivery
-from worker.services.cursors import decode_cursor, encode_cursor, invalid_cursor
+from worker.services.cursors import Page, decode_cursor, encode_cursor, invalid_cursor
 
 
 def encode_delivery_cursor(row: Delivery) -> str:
@@ -50,11 +50,7 @@ class DeliveryFilter:
     until: datetime | None = None
 
 
-@dataclass(frozen=True)
-class DeliveryPage:
-    rows: list[Delivery]
-    next: str | None
-    """The cursor of the following page; None on the last page."""
+DeliveryPage = Page[Delivery]
 
 
 def delivery_page(
