@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from activities.store.database import init_db, make_engine
 from activities.store.tables import Delivery
-from worker.services.delivery_pages import DeliveryFilter, delivery_page, encode_cursor
+from worker.services.delivery_pages import DeliveryFilter, delivery_page, encode_delivery_cursor
 
 PAGE = 100
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -90,7 +90,7 @@ def main() -> None:
                     .order_by(col(Delivery.created_at).desc(), col(Delivery.id))
                 )
                 previous = db.exec(query.offset(max(depth - 1, 0)).limit(1)).one()
-                cursor = encode_cursor(previous) if depth else None
+                cursor = encode_delivery_cursor(previous) if depth else None
 
                 def by_offset(depth: int = depth, query: Any = query) -> None:
                     list(db.exec(query.offset(depth).limit(PAGE)))

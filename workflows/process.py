@@ -12,14 +12,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pydantic import JsonValue
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import (
     ActivityError,
-    CancelledError,
-    ChildWorkflowError,
-    TerminatedError,
 )
 from temporalio.workflow import ParentClosePolicy
 
@@ -31,12 +27,10 @@ with workflow.unsafe.imports_passed_through():
         DeliveryRecord,
         Envelope,
         FailureType,
-        FileRef,
         ProcessState,
         ProcessStatus,
         RecipientRef,
         SessionInfo,
-        SessionState,
         StationResult,
         StationState,
         WebhookTarget,
@@ -49,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.outbox import Outbox
     from workflows.patches import DELIVERY_LOG, LOCAL_ACTIVITIES, PROJECT_IDS
     from workflows.session import SessionWorkflow
+    from workflows.stations import ending, merged_form_data, process_attachments
 
 
 @workflow.defn(name="BusinessProcess")
@@ -88,7 +83,7 @@ class BusinessProcessWorkflow:
                 lambda: self._station_done(session_id) or station.done()  # noqa: B023
             )
             if not self._station_done(session_id):  # deleted or terminated before it was submitted
-                self._stopped(session_id, await _ending(station))
+                self._stopped(session_id, await ending(station))
             if self._status != ProcessStatus.ACTIVE:
                 self._publish()
                 return self.state()
@@ -273,43 +268,3 @@ class BusinessProcessWorkflow:
             self._outbox.ledger.records(),
             self._problems,
         )
-
-
-def merged_form_data(stations: list[StationResult]) -> dict[str, JsonValue]:
-    """The process's form data: every station's fields; where two stations set
-    the same field, the earlier station's value stays (each station's own data
-    is in ``sessions[i].form_data``)."""
-    merged: dict[str, JsonValue] = {}
-    for station in stations:
-        for key, value in station.form_data.items():
-            merged.setdefault(key, value)
-    return merged
-
-
-def process_attachments(stations: list[StationResult]) -> list[FileRef]:
-    """Every file of the process but the final signed document, each once, in
-    station order: the stations' attachments and earlier stations' documents."""
-    final = stations[-1].document
-    files: dict[str, FileRef] = {}
-    for station in stations:
-        extra = [station.document] if station.document and station.document != final else []
-        for file in [*station.attachments, *extra]:
-            files.setdefault(file.ref, file)
-    return list(files.values())
-
-
-async def _ending(station: workflow.ChildWorkflowHandle[Any, SessionState]) -> str:
-    """How a station's session ended without being submitted, in a few words."""
-    try:
-        ended = await station
-    except ChildWorkflowError as err:
-        return f"was {_ended_how(err)}"
-    return f"ended {ended.status.value} before it was submitted"
-
-
-def _ended_how(err: ChildWorkflowError) -> str:
-    if isinstance(err.cause, TerminatedError):
-        return "terminated"
-    if isinstance(err.cause, CancelledError):
-        return "cancelled"
-    return f"failed ({calls.one_line(err.cause or err)})"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,13 +40,13 @@ with workflow.unsafe.imports_passed_through():
         WebhookTarget,
     )
     from workflows import calls, visibility
-    from workflows.clock import Clock, Tick
     from workflows.intake import Rejected
     from workflows.ledger import alert_data, disabled_data
     from workflows.lifecycle import Lifecycle
     from workflows.outbox import Outbox
     from workflows.patches import DELIVERY_LOG, HANDOVER_AFTER_DRAIN, LEAN_START, LOCAL_ACTIVITIES
     from workflows.remote import ask_remote_data
+    from workflows.ticking import Ticking
 
 # (Sessions started before ``DELIVERY_LOG``) configuration is read again when
 # older than this, so that a webhook added while a session runs gets later events.
@@ -61,7 +60,7 @@ MAX_CARRY_BYTES = 1024 * 1024
 
 
 @workflow.defn(name="Session")
-class SessionWorkflow(Lifecycle):
+class SessionWorkflow(Lifecycle, Ticking):
     @workflow.init
     def __init__(self, req: CreateSession) -> None:
         super().__init__(req)
@@ -137,33 +136,6 @@ class SessionWorkflow(Lifecycle):
                 self._legacy_blocked = True
             return
         workflow.continue_as_new(carry)
-
-    async def _run_clock(self) -> None:
-        """Reminder, expiry, then deletion at the end of retention: one timer at a time."""
-        while self._status != SessionStatus.DELETED:
-            deadline = self._clock.deadline(self._status)
-            wait = (deadline - workflow.now()).total_seconds()
-            if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await workflow.wait_condition(
-                        functools.partial(self._deadline_moved, deadline),
-                        timeout=wait,
-                        timeout_summary=Clock.summary(self._status),
-                    )
-                continue
-            self._on_tick(self._clock.tick(self._status, workflow.now()))
-
-    def _deadline_moved(self, deadline: datetime) -> bool:
-        return self._clock.deadline(self._status) != deadline
-
-    def _on_tick(self, tick: Tick) -> None:
-        if tick == Tick.REMIND:
-            self._clock.reminder_at = None
-            self._remind()
-        elif tick == Tick.EXPIRE:
-            self._expire()
-        else:
-            self._delete()
 
     # --- signals, updates, queries ------------------------------------------------
 

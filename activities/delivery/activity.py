@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,16 +34,15 @@ from activities.contracts import (
     FailoverInput,
     FailureType,
     SentEvent,
-    Waiting,
 )
 from activities.delivery import filters, remote
 from activities.delivery.bodies import Bodies
 from activities.delivery.endpoint import Endpoint, EndpointCache, load_endpoint
 from activities.delivery.failures import Sent, failure, where
 from activities.delivery.gate import Gate
-from activities.delivery.health import Health, describe_duration, failing_for
 from activities.delivery.http import HttpClients
 from activities.delivery.ledger import Ledger
+from activities.delivery.marks import LedgerSteps
 from activities.delivery.progress import Progress, heartbeats
 from activities.delivery.retry import next_delay, parse_retry_after
 from activities.delivery.sender import Sender, Verdict
@@ -66,7 +65,7 @@ class _Busy(Exception):
     """No place in the webhook's bulkhead came free in time: nothing was sent."""
 
 
-class DeliveryActivities:
+class DeliveryActivities(LedgerSteps):
     """Activities that send webhooks; built once per worker with its shared clients."""
 
     def __init__(
@@ -290,46 +289,6 @@ class DeliveryActivities:
         finally:
             await bulkhead.release(endpoint.id, seconds=time.monotonic() - started)
 
-    async def _auto_disable(
-        self, req: DeliverInput, endpoint: Endpoint, health: Health | None
-    ) -> str | None:
-        """Disable a webhook that has failed every attempt for its project's limit
-        (5 days unless set); the reason when this attempt did it."""
-        if health is None or health.failing_since is None:
-            return None
-        failing = failing_for(health, now=self._gate.clock())
-        limit = await self._ledger.disable_after(req.project)
-        if limit is None or failing < limit:
-            return None
-        since = f"{health.failing_since:%Y-%m-%d %H:%M} UTC"
-        reason = f"failed every attempt for {describe_duration(failing)} (since {since})"
-        if not await self._disable(endpoint, reason):
-            return None
-        activity.logger.warning(
-            "webhook %s (%s, project %s) disabled: %s",
-            endpoint.alias,
-            endpoint.id,
-            req.project,
-            reason,
-        )
-        return reason
-
-    async def _put_off(
-        self, req: DeliverInput, endpoint: Endpoint, delay: float, reason: str, attempt: int
-    ) -> DeliveryResult:
-        """Nothing sent: the stream waits ``delay`` seconds in its session. Waiting
-        is not failing: no step of the ladder, no Temporal attempt, no attempt row."""
-        seconds = max(delay, 0.1)
-        reason = f"{reason} of {where(endpoint)}"
-        await self._mark(
-            req,
-            [req.envelope],
-            DeliveryStatus.WAITING,
-            reason,
-            next_attempt_at=utcnow() + timedelta(seconds=seconds),
-        )
-        return DeliveryResult(waiting=Waiting(seconds=seconds, reason=reason, attempts=attempt - 1))
-
     async def _endpoint(self, req: DeliverInput) -> Endpoint:
         try:
             endpoint = await self._endpoints.get(req.webhook_id)
@@ -381,29 +340,6 @@ class DeliveryActivities:
             held = [req.envelope, *req.following]
             await self._mark(req, held, DeliveryStatus.HELD, f"webhook disabled: {sent.disabled}")
         return failure(endpoint=endpoint, req=req, sent=sent, attempt=attempt)
-
-    async def _mark(
-        self,
-        req: DeliverInput,
-        envelopes: list[Envelope],
-        status: DeliveryStatus,
-        reason: str,
-        *,
-        next_attempt_at: datetime | None = None,
-    ) -> None:
-        await self._ledger.mark(
-            project=req.project,
-            webhook_id=req.webhook_id,
-            envelopes=envelopes,
-            status=status,
-            reason=reason,
-            next_attempt_at=next_attempt_at,
-        )
-
-    async def _disable(self, endpoint: Endpoint, reason: str) -> bool:
-        done = await self._ledger.disable(endpoint.id, reason)
-        self._endpoints.forget(endpoint.id)
-        return done
 
 
 def _seconds(value: timedelta | None, default: float) -> float:

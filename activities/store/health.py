@@ -102,8 +102,14 @@ def project_settings(*, session: Session, project: str) -> ProjectSettings:
 
 def set_disable_after(*, session: Session, project: str, seconds: float | None) -> ProjectSettings:
     """Set (None: back to the default; 0: never) and return the project's settings."""
-    row = session.get(ProjectSettings, project) or ProjectSettings(project=project)
-    row.disable_after = seconds
+    return _update_project(session, project, disable_after=seconds)
+
+
+def _update_project(session: Session, project: str, **values: float | None) -> ProjectSettings:
+    """Write ``values`` into the project's settings row (made on first use)."""
+    row = project_settings(session=session, project=project)
+    for name, value in values.items():
+        setattr(row, name, value)
     row.updated_at = utcnow()
     session.add(row)
     session.commit()
@@ -148,10 +154,4 @@ def retentions(*, session: Session) -> dict[str, float]:
 
 def set_retention(*, session: Session, project: str, seconds: float | None) -> ProjectSettings:
     """Set (None: back to the default) and return the project's settings."""
-    row = session.get(ProjectSettings, project) or ProjectSettings(project=project)
-    row.retention = seconds
-    row.updated_at = utcnow()
-    session.add(row)
-    session.commit()
-    session.refresh(row)
-    return row
+    return _update_project(session, project, retention=seconds)

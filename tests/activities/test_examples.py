@@ -14,7 +14,7 @@ import pytest
 from activities.catalog import CATALOG, is_error_response
 from activities.contracts import Envelope, FileRef, StationResult
 from activities.files.documents import LocalDocumentStore, embed_files
-from workflows.process import merged_form_data, process_attachments
+from workflows.stations import merged_form_data, process_attachments
 
 BUILT_IN = sorted(CATALOG)
 

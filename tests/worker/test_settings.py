@@ -1,5 +1,5 @@
-"""Settings from the environment: every variable read by its name, defaults
-when unset or empty, one line naming the variable on a bad value."""
+"""Settings from the environment and ``.env`` files: every variable read by its
+name, defaults when unset or empty, one line naming the variable on a bad value."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pytest
 from activities.contracts.limits import WebhookLimits
 from activities.errors import SettingsError
 from tests.worker.cli import Cli
+from tests.worker.test_stack import state
+from worker.devstack.stack import write_state
 from worker.runtime.settings import Settings
 
 
@@ -138,3 +140,68 @@ def test_a_bad_webhook_limit_stops_the_server_at_start(
     _code, err = cli.fails(command)
     assert err.startswith("hookflow: error: HOOKFLOW_MAX_IN_FLIGHT_CEILING: Input should be")
     assert err.count("\n") == 1
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_dotenv_file_sets_what_the_environment_does_not(tmp_path: Path) -> None:
+    here, data = tmp_path / "here", tmp_path / "data"
+    data.mkdir()
+    write_state(data, state(task_queue="q-stack"))
+    _write(
+        data / ".env",
+        "HOOKFLOW_TASK_QUEUE=q-data-dir\nTEMPORAL_NAMESPACE=data-ns\nHOOKFLOW_CODEC_TOKEN=t1\n",
+    )
+    _write(
+        here / ".env",
+        "# the project's own\nTEMPORAL_NAMESPACE=here-ns\nexport HOOKFLOW_CODEC_TOKEN='t 2'\n"
+        "HOOKFLOW_PUBLIC_URL=https://hooks.example.com\n",
+    )
+    env = {"HOOKFLOW_PUBLIC_URL": "https://env.example.com", "HOOKFLOW_CODEC_TOKEN": ""}
+    settings = Settings.from_env(data_dir=data, env=env, cwd=here)
+    # environment > current directory's .env > data dir's .env > stack > built-in
+    assert settings.public_url == "https://env.example.com"
+    assert settings.codec_token == "t 2"  # an empty variable counts as unset
+    assert settings.namespace == "here-ns"
+    assert settings.task_queue == "q-data-dir"
+    assert settings.temporal_address == "127.0.0.1:7300"  # the stack's
+    assert settings.max_request_bytes == 1024 * 1024  # built-in
+
+
+def test_a_dotenv_file_may_name_the_data_dir(tmp_path: Path) -> None:
+    data = tmp_path / "state"
+    _write(data / ".env", "HOOKFLOW_TASK_QUEUE=from-its-env\n")
+    _write(tmp_path / ".env", f"HOOKFLOW_DATA_DIR={data}\n")
+    settings = Settings.from_env(env={}, cwd=tmp_path)
+    assert settings.data_dir == data and settings.data_dir_given
+    assert settings.task_queue == "from-its-env"
+    assert settings.database_url == f"sqlite:///{data / 'hookflow.db'}"
+
+
+def test_a_dotenv_file_is_read_by_the_documented_names_only(tmp_path: Path) -> None:
+    _write(
+        tmp_path / ".env",
+        "HOOKFLOW_TEMPORAL_ADDRESS=elsewhere:1\ntemporal_address=elsewhere:2\n"
+        "hookflow_task_queue=other\nHOOKFLOW_SECRET_KEY_ENV=not-a-key\nDB_PASSWORD=x\n",
+    )
+    settings = Settings.from_env(data_dir=tmp_path / "d", env={}, cwd=tmp_path)
+    assert settings.temporal_address == "127.0.0.1:7233"
+    assert settings.task_queue == "hookflow" and settings.secret_key_env is None
+
+
+def test_a_bad_value_in_a_dotenv_file_is_one_line_naming_its_variable(tmp_path: Path) -> None:
+    _write(tmp_path / ".env", "HOOKFLOW_MAX_UPLOAD_SIZE=lots\n")
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(data_dir=tmp_path / "d", env={}, cwd=tmp_path)
+    assert str(raised.value).startswith("HOOKFLOW_MAX_UPLOAD_SIZE: 'lots' is not a size")
+    assert "\n" not in str(raised.value)
+
+
+def test_without_a_dotenv_file_nothing_changes(tmp_path: Path) -> None:
+    (tmp_path / ".env").mkdir()  # not a file: not read
+    settings = Settings.from_env(data_dir=tmp_path, env={}, cwd=tmp_path)
+    assert settings.task_queue == "hookflow" and settings.namespace == "default"

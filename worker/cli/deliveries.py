@@ -20,7 +20,7 @@ from activities.store.crypto import SecretBox
 from activities.store.tables import Delivery, Webhook
 from activities.store.webhooks import find_webhook
 from worker.cli.context import AppContext, connector, pass_app
-from worker.cli.output import CommandError, print_fields, print_json, print_table
+from worker.cli.output import CommandError, paged, print_fields, print_json, print_next, print_table
 from worker.cli.redeliver_watch import Watch, report
 from worker.services.delivery_pages import DeliveryFilter, delivery_page
 from worker.services.redelivery import redeliver_planned
@@ -43,8 +43,7 @@ def deliveries() -> None:
 @click.option("--webhook", "webhook_ref", metavar="UUID|ALIAS", help="Only this webhook.")
 @click.option("--project", help="Only this project (and the project of --webhook's alias).")
 @click.option("--status", type=click.Choice([s.value for s in DeliveryStatus]))
-@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
-@click.option("--after", metavar="CURSOR", help="The next page: the cursor the last page printed.")
+@paged
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def list_(
@@ -75,8 +74,7 @@ def list_(
         print_json([row.model_dump(mode="json", exclude={"envelope"}) for row in page.rows])
     else:
         _print_rows(page.rows, aliases)
-    if page.next:
-        click.echo(f"next page: --after {page.next}", err=True)
+    print_next(page.next)
 
 
 def _print_rows(rows: Sequence[Delivery], aliases: dict[uuid.UUID, str]) -> None:

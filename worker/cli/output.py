@@ -97,3 +97,22 @@ async def follow(
         if finished:
             return task.result()
         await asyncio.wait([task], timeout=every)
+
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def paged(command: _Command) -> _Command:
+    """``--limit`` and ``--after``, as every list that pages takes them."""
+    command = click.option(
+        "--after", metavar="CURSOR", help="The next page: the cursor the last page printed."
+    )(command)
+    return click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)(
+        command
+    )
+
+
+def print_next(cursor: str | None) -> None:
+    """After a full page, on stderr: how to ask for the next one."""
+    if cursor:
+        click.echo(f"next page: --after {cursor}", err=True)

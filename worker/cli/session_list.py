@@ -7,7 +7,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from worker.cli.context import AppContext, pass_app, run_with_client
-from worker.cli.output import CommandError, plural, print_json, print_table
+from worker.cli.output import CommandError, paged, plural, print_json, print_next, print_table
+from worker.services.cursors import Page
 from worker.services.session_views import SESSION_STATUSES, SessionSummary, list_sessions
 from worker.services.sessions import rpc_failure
 
@@ -16,7 +17,7 @@ from worker.services.sessions import rpc_failure
 @click.option("--project", help="Only this project.")
 @click.option("--status", type=click.Choice(SESSION_STATUSES), help="Only sessions in this state.")
 @click.option("--template", help="Only sessions of this template.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@paged
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def list_(
@@ -25,24 +26,33 @@ def list_(
     status: str | None,
     template: str | None,
     limit: int,
+    after: str | None,
     as_json: bool,
 ) -> None:
-    """List sessions, running and ended, newest first."""
+    """List sessions, running and ended, newest first; a full page ends with the
+    --after CURSOR of the next one (on stderr)."""
 
-    async def find(client: Client) -> list[SessionSummary]:
+    async def find(client: Client) -> Page[SessionSummary]:
         try:
             return await list_sessions(
-                client, project=project, status=status, template=template, limit=limit
+                client, project=project, status=status, template=template, limit=limit, after=after
             )
         except ValueError as err:
             raise CommandError(str(err)) from None
         except RPCError as err:
             raise rpc_failure(err, "sessions") from None
 
-    found = run_with_client(app.settings, find)
+    page = run_with_client(app.settings, find)
+    found = page.rows
     if as_json:
         print_json(found)
-        return
+    else:
+        _print_sessions(found)
+        click.echo(plural(len(found), "session"), err=True)
+    print_next(page.next)
+
+
+def _print_sessions(found: list[SessionSummary]) -> None:
     print_table(
         ["SESSION", "PROJECT", "TEMPLATE", "STATUS", "WORKFLOW", "STARTED", "FAILED WEBHOOKS"],
         [
@@ -58,4 +68,3 @@ def list_(
             for s in found
         ],
     )
-    click.echo(plural(len(found), "session"), err=True)

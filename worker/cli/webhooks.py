@@ -11,7 +11,7 @@ import click
 
 from worker.cli.context import AppContext, pass_app
 from worker.cli.lazy import HOOK_TYPES
-from worker.cli.output import parse_pairs, print_fields, print_json, print_table
+from worker.cli.output import paged, parse_pairs, print_fields, print_json, print_next, print_table
 from worker.cli.webhook_options import (
     FORMATS,
     SIGNATURES,
@@ -168,22 +168,30 @@ def _limits_shown(shown: WebhookPublic) -> list[tuple[str, str]]:
 
 @webhooks.command("list")
 @click.option("--project", help="Only this project.")
+@paged
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def list_(app: AppContext, project: str | None, as_json: bool) -> None:
-    """List webhooks."""
+def list_(
+    app: AppContext, project: str | None, limit: int, after: str | None, as_json: bool
+) -> None:
+    """List webhooks by project and alias; a full page ends with the --after
+    CURSOR of the next one (on stderr)."""
     from sqlmodel import Session
 
-    from activities.store.webhooks import list_webhooks
+    from worker.services.webhook_pages import webhook_page
 
     engine, box = app.store()
     with Session(engine) as session:
-        shown = [
-            public_of(session, w, box) for w in list_webhooks(session=session, project=project)
-        ]
+        page = webhook_page(session=session, project=project, limit=limit, after=after)
+        shown = [public_of(session, w, box) for w in page.rows]
     if as_json:
         print_json([w.model_dump(mode="json") for w in shown])
-        return
+    else:
+        _print_webhooks(shown)
+    print_next(page.next)
+
+
+def _print_webhooks(shown: list[WebhookPublic]) -> None:
     print_table(
         ["UUID", "PROJECT", "ALIAS", "TYPE", "MODE", "ENABLED", "URL"],
         [

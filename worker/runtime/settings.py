@@ -2,8 +2,9 @@
 
 The fields, their defaults and their variables are written once, here:
 pydantic-settings reads ``HOOKFLOW_<FIELD>`` (or the variable a field names,
-``TEMPORAL_ADDRESS``...) from the environment over the defaults of the data
-dir's stack, and a bad value is one line naming its variable. Built directly
+``TEMPORAL_ADDRESS``...) from the environment, then the ``.env`` of the current
+directory, then the data dir's ``.env``, over the defaults of the data dir's
+stack; a bad value is one line naming its variable. Built directly
 (``Settings(data_dir=...)``, as tests and benchmarks do), nothing is read from
 the environment.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -43,6 +45,9 @@ if TYPE_CHECKING:  # imported where used: a configuration command needs none of 
     from temporalio.service import TLSConfig
 
     from worker.runtime.codec import EncryptionCodec, KeyRing
+
+DOTENV = ".env"
+"""Read from the current directory and from the data dir."""
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 """The address guard's ``IPNetwork`` (the guard itself loads httpcore: not here)."""
@@ -133,17 +138,26 @@ class Settings(BaseSettings):
 
     @classmethod
     def from_env(
-        cls, *, data_dir: Path | str | None = None, env: Mapping[str, str] | None = None
+        cls,
+        *,
+        data_dir: Path | str | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> Settings:
-        """The settings of the environment (``os.environ`` unless given) over the
-        defaults of the data dir's stack; SettingsError on a bad value."""
+        """The settings of the environment (``os.environ`` unless given), then of
+        ``cwd``'s ``.env`` (the current directory's unless given), then of the
+        data dir's ``.env``, over the defaults of the data dir's stack;
+        SettingsError on a bad value."""
         env = os.environ if env is None else env
-        given = data_dir or env.get("HOOKFLOW_DATA_DIR")
-        root = Path(given).absolute() if given else discover_data_dir(Path.cwd())
+        cwd = Path.cwd() if cwd is None else cwd
+        here = _dotenv(cwd / DOTENV)  # it may name the data dir
+        given = data_dir or env.get("HOOKFLOW_DATA_DIR") or here.get("HOOKFLOW_DATA_DIR")
+        root = Path(given).absolute() if given else discover_data_dir(cwd)
         # The stack ``hookflow up`` runs on this data dir: its address, queue and
-        # allowed networks, unless the environment says otherwise.
+        # allowed networks, unless a ``.env`` or the environment says otherwise.
         # An empty variable counts as unset.
-        merged = {**remembered_env(root), **{k: v for k, v in env.items() if v}}
+        layers = (remembered_env(root), _dotenv(root / DOTENV), here, env)
+        merged = {k: v for layer in layers for k, v in layer.items() if v}
         values = _Environment(cls, merged)()
         values.setdefault("database_url", f"sqlite:///{root / 'hookflow.db'}")
         try:
@@ -306,6 +320,18 @@ class _Environment(EnvSettingsSource):
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
         return self._given
+
+
+def _dotenv(path: Path) -> dict[str, str]:
+    """A ``.env`` file's variables (python-dotenv's parser, which pydantic-settings
+    uses), names as spelt; none when there is no such file."""
+    if not path.is_file():
+        return {}
+    try:
+        values = dotenv_values(path, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise SettingsError(f"cannot read {path}: {err}") from None
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def _one_line(err: ValidationError) -> str:

@@ -9,6 +9,8 @@ history is gone, or that was terminated, is told by the delivery log.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import re
 from datetime import datetime, timedelta
 from typing import Literal
@@ -17,11 +19,13 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.contracts import DeliveryRecord, DeliveryStatus, SessionState
 from activities.errors import Conflict
 from activities.log.attempts import list_deliveries
 from activities.store.tables import Delivery, Webhook
+from worker.services.cursors import Page, decode_cursor, encode_cursor, invalid_cursor
 from worker.services.ids import find
 from workflows.names import SA_FAILED, SA_PROCESS, SA_PROJECT, SA_SESSION, SA_STATUS, SA_TEMPLATE
 
@@ -29,6 +33,9 @@ QUERY_TIMEOUT = timedelta(seconds=10)
 SESSION_STATUSES = ("active", "submitted", "expired", "deleted")
 # Values that go into a visibility query: ids as hookflow accepts them, so no quoting tricks.
 _QUERY_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+# A cursor wrapping Temporal's page token (a few hundred bytes at most).
+TOKEN_CURSOR_LIMIT = 4096
 
 Source = Literal["query", "history", "log"]
 
@@ -194,10 +201,36 @@ async def list_sessions(
     status: str | None = None,
     template: str | None = None,
     limit: int = 100,
-) -> list[SessionSummary]:
-    """Sessions newest first, by their search attributes."""
+    after: str | None = None,
+) -> Page[SessionSummary]:
+    """Up to ``limit`` sessions newest first, by their search attributes, after
+    the cursor ``after``: Temporal's own page token, wrapped as an opaque cursor
+    (``worker.services.cursors``)."""
     query = visibility_query(project=project, status=status, template=template)
-    return [_summary(execution) async for execution in client.list_workflows(query, limit=limit)]
+    token = _page_token(after) if after else None
+    rows: list[SessionSummary] = []
+    while True:  # the server may cap a page below ``limit``: ask on
+        listing = client.list_workflows(query, page_size=limit - len(rows), next_page_token=token)
+        try:
+            await listing.fetch_next_page()
+        except RPCError as err:
+            if after and err.status == RPCStatusCode.INVALID_ARGUMENT:
+                raise invalid_cursor() from None  # a token the server does not know
+            raise
+        rows += [_summary(execution) for execution in listing.current_page or ()]
+        token = listing.next_page_token
+        if not token or len(rows) >= limit:
+            break
+    cursor = encode_cursor([base64.urlsafe_b64encode(token).decode()]) if token else None
+    return Page(rows=rows, next=cursor)
+
+
+def _page_token(cursor: str) -> bytes:
+    [token] = decode_cursor(cursor, size=1, limit=TOKEN_CURSOR_LIMIT)
+    try:
+        return base64.urlsafe_b64decode(token.encode("ascii"))
+    except (ValueError, binascii.Error):
+        raise invalid_cursor() from None
 
 
 def _summary(execution: WorkflowExecution) -> SessionSummary:

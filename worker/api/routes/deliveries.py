@@ -24,6 +24,7 @@ from worker.api.models import (
     RedeliverWindowIn,
     RedeliveryOut,
 )
+from worker.api.paging import Cursor, CursorAlias, Limit, link_next
 from worker.api.routes.webhooks import owned_webhook
 from worker.services.delivery_pages import DeliveryFilter, delivery_page
 from worker.services.redelivery import RedeliverySummary, redeliver_one, redeliver_window
@@ -71,12 +72,6 @@ def _out(session: Session, rows: list[Delivery], box: SecretBox) -> list[Deliver
     ]
 
 
-Cursor = Annotated[
-    str | None,
-    Query(description='The previous page\'s cursor (its `Link: rel="next"`); `cursor` too.'),
-]
-
-
 @router.get("/deliveries", response_model=list[DeliveryOut])
 def list_(
     request: Request,
@@ -90,9 +85,9 @@ def list_(
     since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
     until: Annotated[datetime | None, Query(description="Created before.")] = None,
     project: Annotated[str | None, Query(description="Admin keys: one project only.")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
     after: Cursor = None,
-    cursor: Annotated[str | None, Query(include_in_schema=False)] = None,
+    cursor: CursorAlias = None,
     offset: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> list[DeliveryOut]:
     """Deliveries, newest first, filtered by session, webhook, status and time.
@@ -112,9 +107,7 @@ def list_(
         limit=limit,
         after=after or cursor,
     )
-    if next_:
-        url = request.url.remove_query_params(["after", "cursor"]).include_query_params(after=next_)
-        response.headers["link"] = f'<{url.path}?{url.query}>; rel="next"'
+    link_next(request, response, next_)
     return rows
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from sqlmodel import Session
 
 from activities.catalog import CATALOG
@@ -18,7 +18,6 @@ from activities.store.webhooks import (
     create_webhook,
     delete_webhook,
     find_webhook,
-    list_webhooks,
     public,
     signing_kind,
     templates_of,
@@ -28,7 +27,9 @@ from worker.api.auth import Caller, Principal
 from worker.api.dependencies import Db, Deps, Services
 from worker.api.errors import ERROR_RESPONSES
 from worker.api.models import RotatedOut, RotateIn, WebhookIn, WebhookOut, WebhookPatch
+from worker.api.paging import Cursor, CursorAlias, Limit, link_next
 from worker.services.probe import HookExamples, ProbeResult, examples, probe_webhook
+from worker.services.webhook_pages import webhook_page
 from worker.services.webhooks import release_held_later
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
@@ -50,11 +51,24 @@ def owned_webhook(session: Session, caller: Principal, ref: str, project: str | 
 
 @router.get("/webhooks", response_model=list[WebhookOut], tags=["webhooks"])
 def list_(
-    caller: Caller, db: Db, services: Deps, project: ProjectFilter = None
+    request: Request,
+    response: Response,
+    caller: Caller,
+    db: Db,
+    services: Deps,
+    project: ProjectFilter = None,
+    limit: Limit = 100,
+    after: Cursor = None,
+    cursor: CursorAlias = None,
 ) -> list[WebhookOut]:
-    """The webhooks of the key's project (an admin key: every project, or ``project``)."""
-    found = list_webhooks(session=db, project=caller.scope(project))
-    return [webhook_out(db, w, services) for w in found]
+    """The webhooks of the key's project (an admin key: every project, or
+    ``project``), by project and alias. A full page ends with
+    ``Link: <...&after=CURSOR>; rel="next"``."""
+    page = webhook_page(
+        session=db, project=caller.scope(project), limit=limit, after=after or cursor
+    )
+    link_next(request, response, page.next)
+    return [webhook_out(db, w, services) for w in page.rows]
 
 
 @router.post("/webhooks", response_model=WebhookOut, status_code=201, tags=["webhooks"])
