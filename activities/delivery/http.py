@@ -149,6 +149,8 @@ class HttpClients:
                         await self._release(client)
         except httpx.TransportError as err:
             plain = _tls_failure(err)
+            if plain is None and url.startswith("https:") and (tls is None or not tls.client_cert):
+                plain = _reset_after_handshake(err)
             if plain is None:
                 raise
             raise httpx.ConnectError(plain, request=httpx.Request("POST", url)) from None
@@ -268,6 +270,11 @@ class HttpClients:
         self._evicted.clear()
 
 
+RESET_NO_CERT = (
+    "TLS: the endpoint reset the connection before answering (it may require a client certificate)"
+)
+
+
 def _tls_failure(err: BaseException) -> str | None:
     """A TLS refusal said plainly (from the error or what caused it), else None."""
     seen: BaseException | None = err
@@ -275,6 +282,18 @@ def _tls_failure(err: BaseException) -> str | None:
         plain = explain(str(seen))
         if plain is not None:
             return plain
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _reset_after_handshake(err: BaseException) -> str | None:
+    """A reset before any answer, on TLS without a client certificate: under TLS 1.3
+    a server that wants one says so after the handshake, and its alert can be lost
+    to the reset when it closes with the request unread."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ConnectionResetError) or "reset by peer" in str(seen):
+            return RESET_NO_CERT
         seen = seen.__cause__ or seen.__context__
     return None
 
