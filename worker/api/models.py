@@ -159,6 +159,14 @@ class AttemptOut(BaseModel):
     latency_ms: float
     error: str | None
     response_excerpt: str | None
+    request_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="The headers sent, credentials and signatures masked ('Bearer ****').",
+    )
+    response_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="The headers received (none without an answer), bounded to 50 and 8 KiB.",
+    )
 
 
 class DeliveryDetail(DeliveryOut):
