@@ -17,7 +17,9 @@ While another project has asked for a place lately, a project holds at most
 another project finds free. First attempts run as local activities, on the
 worker's local slots (apart, and fewer): a project has the same share of
 those. An attempt over its project's share is not kept waiting (it would hold
-a slot): it is put off at once, as ``waiting``.
+a slot): it is put off at once, as ``waiting``. A project may have a share
+of its own (``hookflow projects set --share``), which the gate hands in
+(``set_shares``) from a cache of the project settings.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from temporalio import activity
 
@@ -80,6 +82,8 @@ class Bulkhead:
         self.share_limit, self.solo_limit = _limits(slots, share)
         self.local_slots = local_slots
         self.local_share_limit, self.local_solo_limit = _limits(local_slots, share)
+        # Projects with a share of their own: (places, local places) beside others.
+        self._own_limits: dict[str, tuple[int, int]] = {}
         self._projects: dict[uuid.UUID, str] = {}
         self._project_counts: dict[tuple[str, bool], int] = {}
         # When each project last asked, and the activities refused for their
@@ -103,6 +107,22 @@ class Bulkhead:
         """Note the webhook's project (the gate does, before each attempt)."""
         self._projects[webhook_id] = project
 
+    def set_shares(self, shares: Mapping[str, float]) -> None:
+        """The projects with a share of their own; the others, and a share out
+        of bounds (never written by hookflow), have the default."""
+        self._own_limits = {
+            project: (_limits(self.slots, share)[0], _limits(self.local_slots, share)[0])
+            for project, share in shares.items()
+            if 0 < share <= 1
+        }
+
+    def share_limit_of(self, project: str, *, local: bool = False) -> int:
+        """The places ``project`` may hold while another project wants some."""
+        own = self._own_limits.get(project)
+        if own is None:
+            return self.local_share_limit if local else self.share_limit
+        return own[1] if local else own[0]
+
     def project_in_flight(self, project: str, *, local: bool = False) -> int:
         return self._project_counts.get((project, local), 0)
 
@@ -118,9 +138,10 @@ class Bulkhead:
         others = any(p != project for p in self._asked) or any(
             n > 0 for (p, _local), n in self._project_counts.items() if p != project
         )
-        if local:
-            return self.local_share_limit if others else self.local_solo_limit
-        return self.share_limit if others else self.solo_limit
+        beside = self.share_limit_of(project, local=local)
+        if others:
+            return beside
+        return max(beside, self.local_solo_limit if local else self.solo_limit)
 
     def refusal(self, webhook_id: uuid.UUID, limit: int | None) -> str:
         """Why the last ``acquire`` for the webhook found no place."""
@@ -242,7 +263,8 @@ class Bulkhead:
             oldest = now - started[0] if started else 0.0
             turn = max(self._project_seconds.get(project, 1.0), oldest, 1.0)
             line = self._project_waiting.setdefault(project, {})
-            return _queue(line, key, now=now, turn=turn, per_turn=self.share_limit, rng=rng)
+            per_turn = self.share_limit_of(project)
+            return _queue(line, key, now=now, turn=turn, per_turn=per_turn, rng=rng)
         line = self._waiting.setdefault(webhook_id, {})
         turn = max(self._seconds.get(webhook_id, 1.0), 1.0)
         return _queue(line, key, now=now, turn=turn, per_turn=self.cap(limit), rng=rng)

@@ -9,6 +9,7 @@ a decision. The decisions themselves are pure (``activities.delivery.health``).
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import time
 import uuid
@@ -155,3 +156,35 @@ def retentions(*, session: Session) -> dict[str, float]:
 def set_retention(*, session: Session, project: str, seconds: float | None) -> ProjectSettings:
     """Set (None: back to the default) and return the project's settings."""
     return _update_project(session, project, retention=seconds)
+
+
+def parse_share(value: str | float) -> float | None:
+    """A project's share of a worker's attempt places: a fraction above 0 and
+    at most 1 (``0.3`` or ``"0.3"``); None for ``"default"``. The command line
+    and the API read a share with this."""
+    if isinstance(value, str) and value.strip().lower() == "default":
+        return None
+    try:
+        share = math.nan if isinstance(value, bool) else float(value)
+    except ValueError:
+        share = math.nan
+    if not 0 < share <= 1:  # NaN fails too
+        raise ValueError("a fraction above 0 and at most 1 (e.g. 0.3), or 'default'")
+    return share
+
+
+def project_share(*, session: Session, project: str) -> float | None:
+    """The project's own share of a worker (None: the worker's default)."""
+    row = session.get(ProjectSettings, project)
+    return None if row is None else row.share
+
+
+def shares(*, session: Session) -> dict[str, float]:
+    """Every project with a share of its own, with it (the workers' cache reads this)."""
+    rows = session.exec(select(ProjectSettings).where(col(ProjectSettings.share).is_not(None)))
+    return {row.project: float(row.share) for row in rows if row.share is not None}
+
+
+def set_share(*, session: Session, project: str, share: float | None) -> ProjectSettings:
+    """Set (None: back to the worker's default) and return the project's settings."""
+    return _update_project(session, project, share=share)

@@ -162,6 +162,10 @@ class ProjectSettings(SQLModel, table=True):
     # The delivery log, its documents and stored archives are kept this long
     # (seconds; None: the default, 30 days).
     retention: float | None = None
+    # Of a worker's attempt places, what the project may hold while another
+    # project wants some (a fraction above 0, at most 1; None: the worker's
+    # HOOKFLOW_PROJECT_SHARE). Only an admin sets it.
+    share: float | None = None
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

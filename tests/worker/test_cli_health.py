@@ -56,6 +56,8 @@ def test_a_project_sets_when_failing_webhooks_are_disabled(cli: Cli) -> None:
         "disable_after_default": False,
         "retention": 30 * 86400,
         "retention_default": True,
+        "share": 0.5,
+        "share_default": True,
     }
     assert "never" in cli.ok("projects", "set", "--project", "acme", "--disable-after", "never")
     for bad in (["--disable-after", "5x"], ["--disable-after", "10s"]):

@@ -11,7 +11,16 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictFloat,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 from activities.contracts import MAX_SIGNAL_BYTES, CreateProcess, CreateSession, Slug
 from activities.delivery.signing import Kind
@@ -150,6 +159,14 @@ class AttemptOut(BaseModel):
     latency_ms: float
     error: str | None
     response_excerpt: str | None
+    request_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="The headers sent, credentials and signatures masked ('Bearer ****').",
+    )
+    response_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="The headers received (none without an answer), bounded to 50 and 8 KiB.",
+    )
 
 
 class DeliveryDetail(DeliveryOut):
@@ -208,6 +225,11 @@ class ProjectOut(BaseModel):
         description="Seconds of failing before a webhook is disabled (None: never)."
     )
     disable_after_default: bool
+    share: float = Field(
+        description="Of a worker's attempt places, the fraction the project may hold "
+        "while another project wants some."
+    )
+    share_default: bool = Field(description="True: the worker's HOOKFLOW_PROJECT_SHARE applies.")
 
 
 class ProjectPatch(BaseModel):
@@ -220,4 +242,9 @@ class ProjectPatch(BaseModel):
         max_length=32,
         description="A duration between 1h and 3650d (e.g. '30d', '12h'), or 'default'.",
         examples=["30d"],
+    )
+    share: StrictFloat | StrictStr | None = Field(
+        default=None,
+        description="Admin keys only: a fraction above 0 and at most 1 (e.g. 0.3), or 'default'.",
+        examples=[0.3],
     )

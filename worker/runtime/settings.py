@@ -115,7 +115,8 @@ class Settings(BaseSettings):
     e.g. ``https://hooks.example.com``): the base of signed document links."""
     project_share: float = Field(0.5, gt=0, le=1)
     """Of a worker's attempt slots, what one project may hold while others deliver
-    (``HOOKFLOW_PROJECT_SHARE``: above 0, at most 1)."""
+    (``HOOKFLOW_PROJECT_SHARE``: above 0, at most 1); the default of a project
+    without a share of its own (``hookflow projects set --share``)."""
     max_in_flight_ceiling: int = Field(DEFAULT_MAX_IN_FLIGHT_CEILING, ge=1, le=1000)
     """The highest ``--max-in-flight`` a webhook may be given; a stored higher one is
     clamped to it (``HOOKFLOW_MAX_IN_FLIGHT_CEILING``: 1 to 1000)."""

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from activities.errors import ConfigError, NotFound
 from activities.log.attempts import attempts_of, envelope_of, excerpt_of, last_attempts
+from activities.log.headers import open_headers
 from activities.store.crypto import SecretBox
 from activities.store.tables import Delivery, Webhook
 from worker.api.auth import Caller, Principal
@@ -120,7 +121,8 @@ def owned_delivery(session: Session, caller: Principal, delivery_id: str) -> Del
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail)
 def get(caller: Caller, db: Db, services: Deps, delivery_id: str) -> DeliveryDetail:
-    """One delivery: the envelope as sent and every attempt."""
+    """One delivery: the envelope as sent and every attempt, with the headers
+    it sent (credentials masked) and received."""
     row = owned_delivery(db, caller, delivery_id)
     box = services.box
     [shown] = _out(db, [row], box)
@@ -129,7 +131,15 @@ def get(caller: Caller, db: Db, services: Deps, delivery_id: str) -> DeliveryDet
         **shown.model_dump(),
         envelope=envelope_of(row, box=box),
         attempt_log=[
-            AttemptOut(**{**a.model_dump(), "response_excerpt": excerpt_of(a, box=box)})
+            AttemptOut(
+                **{
+                    **a.model_dump(),
+                    "response_excerpt": excerpt_of(a, box=box),
+                    # Opened here; masked when logged (activities.log.headers).
+                    "request_headers": open_headers(a.request_headers, box),
+                    "response_headers": open_headers(a.response_headers, box),
+                }
+            )
             for a in attempts
         ],
     )
