@@ -63,6 +63,7 @@ async def deliver(
         timeout=policies.remote_timeout(target) if remote else None,
         attempt_offset=attempt_offset,
         remote=remote,
+        redelivery=target.reason == "redelivery",
     )
     if local:
         local_result: DeliveryResult = await workflow.execute_local_activity(

@@ -60,6 +60,10 @@ class DeliverInput(Model):
         default=False,
         description="A remote-data call: an answer that is not [{id, value}] is refused.",
     )
+    redelivery: bool = Field(
+        default=False,
+        description="Asked again (a redelivery): its attempts may move a delivered row.",
+    )
 
 
 class SentEvent(Model):

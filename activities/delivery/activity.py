@@ -266,6 +266,7 @@ class DeliveryActivities(LedgerSteps):
                     verdict.request.headers, secret=endpoint.secret_headers, redact=redact
                 ),
                 response_headers=received(verdict.reply, redact=redact),
+                redelivery=req.redelivery,
             )
         )
         if verdict.outcome == "gone":

@@ -154,6 +154,9 @@ class HttpClients:
             if plain is None:
                 raise
             raise httpx.ConnectError(plain, request=httpx.Request("POST", url)) from None
+        except ssl.SSLError as err:  # httpcore lets one through when it comes on a read
+            plain = explain(str(err)) or f"TLS: {err.reason or err}"
+            raise httpx.ConnectError(plain, request=httpx.Request("POST", url)) from None
         except TimeoutError:
             raise httpx.TimeoutException(
                 f"no complete answer within {timeout:g}s", request=httpx.Request("POST", url)

@@ -59,6 +59,9 @@ class AttemptRecord:
     """As sent, credentials masked (``headers.sent_headers``)."""
     response_headers: dict[str, str] | None = None
     """As received, bounded (``headers.bounded``)."""
+    redelivery: bool = False
+    """Of a redelivery: may move a delivered row (any other attempt arriving
+    after the row was delivered, a late duplicate, leaves it delivered)."""
 
     @classmethod
     def unsent(

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Insert, Table, insert
+from sqlalchemy import Insert, Table, and_, case, insert, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -35,21 +35,34 @@ SEALED_TEXT = "sealed:"
 
 _DELIVERY: Table = Delivery.metadata.tables[Delivery.__tablename__]
 _ATTEMPT: Table = Attempt.metadata.tables[Attempt.__tablename__]
-# What an attempt changes on a delivery's row already logged.
-_CHANGED = ("attempts", "status", "status_code", "last_error", "updated_at", "next_attempt_at")
+# What an attempt changes on a delivery's row already logged, unless it is settled.
+_KEPT = ("status", "status_code", "last_error", "next_attempt_at")
 
 
-def _upsert(dialect: str) -> Insert:
+def _upsert(dialect: str, *, redelivery: bool) -> Insert:
     """New deliveries inserted, known ones brought up to date (their attempts
-    added), each delivery's attempt count returned: the same on both backends."""
+    added), each delivery's attempt count returned: the same on both backends.
+    A settled row is never rewound (``states.TRANSITIONS``): a skipped one keeps
+    its status, and a delivered one unless a redelivery's attempt moves it."""
     stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_DELIVERY)
-    update: dict[str, Any] = {name: stmt.excluded[name] for name in _CHANGED}
+    status = _DELIVERY.c.status
+    settled = status == "skipped"
+    if not redelivery:
+        settled = or_(settled, and_(status == "delivered", stmt.excluded.status != "delivered"))
+    update: dict[str, Any] = {
+        name: case((settled, _DELIVERY.c[name]), else_=stmt.excluded[name]) for name in _KEPT
+    }
+    update["updated_at"] = stmt.excluded.updated_at
     update["attempts"] = _DELIVERY.c.attempts + stmt.excluded.attempts
     stmt = stmt.on_conflict_do_update(index_elements=[_DELIVERY.c.id], set_=update)
     return stmt.returning(_DELIVERY.c.id, _DELIVERY.c.attempts)
 
 
-_UPSERTS = {name: _upsert(name) for name in ("postgresql", "sqlite")}
+_UPSERTS = {
+    (name, redelivery): _upsert(name, redelivery=redelivery)
+    for name in ("postgresql", "sqlite")
+    for redelivery in (False, True)
+}
 _NEW_ATTEMPTS = insert(_ATTEMPT)
 # An attempt's outcome as its delivery's status (anything else: failed).
 _STATUS = {"delivered": "delivered", "retrying": "pending"}
@@ -134,13 +147,24 @@ def write_attempts(
                 now=now,
             )
         row["attempts"] += 1
-        row["status"] = _STATUS.get(record.outcome, "failed")
-        row["status_code"] = record.status_code
-        row["last_error"] = record.error
-        row["next_attempt_at"] = record.next_attempt_at
+        row["redelivery"] = row.get("redelivery", False) or record.redelivery
+        status = _STATUS.get(record.outcome, "failed")
+        if row["status"] != "delivered" or status == "delivered" or record.redelivery:
+            row["status"] = status
+            row["status_code"] = record.status_code
+            row["last_error"] = record.error
+            row["next_attempt_at"] = record.next_attempt_at
         numbered.append((key, row["attempts"], record))
-    upsert = _UPSERTS[connection.dialect.name]
-    totals: dict[str, int] = dict(connection.execute(upsert, list(rows.values())).all())
+    totals: dict[str, int] = {}
+    for redelivery in (False, True):
+        batch = [
+            {k: v for k, v in row.items() if k != "redelivery"}
+            for row in rows.values()
+            if row["redelivery"] == redelivery
+        ]
+        if batch:
+            upsert = _UPSERTS[connection.dialect.name, redelivery]
+            totals.update(connection.execute(upsert, batch).all())
     # Numbered across redeliveries: a redelivery's first attempt follows the last.
     attempts = [
         attempt_row(record, key=key, number=totals[key] - rows[key]["attempts"] + nth, box=box)
