@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import create_engine
 
+from activities.errors import SettingsError
 from activities.files.private import FILE_MODE, private_file, tighten
 
 
@@ -39,6 +41,11 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get WAL and a busy timeout, and are
     private to the user (SQLite gives the -wal and -shm files the database's mode)."""
     if url.startswith("sqlite"):
+        if sqlite3.sqlite_version_info < (3, 35):  # the attempt log's upsert ... RETURNING
+            raise SettingsError(
+                f"SQLite {sqlite3.sqlite_version} is too old: hookflow needs 3.35 or newer "
+                "(or PostgreSQL through HOOKFLOW_DATABASE_URL)"
+            )
         path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
         if path and path != ":memory:":
             private_file(Path(path))

@@ -76,6 +76,14 @@ class Ops:
         self.server: MetricsServer | None = None
         configure_logging(options.log_format)
         exporter = f"127.0.0.1:{free_loopback_port()}" if options.metrics_port else None
+        self.endpoints: tuple[tuple[str, int], ...] = ()
+        """The sockets this process serves (its metrics port, the SDK's exporter
+        behind it): never a delivery's destination."""
+        if exporter and options.metrics_port:
+            self.endpoints = (
+                ("127.0.0.1", options.metrics_port),
+                ("127.0.0.1", int(exporter.rsplit(":", 1)[1])),
+            )
         if exporter or options.log_format == "json":
             self.runtime = telemetry_runtime(exporter=exporter)
         if exporter and options.metrics_port and self.runtime is not None:

@@ -156,7 +156,7 @@ async def _up(
         settings = settings.replace(
             temporal_address=server.address,
             namespace="default",
-            stack=ports.endpoints(),
+            stack=(*ports.endpoints(), *ops.endpoints),
         )
         client = await connect(settings, codec=codec, runtime=ops.runtime)
         await check_worker_keys(client, codec, task_queue=settings.task_queue)

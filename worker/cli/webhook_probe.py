@@ -75,7 +75,11 @@ def test(app: AppContext, ref: str, project: str | None) -> None:
         webhook_id = find_webhook(session=session, ref=ref, project=project).id
     result = asyncio.run(
         probe_webhook(
-            engine=engine, box=box, webhook_id=webhook_id, allowed=app.settings.allow_networks
+            engine=engine,
+            box=box,
+            webhook_id=webhook_id,
+            allowed=app.settings.allow_networks,
+            stack=app.settings.own_endpoints,
         )
     )
     _report(result)

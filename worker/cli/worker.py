@@ -36,13 +36,12 @@ async def _worker(app: AppContext, options: OpsOptions, *, ready_fd: int | None 
     """``ready_fd``: a worker of ``hookflow up``, which prepared the server (search
     attributes, retention schedule) and waits for "ready" on that descriptor."""
     settings = app.settings
-    if options.metrics_port:  # its own metrics: never a destination
-        settings = settings.replace(stack=(*settings.stack, ("127.0.0.1", options.metrics_port)))
     setup_tracing()  # OTEL_TRACES_EXPORTER: before the client is made
     codec = settings.codec()
     engine, box = app.store()
     stop = stop_event()
     ops = Ops.start(options, engine=engine)
+    settings = settings.replace(stack=(*settings.stack, *ops.endpoints))  # never a destination
     try:
         client = await connect(settings, codec=codec, runtime=ops.runtime)
     except RuntimeError as err:

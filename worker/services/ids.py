@@ -10,6 +10,7 @@ ids here.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,6 +37,8 @@ Kind = Literal["session", "process"]
 QUERY_TIMEOUT = timedelta(seconds=10)
 # Only ids as hookflow accepts them go into a visibility query: no quoting tricks.
 _QUERY_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+VISIBILITY_RETRIES = (0.25, 0.5, 1.0, None)
+"""Pauses between looks at the visibility store when it has nothing yet."""
 _TYPES = {"session": ("Session", SA_SESSION), "process": ("BusinessProcess", SA_PROCESS)}
 
 
@@ -94,6 +97,8 @@ async def find(client: Client, kind: Kind, *, project: str | None, object_id: st
     first, then the old form if it is of that project); None when the project
     has none. Without a project (an admin key, the command line), the one
     project that has it; ``Conflict`` when several do."""
+    if not _QUERY_VALUE.match(object_id):  # never an id of another form (``B:X``)
+        return None
     if project is None:
         return await _find_any(client, kind, object_id)
     wid = workflow_id(kind, project, object_id)
@@ -127,11 +132,17 @@ async def _find_any(client: Client, kind: Kind, object_id: str) -> Found | None:
         'AND ExecutionStatus != "ContinuedAsNew"'
     )
     projects: set[str] = set()
-    async for execution in client.list_workflows(query, limit=100):
-        owner = execution.typed_search_attributes.get(SA_PROJECT)
-        if owner is not None and execution.id == workflow_id(kind, owner, object_id):
-            projects.add(owner)
     legacy = await find_legacy(client, kind, object_id, project=None)
+    # Visibility lags a start by a moment: a session created just now is looked
+    # for again for a little while before it is "none".
+    for delay in VISIBILITY_RETRIES:
+        async for execution in client.list_workflows(query, limit=100):
+            owner = execution.typed_search_attributes.get(SA_PROJECT)
+            if owner is not None and execution.id == workflow_id(kind, owner, object_id):
+                projects.add(owner)
+        if projects or legacy is not None or delay is None:
+            break
+        await asyncio.sleep(delay)
     named = projects | ({legacy.project} if legacy else set())
     if len(named) > 1:
         raise Conflict(
