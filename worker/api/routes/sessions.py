@@ -48,10 +48,13 @@ ProjectQuery = Annotated[
 async def _check_owner(
     services: Services, caller: Principal, session_id: str, project: str | None
 ) -> str:
-    """The project of the caller's session ``session_id``; 404 (as for an unknown
-    id) unless the caller's project has one."""
-    client = await services.temporal.client()
+    """The project the caller's session ``session_id`` is looked for in: the key's
+    (or the one an admin key names), where the services answer 404 as for an
+    unknown id; an admin key naming none: the one project that has it."""
     scope = caller.scope(project)
+    if scope is not None:  # the services look in this project alone: no lookup here
+        return scope
+    client = await services.temporal.client()
     found = await resolve(client, "session", project=scope, object_id=session_id)
     caller.check(found.project, f"session {session_id}")
     return found.project
