@@ -8,9 +8,11 @@ that never repeats the value (it may be a credential).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from urllib.parse import urlsplit
 
+from sqlalchemy import text
 from sqlmodel import Session, col, func, select
 
 from activities.contracts.limits import WebhookLimits
@@ -122,14 +124,22 @@ def check_max_in_flight(value: int | None, limits: WebhookLimits) -> None:
         )
 
 
-def check_webhook_count(session: Session, project: str, limits: WebhookLimits) -> None:
+def check_webhook_count(
+    session: Session, project: str, limits: WebhookLimits, *, inserted: bool = False
+) -> None:
     """Room for one more webhook in ``project`` (each is a stream, a cap and a
-    health row of its own)."""
+    health row of its own); ``inserted``: counted again once the new one is
+    written, so that two creates at once cannot both take the last place (SQLite
+    lets one writer at a time; PostgreSQL takes a lock per project first)."""
     most = limits.webhooks_per_project
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":  # two creates at once count one after the other
+        key = int.from_bytes(hashlib.sha256(f"webhooks:{project}".encode()).digest()[:8], "big")
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key - 2**63})
     count = session.exec(
         select(func.count(col(Webhook.id))).where(Webhook.project == project)
     ).one()
-    if count >= most:
+    if count > most or (count == most and not inserted):
         raise ConfigError(
             f"project {project!r} has {count} webhooks, the most this server allows "
             "(HOOKFLOW_WEBHOOKS_PER_PROJECT): delete one first"

@@ -218,6 +218,11 @@ def create_webhook(
         raise Conflict(
             f"project {data.project!r} already has a webhook named {data.alias!r}"
         ) from None
+    try:
+        check_webhook_count(session, webhook.project, limits, inserted=True)
+    except ConfigError:
+        session.rollback()
+        raise
     _set_templates(session, webhook.id, data.templates or [])
     session.commit()
     session.refresh(webhook)
