@@ -141,8 +141,8 @@ def test_every_command_knows_each_workers_metrics_port(tmp_path: Path) -> None:
             started_at=datetime.now(UTC),
             api_port=7305,
             hookflow_metrics_port=7306,
-            workers=3,  # worker i serves its metrics on 7306 + i - 1
+            workers=3,  # worker i: metrics on 7306 + i - 1, its SDK exporter on 7309 + i - 1
         ),
     )
     settings = Settings.from_env(data_dir=tmp_path, env={})
-    assert {port for _host, port in settings.own_endpoints} == set(range(7300, 7309))
+    assert {port for _host, port in settings.own_endpoints} == set(range(7300, 7312))

@@ -203,7 +203,7 @@ def test_up_runs_everything_stops_cleanly_and_keeps_state(up: Up) -> None:
 
 
 def test_up_serves_metrics_and_readiness(up: Up) -> None:
-    metrics_port = free_ports_in_a_row(2)  # one for each worker
+    metrics_port = free_ports_in_a_row(4)  # each worker's metrics, then its exporter's
     banner = up.start("--metrics-port", str(metrics_port), "--log-format", "json")
     assert f"Metrics:           http://127.0.0.1:{metrics_port}/metrics and /healthz" in banner
     health = httpx.get(f"http://127.0.0.1:{metrics_port}/healthz", timeout=10)

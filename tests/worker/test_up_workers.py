@@ -28,6 +28,7 @@ from tests.worker.test_up import (  # noqa: F401  (up: the fixture)
     up,
 )
 from worker.devstack.receiver import Receiver
+from worker.runtime.data_dir import read_state
 
 PIDS = re.compile(r"Workers: +\d+ process(?:es)? \(pids ([\d, ]+)\)")
 
@@ -93,7 +94,7 @@ async def test_workers_poll_come_back_when_killed_and_stop_with_up(
     up: Up,  # noqa: F811
     receiver: Receiver,
 ) -> None:
-    metrics = free_ports_in_a_row(2)
+    metrics = free_ports_in_a_row(4)  # two workers' metrics, then their SDK exporters'
     banner = up.start("--workers", "2", "--metrics-port", str(metrics))
     assert up.process is not None
     match = PIDS.search(banner)
@@ -105,6 +106,13 @@ async def test_workers_poll_come_back_when_killed_and_stop_with_up(
     for port in (metrics, metrics + 1):  # one metrics port each
         health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
         assert health.json()["status"] == "ready", health.text
+    # Each worker's SDK exporter listens where the stack says, so no delivery
+    # from any worker (nor the Test button) reaches it.
+    state = read_state(up.data_dir)
+    assert state is not None
+    for port in (metrics + 2, metrics + 3):
+        assert f"127.0.0.1:{port}" in state.endpoints()
+        assert httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 200
 
     api = await add_webhook_and_key(up, receiver)
     for n in range(4):

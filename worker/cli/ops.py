@@ -40,6 +40,10 @@ class OpsOptions:
     """Address the metrics port listens on (``--metrics-host``)."""
     log_format: LogFormat = "text"
     """``text`` or ``json``: one JSON object a line (``--log-format``)."""
+    exporter_port: int | None = None
+    """The loopback port of the SDK's exporter behind the metrics port (hidden
+    ``--exporter-port``: ``up`` gives each worker one it lists in the stack);
+    None: a free one."""
 
 
 def ops_options(command: F) -> F:
@@ -58,6 +62,9 @@ def ops_options(command: F) -> F:
         show_default=True,
         help="Address of the metrics port; 0.0.0.0 lets a scraper on another machine in.",
     )(command)
+    command = click.option(
+        "--exporter-port", type=click.IntRange(1, 65535), default=None, hidden=True
+    )(command)
     return click.option(
         "--metrics-port",
         type=click.IntRange(1, 65535),
@@ -75,7 +82,9 @@ class Ops:
         self.runtime: Runtime | None = None
         self.server: MetricsServer | None = None
         configure_logging(options.log_format)
-        exporter = f"127.0.0.1:{free_loopback_port()}" if options.metrics_port else None
+        exporter = None
+        if options.metrics_port:
+            exporter = f"127.0.0.1:{options.exporter_port or free_loopback_port()}"
         self.endpoints: tuple[tuple[str, int], ...] = ()
         """The sockets this process serves (its metrics port, the SDK's exporter
         behind it): never a delivery's destination."""

@@ -171,6 +171,7 @@ async def _up(
                         metrics_host=options.metrics_host,
                         metrics_port=ports.hookflow_metrics_port,
                         index=index,
+                        count=ports.workers,
                     ),
                     env=worker_env(settings, allowed=allowed),
                 )
@@ -269,10 +270,11 @@ class UpPorts:
 
     @property
     def hookflow_metrics_ports(self) -> list[int]:
-        """``--metrics-port``: this process's, or worker i's at ``--metrics-port`` + i - 1."""
+        """``--metrics-port``: this process's, or worker i's at ``--metrics-port`` + i - 1
+        (and its SDK exporter's, on loopback, ``workers`` ports further on)."""
         if not self.hookflow_metrics_port:
             return []
-        return [self.hookflow_metrics_port + i for i in range(max(1, self.workers))]
+        return [self.hookflow_metrics_port + i for i in range(2 * self.workers or 1)]
 
     def describe_metrics(self, host: str) -> str | None:
         """The banner's line for the workers' metrics ports (None: no worker processes)."""
@@ -305,8 +307,11 @@ class UpPorts:
         ):
             ensure_port_free("127.0.0.1", port, what)
         if self.workers:  # a worker that cannot serve its metrics would never start
-            for index, port in enumerate(self.hookflow_metrics_ports, start=1):
+            ports = self.hookflow_metrics_ports
+            for index, port in enumerate(ports[: self.workers], start=1):
                 ensure_port_free("127.0.0.1", port, f"metrics of worker {index}")
+            for index, port in enumerate(ports[self.workers :], start=1):
+                ensure_port_free("127.0.0.1", port, f"metrics exporter of worker {index}")
 
 
 def with_allowed_networks(settings: Settings, option: str | None) -> tuple[Settings, str]:

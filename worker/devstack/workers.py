@@ -42,13 +42,16 @@ def worker_command(extra: Sequence[str]) -> list[str]:
 
 
 def worker_args(
-    *, log_format: str, metrics_host: str, metrics_port: int | None, index: int
+    *, log_format: str, metrics_host: str, metrics_port: int | None, index: int, count: int
 ) -> list[str]:
-    """The options of worker ``index`` (1..N): the log format of ``up``; with
-    ``--metrics-port P``, worker i serves its metrics on port P + i - 1."""
+    """The options of worker ``index`` (1..``count``): the log format of ``up``;
+    with ``--metrics-port P``, worker i serves its metrics on port P + i - 1, and
+    the SDK's exporter behind them listens on loopback port P + count + i - 1
+    (known to the stack, so that no delivery reaches it)."""
     args = ["--log-format", log_format]
     if metrics_port:
         args += ["--metrics-host", metrics_host, "--metrics-port", str(metrics_port + index - 1)]
+        args += ["--exporter-port", str(metrics_port + count + index - 1)]
     return args
 
 

@@ -31,7 +31,8 @@ class StackState(BaseModel):
     api_port: int | None = None
     hookflow_metrics_port: int | None = None
     workers: int = 0
-    """Worker processes (``--workers``); worker i's metrics: ``hookflow_metrics_port`` + i - 1."""
+    """Worker processes (``--workers``); worker i's metrics: ``hookflow_metrics_port`` + i - 1,
+    its SDK exporter's: ``hookflow_metrics_port`` + workers + i - 1."""
 
     def endpoints(self) -> list[str]:
         """Every socket the stack listens on, as ``host:port``."""
@@ -40,7 +41,8 @@ class StackState(BaseModel):
             found.append(urlsplit(url).netloc)
         ports = [self.http_port, self.metrics_port, self.api_port]
         if self.hookflow_metrics_port:
-            ports += [self.hookflow_metrics_port + i for i in range(max(1, self.workers))]
+            # worker i's metrics, then its SDK exporter's (``worker_args``)
+            ports += [self.hookflow_metrics_port + i for i in range(2 * self.workers or 1)]
         found += [f"127.0.0.1:{port}" for port in ports if port]
         return found
 
