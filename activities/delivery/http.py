@@ -14,7 +14,7 @@ import asyncio
 import os
 import ssl
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
@@ -280,25 +280,25 @@ RESET_NO_CERT = (
 
 def _tls_failure(err: BaseException) -> str | None:
     """A TLS refusal said plainly (from the error or what caused it), else None."""
-    seen: BaseException | None = err
-    while seen is not None:
-        plain = explain(str(seen))
-        if plain is not None:
-            return plain
-        seen = seen.__cause__ or seen.__context__
-    return None
+    return next(filter(None, (explain(str(seen)) for seen in _causes(err))), None)
 
 
 def _reset_after_handshake(err: BaseException) -> str | None:
     """A reset before any answer, on TLS without a client certificate: under TLS 1.3
     a server that wants one says so after the handshake, and its alert can be lost
     to the reset when it closes with the request unread."""
-    seen: BaseException | None = err
-    while seen is not None:
+    for seen in _causes(err):
         if isinstance(seen, ConnectionResetError) or "reset by peer" in str(seen):
             return RESET_NO_CERT
-        seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _causes(err: BaseException) -> Iterator[BaseException]:
+    """``err``, then what caused it, and so on."""
+    seen: BaseException | None = err
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__ or seen.__context__
 
 
 def _guarded_transport(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from temporalio.worker import Worker
 
 from activities.store.crypto import SecretBox
 from activities.store.keys import create_key
-from tests.helpers import codec_client
+from tests.helpers import codec_client, eventually
 from tests.worker.cli import Cli
 from worker.api.server import start_api
 from worker.runtime.codec import EncryptionCodec, KeyRing, new_key
@@ -58,6 +59,18 @@ class Api:
     def http(self, key: str | None = None) -> httpx.AsyncClient:
         headers = {"authorization": f"Bearer {key}"} if key else {}
         return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=60)
+
+
+async def session_delivered_once(http: httpx.AsyncClient) -> tuple[str, dict[str, Any]]:
+    """A new session (its one webhook answers) and its delivery, once delivered."""
+    session_id: str = (await http.post("/api/v1/sessions", json={})).json()["id"]
+    [row] = (
+        await eventually(
+            lambda: http.get(f"/api/v1/deliveries?session={session_id}&status=delivered"),
+            lambda r: len(r.json()) == 1,
+        )
+    ).json()
+    return session_id, row
 
 
 # The API's stack encrypts payloads as hookflow's own does, with this key.

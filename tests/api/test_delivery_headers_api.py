@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import base64
 
-from tests.api.conftest import Api
-from tests.helpers import add_webhook, eventually
+from tests.api.conftest import Api, session_delivered_once
+from tests.helpers import add_webhook
 from worker.devstack.receiver import Receiver, Reply
 
 PASSWORD = "pw-api-hdr-7c2q"
@@ -30,13 +30,7 @@ async def test_an_attempts_headers_are_shown_masked(api: Api, receiver: Receiver
         "/hdr", Reply(status=200, headers={"x-request-id": "req-42", "x-echo": PASSWORD})
     )
     async with api.http(api.key("acme")) as http:
-        session_id = (await http.post("/api/v1/sessions", json={})).json()["id"]
-        [row] = (
-            await eventually(
-                lambda: http.get(f"/api/v1/deliveries?session={session_id}&status=delivered"),
-                lambda r: len(r.json()) == 1,
-            )
-        ).json()
+        session_id, row = await session_delivered_once(http)
         answer = await http.get(f"/api/v1/deliveries/{row['id']}")
     assert answer.status_code == 200, answer.text
     [sent] = receiver.at("/hdr")

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 
 from activities.log.headers import open_headers
 from activities.store.tables import Attempt
-from tests.api.conftest import Api
-from tests.helpers import add_webhook, eventually
+from tests.api.conftest import Api, session_delivered_once
+from tests.helpers import add_webhook
 from tests.worker.cli import Cli
 from worker.devstack.receiver import Receiver, Reply
 
@@ -40,13 +40,7 @@ async def test_credentials_echoed_in_headers_are_masked_where_stored_and_shown(
     }
     receiver.always("/echo", Reply(status=200, headers=echoes))
     async with api.http(api.key("acme")) as http:
-        session_id = (await http.post("/api/v1/sessions", json={})).json()["id"]
-        [row] = (
-            await eventually(
-                lambda: http.get(f"/api/v1/deliveries?session={session_id}&status=delivered"),
-                lambda r: len(r.json()) == 1,
-            )
-        ).json()
+        session_id, row = await session_delivered_once(http)
     [sent] = receiver.at("/echo")
     assert sent.headers["x-note"] == f"key {PASSWORD}"  # the receiver got it in full
 

@@ -18,7 +18,7 @@ from activities.delivery.health import Health
 from activities.store.database import utcnow
 from activities.store.health import change_health
 from activities.store.webhooks import disable_webhook
-from tests.api.conftest import Api
+from tests.api.conftest import Api, session_delivered_once
 from tests.api.test_pane_browser import browser, shot, sign_in  # noqa: F401  (fixture)
 from tests.helpers import add_webhook, eventually
 from tests.worker.cli import Cli
@@ -220,13 +220,7 @@ async def test_each_attempt_shows_its_headers_in_the_pane_and_the_cli(
     many = {f"x-r{i:02d}": "v" * 20 for i in range(80)}
     receiver.always("/hdr", Reply(status=200, headers={"x-request-id": "req-42", **many}))
     async with api.http(api.key("acme")) as http:
-        session_id = (await http.post("/api/v1/sessions", json={})).json()["id"]
-        [row] = (
-            await eventually(
-                lambda: http.get(f"/api/v1/deliveries?session={session_id}&status=delivered"),
-                lambda r: len(r.json()) == 1,
-            )
-        ).json()
+        session_id, row = await session_delivered_once(http)
     [sent] = receiver.at("/hdr")
     assert sent.headers["x-api-key"] == "k-very-secret"
 

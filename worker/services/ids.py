@@ -123,10 +123,9 @@ async def find_legacy(
 
 
 async def _find_any(client: Client, kind: Kind, object_id: str) -> Found | None:
-    """Every project's ``object_id`` (by its search attribute), and the old form."""
+    """Every project's ``object_id`` (by its search attribute), and the old form;
+    ``find`` has checked the id's form, so it is safe in the query."""
     workflow_type, key = _TYPES[kind]
-    if not _QUERY_VALUE.match(object_id):
-        return None
     query = (
         f'WorkflowType = "{workflow_type}" AND {key.name} = "{object_id}" '
         'AND ExecutionStatus != "ContinuedAsNew"'
