@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Sequence
 
 from temporalio.client import Client
 
+from activities.contracts import DeliveryMark
 from activities.log.attempts import AttemptLog, AttemptRecord
 from worker.runtime.assembly import connect, running_worker
 from worker.runtime.codec import data_converter
@@ -29,6 +31,9 @@ class UnwrittenLog(AttemptLog):
     """Writes nothing: what the rest of the worker costs without the log."""
 
     async def record(self, record: AttemptRecord) -> None:
+        return None
+
+    async def mark(self, project: str, marks: Sequence[DeliveryMark]) -> None:
         return None
 
 

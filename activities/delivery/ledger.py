@@ -11,16 +11,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from activities.contracts import DeliveryMark, DeliveryStatus, Envelope
-from activities.log.attempts import record_marks
-from activities.store.crypto import SecretBox
+from activities.log.attempts import AttemptLog
 from activities.store.health import disable_after
 from activities.store.webhooks import disable_webhook
 
 
 class Ledger:
-    def __init__(self, engine: Engine, *, box: SecretBox) -> None:
+    def __init__(self, engine: Engine, *, log: AttemptLog) -> None:
         self._engine = engine
-        self._box = box
+        self._log = log
 
     async def mark(
         self,
@@ -44,11 +43,7 @@ class Ledger:
             for envelope in envelopes
         ]
 
-        def mark() -> None:
-            with Session(self._engine) as session:
-                record_marks(session=session, project=project, marks=marks, box=self._box)
-
-        await asyncio.to_thread(mark)
+        await self._log.mark(project, marks)
 
     async def disable(self, webhook_id: uuid.UUID, reason: str) -> bool:
         """Disable the webhook; True when this call did it."""

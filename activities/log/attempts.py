@@ -23,18 +23,17 @@ from sqlmodel import Session, col, func, or_, select
 from temporalio import activity
 
 from activities.contracts import DeliverInput, DeliveryMark, DeliveryStatus, Envelope
-from activities.contracts.states import TRANSITIONS
 from activities.log.observe import observe
 from activities.log.rows import (
     EXCERPT_CAP,
     SEALED,
     SEALED_TEXT,
+    Seals,
     delivery_id,
-    delivery_row,
     write_attempts,
+    write_marks,
 )
 from activities.store.crypto import SecretBox
-from activities.store.database import utcnow
 from activities.store.tables import Attempt, Delivery, Webhook
 
 __all__ = ["EXCERPT_CAP", "SEALED", "AttemptLog", "AttemptRecord", "delivery_id"]
@@ -98,24 +97,9 @@ def excerpt_of(attempt: Attempt, *, box: SecretBox) -> str | None:
     return text
 
 
-def _known(session: Session, keys: Sequence[str]) -> dict[str, Delivery]:
-    """The deliveries of ``keys`` already logged, in one query."""
-    query = select(Delivery).where(col(Delivery.id).in_(set(keys)))
-    return {delivery.id: delivery for delivery in session.exec(query)}
-
-
-def _new_delivery(
-    *, key: str, project: str, webhook_id: uuid.UUID, envelope: Envelope, box: SecretBox
-) -> Delivery:
-    row = delivery_row(
-        key=key, project=project, webhook_id=webhook_id, envelope=envelope, box=box, now=utcnow()
-    )
-    return Delivery(**row)
-
-
 def record_attempts(*, session: Session, records: Sequence[AttemptRecord], box: SecretBox) -> None:
     """Add the attempts and bring their deliveries up to date, in one transaction."""
-    write_attempts(session.connection(), records, box=box)
+    write_attempts(session.connection(), records, seals=Seals(box))
     session.commit()
 
 
@@ -123,69 +107,55 @@ def record_marks(
     *, session: Session, project: str, marks: Sequence[DeliveryMark], box: SecretBox
 ) -> None:
     """Record transitions that come without an attempt (held, released, waiting,
-    skipped, failed by the session), creating the rows not logged yet, in one
-    transaction. A transition the state machine does not allow from a row's
-    status is not made: a delivered delivery stays delivered (only an attempt
-    says otherwise), and a release (``pending``) never rewinds a row whose
-    attempt is already under way or done."""
-    keys = [delivery_id(event_id=m.envelope.event.id, webhook_id=m.webhook_id) for m in marks]
-    known = _known(session, keys)
-    now = utcnow()
-    for key, mark in zip(keys, marks, strict=True):
-        delivery = known.get(key)
-        if delivery is None:
-            delivery = known[key] = _new_delivery(
-                key=key,
-                project=project,
-                webhook_id=mark.webhook_id,
-                envelope=mark.envelope,
-                box=box,
-            )
-        else:
-            old = DeliveryStatus(delivery.status)
-            if old == DeliveryStatus.DELIVERED or mark.status not in TRANSITIONS[old]:
-                continue
-            if mark.status == DeliveryStatus.PENDING and old == DeliveryStatus.PENDING:
-                continue
-        delivery.status = mark.status
-        delivery.last_error = mark.error
-        delivery.next_attempt_at = mark.next_attempt_at
-        delivery.updated_at = max(now, delivery.created_at)
-        session.add(delivery)
+    skipped, failed by the session) in one transaction (``rows.write_marks``)."""
+    write_marks(session.connection(), project, marks, seals=Seals(box))
     session.commit()
 
 
+@dataclass(frozen=True)
+class _Marks:
+    project: str
+    marks: Sequence[DeliveryMark]
+
+
 class AttemptLog:
-    """Group commit for the attempt log: attempts that finish together are
-    written in one transaction, and each caller returns only once its own
-    attempt is committed, so nothing is acknowledged that is not stored.
-    Each stored attempt is then observed (metrics, one log line)."""
+    """Group commit for the delivery log: attempts and marks that come together
+    are written in one transaction, and each caller returns only once its own
+    write is committed, so nothing is acknowledged that is not stored. Each
+    stored attempt is then observed (metrics, one log line)."""
 
     def __init__(self, engine: Engine, *, box: SecretBox) -> None:
         self._engine = engine
-        self._box = box
-        self._pending: list[tuple[AttemptRecord, asyncio.Future[None]]] = []
+        self._seals = Seals(box)
+        self._pending: list[tuple[AttemptRecord | _Marks, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         # A webhook's type never changes, so it is read once per worker.
         self._types: dict[uuid.UUID, str] = {}
 
     async def record(self, record: AttemptRecord) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((record, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_all())
-        await future
+        await self._commit(record)
         attempt = record.attempt
         if attempt is None and activity.in_activity():
             attempt = activity.info().attempt
         webhook_type = self._types.get(record.webhook_id, "unknown")
         observe(record, webhook_type=webhook_type, attempt=attempt)
 
+    async def mark(self, project: str, marks: Sequence[DeliveryMark]) -> None:
+        """Transitions without an attempt (held, released, waiting, skipped, failed)."""
+        await self._commit(_Marks(project, marks))
+
+    async def _commit(self, item: AttemptRecord | _Marks) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all())
+        await future
+
     async def _write_all(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await asyncio.to_thread(self._write, [record for record, _ in batch])
+                await asyncio.to_thread(self._write, [item for item, _ in batch])
             except Exception as err:  # each caller sees the failure and retries its attempt
                 for _, future in batch:
                     if not future.done():
@@ -195,13 +165,24 @@ class AttemptLog:
                 if not future.done():
                     future.set_result(None)
 
-    def _write(self, records: list[AttemptRecord]) -> None:
+    def _write(self, items: list[AttemptRecord | _Marks]) -> None:
+        """In order: each run of attempts in one insert, each set of marks in turn."""
         with self._engine.begin() as connection:
+            records = [i for i in items if isinstance(i, AttemptRecord)]
             for webhook_id in {r.webhook_id for r in records} - self._types.keys():
                 webhook_type = connection.execute(_WEBHOOK_TYPE, {"id": webhook_id}).scalar()
                 if webhook_type is not None:
                     self._types[webhook_id] = webhook_type
-            write_attempts(connection, records, box=self._box)
+            run: list[AttemptRecord] = []
+            for item in [*items, None]:
+                if isinstance(item, AttemptRecord):
+                    run.append(item)
+                    continue
+                if run:
+                    write_attempts(connection, run, seals=self._seals)
+                    run = []
+                if item is not None:
+                    write_marks(connection, item.project, item.marks, seals=self._seals)
 
 
 _WEBHOOK_TYPE = select(Webhook.type).where(Webhook.id == bindparam("id"))

@@ -20,7 +20,8 @@ from sqlalchemy import Insert, Table, and_, case, insert, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from activities.contracts import Envelope
+from activities.contracts import DeliveryMark, DeliveryStatus, Envelope
+from activities.contracts.states import TRANSITIONS
 from activities.log.headers import seal_headers
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
@@ -68,6 +69,54 @@ _NEW_ATTEMPTS = insert(_ATTEMPT)
 _STATUS = {"delivered": "delivered", "retrying": "pending"}
 
 
+def _mark_upsert(dialect: str) -> Insert:
+    """A transition the session decided (held, released, waiting, skipped, failed):
+    new deliveries are inserted with it, known ones move only where ``TRANSITIONS``
+    allows. A delivered row stays delivered (only an attempt says otherwise), and
+    a release (``pending``) never rewinds a row already pending, under way."""
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_DELIVERY)
+    old, new, pending = _DELIVERY.c.status, stmt.excluded.status, DeliveryStatus.PENDING
+    allowed = or_(  # (pairs of equalities: an IN list cannot go with many rows)
+        *(
+            and_(old == was.value, new == to.value)
+            for was, targets in TRANSITIONS.items()
+            if was != DeliveryStatus.DELIVERED
+            for to in sorted(targets)
+            if not (was == to == pending)
+        )
+    )
+    later = stmt.excluded.updated_at
+    update: dict[str, Any] = {
+        "status": new,
+        "last_error": stmt.excluded.last_error,
+        "next_attempt_at": stmt.excluded.next_attempt_at,
+        "updated_at": case((later > _DELIVERY.c.created_at, later), else_=_DELIVERY.c.created_at),
+    }
+    return stmt.on_conflict_do_update(index_elements=[_DELIVERY.c.id], set_=update, where=allowed)
+
+
+_MARKS = {name: _mark_upsert(name) for name in ("postgresql", "sqlite")}
+
+
+class Seals:
+    """Each delivery's envelope sealed once per worker: the envelope of a delivery
+    never changes, and its row is written at each mark and attempt (bounded)."""
+
+    def __init__(self, box: SecretBox, *, size: int = 4096) -> None:
+        self.box = box
+        self._size = size
+        self._sealed: dict[str, str] = {}
+
+    def envelope(self, key: str, envelope: Envelope) -> dict[str, str]:
+        token = self._sealed.pop(key, None)
+        if token is None:
+            token = self.box.seal(json.dumps(envelope.body()))
+            if len(self._sealed) >= self._size:
+                del self._sealed[next(iter(self._sealed))]
+        self._sealed[key] = token
+        return {SEALED: token}
+
+
 def delivery_id(*, event_id: str, webhook_id: uuid.UUID) -> str:
     return f"{event_id}.{webhook_id.hex[:12]}"
 
@@ -78,7 +127,7 @@ def delivery_row(
     project: str,
     webhook_id: uuid.UUID,
     envelope: Envelope,
-    box: SecretBox,
+    seals: Seals,
     now: datetime,
 ) -> dict[str, Any]:
     """A new delivery row, its envelope sealed (personal data at rest)."""
@@ -95,7 +144,7 @@ def delivery_row(
         "attempts": 0,
         "status_code": None,
         "last_error": None,
-        "envelope": {SEALED: box.seal(json.dumps(envelope.body()))},
+        "envelope": seals.envelope(key, envelope),
         "created_at": now,
         "updated_at": now,
         "next_attempt_at": None,
@@ -126,7 +175,7 @@ def attempt_row(record: AttemptRecord, *, key: str, number: int, box: SecretBox)
 
 
 def write_attempts(
-    connection: Connection, records: Sequence[AttemptRecord], *, box: SecretBox
+    connection: Connection, records: Sequence[AttemptRecord], *, seals: Seals
 ) -> None:
     """Add the attempts and bring their deliveries up to date (the caller commits):
     one upsert of the batch's deliveries (their attempt counts come back), one
@@ -143,7 +192,7 @@ def write_attempts(
                 project=record.project,
                 webhook_id=record.webhook_id,
                 envelope=record.envelope,
-                box=box,
+                seals=seals,
                 now=now,
             )
         row["attempts"] += 1
@@ -167,7 +216,38 @@ def write_attempts(
             totals.update(connection.execute(upsert, batch).all())
     # Numbered across redeliveries: a redelivery's first attempt follows the last.
     attempts = [
-        attempt_row(record, key=key, number=totals[key] - rows[key]["attempts"] + nth, box=box)
+        attempt_row(
+            record, key=key, number=totals[key] - rows[key]["attempts"] + nth, box=seals.box
+        )
         for key, nth, record in numbered
     ]
     connection.execute(_NEW_ATTEMPTS, attempts)
+
+
+def write_marks(
+    connection: Connection, project: str, marks: Sequence[DeliveryMark], *, seals: Seals
+) -> None:
+    """Record transitions that come without an attempt (the caller commits): one
+    upsert per round, a delivery's second mark in the round after its first (a
+    multi-row upsert may not touch one row twice), so each applies in turn."""
+    now = utcnow()
+    rounds: list[dict[str, dict[str, Any]]] = []
+    for mark in marks:
+        key = delivery_id(event_id=mark.envelope.event.id, webhook_id=mark.webhook_id)
+        row = delivery_row(
+            key=key,
+            project=project,
+            webhook_id=mark.webhook_id,
+            envelope=mark.envelope,
+            seals=seals,
+            now=now,
+        )
+        row.update(
+            status=mark.status.value, last_error=mark.error, next_attempt_at=mark.next_attempt_at
+        )
+        nth = next((i for i, r in enumerate(rounds) if key not in r), len(rounds))
+        if nth == len(rounds):
+            rounds.append({})
+        rounds[nth][key] = row
+    for batch in rounds:
+        connection.execute(_MARKS[connection.dialect.name], list(batch.values()))

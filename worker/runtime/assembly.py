@@ -105,6 +105,7 @@ async def running_worker(
         allowed=settings.allow_networks, resolver=resolver, stack=settings.own_endpoints
     )
     documents = LocalDocumentStore(settings.documents)
+    attempt_log = attempt_log or AttemptLog(engine, box=box)
     delivery = DeliveryActivities(
         engine=engine,
         box=box,
@@ -125,7 +126,7 @@ async def running_worker(
     )
     storage = StorageActivities(engine=engine, documents=documents, root=settings.storage)
     config = ConfigActivities(engine=engine)
-    log = DeliveryLogActivities(engine=engine, box=box)
+    log = DeliveryLogActivities(log=attempt_log)
     retention = RetentionActivities(
         Retention(engine=engine, box=box, documents=settings.documents, storage=settings.storage)
     )
