@@ -20,6 +20,7 @@ from tests.api.test_pane_security import sign_in
 from tests.helpers import add_webhook, eventually, new_id, wait_for_requests
 from tests.worker.cli import Cli
 from worker.devstack.receiver import Receiver, Reply
+from worker.services.ids import forget_legacy, may_run_legacy
 from workflows.names import initial_attributes
 
 
@@ -139,7 +140,8 @@ async def test_an_ended_session_stays_its_projects_after_another_reuses_the_id(
 
 
 async def _start_old_form(client: Client, api: Api, session_id: str, *, project: str) -> None:
-    """A session as hookflow started them before ids were per project."""
+    """A session as hookflow started them before ids were per project: before
+    this process looked for old-form sessions (it believes "none" for a while)."""
     req = CreateSession(id=session_id, project=project)
     await client.start_workflow(
         "Session",
@@ -150,6 +152,25 @@ async def _start_old_form(client: Client, api: Api, session_id: str, *, project:
             project=project, process_id=str(req.process_id), session_id=session_id, template=None
         ),
     )
+
+    async def counted() -> bool:  # (visibility lags a start by a moment)
+        forget_legacy()
+        return await may_run_legacy(client, "session", project)
+
+    await eventually(counted, bool)
+
+
+async def test_a_project_without_old_form_sessions_is_asked_once(api: Api, client: Client) -> None:
+    """Creating sessions in a burst counts the project's old-form sessions once
+    (not one describe per id); a session started under the old form is seen."""
+    forget_legacy()
+    assert not await may_run_legacy(client, "session", "initech")
+    assert not await may_run_legacy(client, "session", "initech")  # (believed, not asked)
+    legacy = new_id()
+    await _start_old_form(client, api, legacy, project="initech")
+    async with api.http(api.key("initech")) as initech:
+        answer = await initech.post("/api/v1/sessions", json={"id": legacy})
+        assert answer.status_code == 409, answer.text
 
 
 async def test_an_old_form_session_is_shown_signalled_and_redelivered(

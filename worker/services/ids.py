@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -40,6 +41,9 @@ _QUERY_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 VISIBILITY_RETRIES = (0.25, 0.5, 1.0, None)
 """Pauses between looks at the visibility store when it has nothing yet."""
 _TYPES = {"session": ("Session", SA_SESSION), "process": ("BusinessProcess", SA_PROCESS)}
+LEGACY_TTL = 30.0
+"""How long (seconds) "this project runs nothing under the old form" is believed."""
+_no_legacy: dict[tuple[str, str, Kind, str], float] = {}
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,37 @@ async def find_legacy(
     if owner is None or (project is not None and owner != project):
         return None
     return Found(client.get_workflow_handle(wid), described, owner)
+
+
+async def may_run_legacy(client: Client, kind: Kind, project: str) -> bool:
+    """Whether ``project`` may still run a session (process) under the old id
+    form. Counted in visibility (old-form ids are the project's running ones not
+    under its prefix); "none" is kept for ``LEGACY_TTL``, so a burst of creates
+    asks once instead of describing each new id. No visibility: it may."""
+    key = (client.service_client.config.target_host, client.namespace, kind, project)
+    if time.monotonic() < _no_legacy.get(key, 0.0):
+        return False
+    if not _QUERY_VALUE.match(project):
+        return True
+    workflow_type, _ = _TYPES[kind]
+    query = (
+        f'WorkflowType = "{workflow_type}" AND ExecutionStatus = "Running" '
+        f'AND {SA_PROJECT.name} = "{project}" '
+        f'AND WorkflowId NOT STARTS_WITH "{workflow_id(kind, project, "")}"'
+    )
+    try:
+        running = (await client.count_workflows(query, rpc_timeout=QUERY_TIMEOUT)).count
+    except RPCError:
+        return True
+    if running:
+        return True
+    _no_legacy[key] = time.monotonic() + LEGACY_TTL
+    return False
+
+
+def forget_legacy() -> None:
+    """Believe nothing about old-form workflows (a new one was started by hand)."""
+    _no_legacy.clear()
 
 
 async def _find_any(client: Client, kind: Kind, object_id: str) -> Found | None:

@@ -48,7 +48,7 @@ from activities.errors import (
 )
 from activities.store.webhooks import integration_problems
 from worker.runtime.settings import Settings
-from worker.services.ids import Found, Kind, find, find_legacy
+from worker.services.ids import Found, Kind, find, find_legacy, may_run_legacy
 from worker.services.session_views import from_log, read_session
 from workflows.names import initial_attributes
 from workflows.process import BusinessProcessWorkflow
@@ -95,7 +95,9 @@ def require_integrations(*, engine: Engine, project: str, integrations: list[Any
 async def start_session(client: Client, settings: Settings, req: CreateSession) -> None:
     """Start the ``Session`` workflow with its search attributes and summary. The id
     is taken only when this project has it (running under the old form too)."""
-    legacy = await find_legacy(client, "session", req.id, project=req.project)
+    legacy = None
+    if await may_run_legacy(client, "session", req.project):
+        legacy = await find_legacy(client, "session", req.id, project=req.project)
     if legacy is not None and legacy.described.status == WorkflowExecutionStatus.RUNNING:
         raise Conflict(f"session {req.id} already exists")
     attributes = initial_attributes(
