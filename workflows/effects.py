@@ -17,6 +17,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import DeliveryMark, DeliveryResult, Envelope, WebhookTarget
     from workflows import calls
+    from workflows.patches import RELEASE_BEHIND_BATCH
 
 
 class Effects(Protocol):
@@ -44,6 +45,9 @@ class Effects(Protocol):
     def now(self) -> datetime: ...
 
     def warn(self, message: str, *args: object) -> None: ...
+
+    def release_behind_batch(self) -> bool:
+        """Whether this run takes ``patches.RELEASE_BEHIND_BATCH``."""
 
 
 class TemporalEffects:
@@ -78,6 +82,9 @@ class TemporalEffects:
 
     def now(self) -> datetime:
         return workflow.now()
+
+    def release_behind_batch(self) -> bool:
+        return workflow.patched(RELEASE_BEHIND_BATCH)
 
     def warn(self, message: str, *args: object) -> None:
         workflow.logger.warning(message, *args)

@@ -141,8 +141,14 @@ class Outbox(Outcomes):
         return self._release(stream, again) if again or stream.held else 0
 
     def _release(self, stream: Stream, again: list[str]) -> int:
-        queued = set(stream.queue) | set(again)
-        stream.queue = deque(sorted(queued, key=lambda e: self.ledger.envelope(e).event.sequence))
+        # A batch under way stays at the head (its outcome is read off the head);
+        # the rest go in sequence order behind it.
+        front = [e for e in stream.sending if e in stream.queue]
+        if front and not self._fx.release_behind_batch():
+            front = []  # (runs before the change: re-sorted as they ran)
+        rest = (set(stream.queue) | set(again)) - set(front)
+        order = sorted(rest, key=lambda e: self.ledger.envelope(e).event.sequence)
+        stream.queue = deque(front + order)
         stream.held, stream.paused, stream.offset = None, False, 0
         for event_id in stream.queue:
             record = self.ledger.get(event_id, stream.target.id)
@@ -234,6 +240,7 @@ class Outbox(Outcomes):
         # goes in regular activities, whose completions the server records
         # one by one (a crashed worker re-sends little).
         local = self.local_first and len(batch) == 1 and not stream.offset and not stream.held
+        stream.sending = tuple(e.event.id for e in batch)
         try:
             result = await self._fx.deliver(
                 project=self._project,
@@ -243,6 +250,7 @@ class Outbox(Outcomes):
                 local=local,
             )
         except (ActivityError, ApplicationError) as err:
+            stream.sending = ()
             cause = calls.cause_of(err)
             if local and calls.retryable(err):
                 delay = cause.next_retry_delay if isinstance(cause, ApplicationError) else None
@@ -250,6 +258,7 @@ class Outbox(Outcomes):
             else:
                 await self._settle(stream, cause)
         else:
+            stream.sending = ()
             if result.waiting is not None:
                 await self._wait_out(stream, result)
             else:

@@ -30,6 +30,10 @@ PROJECT_IDS = "project-ids"
 # server a marker and an upsert of TemporalChangeVersion), and upserts no
 # search attribute its start (or its previous run) already set.
 LEAN_START = "lean-start"
+# A redelivery or release while a batch is under way leaves that batch at the
+# head of its stream (before: all re-sorted, and the batch's outcome was read
+# off the wrong deliveries).
+RELEASE_BEHIND_BATCH = "release-behind-batch"
 
 REMOVE_AFTER: dict[str, date] = {
     LOCAL_ACTIVITIES: date(2027, 2, 1),
@@ -38,4 +42,5 @@ REMOVE_AFTER: dict[str, date] = {
     DELIVERY_LOG: date(2027, 2, 15),
     PROJECT_IDS: date(2027, 2, 15),
     LEAN_START: date(2027, 2, 15),
+    RELEASE_BEHIND_BATCH: date(2027, 2, 15),
 }

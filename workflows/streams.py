@@ -44,6 +44,7 @@ class Stream:
     offset: int = 0  # attempts of the head made on its ladder by earlier activities
     nudged: bool = False
     task: asyncio.Task[None] | None = None
+    sending: tuple[str, ...] = ()  # the batch under way: the queue's head, in order
 
 
 class Outcomes:

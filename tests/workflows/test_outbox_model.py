@@ -116,6 +116,9 @@ class FakeEffects:
     def warn(self, message: str, *args: object) -> None:
         pass
 
+    def release_behind_batch(self) -> bool:
+        return True
+
     def wake(self) -> None:
         for waiter in list(self.waiters):
             due = waiter.deadline is not None and self.clock >= waiter.deadline
