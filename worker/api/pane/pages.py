@@ -191,6 +191,7 @@ async def test(request: Request, ref: str) -> HTMLResponse:
         allowed=services.settings.allow_networks,
         resolver=services.resolver,
         stack=services.settings.own_endpoints,
+        transport=services.settings.http_transport,
     )
     return _form_page(request, principal, shown=shown, probe=result)
 
