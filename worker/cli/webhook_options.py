@@ -43,7 +43,7 @@ class Setting:
 
     field: str
     help: str
-    type: click.Choice[str] | None = None
+    type: click.ParamType[Any] | None = None
     metavar: str | None = None
     parse: Callable[[str], Any] | None = None
 
