@@ -3,15 +3,14 @@ whole exchange (connect, send, the capped body) and its body is decoded within
 the cap (``activities.delivery.decoding``).
 
 The clients are httpx's; the bytes go through aiohttp (``activities.delivery.aio``)
-unless ``HOOKFLOW_HTTP_TRANSPORT=httpx`` asks for httpx's own transport, kept to
-compare the two (``python -m benchmarks.transport``). Both connect only where
-the address guard allows.
+unless ``transport="httpx"`` (the worker's ``HOOKFLOW_HTTP_TRANSPORT=httpx``) asks
+for httpx's own transport, kept to compare the two (``python -m
+benchmarks.transport``). Both connect only where the address guard allows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -33,14 +32,6 @@ TRANSPORTS = ("aiohttp", "httpx")
 TLS_CLIENTS = 64
 # The headers httpx's client adds to every request (accept-encoding is always ours).
 _DEFAULTS = {"accept": "*/*", "connection": "keep-alive", "user-agent": USER_AGENT}
-
-
-def default_transport() -> str:
-    """``HOOKFLOW_HTTP_TRANSPORT``: ``aiohttp`` (the default) or ``httpx``."""
-    name = os.environ.get("HOOKFLOW_HTTP_TRANSPORT", "").strip().lower() or TRANSPORTS[0]
-    if name not in TRANSPORTS:
-        raise ValueError(f"HOOKFLOW_HTTP_TRANSPORT: {name!r} is not one of {', '.join(TRANSPORTS)}")
-    return name
 
 
 Traced = Callable[[str, dict[str, str]], AbstractContextManager[object]]
@@ -69,7 +60,7 @@ class HttpClients:
         allowed: Iterable[IPNetwork] = (),
         resolver: Resolver = system_resolver,
         max_connections: int = 200,
-        transport: str | None = None,
+        transport: str = TRANSPORTS[0],
         stack: Iterable[tuple[str, int]] = (),
     ) -> None:
         allowed, stack = list(allowed), list(stack)
@@ -82,7 +73,7 @@ class HttpClients:
         # an evicted client is closed by the last attempt that lets it go.
         self._holders: dict[httpx.AsyncClient, int] = {}
         self._evicted: set[httpx.AsyncClient] = set()
-        self.transport = transport or default_transport()
+        self.transport = transport
         if self.transport not in TRANSPORTS:
             raise ValueError(f"unknown HTTP transport {self.transport!r}")
         self._aiohttp: dict[bool, AiohttpTransport] = {}

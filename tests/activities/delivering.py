@@ -127,8 +127,9 @@ async def delivery_activities(
     max_in_flight: int = 50,
     public_url: str | None = None,
     bulkhead: Bulkhead | None = None,
+    transport: str = "aiohttp",
 ) -> AsyncIterator[DeliveryActivities]:
-    http = HttpClients(allowed=parse_networks("127.0.0.0/8,::1/128"))
+    http = HttpClients(allowed=parse_networks("127.0.0.0/8,::1/128"), transport=transport)
     gate = Gate(
         engine=engine,
         policy=policy,

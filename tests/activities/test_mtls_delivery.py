@@ -32,11 +32,9 @@ async def activities(
     engine: Engine,
     box: SecretBox,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[DeliveryActivities]:
-    monkeypatch.setenv("HOOKFLOW_HTTP_TRANSPORT", request.param)
-    async with delivery_activities(engine, box, tmp_path) as acts:
+    async with delivery_activities(engine, box, tmp_path, transport=request.param) as acts:
         yield acts
 
 

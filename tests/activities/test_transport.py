@@ -8,14 +8,17 @@ from __future__ import annotations
 import gzip
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import get_args
 
 import httpx
 import pytest
 
 from activities.delivery.guard import parse_networks
-from activities.delivery.http import HttpClients, default_transport
-from activities.errors import DestinationRefused
+from activities.delivery.http import TRANSPORTS, HttpClients
+from activities.errors import DestinationRefused, SettingsError
 from worker.devstack.receiver import Receiver, Reply
+from worker.runtime.settings import HttpTransport, Settings
 
 LOOPBACK = parse_networks("127.0.0.0/8")
 
@@ -32,14 +35,18 @@ async def post(http: HttpClients, url: str, headers: dict[str, str] | None = Non
     return reply.status_code
 
 
-def test_the_transport_is_chosen_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_transport_is_chosen_by_the_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("HOOKFLOW_HTTP_TRANSPORT", raising=False)
-    assert default_transport() == "aiohttp"
+    assert Settings.from_env(data_dir=tmp_path).http_transport == "aiohttp" == TRANSPORTS[0]
+    assert HttpClients().transport == "aiohttp"
     monkeypatch.setenv("HOOKFLOW_HTTP_TRANSPORT", "httpx")
-    assert default_transport() == "httpx"
+    assert Settings.from_env(data_dir=tmp_path).http_transport == "httpx"
+    assert get_args(HttpTransport) == TRANSPORTS
     monkeypatch.setenv("HOOKFLOW_HTTP_TRANSPORT", "curl")
-    with pytest.raises(ValueError, match="HOOKFLOW_HTTP_TRANSPORT"):
-        default_transport()
+    with pytest.raises(SettingsError, match="^HOOKFLOW_HTTP_TRANSPORT: 'curl' is not one of"):
+        Settings.from_env(data_dir=tmp_path)
 
 
 @pytest.mark.parametrize("transport", ["aiohttp", "httpx"])

@@ -3,6 +3,8 @@ session starts with the few commands it needs either way."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy.engine import Engine
 from temporalio.api.enums.v1 import EventType
@@ -10,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from activities.errors import SettingsError
 from activities.store.crypto import SecretBox
 from tests.helpers import add_webhook, start, wait_for_requests
 from worker.devstack.receiver import Receiver
@@ -17,14 +20,20 @@ from worker.runtime.assembly import running_worker, workflow_runner
 from worker.runtime.settings import Settings
 
 
-def test_the_sandbox_is_chosen_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sandbox_is_chosen_by_the_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("HOOKFLOW_WORKFLOW_SANDBOX", raising=False)
-    assert isinstance(workflow_runner(), UnsandboxedWorkflowRunner)
+    assert isinstance(
+        workflow_runner(Settings.from_env(data_dir=tmp_path)), UnsandboxedWorkflowRunner
+    )
     monkeypatch.setenv("HOOKFLOW_WORKFLOW_SANDBOX", "on")
-    assert isinstance(workflow_runner(), SandboxedWorkflowRunner)
+    assert isinstance(
+        workflow_runner(Settings.from_env(data_dir=tmp_path)), SandboxedWorkflowRunner
+    )
     monkeypatch.setenv("HOOKFLOW_WORKFLOW_SANDBOX", "maybe")
-    with pytest.raises(ValueError, match="HOOKFLOW_WORKFLOW_SANDBOX"):
-        workflow_runner()
+    with pytest.raises(SettingsError, match="^HOOKFLOW_WORKFLOW_SANDBOX: 'maybe' is not one of"):
+        Settings.from_env(data_dir=tmp_path)
 
 
 @pytest.mark.parametrize("sandbox", ["off", "on"])
@@ -37,7 +46,7 @@ async def test_a_session_starts_lean_with_the_sandbox_on_or_off(
     box: SecretBox,
     receiver: Receiver,
 ) -> None:
-    monkeypatch.setenv("HOOKFLOW_WORKFLOW_SANDBOX", sandbox)
+    settings = settings.replace(workflow_sandbox=sandbox)
     add_webhook(engine, box, type="session_created", url=receiver.url("/created"))
     add_webhook(engine, box, type="storage_callback", url=receiver.url("/stored"))
     async with running_worker(client, settings, engine=engine, box=box):

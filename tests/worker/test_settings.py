@@ -25,6 +25,7 @@ def test_defaults_when_nothing_is_set(tmp_path: Path) -> None:
     assert settings.max_upload_bytes == 25 * 1024 * 1024
     assert settings.documents == tmp_path / "documents"
     assert not settings.temporal_tls and not settings.pane_secure_cookie
+    assert (settings.http_transport, settings.workflow_sandbox) == ("aiohttp", "off")
 
 
 def test_every_variable_by_its_name(tmp_path: Path) -> None:
@@ -44,6 +45,8 @@ def test_every_variable_by_its_name(tmp_path: Path) -> None:
         "HOOKFLOW_PANE_SECURE_COOKIE": "yes",
         "HOOKFLOW_MAX_IN_FLIGHT_CEILING": "10",
         "HOOKFLOW_WEBHOOKS_PER_PROJECT": "7",
+        "HOOKFLOW_HTTP_TRANSPORT": " HTTPX ",
+        "HOOKFLOW_WORKFLOW_SANDBOX": "on",
     }
     settings = Settings.from_env(data_dir=tmp_path, env=env)
     assert settings.temporal_address == "temporal.internal:7233" and settings.namespace == "prod"
@@ -61,6 +64,7 @@ def test_every_variable_by_its_name(tmp_path: Path) -> None:
     assert settings.webhook_limits == WebhookLimits(
         max_in_flight_ceiling=10, webhooks_per_project=7
     )
+    assert (settings.http_transport, settings.workflow_sandbox) == ("httpx", "on")
     assert "s3cret" not in repr(settings)
 
 
@@ -76,6 +80,16 @@ def test_every_variable_by_its_name(tmp_path: Path) -> None:
         ("HOOKFLOW_MAX_IN_FLIGHT_CEILING", "fifty", "HOOKFLOW_MAX_IN_FLIGHT_CEILING: "),
         ("HOOKFLOW_MAX_IN_FLIGHT_CEILING", "0", "HOOKFLOW_MAX_IN_FLIGHT_CEILING: "),
         ("HOOKFLOW_WEBHOOKS_PER_PROJECT", "lots", "HOOKFLOW_WEBHOOKS_PER_PROJECT: "),
+        (
+            "HOOKFLOW_HTTP_TRANSPORT",
+            "curl",
+            "HOOKFLOW_HTTP_TRANSPORT: 'curl' is not one of aiohttp, httpx",
+        ),
+        (
+            "HOOKFLOW_WORKFLOW_SANDBOX",
+            "maybe",
+            "HOOKFLOW_WORKFLOW_SANDBOX: 'maybe' is not one of off, on",
+        ),
     ],
 )
 def test_a_bad_value_is_one_line_naming_its_variable(

@@ -121,6 +121,7 @@ async def _up(
     allow_encode: bool = False,
 ) -> None:
     settings, allowed = with_allowed_networks(app.settings, allow_networks)
+    settings = with_public_url(settings, ports)
     # Nothing is written (data dir, keys, database, lock) before these checks pass.
     refuse_if_in_use(settings.data_dir)  # one data dir, one stack: names the other
     ports.check_free()
@@ -327,6 +328,14 @@ def with_allowed_networks(settings: Settings, option: str | None) -> tuple[Setti
             str(err).replace("HOOKFLOW_ALLOW_NETWORKS", "--allow-networks")
         ) from None
     return settings.replace(allow_networks=networks), ",".join(str(n) for n in networks)
+
+
+def with_public_url(settings: Settings, ports: UpPorts) -> Settings:
+    """``HOOKFLOW_PUBLIC_URL``, else the stack's API on loopback: the base of the
+    document links its workers send (``--documents link``)."""
+    if settings.public_url:
+        return settings
+    return settings.replace(public_url=f"http://127.0.0.1:{ports.api_port}")
 
 
 def record_stack(settings: Settings, server: DevServer, ports: UpPorts, *, allowed: str) -> None:

@@ -5,6 +5,7 @@ and what the receiver's side needs (mutual TLS, a private CA, documents by link)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,8 +33,48 @@ def public_of(session: Session, webhook: Webhook, box: SecretBox) -> WebhookPubl
     return public(webhook, templates=templates_of(session, webhook.id), box=box)
 
 
+@dataclass(frozen=True)
+class Setting:
+    """A webhook setting ``webhooks add`` and ``webhooks update`` both take with
+    the flag ``--<field>``; ``parse`` turns its text into the field's value (a
+    ValueError is the flag's one error line). A new such setting is one entry
+    of ``SETTINGS`` (tests/worker/test_webhook_setting_path.py checks that every
+    field of ``WebhookSettings`` has a flag)."""
+
+    field: str
+    help: str
+    type: click.ParamType[Any] | None = None
+    metavar: str | None = None
+    parse: Callable[[str], Any] | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.field.replace("_", "-")
+
+
+def _size(text: str) -> int:
+    from activities.contracts.limits import parse_size
+
+    return parse_size(text)
+
+
+SETTINGS = (
+    Setting(
+        "documents",
+        "Archive documents: embed (base64, default) or link (signed URLs).",
+        type=DOCUMENTS,
+    ),
+    Setting(
+        "max_body_size",
+        "An embedded archive above it goes with links (default 10MiB).",
+        metavar="SIZE",
+        parse=_size,
+    ),
+)
+
+
 def receiver_options(func: F) -> F:
-    """--client-cert, --client-key, --ca-bundle, --documents, --max-body-size."""
+    """--client-cert, --client-key, --ca-bundle, then every flag of ``SETTINGS``."""
     for option in reversed(
         [
             click.option(
@@ -54,16 +95,7 @@ def receiver_options(func: F) -> F:
                 metavar="FILE",
                 help="PEM CA certificates to trust for the endpoint (a private CA).",
             ),
-            click.option(
-                "--documents",
-                type=DOCUMENTS,
-                help="Archive documents: embed (base64, default) or link (signed URLs).",
-            ),
-            click.option(
-                "--max-body-size",
-                metavar="SIZE",
-                help="An embedded archive above it goes with links (default 10MiB).",
-            ),
+            *(click.option(s.flag, type=s.type, metavar=s.metavar, help=s.help) for s in SETTINGS),
         ]
     ):
         func = option(func)
@@ -82,9 +114,7 @@ def _pem(path: Path | None, flag: str) -> str | None:
 
 
 def receiver_changes(opts: dict[str, Any]) -> dict[str, Any]:
-    """The TLS and document fields the options give (absent ones unchanged)."""
-    from activities.contracts.limits import parse_size
-
+    """The TLS fields and those of ``SETTINGS`` the options give (absent ones unchanged)."""
     changes: dict[str, Any] = {}
     cert = _pem(opts.get("client_cert"), "--client-cert")
     key = _pem(opts.get("client_key"), "--client-key")
@@ -103,13 +133,14 @@ def receiver_changes(opts: dict[str, Any]) -> dict[str, Any]:
         bundle = ""
     if bundle is not None:
         changes["ca_bundle"] = bundle
-    if opts.get("documents"):
-        changes["documents"] = opts["documents"]
-    if opts.get("max_body_size"):
+    for setting in SETTINGS:
+        if not opts.get(setting.field):
+            continue
         try:
-            changes["max_body_size"] = parse_size(opts["max_body_size"])
+            value = opts[setting.field]
+            changes[setting.field] = setting.parse(value) if setting.parse else value
         except ValueError as err:
-            raise CommandError(f"--max-body-size: {err}") from None
+            raise CommandError(f"{setting.flag}: {err}") from None
     return changes
 
 

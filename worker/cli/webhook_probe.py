@@ -80,6 +80,7 @@ def test(app: AppContext, ref: str, project: str | None) -> None:
             webhook_id=webhook_id,
             allowed=app.settings.allow_networks,
             stack=app.settings.own_endpoints,
+            transport=app.settings.http_transport,
         )
     )
     _report(result)

@@ -57,9 +57,12 @@ def worker_args(
 
 def worker_env(settings: Settings, *, allowed: str) -> dict[str, str]:
     """A worker's environment: this stack's address, queue and networks, whatever
-    the user's environment says (the rest of it, database and keys, is inherited)."""
+    the user's environment says (the rest of it, database and keys, is inherited),
+    and the public URL ``up`` chose."""
+    public = {"HOOKFLOW_PUBLIC_URL": settings.public_url} if settings.public_url else {}
     return {
         **os.environ,
+        **public,
         "HOOKFLOW_DATA_DIR": str(settings.data_dir),
         "TEMPORAL_ADDRESS": settings.temporal_address,
         "TEMPORAL_NAMESPACE": settings.namespace,

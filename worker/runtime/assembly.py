@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from typing import get_args
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
@@ -30,7 +30,7 @@ from activities.store.activity import ConfigActivities
 from activities.store.crypto import SecretBox
 from worker.runtime.codec import data_converter
 from worker.runtime.failures import quiet_expected_failures
-from worker.runtime.settings import Settings
+from worker.runtime.settings import Sandbox, Settings
 from worker.runtime.store import open_store as open_store
 from worker.runtime.tracing import interceptors
 from workflows.process import BusinessProcessWorkflow
@@ -52,10 +52,10 @@ SANDBOXED = SandboxedWorkflowRunner(
     # OpenTelemetry (imported only when tracing is on) keeps its context across the sandbox.
     restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "opentelemetry")
 )
-SANDBOX_CHOICES = ("off", "on")
+SANDBOX_CHOICES = get_args(Sandbox)
 
 
-def workflow_runner() -> WorkflowRunner:
+def workflow_runner(settings: Settings) -> WorkflowRunner:
     """``HOOKFLOW_WORKFLOW_SANDBOX``: ``off`` (the default) or ``on``.
 
     The sandbox costs every session's run and every activation CPU
@@ -63,10 +63,7 @@ def workflow_runner() -> WorkflowRunner:
     the replay tests do not: ``tests/workflows/test_replay.py`` replays every
     kept history in the SDK's full sandbox, so a workflow change that calls
     something non-deterministic still fails CI before it reaches a worker."""
-    name = os.environ.get("HOOKFLOW_WORKFLOW_SANDBOX", "").strip().lower() or SANDBOX_CHOICES[0]
-    if name not in SANDBOX_CHOICES:
-        raise ValueError(f"HOOKFLOW_WORKFLOW_SANDBOX: {name!r} is not one of off, on")
-    return SANDBOXED if name == "on" else UnsandboxedWorkflowRunner()
+    return SANDBOXED if settings.workflow_sandbox == "on" else UnsandboxedWorkflowRunner()
 
 
 async def connect(
@@ -102,7 +99,10 @@ async def running_worker(
     writer of attempts; both for benchmarks)."""
     quiet_expected_failures()
     http = HttpClients(
-        allowed=settings.allow_networks, resolver=resolver, stack=settings.own_endpoints
+        allowed=settings.allow_networks,
+        resolver=resolver,
+        stack=settings.own_endpoints,
+        transport=settings.http_transport,
     )
     documents = LocalDocumentStore(settings.documents)
     attempt_log = attempt_log or AttemptLog(engine, box=box)
@@ -145,7 +145,7 @@ async def running_worker(
                 retention.apply_retention,
             ],
             activity_executor=pool,
-            workflow_runner=workflow_runner(),
+            workflow_runner=workflow_runner(settings),
             max_concurrent_activities=MAX_ACTIVITIES,
         )
         try:

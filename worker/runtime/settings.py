@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -51,6 +51,9 @@ DOTENV = ".env"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 """The address guard's ``IPNetwork`` (the guard itself loads httpcore: not here)."""
+HttpTransport = Literal["aiohttp", "httpx"]
+"""``activities.delivery.http.TRANSPORTS``, the default first."""
+Sandbox = Literal["off", "on"]
 
 
 class Settings(BaseSettings):
@@ -122,6 +125,11 @@ class Settings(BaseSettings):
     clamped to it (``HOOKFLOW_MAX_IN_FLIGHT_CEILING``: 1 to 1000)."""
     webhooks_per_project: int = Field(DEFAULT_WEBHOOKS_PER_PROJECT, ge=1, le=1_000_000)
     """The most webhooks one project may have (``HOOKFLOW_WEBHOOKS_PER_PROJECT``)."""
+    http_transport: HttpTransport = "aiohttp"
+    """How the worker POSTs (``HOOKFLOW_HTTP_TRANSPORT``): ``aiohttp``, or ``httpx``
+    (httpx's own transport, kept to compare the two)."""
+    workflow_sandbox: Sandbox = "off"
+    """``on`` runs workflows in the Temporal SDK's sandbox (``HOOKFLOW_WORKFLOW_SANDBOX``)."""
     data_dir_given: bool = Field(True, exclude=True)
     """False when the data dir was found, not named (``--data-dir``, ``HOOKFLOW_DATA_DIR``)."""
 
@@ -190,6 +198,18 @@ class Settings(BaseSettings):
             return parse_endpoints(value)
         except ValueError as err:
             raise ValueError(f"HOOKFLOW_STACK_ENDPOINTS: {err}") from None
+
+    @field_validator("http_transport", "workflow_sandbox", mode="before")
+    @classmethod
+    def _choice(cls, value: object, info: ValidationInfo) -> object:
+        """One of the field's words, in any case and spacing."""
+        if not isinstance(value, str):
+            return value
+        name, word = str(info.field_name), value.strip().lower()
+        choices = get_args(cls.model_fields[name].annotation)
+        if word not in choices:
+            raise ValueError(f"{_variable(name)}: {word!r} is not one of {', '.join(choices)}")
+        return word
 
     @field_validator("max_request_bytes", "max_upload_bytes", "document_quota_bytes", mode="before")
     @classmethod

@@ -112,6 +112,7 @@ async def probe_webhook(
     allowed: list[IPNetwork],
     resolver: Resolver = system_resolver,
     stack: Sequence[tuple[str, int]] = (),
+    transport: str = "aiohttp",
 ) -> ProbeResult:
     """Send the type's request example through exactly a real delivery's path
     (auth, headers, signing, address guard, content type) and judge the answer."""
@@ -122,7 +123,7 @@ async def probe_webhook(
     except EndpointUnavailable as err:
         raise ConfigError(str(err)) from None
     body, msg_id = example_body(CATALOG[endpoint.type])
-    http = HttpClients(allowed=allowed, resolver=resolver, stack=stack)
+    http = HttpClients(allowed=allowed, resolver=resolver, stack=stack, transport=transport)
     try:
         verdict = await Sender(http=http, tokens=TokenCache(http)).attempt(
             endpoint, body=body, msg_id=msg_id

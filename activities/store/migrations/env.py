@@ -7,9 +7,7 @@ migration lock); Alembic's own command line gets an engine of its own here.
 
 from __future__ import annotations
 
-import os
 from logging.config import fileConfig
-from pathlib import Path
 from typing import Any, Literal
 
 from alembic import context
@@ -57,14 +55,16 @@ def _run(connection: Connection) -> None:
 
 
 def _command_line_url() -> str:
-    """The database of Alembic's command line: the worker's, from the environment."""
-    url = context.config.get_main_option("sqlalchemy.url") or os.environ.get(
-        "HOOKFLOW_DATABASE_URL"
-    )
+    """The database of Alembic's command line: the one ``hookflow`` commands open
+    here (``HOOKFLOW_DATABASE_URL``, else the data dir's, as their settings say)."""
+    url = context.config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    data_dir = Path(os.environ.get("HOOKFLOW_DATA_DIR") or ".hookflow").absolute()
-    return f"sqlite:///{data_dir / 'hookflow.db'}"
+    # Only Alembic's own command line comes here, never a worker: the settings
+    # are the command line's, so it is imported here and nowhere else in activities/.
+    from worker.runtime.settings import Settings
+
+    return Settings.from_env().database_url
 
 
 def main() -> None:

@@ -3,6 +3,8 @@ the API and the command line take (and back, to fill the form)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -43,6 +45,44 @@ def _size_value(size: int) -> str:
     return str(size)
 
 
+@dataclass(frozen=True)
+class FormField:
+    """A webhook setting the form shows as one input named after its field (a
+    select when it has ``choices``): what a new webhook's form shows, how the
+    typed text becomes the field (``read``; None leaves it unchanged) and how a
+    stored webhook shows it. A new such setting is one entry of ``FORM_FIELDS``
+    (tests/worker/test_webhook_setting_path.py checks that every field of
+    ``WebhookSettings`` is in the form or named as left to the API)."""
+
+    name: str
+    label: str
+    new: str
+    read: Callable[[str], Any]
+    show: Callable[[WebhookPublic], str]
+    choices: tuple[tuple[str, str], ...] = ()
+    placeholder: str = ""
+
+
+FORM_FIELDS = (
+    FormField(
+        "documents",
+        "Archive documents",
+        "embed",
+        lambda text: text or None,
+        lambda shown: shown.documents,
+        choices=(("embed", "embed (base64 in the body)"), ("link", "link (signed download URLs)")),
+    ),
+    FormField(
+        "max_body_size",
+        "Max body size (embedded archives above it go with links)",
+        "",
+        _size,
+        lambda shown: _size_value(shown.max_body_size),
+        placeholder="default: 10 MiB",
+    ),
+)
+
+
 def form_settings(
     form: FormData, *, current: WebhookPublic | None
 ) -> tuple[dict[str, Any], str | None]:
@@ -60,8 +100,7 @@ def form_settings(
         "accept": _text(form, "accept") or "json",
         "failover_url": _text(form, "failover_url") or ("" if current else None),
         "filter": _text(form, "filter") or ("" if current else None),
-        "documents": _text(form, "documents") or None,
-        "max_body_size": _size(_text(form, "max_body_size")),
+        **{field.name: field.read(_text(form, field.name)) for field in FORM_FIELDS},
         "enabled": form.get("enabled") == "on",
         "disabled_reason": _text(form, "disabled_reason") or None,
     }
@@ -149,8 +188,7 @@ def form_values(shown: WebhookPublic | None, default_type: str) -> dict[str, Any
             "retry_schedule": "",
             "failover_url": "",
             "filter": "",
-            "documents": "embed",
-            "max_body_size": "",
+            **{field.name: field.new for field in FORM_FIELDS},
             "client_certificate": "",
             "enabled": True,
             "disabled_reason": "",
@@ -177,8 +215,7 @@ def form_values(shown: WebhookPublic | None, default_type: str) -> dict[str, Any
         "retry_schedule": format_schedule(shown.retry_schedule) if custom_default else "",
         "failover_url": shown.failover_url or "",
         "filter": shown.filter or "",
-        "documents": shown.documents,
-        "max_body_size": _size_value(shown.max_body_size),
+        **{field.name: field.show(shown) for field in FORM_FIELDS},
         "client_certificate": _cert(shown),
         "enabled": shown.enabled,
         "disabled_reason": shown.disabled_reason or "",
@@ -203,8 +240,8 @@ def typed_values(form: FormData, base: dict[str, Any]) -> dict[str, Any]:
         values[name] = _text(form, name)
     values["failover_url"] = _text(form, "failover_url")
     values["filter"] = _text(form, "filter")
-    values["documents"] = _text(form, "documents") or "embed"
-    values["max_body_size"] = _text(form, "max_body_size")
+    for field in FORM_FIELDS:
+        values[field.name] = _text(form, field.name) or field.new
     values["disabled_reason"] = _text(form, "disabled_reason")
     values["verify_ssl"] = form.get("verify_ssl") == "on"
     values["enabled"] = form.get("enabled") == "on"

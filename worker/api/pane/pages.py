@@ -23,7 +23,7 @@ from activities.store.webhooks import (
 )
 from worker.api.auth import Principal
 from worker.api.dependencies import Services, services_of
-from worker.api.pane.forms import form_settings, form_values, typed_values
+from worker.api.pane.forms import FORM_FIELDS, form_settings, form_values, typed_values
 from worker.api.pane.site import back, checked_form, form_context, render, signed_in
 from worker.api.pane.wording import customer_words, failure
 from worker.api.routes.webhooks import owned_webhook, webhook_out
@@ -61,6 +61,7 @@ def _form_page(
         status_code,
         webhook=shown,
         values=values or form_values(shown, default_type),
+        form_fields=FORM_FIELDS,
         error=error,
         probe=probe,
         notice=notice,
@@ -190,6 +191,7 @@ async def test(request: Request, ref: str) -> HTMLResponse:
         allowed=services.settings.allow_networks,
         resolver=services.resolver,
         stack=services.settings.own_endpoints,
+        transport=services.settings.http_transport,
     )
     return _form_page(request, principal, shown=shown, probe=result)
 

@@ -170,6 +170,7 @@ async def test(
         allowed=services.settings.allow_networks,
         resolver=services.resolver,
         stack=services.settings.own_endpoints,
+        transport=services.settings.http_transport,
     )
 
 
