@@ -16,7 +16,7 @@ from activities.log.headers import open_headers
 from activities.store.crypto import SecretBox
 from activities.store.tables import Delivery, Webhook
 from worker.api.auth import Caller, Principal
-from worker.api.dependencies import Db, Deps
+from worker.api.dependencies import Db, Deps, ProjectFilter
 from worker.api.errors import ERROR_RESPONSES
 from worker.api.models import (
     AttemptOut,
@@ -85,7 +85,7 @@ def list_(
     status: Status | None = None,
     since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
     until: Annotated[datetime | None, Query(description="Created before.")] = None,
-    project: Annotated[str | None, Query(description="Admin keys: one project only.")] = None,
+    project: ProjectFilter = None,
     limit: Limit = 100,
     after: Cursor = None,
     cursor: CursorAlias = None,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 from sqlmodel import Session
 
 from activities.catalog import CATALOG
@@ -24,7 +24,7 @@ from activities.store.webhooks import (
     update_webhook,
 )
 from worker.api.auth import Caller, Principal
-from worker.api.dependencies import Db, Deps, Services
+from worker.api.dependencies import Db, Deps, ProjectFilter, Services
 from worker.api.errors import ERROR_RESPONSES
 from worker.api.models import RotatedOut, RotateIn, WebhookIn, WebhookOut, WebhookPatch
 from worker.api.paging import Cursor, CursorAlias, Limit, link_next
@@ -33,7 +33,6 @@ from worker.services.webhook_pages import webhook_page
 from worker.services.webhooks import release_held_later
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
-ProjectFilter = Annotated[str | None, Query(description="Admin keys: one project only.")]
 
 
 def webhook_out(session: Session, webhook: Webhook, services: Services) -> WebhookOut:
@@ -47,6 +46,17 @@ def owned_webhook(session: Session, caller: Principal, ref: str, project: str | 
     webhook = find_webhook(session=session, ref=ref, project=caller.scope(project))
     caller.check(webhook.project, f"webhook {ref!r}")
     return webhook
+
+
+def _update(db: Session, webhook: Webhook, data: WebhookSettings, services: Services) -> Webhook:
+    """Change ``webhook``'s fields in ``data``, within the server's limits."""
+    return update_webhook(
+        session=db,
+        webhook=webhook,
+        data=data,
+        box=services.box,
+        limits=services.settings.webhook_limits,
+    )
 
 
 @router.get("/webhooks", response_model=list[WebhookOut], tags=["webhooks"])
@@ -104,14 +114,7 @@ def update(
     """Change the fields given; the UUID stays the same. Enabling a webhook
     releases its held deliveries, in order."""
     data = WebhookSettings.model_validate(body.model_dump(exclude_unset=True))
-    webhook = owned_webhook(db, caller, ref, project)
-    webhook = update_webhook(
-        session=db,
-        webhook=webhook,
-        data=data,
-        box=services.box,
-        limits=services.settings.webhook_limits,
-    )
+    webhook = _update(db, owned_webhook(db, caller, ref, project), data, services)
     if data.enabled:
         background.add_task(release_held_later, services.backend, webhook_id=webhook.id)
     return webhook_out(db, webhook, services)
@@ -140,13 +143,7 @@ def rotate(
     kind = rotate.signature or signing_kind(webhook, services.box) or "hmac"
     secret = new_secret(kind)
     data = WebhookSettings(signing_secret=secret, signing_grace=rotate.grace)
-    webhook = update_webhook(
-        session=db,
-        webhook=webhook,
-        data=data,
-        box=services.box,
-        limits=services.settings.webhook_limits,
-    )
+    webhook = _update(db, webhook, data, services)
     until = webhook.previous_signing_secret_until if webhook.previous_signing_secret_enc else None
     if kind == "ed25519":
         return RotatedOut(
