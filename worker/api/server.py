@@ -71,9 +71,9 @@ async def start_api(
     resolver: Resolver = system_resolver,
 ) -> RunningApi:
     """Serve the API and the pane in this event loop; returns once it listens."""
-    settings = settings.replace(stack=(*settings.stack, (host, port)))
+    # The API's own address joins the stack: no delivery, no Test button reaches it.
     app = create_app(
-        settings=settings,
+        settings=settings.replace(stack=(*settings.stack, (host, port))),
         engine=engine,
         box=box,
         client=client,
