@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Response
 from sqlmodel import Session
 
 from activities.catalog import CATALOG
@@ -27,7 +27,7 @@ from worker.api.auth import Caller, Principal
 from worker.api.dependencies import Db, Deps, ProjectFilter, Services
 from worker.api.errors import ERROR_RESPONSES
 from worker.api.models import RotatedOut, RotateIn, WebhookIn, WebhookOut, WebhookPatch
-from worker.api.paging import Cursor, CursorAlias, Limit, link_next
+from worker.api.paging import Page
 from worker.services.probe import HookExamples, ProbeResult, examples, probe_webhook
 from worker.services.webhook_pages import webhook_page
 from worker.services.webhooks import release_held_later
@@ -61,23 +61,15 @@ def _update(db: Session, webhook: Webhook, data: WebhookSettings, services: Serv
 
 @router.get("/webhooks", response_model=list[WebhookOut], tags=["webhooks"])
 def list_(
-    request: Request,
-    response: Response,
-    caller: Caller,
-    db: Db,
-    services: Deps,
-    project: ProjectFilter = None,
-    limit: Limit = 100,
-    after: Cursor = None,
-    cursor: CursorAlias = None,
+    paging: Page, caller: Caller, db: Db, services: Deps, project: ProjectFilter = None
 ) -> list[WebhookOut]:
     """The webhooks of the key's project (an admin key: every project, or
     ``project``), by project and alias. A full page ends with
     ``Link: <...&after=CURSOR>; rel="next"``."""
     page = webhook_page(
-        session=db, project=caller.scope(project), limit=limit, after=after or cursor
+        session=db, project=caller.scope(project), limit=paging.limit, after=paging.after
     )
-    link_next(request, response, page.next)
+    paging.link_next(page.next)
     return [webhook_out(db, w, services) for w in page.rows]
 
 
