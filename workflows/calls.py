@@ -149,17 +149,8 @@ async def resolve(
     req = ResolveWebhooks.model_validate(
         {"project": project, "template": template, "integrations": integrations}
     )
-    if local:
-        local_resolved: ResolvedWebhooks = await workflow.execute_local_activity(
-            ActivityName.RESOLVE_WEBHOOKS,
-            req,
-            result_type=ResolvedWebhooks,
-            start_to_close_timeout=policies.RESOLVE.start_to_close,
-            retry_policy=policies.RESOLVE.retry,
-            summary=summary,
-        )
-        return local_resolved
-    resolved: ResolvedWebhooks = await workflow.execute_activity(
+    execute = workflow.execute_local_activity if local else workflow.execute_activity
+    resolved: ResolvedWebhooks = await execute(
         ActivityName.RESOLVE_WEBHOOKS,
         req,
         result_type=ResolvedWebhooks,

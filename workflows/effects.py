@@ -51,28 +51,11 @@ class Effects(Protocol):
 
 
 class TemporalEffects:
-    async def deliver(
-        self,
-        *,
-        project: str,
-        target: WebhookTarget,
-        envelopes: Sequence[Envelope],
-        attempt_offset: int,
-        local: bool,
-    ) -> DeliveryResult:
-        return await calls.deliver(
-            project=project,
-            target=target,
-            envelopes=envelopes,
-            attempt_offset=attempt_offset,
-            local=local,
-        )
+    """In a workflow: the activities of ``calls``, the workflow's timers and clock."""
 
-    async def failover(self, *, project: str, target: WebhookTarget, envelope: Envelope) -> bool:
-        return await calls.failover(project=project, target=target, envelope=envelope)
-
-    async def record(self, *, project: str, marks: Sequence[DeliveryMark]) -> None:
-        await calls.record_deliveries(project=project, marks=marks)
+    deliver = staticmethod(calls.deliver)
+    failover = staticmethod(calls.failover)
+    record = staticmethod(calls.record_deliveries)
 
     async def wait(
         self, condition: Callable[[], bool], *, timeout: timedelta | None, summary: str

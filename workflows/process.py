@@ -10,10 +10,8 @@ through the same outbox as a session's deliveries (held, failed, alerted).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import (
     ActivityError,
 )
@@ -57,7 +55,7 @@ class BusinessProcessWorkflow:
         self._started = 0
         self._problems: list[str] = []
         self._outbox = Outbox(project=req.project, alert=self._alert, changed=self._changed)
-        self._failed = visibility.FailedWebhooks(self._upsert_attributes)
+        self._failed = visibility.FailedWebhooks(workflow.upsert_search_attributes)
         self._alerts: list[DeliveryRecord] = []
         self._events: EventLog | None = None
 
@@ -251,15 +249,12 @@ class BusinessProcessWorkflow:
 
     def _publish(self) -> None:
         visibility.publish(
-            self._upsert_attributes,
+            workflow.upsert_search_attributes,
             project=self._req.project,
             process_id=str(self._req.id),
             status=self._status.value,
         )
         self._describe()
-
-    def _upsert_attributes(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
-        workflow.upsert_search_attributes(updates)
 
     def _describe(self) -> None:
         visibility.describe(

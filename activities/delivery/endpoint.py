@@ -88,6 +88,24 @@ class Endpoint:
         return headers
 
 
+# The webhook's fields an endpoint carries as they are stored.
+_AS_STORED = (
+    "id",
+    "alias",
+    "type",
+    "url",
+    "timeout",
+    "verify_ssl",
+    "content_type",
+    "accept",
+    "failover_url",
+    "rate_limit",
+    "max_in_flight",
+    "project",
+    "filter",
+)
+
+
 def load_endpoint(
     *, engine: Engine, box: SecretBox, webhook_id: uuid.UUID, allow_disabled: bool = False
 ) -> Endpoint:
@@ -103,24 +121,12 @@ def load_endpoint(
         bearer = _token_source(session, webhook, box) if webhook.auth == "secret" else None
         secret_headers = _secret_header_names(webhook, box, headers)
         return Endpoint(
-            id=webhook.id,
-            alias=webhook.alias,
-            type=webhook.type,
-            url=webhook.url,
-            timeout=webhook.timeout,
-            verify_ssl=webhook.verify_ssl,
-            content_type=webhook.content_type,
-            accept=webhook.accept,
+            **{name: getattr(webhook, name) for name in _AS_STORED},
             headers=headers,
             signing_secrets=signing,
             bearer=bearer,
             secret_headers=secret_headers,
             secrets=_secrets(webhook, box, headers, secret_headers, signing, bearer),
-            failover_url=webhook.failover_url,
-            rate_limit=webhook.rate_limit,
-            max_in_flight=webhook.max_in_flight,
-            project=webhook.project,
-            filter=webhook.filter,
             tls=_tls(webhook, box),
             documents=webhook.documents or "embed",
             max_body_size=webhook.max_body_size or DEFAULT_MAX_BODY,

@@ -89,20 +89,25 @@ class HttpClients:
                 for verify in (True, False)
             }
         self._clients = {
-            verify: httpx.AsyncClient(
-                transport=self._aiohttp.get(verify)
-                or _guarded_transport(
-                    verify=verify,
-                    allowed=allowed,
-                    resolver=resolver,
-                    limit=max_connections,
-                    stack=stack,
-                ),
-                follow_redirects=False,
-                headers={"user-agent": USER_AGENT},
-            )
-            for verify in (True, False)
+            verify: self._new_client(verify, self._aiohttp.get(verify)) for verify in (True, False)
         }
+
+    def _new_client(
+        self, verify: bool | ssl.SSLContext, transport: httpx.AsyncBaseTransport | None = None
+    ) -> httpx.AsyncClient:
+        """A client on ``transport``, else on httpx's own behind the address guard."""
+        return httpx.AsyncClient(
+            transport=transport
+            or _guarded_transport(
+                verify=verify,
+                allowed=self._allowed,
+                resolver=self._resolver,
+                limit=self._limit,
+                stack=self._stack,
+            ),
+            follow_redirects=False,
+            headers={"user-agent": USER_AGENT},
+        )
 
     def client(self, *, verify_ssl: bool) -> httpx.AsyncClient:
         return self._clients[verify_ssl]
@@ -192,18 +197,7 @@ class HttpClients:
         if client is None:
             if len(self._tls_clients) >= TLS_CLIENTS:  # the oldest settings version goes
                 oldest = self._tls_clients.pop(next(iter(self._tls_clients)))
-            client = httpx.AsyncClient(
-                transport=_guarded_transport(
-                    verify=context,
-                    allowed=self._allowed,
-                    resolver=self._resolver,
-                    limit=self._limit,
-                    stack=self._stack,
-                ),
-                follow_redirects=False,
-                headers={"user-agent": USER_AGENT},
-            )
-            self._tls_clients[key] = client
+            client = self._tls_clients[key] = self._new_client(context)
         self._holders[client] = self._holders.get(client, 0) + 1
         if oldest is not None:
             if oldest in self._holders:  # an attempt is under way on it: the last closes it

@@ -16,14 +16,13 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from activities.contracts import Slug
 from activities.errors import Conflict, NotFound
 from activities.store.crypto import REDACTED, SecretBox
 from activities.store.tables import Secret, Webhook
-from activities.store.validation import check_url, lookup_secret
+from activities.store.validation import check_url, insert_named, lookup_secret
 
 Convention = Literal["general", "microsoft_graph"]
 TokenFormat = Literal["form", "json"]
@@ -124,14 +123,8 @@ def create_secret(*, session: Session, data: SecretCreate, box: SecretBox) -> Se
         token_format=data.token_format,
         credentials_enc=box.seal_json(data.form()),
     )
-    session.add(secret)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(
-            f"project {data.project!r} already has a secret named {data.alias!r}"
-        ) from None
+    insert_named(session, secret, "secret")
+    session.commit()
     session.refresh(secret)
     return secret
 

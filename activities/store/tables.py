@@ -16,13 +16,18 @@ from sqlmodel import Field, SQLModel
 from activities.store.database import UTCDateTime, utcnow
 
 
-class Webhook(SQLModel, table=True):
-    __tablename__ = "webhook"
-    __table_args__ = (UniqueConstraint("project", "alias", name="uq_webhook_project_alias"),)
+class _Named(SQLModel):
+    """A project's webhook or secret: its alias is unique in the project."""
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     project: str = Field(index=True, max_length=64)
     alias: str = Field(max_length=100)
+
+
+class Webhook(_Named, table=True):
+    __tablename__ = "webhook"
+    __table_args__ = (UniqueConstraint("project", "alias", name="uq_webhook_project_alias"),)
+
     type: str = Field(max_length=32)
     explicit: bool = False
     url: str = Field(max_length=2048)
@@ -169,15 +174,12 @@ class ProjectSettings(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class Secret(SQLModel, table=True):
+class Secret(_Named, table=True):
     """A bearer-token source: a token endpoint and the credentials it takes."""
 
     __tablename__ = "secret"
     __table_args__ = (UniqueConstraint("project", "alias", name="uq_secret_project_alias"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    project: str = Field(index=True, max_length=64)
-    alias: str = Field(max_length=100)
     token_url: str = Field(max_length=2048)
     convention: str = Field(max_length=32)  # general | microsoft_graph
     # How the token request carries the fields: form-encoded, or one JSON object.

@@ -13,10 +13,11 @@ import re
 from urllib.parse import urlsplit
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from activities.contracts.limits import WebhookLimits
-from activities.errors import ConfigError
+from activities.errors import ConfigError, Conflict
 from activities.store.tables import Secret, Webhook
 
 
@@ -110,6 +111,19 @@ def lookup_secret(session: Session, *, project: str, alias: str | None) -> Secre
     return session.exec(
         select(Secret).where(Secret.project == project, Secret.alias == alias)
     ).first()
+
+
+def insert_named(session: Session, row: Webhook | Secret, what: str) -> None:
+    """Write a new webhook or secret (not committed); an alias the project has
+    already is Conflict, and nothing is written."""
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(
+            f"project {row.project!r} already has a {what} named {row.alias!r}"
+        ) from None
 
 
 def check_max_in_flight(value: int | None, limits: WebhookLimits) -> None:

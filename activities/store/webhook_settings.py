@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from activities.catalog import hook_type
 from activities.contracts import Slug
@@ -123,19 +130,14 @@ class WebhookSettings(BaseModel):
     def _url(cls, value: str | None) -> str | None:
         return None if value is None or value == "" else check_url(value)
 
-    @field_validator("headers")
+    @field_validator("headers", "custom_auth")
     @classmethod
-    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+    def _headers(cls, value: dict[str, str] | None, info: ValidationInfo) -> dict[str, str] | None:
+        """Header names and values; only ``custom_auth`` may name credentials."""
         if value is None:
             return None
-        return {check_plain_header(k): check_header_value(k, v) for k, v in value.items()}
-
-    @field_validator("custom_auth")
-    @classmethod
-    def _custom_auth(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is None:
-            return None
-        return {check_header_name(k): check_header_value(k, v) for k, v in value.items()}
+        check_name = check_plain_header if info.field_name == "headers" else check_header_name
+        return {check_name(k): check_header_value(k, v) for k, v in value.items()}
 
     @field_validator("basic_username")
     @classmethod

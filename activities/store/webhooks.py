@@ -26,7 +26,12 @@ from activities.errors import ConfigError, Conflict, NotFound
 from activities.store.crypto import SecretBox
 from activities.store.database import utcnow
 from activities.store.tables import Webhook, WebhookTemplate
-from activities.store.validation import check_max_in_flight, check_webhook_count, lookup_secret
+from activities.store.validation import (
+    check_max_in_flight,
+    check_webhook_count,
+    insert_named,
+    lookup_secret,
+)
 from activities.store.webhook_settings import (
     DEFAULT_MAX_BODY,
     DEFAULT_SIGNING_GRACE,
@@ -210,14 +215,7 @@ def create_webhook(
     _check_secret(session, webhook)
     check_max_in_flight(webhook.max_in_flight, limits)
     check_webhook_count(session, webhook.project, limits)
-    session.add(webhook)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(
-            f"project {data.project!r} already has a webhook named {data.alias!r}"
-        ) from None
+    insert_named(session, webhook, "webhook")
     try:
         check_webhook_count(session, webhook.project, limits, inserted=True)
     except ConfigError:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
@@ -91,3 +91,5 @@ Db = Annotated[Session, Depends(db_session)]
 """A route's database session, as a parameter: ``db: Db``."""
 Deps = Annotated[Services, Depends(services_of)]
 """The shared services, as a parameter: ``services: Deps``."""
+ProjectFilter = Annotated[str | None, Query(description="Admin keys: one project only.")]
+"""A list's or lookup's ``project`` query: ``project: ProjectFilter = None``."""

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import uvicorn
@@ -17,19 +15,15 @@ from activities.delivery.guard import Resolver, system_resolver
 from activities.errors import DevServerError
 from activities.store.crypto import SecretBox
 from worker.api.app import create_app
+from worker.devstack.codec_server import EmbeddedServer
 from worker.devstack.devserver import ensure_port_free
 from worker.runtime.settings import Settings
 
 DEFAULT_PORT = 8080
 
 
-class ApiServer(uvicorn.Server):
-    """uvicorn's server, leaving signals to its caller: ``hookflow up`` and
-    ``hookflow api`` stop it themselves on Ctrl-C, with the worker."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+class ApiServer(EmbeddedServer):
+    """The API's server; ``hookflow up`` and ``hookflow api`` stop it with the worker."""
 
     async def run_until(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set, then finish the requests under way."""
@@ -77,9 +71,9 @@ async def start_api(
     resolver: Resolver = system_resolver,
 ) -> RunningApi:
     """Serve the API and the pane in this event loop; returns once it listens."""
-    settings = settings.replace(stack=(*settings.stack, (host, port)))
+    # The API's own address joins the stack: no delivery, no Test button reaches it.
     app = create_app(
-        settings=settings,
+        settings=settings.replace(stack=(*settings.stack, (host, port))),
         engine=engine,
         box=box,
         client=client,

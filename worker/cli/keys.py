@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from worker.cli.context import AppContext, pass_app
-from worker.cli.output import print_json, print_table
+from worker.cli.output import print_list
 
 
 @click.group()
@@ -46,21 +46,17 @@ def list_(app: AppContext, project: str | None, as_json: bool) -> None:
     engine, _box = app.store()
     with Session(engine) as session:
         shown = [public_key(k) for k in list_keys(session=session, project=project)]
-    if as_json:
-        print_json([k.model_dump(mode="json") for k in shown])
-        return
-    print_table(
-        ["ID", "PREFIX", "PROJECT", "NAME", "CREATED", "REVOKED"],
-        [
-            [
-                k.id,
-                k.prefix + "...",
-                k.project or "(admin: every project)",
-                k.name,
-                f"{k.created_at:%Y-%m-%d %H:%M}",
-                f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "-",
-            ]
-            for k in shown
+    print_list(
+        shown,
+        as_json=as_json,
+        headers=["ID", "PREFIX", "PROJECT", "NAME", "CREATED", "REVOKED"],
+        row=lambda k: [
+            k.id,
+            k.prefix + "...",
+            k.project or "(admin: every project)",
+            k.name,
+            f"{k.created_at:%Y-%m-%d %H:%M}",
+            f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "-",
         ],
     )
 

@@ -75,6 +75,16 @@ T = TypeVar("T")
 P = TypeVar("P")
 
 
+def print_list(
+    items: Sequence[T], *, as_json: bool, headers: Sequence[str], row: Callable[[T], Sequence[Any]]
+) -> None:
+    """``--json``: the items as a JSON list; otherwise a table, one row each."""
+    if as_json:
+        print_json(list(items))
+    else:
+        print_table(headers, [row(item) for item in items])
+
+
 async def follow(
     work: Awaitable[T],
     poll: Callable[[], Awaitable[P]],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from worker.cli.context import AppContext, pass_app
-from worker.cli.output import print_json, print_table
+from worker.cli.output import print_json, print_list
 
 
 @click.group()
@@ -67,21 +67,17 @@ def list_(app: AppContext, project: str | None, as_json: bool) -> None:
     engine, box = app.store()
     with Session(engine) as session:
         shown = [public_secret(s, box) for s in list_secrets(session=session, project=project)]
-    if as_json:
-        print_json([s.model_dump(mode="json") for s in shown])
-        return
-    print_table(
-        ["PROJECT", "ALIAS", "CONVENTION", "FORMAT", "TOKEN URL", "FIELDS"],
-        [
-            [
-                s.project,
-                s.alias,
-                s.convention,
-                s.token_format,
-                s.token_url,
-                ", ".join(f"{k}={v}" for k, v in s.fields.items()),
-            ]
-            for s in shown
+    print_list(
+        shown,
+        as_json=as_json,
+        headers=["PROJECT", "ALIAS", "CONVENTION", "FORMAT", "TOKEN URL", "FIELDS"],
+        row=lambda s: [
+            s.project,
+            s.alias,
+            s.convention,
+            s.token_format,
+            s.token_url,
+            ", ".join(f"{k}={v}" for k, v in s.fields.items()),
         ],
     )
 

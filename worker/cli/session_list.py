@@ -7,7 +7,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from worker.cli.context import AppContext, pass_app, run_with_client
-from worker.cli.output import CommandError, paged, plural, print_json, print_next, print_table
+from worker.cli.output import CommandError, paged, plural, print_list, print_next
 from worker.services.cursors import Page
 from worker.services.session_views import SESSION_STATUSES, SessionSummary, list_sessions
 from worker.services.sessions import rpc_failure
@@ -44,27 +44,28 @@ def list_(
 
     page = run_with_client(app.settings, find)
     found = page.rows
-    if as_json:
-        print_json(found)
-    else:
-        _print_sessions(found)
-        click.echo(plural(len(found), "session"), err=True)
-    print_next(page.next)
-
-
-def _print_sessions(found: list[SessionSummary]) -> None:
-    print_table(
-        ["SESSION", "PROJECT", "TEMPLATE", "STATUS", "WORKFLOW", "STARTED", "FAILED WEBHOOKS"],
-        [
-            [
-                s.id,
-                s.project,
-                s.template or "-",
-                s.status,
-                s.execution,
-                f"{s.started_at:%Y-%m-%d %H:%M:%S}",
-                ", ".join(s.failed_webhooks) or "-",
-            ]
-            for s in found
+    print_list(
+        found,
+        as_json=as_json,
+        headers=[
+            "SESSION",
+            "PROJECT",
+            "TEMPLATE",
+            "STATUS",
+            "WORKFLOW",
+            "STARTED",
+            "FAILED WEBHOOKS",
+        ],
+        row=lambda s: [
+            s.id,
+            s.project,
+            s.template or "-",
+            s.status,
+            s.execution,
+            f"{s.started_at:%Y-%m-%d %H:%M:%S}",
+            ", ".join(s.failed_webhooks) or "-",
         ],
     )
+    if not as_json:
+        click.echo(plural(len(found), "session"), err=True)
+    print_next(page.next)

@@ -10,7 +10,7 @@ from activities.files.storage import FIELDS, StorageSettings
 from activities.store.database import utcnow
 from activities.store.tables import Storage
 from worker.cli.context import AppContext, pass_app
-from worker.cli.output import CommandError, print_json, print_table
+from worker.cli.output import CommandError, print_list
 from worker.runtime.messages import describe_validation
 
 
@@ -55,14 +55,16 @@ def show(app: AppContext, as_json: bool) -> None:
     engine, _box = app.store()
     with Session(engine) as session:
         rows = list(session.exec(select(Storage)))
-    if as_json:
-        print_json([row.model_dump(mode="json") for row in rows])
-        return
-    print_table(
-        ["PROJECT", "BACKEND", "PATH", "ZIP", "ENABLED"],
-        [
-            [r.project, r.backend, r.path, "yes" if r.zip else "no", "yes" if r.enabled else "no"]
-            for r in rows
+    print_list(
+        rows,
+        as_json=as_json,
+        headers=["PROJECT", "BACKEND", "PATH", "ZIP", "ENABLED"],
+        row=lambda r: [
+            r.project,
+            r.backend,
+            r.path,
+            "yes" if r.zip else "no",
+            "yes" if r.enabled else "no",
         ],
     )
 

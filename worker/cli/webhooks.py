@@ -11,7 +11,7 @@ import click
 
 from worker.cli.context import AppContext, pass_app
 from worker.cli.lazy import HOOK_TYPES
-from worker.cli.output import paged, parse_pairs, print_fields, print_json, print_next, print_table
+from worker.cli.output import paged, parse_pairs, print_fields, print_json, print_list, print_next
 from worker.cli.webhook_options import (
     FORMATS,
     SIGNATURES,
@@ -184,29 +184,21 @@ def list_(
     with Session(engine) as session:
         page = webhook_page(session=session, project=project, limit=limit, after=after)
         shown = [public_of(session, w, box) for w in page.rows]
-    if as_json:
-        print_json([w.model_dump(mode="json") for w in shown])
-    else:
-        _print_webhooks(shown)
-    print_next(page.next)
-
-
-def _print_webhooks(shown: list[WebhookPublic]) -> None:
-    print_table(
-        ["UUID", "PROJECT", "ALIAS", "TYPE", "MODE", "ENABLED", "URL"],
-        [
-            [
-                w.id,
-                w.project,
-                w.alias,
-                w.type,
-                "explicit" if w.explicit else "implicit",
-                "yes" if w.enabled else f"no ({w.disabled_reason})",
-                w.url,
-            ]
-            for w in shown
+    print_list(
+        shown,
+        as_json=as_json,
+        headers=["UUID", "PROJECT", "ALIAS", "TYPE", "MODE", "ENABLED", "URL"],
+        row=lambda w: [
+            w.id,
+            w.project,
+            w.alias,
+            w.type,
+            "explicit" if w.explicit else "implicit",
+            "yes" if w.enabled else f"no ({w.disabled_reason})",
+            w.url,
         ],
     )
+    print_next(page.next)
 
 
 @webhooks.command("show")

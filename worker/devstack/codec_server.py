@@ -115,8 +115,9 @@ def _error(status: int, message: str) -> Response:
     return Response(f'{{"message": "{message}"}}', status_code=status, media_type=JSON)
 
 
-class _EmbeddedServer(uvicorn.Server):
-    """A uvicorn server that leaves SIGINT and SIGTERM to the command that runs it."""
+class EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves SIGINT and SIGTERM to the command that runs it
+    (``hookflow up``, ``api`` and ``codec`` stop it themselves on Ctrl-C)."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -129,7 +130,7 @@ class CodecServer:
     def __init__(self, app: FastAPI, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
         self.host, self.port = host, port
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-        self._server = _EmbeddedServer(config)
+        self._server = EmbeddedServer(config)
         self._task: asyncio.Task[None] | None = None
 
     @property

@@ -276,13 +276,7 @@ async def redeliver_one(
 ) -> RedeliverySummary:
     """Send one delivery again, with the same ``webhook-id`` (of ``project`` when
     given: another project's is not found)."""
-    plan = functools.partial(
-        plan_one,
-        engine=backend.engine,
-        box=box_of(backend.settings),
-        delivery_id=delivery_id,
-        project=project,
-    )
+    plan = functools.partial(plan_one, delivery_id=delivery_id, project=project)
     return await _planned(plan, backend, wait, idempotency_key)
 
 
@@ -301,8 +295,6 @@ async def redeliver_window(
     (session, webhook) stream in event order."""
     plan = functools.partial(
         plan_window,
-        engine=backend.engine,
-        box=box_of(backend.settings),
         webhook=webhook,
         project=project,
         status=status,
@@ -313,14 +305,15 @@ async def redeliver_window(
 
 
 async def _planned(
-    plan: Callable[[], list[Redeliver]],
+    plan: Callable[..., list[Redeliver]],
     backend: Backend,
     wait: bool,
     idempotency_key: str | None,
 ) -> RedeliverySummary:
-    """Plan from the log (off the event loop; a bad request never reaches
-    Temporal), then send every stream."""
-    streams = await asyncio.to_thread(plan)
+    """Plan from the log with the backend's database and key (off the event
+    loop; a bad request never reaches Temporal), then send every stream."""
+    box = box_of(backend.settings)
+    streams = await asyncio.to_thread(plan, engine=backend.engine, box=box)
     return await redeliver_planned(
         streams,
         temporal=backend.temporal,

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
@@ -16,7 +16,7 @@ from activities.log.headers import open_headers
 from activities.store.crypto import SecretBox
 from activities.store.tables import Delivery, Webhook
 from worker.api.auth import Caller, Principal
-from worker.api.dependencies import Db, Deps
+from worker.api.dependencies import Db, Deps, ProjectFilter
 from worker.api.errors import ERROR_RESPONSES
 from worker.api.models import (
     AttemptOut,
@@ -25,7 +25,7 @@ from worker.api.models import (
     RedeliverWindowIn,
     RedeliveryOut,
 )
-from worker.api.paging import Cursor, CursorAlias, Limit, link_next
+from worker.api.paging import Page
 from worker.api.routes.webhooks import owned_webhook
 from worker.services.delivery_pages import DeliveryFilter, delivery_page
 from worker.services.redelivery import RedeliverySummary, redeliver_one, redeliver_window
@@ -75,8 +75,7 @@ def _out(session: Session, rows: list[Delivery], box: SecretBox) -> list[Deliver
 
 @router.get("/deliveries", response_model=list[DeliveryOut])
 def list_(
-    request: Request,
-    response: Response,
+    paging: Page,
     caller: Caller,
     db: Db,
     services: Deps,
@@ -85,10 +84,7 @@ def list_(
     status: Status | None = None,
     since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
     until: Annotated[datetime | None, Query(description="Created before.")] = None,
-    project: Annotated[str | None, Query(description="Admin keys: one project only.")] = None,
-    limit: Limit = 100,
-    after: Cursor = None,
-    cursor: CursorAlias = None,
+    project: ProjectFilter = None,
     offset: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> list[DeliveryOut]:
     """Deliveries, newest first, filtered by session, webhook, status and time.
@@ -105,10 +101,10 @@ def list_(
         box=services.box,
         where=where,
         webhook=webhook,
-        limit=limit,
-        after=after or cursor,
+        limit=paging.limit,
+        after=paging.after,
     )
-    link_next(request, response, next_)
+    paging.link_next(next_)
     return rows
 
 

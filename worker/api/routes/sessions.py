@@ -32,11 +32,11 @@ from worker.services.sessions import (
     signal_session,
 )
 
-router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 RESPONSES: dict[int | str, dict[str, Any]] = {
     424: {"model": ERROR_RESPONSES[422]["model"], "description": "The endpoint failed"},
     503: {"model": ERROR_RESPONSES[422]["model"], "description": "Temporal unavailable"},
 }
+router = APIRouter(prefix="/api/v1", responses={**ERROR_RESPONSES, **RESPONSES})
 
 
 ProjectQuery = Annotated[
@@ -60,9 +60,7 @@ async def _check_owner(
     return found.project
 
 
-@router.post(
-    "/sessions", response_model=Started, status_code=201, tags=["sessions"], responses=RESPONSES
-)
+@router.post("/sessions", response_model=Started, status_code=201, tags=["sessions"])
 async def create(request: Request, caller: Caller, body: SessionIn) -> Started:
     """Start a ``Session`` from the create-session JSON (integrations included). An
     unknown or disabled integration is 422 and nothing starts."""
@@ -80,9 +78,7 @@ async def create(request: Request, caller: Caller, body: SessionIn) -> Started:
     )
 
 
-@router.get(
-    "/sessions/{session_id}", response_model=SessionState, tags=["sessions"], responses=RESPONSES
-)
+@router.get("/sessions/{session_id}", response_model=SessionState, tags=["sessions"])
 async def get(
     request: Request, caller: Caller, session_id: str, project: ProjectQuery = None
 ) -> SessionState:
@@ -101,7 +97,6 @@ async def get(
     response_model=SignalOut,
     status_code=202,
     tags=["sessions"],
-    responses=RESPONSES,
 )
 async def signal(
     request: Request,
@@ -136,7 +131,6 @@ async def _signal(
     "/sessions/{session_id}/field-changed",
     response_model=list[FieldValue],
     tags=["sessions"],
-    responses=RESPONSES,
 )
 async def field_changed_(
     request: Request,
@@ -153,9 +147,7 @@ async def field_changed_(
     return await field_changed(client=client, project=owner, session_id=session_id, change=body)
 
 
-@router.post(
-    "/processes", response_model=Started, status_code=201, tags=["processes"], responses=RESPONSES
-)
+@router.post("/processes", response_model=Started, status_code=201, tags=["processes"])
 async def create_process_(request: Request, caller: Caller, body: ProcessIn) -> Started:
     """Start a ``BusinessProcess`` from the create-process JSON."""
     services = services_of(request)
@@ -176,7 +168,6 @@ async def create_process_(request: Request, caller: Caller, body: ProcessIn) -> 
     "/processes/{process_id}",
     response_model=ProcessState,
     tags=["processes"],
-    responses=RESPONSES,
 )
 async def get_process(
     request: Request, caller: Caller, process_id: str, project: ProjectQuery = None
@@ -207,7 +198,6 @@ async def _current_station(
     response_model=SignalOut,
     status_code=202,
     tags=["processes"],
-    responses=RESPONSES,
 )
 async def signal_process(
     request: Request,
@@ -228,7 +218,6 @@ async def signal_process(
     "/processes/{process_id}/field-changed",
     response_model=list[FieldValue],
     tags=["processes"],
-    responses=RESPONSES,
 )
 async def process_field_changed(
     request: Request,

@@ -7,7 +7,7 @@ import functools
 from pathlib import PurePath
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from activities.contracts import Slug
@@ -22,12 +22,11 @@ from activities.store.secrets import (
     public_secret,
 )
 from worker.api.auth import Caller
-from worker.api.dependencies import Db, Deps, services_of
+from worker.api.dependencies import Db, Deps, ProjectFilter, services_of
 from worker.api.errors import ERROR_RESPONSES, ErrorOut
 from worker.api.models import DocumentOut, SecretIn
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
-ProjectFilter = Annotated[str | None, Query(description="Admin keys: one project only.")]
 
 
 @router.get("/secrets", response_model=list[SecretPublic], tags=["secrets"])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Response
 from sqlmodel import Session
 
 from activities.catalog import CATALOG
@@ -24,16 +24,15 @@ from activities.store.webhooks import (
     update_webhook,
 )
 from worker.api.auth import Caller, Principal
-from worker.api.dependencies import Db, Deps, Services
+from worker.api.dependencies import Db, Deps, ProjectFilter, Services
 from worker.api.errors import ERROR_RESPONSES
 from worker.api.models import RotatedOut, RotateIn, WebhookIn, WebhookOut, WebhookPatch
-from worker.api.paging import Cursor, CursorAlias, Limit, link_next
+from worker.api.paging import Page
 from worker.services.probe import HookExamples, ProbeResult, examples, probe_webhook
 from worker.services.webhook_pages import webhook_page
 from worker.services.webhooks import release_held_later
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
-ProjectFilter = Annotated[str | None, Query(description="Admin keys: one project only.")]
 
 
 def webhook_out(session: Session, webhook: Webhook, services: Services) -> WebhookOut:
@@ -49,25 +48,28 @@ def owned_webhook(session: Session, caller: Principal, ref: str, project: str | 
     return webhook
 
 
+def _update(db: Session, webhook: Webhook, data: WebhookSettings, services: Services) -> Webhook:
+    """Change ``webhook``'s fields in ``data``, within the server's limits."""
+    return update_webhook(
+        session=db,
+        webhook=webhook,
+        data=data,
+        box=services.box,
+        limits=services.settings.webhook_limits,
+    )
+
+
 @router.get("/webhooks", response_model=list[WebhookOut], tags=["webhooks"])
 def list_(
-    request: Request,
-    response: Response,
-    caller: Caller,
-    db: Db,
-    services: Deps,
-    project: ProjectFilter = None,
-    limit: Limit = 100,
-    after: Cursor = None,
-    cursor: CursorAlias = None,
+    paging: Page, caller: Caller, db: Db, services: Deps, project: ProjectFilter = None
 ) -> list[WebhookOut]:
     """The webhooks of the key's project (an admin key: every project, or
     ``project``), by project and alias. A full page ends with
     ``Link: <...&after=CURSOR>; rel="next"``."""
     page = webhook_page(
-        session=db, project=caller.scope(project), limit=limit, after=after or cursor
+        session=db, project=caller.scope(project), limit=paging.limit, after=paging.after
     )
-    link_next(request, response, page.next)
+    paging.link_next(page.next)
     return [webhook_out(db, w, services) for w in page.rows]
 
 
@@ -104,14 +106,7 @@ def update(
     """Change the fields given; the UUID stays the same. Enabling a webhook
     releases its held deliveries, in order."""
     data = WebhookSettings.model_validate(body.model_dump(exclude_unset=True))
-    webhook = owned_webhook(db, caller, ref, project)
-    webhook = update_webhook(
-        session=db,
-        webhook=webhook,
-        data=data,
-        box=services.box,
-        limits=services.settings.webhook_limits,
-    )
+    webhook = _update(db, owned_webhook(db, caller, ref, project), data, services)
     if data.enabled:
         background.add_task(release_held_later, services.backend, webhook_id=webhook.id)
     return webhook_out(db, webhook, services)
@@ -140,13 +135,7 @@ def rotate(
     kind = rotate.signature or signing_kind(webhook, services.box) or "hmac"
     secret = new_secret(kind)
     data = WebhookSettings(signing_secret=secret, signing_grace=rotate.grace)
-    webhook = update_webhook(
-        session=db,
-        webhook=webhook,
-        data=data,
-        box=services.box,
-        limits=services.settings.webhook_limits,
-    )
+    webhook = _update(db, webhook, data, services)
     until = webhook.previous_signing_secret_until if webhook.previous_signing_secret_enc else None
     if kind == "ed25519":
         return RotatedOut(
