@@ -17,7 +17,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import DeliveryMark, DeliveryResult, Envelope, WebhookTarget
     from workflows import calls
-    from workflows.patches import RELEASE_BEHIND_BATCH
+    from workflows.patches import RELEASE_BEHIND_BATCH, takes
 
 
 class Effects(Protocol):
@@ -67,7 +67,7 @@ class TemporalEffects:
         return workflow.now()
 
     def release_behind_batch(self) -> bool:
-        return workflow.patched(RELEASE_BEHIND_BATCH)
+        return takes(RELEASE_BEHIND_BATCH)
 
     def warn(self, message: str, *args: object) -> None:
         workflow.logger.warning(message, *args)

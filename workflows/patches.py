@@ -1,4 +1,5 @@
-"""Every ``workflow.patched`` id, with the day it may be removed.
+"""Every ``workflow.patched`` id, with the day it may be removed, and the code
+level new workflows start at.
 
 A patch keeps the histories of sessions started before a change replaying as
 they ran. It may go once every such session has closed: a session lives at
@@ -11,6 +12,8 @@ fails once a patch has outlived its day.
 from __future__ import annotations
 
 from datetime import date
+
+from temporalio import workflow
 
 # Sessions resolve webhooks and make first attempts as local activities.
 LOCAL_ACTIVITIES = "local-activities"
@@ -44,3 +47,31 @@ REMOVE_AFTER: dict[str, date] = {
     LEAN_START: date(2027, 2, 15),
     RELEASE_BEHIND_BATCH: date(2027, 2, 15),
 }
+
+CODE_MEMO = "hookflow-code"
+"""The start memo holding the level of the code that started a workflow."""
+LEVEL: dict[str, int] = {
+    LOCAL_ACTIVITIES: 1,
+    HANDOVER_AFTER_DRAIN: 1,
+    STORAGE_AFTER_ARCHIVE: 1,
+    DELIVERY_LOG: 1,
+    PROJECT_IDS: 1,
+    LEAN_START: 1,
+    RELEASE_BEHIND_BATCH: 2,
+}
+CODE_LEVEL = max(LEVEL.values())
+"""What this code starts workflows at: every change above is theirs from the
+first task, without a marker (each ``workflow.patched`` costs the server a
+marker event and an upsert of ``TemporalChangeVersion``)."""
+START_MEMO = {CODE_MEMO: CODE_LEVEL}
+"""The memo of every workflow hookflow starts."""
+
+
+def takes(patch_id: str) -> bool:
+    """Whether this run takes the change ``patch_id``: yes when the code that
+    started it had the change (its memo is in the start event, so replay agrees),
+    else as ``workflow.patched`` says (a workflow started before code levels)."""
+    level = workflow.memo_value(CODE_MEMO, default=0)
+    if isinstance(level, int) and level >= LEVEL[patch_id]:
+        return True
+    return workflow.patched(patch_id)

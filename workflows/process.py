@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.events import EventLog
     from workflows.ledger import alert_data
     from workflows.outbox import Outbox
-    from workflows.patches import DELIVERY_LOG, LOCAL_ACTIVITIES, PROJECT_IDS
+    from workflows.patches import DELIVERY_LOG, LOCAL_ACTIVITIES, PROJECT_IDS, takes
     from workflows.session import SessionWorkflow
     from workflows.stations import ending, merged_form_data, process_attachments
 
@@ -61,12 +61,12 @@ class BusinessProcessWorkflow:
 
     @workflow.run
     async def run(self, req: CreateProcess) -> ProcessState:
-        self._outbox.local_first = workflow.patched(LOCAL_ACTIVITIES)
-        self._outbox.recording = workflow.patched(DELIVERY_LOG)
+        self._outbox.local_first = takes(LOCAL_ACTIVITIES)
+        self._outbox.recording = takes(DELIVERY_LOG)
         self._publish()
         for position in range(1, len(req.sessions) + 1):
             session_id = req.station_id(position)
-            per_project = workflow.patched(PROJECT_IDS)  # before: one namespace for every project
+            per_project = takes(PROJECT_IDS)  # before: one namespace for every project
             station = await workflow.start_child_workflow(
                 SessionWorkflow.run,
                 self._station_request(position),
@@ -184,7 +184,7 @@ class BusinessProcessWorkflow:
             document=last.document,
             sessions=stations,
         )
-        if workflow.patched(DELIVERY_LOG):  # storage beside the archive's delivery
+        if takes(DELIVERY_LOG):  # storage beside the archive's delivery
             await asyncio.gather(self._deliver(ARCHIVE, archive), self._store(archive))
         else:
             await self._deliver(ARCHIVE, archive)

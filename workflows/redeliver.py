@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.contracts.states import SENDING
     from workflows.outbox import Outbox
-    from workflows.patches import DELIVERY_LOG, LOCAL_ACTIVITIES
+    from workflows.patches import DELIVERY_LOG, LOCAL_ACTIVITIES, takes
 
 
 @workflow.defn(name="Redeliver")
@@ -34,8 +34,8 @@ class RedeliverWorkflow:
 
     @workflow.run
     async def run(self, req: Redeliver) -> RedeliverProgress:
-        self._outbox.local_first = workflow.patched(LOCAL_ACTIVITIES)
-        self._outbox.recording = workflow.patched(DELIVERY_LOG)
+        self._outbox.local_first = takes(LOCAL_ACTIVITIES)
+        self._outbox.recording = takes(DELIVERY_LOG)
         for item in req.items:
             self._outbox.add(item.target, item.envelope)
         await self._outbox.flush()

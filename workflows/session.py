@@ -44,7 +44,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ledger import alert_data, disabled_data
     from workflows.lifecycle import Lifecycle
     from workflows.outbox import Outbox
-    from workflows.patches import DELIVERY_LOG, HANDOVER_AFTER_DRAIN, LEAN_START, LOCAL_ACTIVITIES
+    from workflows.patches import (
+        DELIVERY_LOG,
+        HANDOVER_AFTER_DRAIN,
+        LEAN_START,
+        LOCAL_ACTIVITIES,
+        takes,
+    )
     from workflows.remote import ask_remote_data
     from workflows.ticking import Ticking
 
@@ -64,7 +70,7 @@ class SessionWorkflow(Lifecycle, Ticking):
     @workflow.init
     def __init__(self, req: CreateSession) -> None:
         super().__init__(req)
-        self._lean = workflow.patched(LEAN_START)
+        self._lean = takes(LEAN_START)
         self._targets: list[WebhookTarget] = []
         self._resolved_at: datetime | None = None
         self._outbox = Outbox(project=req.project, alert=self._alert, changed=self._changed)

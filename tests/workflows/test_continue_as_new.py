@@ -14,6 +14,7 @@ from tests.helpers import add_webhook, start, start_dev_env, wait_for_requests, 
 from worker.devstack.receiver import Receiver, Reply
 from worker.runtime.assembly import running_worker
 from worker.runtime.settings import Settings
+from workflows.patches import START_MEMO
 
 
 @pytest.fixture
@@ -67,3 +68,9 @@ async def test_long_session_continues_as_new_without_losing_anything(
     assert [e.sequence for e in state.events] == list(range(1, 42))
     assert len(runs) >= 2, "the session never continued as new"
     assert sum(r.status == WorkflowExecutionStatus.CONTINUED_AS_NEW for r in runs) >= 1
+    # Every run carries the code level it started at, so none asks for a patch.
+    for run in runs:
+        assert await run.memo() == START_MEMO
+        history = await client.get_workflow_handle(handle.id, run_id=run.run_id).fetch_history()
+        markers = [e.marker_recorded_event_attributes.marker_name for e in history.events]
+        assert "core_patch" not in markers

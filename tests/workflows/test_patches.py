@@ -15,7 +15,8 @@ def test_every_patched_call_names_a_declared_patch() -> None:
     calls = {
         match.group(1)
         for path in WORKFLOWS.glob("*.py")
-        for match in re.finditer(r"workflow\.patched\(([^)]*)\)", path.read_text())
+        if path.name != "patches.py"  # (``takes`` passes its argument on)
+        for match in re.finditer(r"(?:workflow\.patched|takes)\(([^)]*)\)", path.read_text())
     }
     assert calls, "no workflow.patched call found"
     declared = {
@@ -25,6 +26,11 @@ def test_every_patched_call_names_a_declared_patch() -> None:
     }
     # Each call names a constant of workflows/patches.py, never an inline string.
     assert calls <= declared, calls - declared
+
+
+def test_every_patch_has_the_level_new_workflows_take_it_at() -> None:
+    assert set(patches.LEVEL) == set(patches.REMOVE_AFTER)
+    assert patches.START_MEMO == {patches.CODE_MEMO: max(patches.LEVEL.values())}
 
 
 def test_no_patch_outlives_its_day() -> None:

@@ -38,6 +38,7 @@ from activities.store.crypto import SecretBox
 from worker.runtime.settings import Settings
 from worker.services.ids import find, workflow_id
 from worker.services.redelivery_plans import WindowStatus, plan_one, plan_window
+from workflows.patches import START_MEMO
 from workflows.redeliver import RedeliverWorkflow
 
 Progress = Callable[[RedeliverProgress], None]
@@ -165,6 +166,7 @@ async def _start_stream(
                 else WorkflowIDReusePolicy.ALLOW_DUPLICATE
             ),
             static_summary=f"redeliver {len(req.items)} to {req.items[0].target.alias}",
+            memo=START_MEMO,
         )
     except WorkflowAlreadyStartedError:  # done before with this key: its result stands
         handle = client.get_workflow_handle(workflow_id)

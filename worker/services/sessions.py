@@ -51,6 +51,7 @@ from worker.runtime.settings import Settings
 from worker.services.ids import Found, Kind, find, find_legacy, may_run_legacy
 from worker.services.session_views import from_log, read_session
 from workflows.names import initial_attributes
+from workflows.patches import START_MEMO
 from workflows.process import BusinessProcessWorkflow
 from workflows.session import SessionWorkflow
 
@@ -130,6 +131,7 @@ async def _start(
             task_queue=settings.task_queue,
             search_attributes=attributes,
             static_summary=summary,
+            memo=START_MEMO,
             request_eager_start=EAGER_START,
         )
     except WorkflowAlreadyStartedError:
