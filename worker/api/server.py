@@ -65,13 +65,14 @@ async def start_api(
     settings: Settings,
     engine: Engine,
     box: SecretBox,
-    client: Client | None,
+    client: Client | None = None,
     host: str,
     port: int,
     temporal_ui: str | None,
     resolver: Resolver = system_resolver,
 ) -> RunningApi:
-    """Serve the API and the pane in this event loop; returns once it listens."""
+    """Serve the API and the pane in this event loop; returns once it listens
+    (with no ``client``, Temporal is connected on first use)."""
     # The API's own address joins the stack: no delivery, no Test button reaches it.
     settings = settings.replace(stack=(*settings.stack, (host, port)))
     app = create_app(
