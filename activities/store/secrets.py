@@ -33,6 +33,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "microsoft_graph": ("client_id", "client_secret", "scope", "grant_type"),
 }
 SECRET_FIELDS = frozenset({"password", "client_secret"})
+# What a secret keeps as given; the form's fields are kept sealed.
+KEPT = {"project", "alias", "token_url", "convention", "token_format"}
 DEFAULT_GRANT = {"general": "password", "microsoft_graph": "client_credentials"}
 
 
@@ -115,14 +117,7 @@ def public_secret(secret: Secret, box: SecretBox) -> SecretPublic:
 
 
 def create_secret(*, session: Session, data: SecretCreate, box: SecretBox) -> Secret:
-    secret = Secret(
-        project=data.project,
-        alias=data.alias,
-        token_url=data.token_url,
-        convention=data.convention,
-        token_format=data.token_format,
-        credentials_enc=box.seal_json(data.form()),
-    )
+    secret = Secret(**data.model_dump(include=KEPT), credentials_enc=box.seal_json(data.form()))
     insert_named(session, secret, "secret")
     session.commit()
     session.refresh(secret)

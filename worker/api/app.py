@@ -10,18 +10,13 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.engine import Engine
-from temporalio.client import Client
 
-from activities.delivery.guard import Resolver, system_resolver
-from activities.store.crypto import SecretBox
 from worker.api import documents, errors
-from worker.api.dependencies import Services, TemporalLink
+from worker.api.dependencies import Services
 from worker.api.limits import BodyLimit
 from worker.api.pane import pages, site
 from worker.api.pane.security import PaneSessions, SecurityHeaders
 from worker.api.routes import deliveries, project, sessions, store, webhooks
-from worker.runtime.settings import Settings
 
 PANE = Path(__file__).parent / "pane"
 # Swagger UI's script and style, from the fastapi-offline package.
@@ -42,31 +37,16 @@ def api_docs() -> HTMLResponse:
     )
 
 
-def create_app(
-    *,
-    settings: Settings,
-    engine: Engine,
-    box: SecretBox,
-    client: Client | None = None,
-    resolver: Resolver = system_resolver,
-    temporal_ui: str | None = None,
-) -> FastAPI:
-    """The API and the pane against ``engine`` and Temporal (``client``, or
-    connected on first use from ``settings``)."""
+def create_app(services: Services) -> FastAPI:
+    """The API and the pane against the services' store and Temporal (its
+    client, or connected on first use from the settings)."""
+    settings = services.settings
     app = FastAPI(
         title="hookflow",
         version="1",
         description=DESCRIPTION,
         docs_url=None,  # served below, with assets of the package: no CDN
         redoc_url=None,
-    )
-    services = Services(
-        settings=settings,
-        engine=engine,
-        box=box,
-        temporal=TemporalLink(settings, client),
-        resolver=resolver,
-        temporal_ui=temporal_ui,
     )
     app.state.services = services
     errors.install(app, html=site.error_page)

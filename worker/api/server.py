@@ -15,6 +15,7 @@ from activities.delivery.guard import Resolver, system_resolver
 from activities.errors import DevServerError
 from activities.store.crypto import SecretBox
 from worker.api.app import create_app
+from worker.api.dependencies import Services, TemporalLink
 from worker.devstack.codec_server import EmbeddedServer
 from worker.devstack.devserver import ensure_port_free
 from worker.runtime.settings import Settings
@@ -64,21 +65,25 @@ async def start_api(
     settings: Settings,
     engine: Engine,
     box: SecretBox,
-    client: Client | None,
+    client: Client | None = None,
     host: str,
     port: int,
     temporal_ui: str | None,
     resolver: Resolver = system_resolver,
 ) -> RunningApi:
-    """Serve the API and the pane in this event loop; returns once it listens."""
+    """Serve the API and the pane in this event loop; returns once it listens
+    (with no ``client``, Temporal is connected on first use)."""
     # The API's own address joins the stack: no delivery, no Test button reaches it.
+    settings = settings.replace(stack=(*settings.stack, (host, port)))
     app = create_app(
-        settings=settings.replace(stack=(*settings.stack, (host, port))),
-        engine=engine,
-        box=box,
-        client=client,
-        temporal_ui=temporal_ui,
-        resolver=resolver,
+        Services(
+            settings=settings,
+            engine=engine,
+            box=box,
+            temporal=TemporalLink(settings, client),
+            resolver=resolver,
+            temporal_ui=temporal_ui,
+        )
     )
     server = api_server(app, host=host, port=port)
     stop = asyncio.Event()

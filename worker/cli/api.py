@@ -38,7 +38,6 @@ async def _api(app: AppContext, *, host: str, port: int, temporal_ui: str | None
             settings=app.settings,
             engine=engine,
             box=box,
-            client=None,
             host=host,
             port=port,
             temporal_ui=temporal_ui,

@@ -40,22 +40,26 @@ def retention() -> None:
     daily (hookflow-retention)."""
 
 
-@retention.command("show")
-@_options  # type: ignore[arg-type]
-@pass_app
-def show(app: AppContext, project: str | None, older_than: str | None, as_json: bool) -> None:
-    """Count what would be deleted now; deletes nothing."""
-    result, note = _apply(app, _request(project, older_than, dry_run=True))
-    _print(result, as_json=as_json, verb="would go", note=note)
+def _command(name: str, summary: str, *, dry_run: bool, verb: str) -> None:
+    """``retention show`` and ``retention run``: the same work, done or only counted."""
+
+    @retention.command(name, help=summary)
+    @_options  # type: ignore[arg-type]
+    @pass_app
+    def command(
+        app: AppContext, project: str | None, older_than: str | None, as_json: bool
+    ) -> None:
+        result, note = _apply(app, _request(project, older_than, dry_run=dry_run))
+        _print(result, as_json=as_json, verb=verb, note=note)
 
 
-@retention.command("run")
-@_options  # type: ignore[arg-type]
-@pass_app
-def run(app: AppContext, project: str | None, older_than: str | None, as_json: bool) -> None:
-    """Delete what is older than the retention now, and print what went."""
-    result, note = _apply(app, _request(project, older_than, dry_run=False))
-    _print(result, as_json=as_json, verb="deleted", note=note)
+_command("show", "Count what would be deleted now; deletes nothing.", dry_run=True, verb="would go")
+_command(
+    "run",
+    "Delete what is older than the retention now, and print what went.",
+    dry_run=False,
+    verb="deleted",
+)
 
 
 def _request(project: str | None, older_than: str | None, *, dry_run: bool) -> RetentionInput:

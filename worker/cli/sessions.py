@@ -36,6 +36,9 @@ from worker.services.sessions import (
     signal_session,
 )
 
+# ``--project`` of the commands that name one session by its id.
+project_option = click.option("--project", help="The session's project (ids are per project).")
+
 
 @click.group()
 def sessions() -> None:
@@ -158,7 +161,7 @@ def _duration(text: str | None, option: str) -> float | str | None:
 @click.argument("name", metavar="SIGNAL", type=click.Choice(list(BY_SIGNAL)))
 @click.option("--data", help="Payload: JSON, or @FILE.")
 @click.option("--event-id", help="Event id: a repeated id is one event.")
-@click.option("--project", help="The session's project (ids are per project).")
+@project_option
 @pass_app
 def signal_(
     app: AppContext,
@@ -191,7 +194,7 @@ def signal_(
 @click.argument("session_id", metavar="SESSION")
 @click.option("--data", required=True, help='{"change": {"id", "type", "value"}, "fields": [...]}')
 @click.option("--json", "as_json", is_flag=True, help='The answer as JSON: [{"id", "value"}].')
-@click.option("--project", help="The session's project (ids are per project).")
+@project_option
 @pass_app
 def field_changed_(
     app: AppContext, session_id: str, data: str, as_json: bool, project: str | None
@@ -221,7 +224,7 @@ def field_changed_(
 @sessions.command("show")
 @click.argument("session_id", metavar="SESSION")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--project", help="The session's project (ids are per project).")
+@project_option
 @pass_app
 def show(app: AppContext, session_id: str, as_json: bool, project: str | None) -> None:
     """Show a session, running or ended: status, events, deliveries and their outcome."""

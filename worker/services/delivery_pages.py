@@ -10,7 +10,7 @@ shift a row into or out of the next page, as an offset would.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from sqlmodel import Session
@@ -40,7 +40,8 @@ def decode_delivery_cursor(cursor: str) -> tuple[datetime, str]:
 
 @dataclass(frozen=True)
 class DeliveryFilter:
-    """Which deliveries a page shows (every front door offers these)."""
+    """Which deliveries a page shows (every front door offers these): the
+    filters of ``list_deliveries``, by the same names."""
 
     project: str | None = None
     session_id: str | None = None
@@ -59,12 +60,7 @@ def delivery_page(
     """Up to ``limit`` deliveries after the cursor ``after``, newest first."""
     rows = list_deliveries(
         session=session,
-        project=where.project,
-        session_id=where.session_id,
-        webhook_id=where.webhook_id,
-        status=where.status,
-        since=where.since,
-        until=where.until,
+        **asdict(where),
         after=decode_delivery_cursor(after) if after else None,
         limit=limit + 1,
     )

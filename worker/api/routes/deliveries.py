@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
@@ -159,17 +159,31 @@ REDELIVER_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
+@dataclass(frozen=True)
+class RedeliverOptions:
+    """What both redeliver routes take besides their deliveries: ``wait`` (answer
+    200 once done, not 202 at once) and the ``Idempotency-Key`` header."""
+
+    wait: bool
+    idempotency_key: str | None
+
+
+def redeliver_options(
+    wait: bool = False, idempotency_key: IdempotencyKey = None
+) -> RedeliverOptions:
+    return RedeliverOptions(wait, idempotency_key)
+
+
+Options = Annotated[RedeliverOptions, Depends(redeliver_options)]
+
+
 @router.post(
     "/deliveries/{delivery_id}/redeliver",
     response_model=RedeliveryOut,
     responses=REDELIVER_RESPONSES,
 )
 async def redeliver(
-    caller: Caller,
-    services: Deps,
-    delivery_id: str,
-    wait: bool = False,
-    idempotency_key: IdempotencyKey = None,
+    caller: Caller, services: Deps, delivery_id: str, options: Options
 ) -> JSONResponse:
     """Send a delivery again, with the same ``webhook-id`` (202; 200 with ``wait``).
     A delivery its session is still sending is 409 (no second ladder); the same
@@ -178,19 +192,15 @@ async def redeliver(
         services.backend,
         delivery_id=delivery_id,
         project=caller.project,
-        wait=wait,
-        idempotency_key=idempotency_key,
+        wait=options.wait,
+        idempotency_key=options.idempotency_key,
     )
     return _answer(summary)
 
 
 @router.post("/deliveries/redeliver", response_model=RedeliveryOut, responses=REDELIVER_RESPONSES)
 async def redeliver_window_(
-    caller: Caller,
-    services: Deps,
-    body: RedeliverWindowIn,
-    wait: bool = False,
-    idempotency_key: IdempotencyKey = None,
+    caller: Caller, services: Deps, body: RedeliverWindowIn, options: Options
 ) -> JSONResponse:
     """Send a webhook's failed (or held) deliveries created in [since, until) again,
     each (session, webhook) stream in event order (Svix's "recover")."""
@@ -201,7 +211,7 @@ async def redeliver_window_(
         status=body.status,
         since=body.since,
         until=body.until,
-        wait=wait,
-        idempotency_key=idempotency_key,
+        wait=options.wait,
+        idempotency_key=options.idempotency_key,
     )
     return _answer(summary)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Response
 from sqlmodel import Session
 
 from activities.catalog import CATALOG
@@ -48,6 +49,25 @@ def owned_webhook(session: Session, caller: Principal, ref: str, project: str | 
     return webhook
 
 
+@dataclass(frozen=True)
+class WebhookRef:
+    """The webhook a route's path names, by UUID or alias; an admin key may say
+    which project's (``project``)."""
+
+    ref: str
+    project: str | None
+
+    def owned(self, session: Session, caller: Principal) -> Webhook:
+        return owned_webhook(session, caller, self.ref, self.project)
+
+
+def webhook_ref(ref: str, project: ProjectFilter = None) -> WebhookRef:
+    return WebhookRef(ref, project)
+
+
+Ref = Annotated[WebhookRef, Depends(webhook_ref)]
+
+
 def _update(db: Session, webhook: Webhook, data: WebhookSettings, services: Services) -> Webhook:
     """Change ``webhook``'s fields in ``data``, within the server's limits."""
     return update_webhook(
@@ -86,11 +106,9 @@ def create(caller: Caller, db: Db, services: Deps, body: WebhookIn) -> WebhookOu
 
 
 @router.get("/webhooks/{ref}", response_model=WebhookOut, tags=["webhooks"])
-def get(
-    caller: Caller, db: Db, services: Deps, ref: str, project: ProjectFilter = None
-) -> WebhookOut:
+def get(caller: Caller, db: Db, services: Deps, ref: Ref) -> WebhookOut:
     """One webhook, by UUID or alias; secrets redacted."""
-    return webhook_out(db, owned_webhook(db, caller, ref, project), services)
+    return webhook_out(db, ref.owned(db, caller), services)
 
 
 @router.patch("/webhooks/{ref}", response_model=WebhookOut, tags=["webhooks"])
@@ -98,40 +116,34 @@ def update(
     caller: Caller,
     db: Db,
     services: Deps,
-    ref: str,
+    ref: Ref,
     body: WebhookPatch,
     background: BackgroundTasks,
-    project: ProjectFilter = None,
 ) -> WebhookOut:
     """Change the fields given; the UUID stays the same. Enabling a webhook
     releases its held deliveries, in order."""
     data = WebhookSettings.model_validate(body.model_dump(exclude_unset=True))
-    webhook = _update(db, owned_webhook(db, caller, ref, project), data, services)
+    webhook = _update(db, ref.owned(db, caller), data, services)
     if data.enabled:
         background.add_task(release_held_later, services.backend, webhook_id=webhook.id)
     return webhook_out(db, webhook, services)
 
 
 @router.delete("/webhooks/{ref}", status_code=204, tags=["webhooks"])
-def delete(caller: Caller, db: Db, ref: str, project: ProjectFilter = None) -> Response:
+def delete(caller: Caller, db: Db, ref: Ref) -> Response:
     """Delete a webhook; sessions that name it record the problem and go on."""
-    delete_webhook(session=db, webhook=owned_webhook(db, caller, ref, project))
+    delete_webhook(session=db, webhook=ref.owned(db, caller))
     return Response(status_code=204)
 
 
 @router.post("/webhooks/{ref}/rotate-signing-secret", response_model=RotatedOut, tags=["webhooks"])
 def rotate(
-    caller: Caller,
-    db: Db,
-    services: Deps,
-    ref: str,
-    body: RotateIn | None = None,
-    project: ProjectFilter = None,
+    caller: Caller, db: Db, services: Deps, ref: Ref, body: RotateIn | None = None
 ) -> RotatedOut:
     """A new signing secret, shown this once (an ed25519 webhook: a new key, whose
     public key is shown); the previous one signs too for ``grace``."""
     rotate = body or RotateIn()
-    webhook = owned_webhook(db, caller, ref, project)
+    webhook = ref.owned(db, caller)
     kind = rotate.signature or signing_kind(webhook, services.box) or "hmac"
     secret = new_secret(kind)
     data = WebhookSettings(signing_secret=secret, signing_grace=rotate.grace)
@@ -145,12 +157,10 @@ def rotate(
 
 
 @router.post("/webhooks/{ref}/test", response_model=ProbeResult, tags=["webhooks"])
-async def test(
-    caller: Caller, db: Db, services: Deps, ref: str, project: ProjectFilter = None
-) -> ProbeResult:
+async def test(caller: Caller, db: Db, services: Deps, ref: Ref) -> ProbeResult:
     """Send the type's request example through the real sending path; the answer
     has the request (credentials redacted), status, latency, response and verdict."""
-    webhook_id = owned_webhook(db, caller, ref, project).id
+    webhook_id = ref.owned(db, caller).id
     db.close()  # the probe may wait for seconds: hold no connection meanwhile
     return await probe_webhook(
         engine=services.engine,
