@@ -88,7 +88,7 @@ class DeliveryActivities(LedgerSteps):
         self._log = log or AttemptLog(engine, box=box)
         self._endpoints = EndpointCache(engine=engine, box=box)
         self._gate = gate or Gate(engine=engine)
-        self._ledger = Ledger(engine, log=self._log)
+        self._ledger = Ledger(engine)
 
     @activity.defn(name=ActivityName.DELIVER)
     async def deliver(self, req: DeliverInput) -> DeliveryResult:

@@ -10,12 +10,20 @@ from datetime import datetime, timedelta
 
 from temporalio import activity
 
-from activities.contracts import DeliverInput, DeliveryResult, DeliveryStatus, Envelope, Waiting
+from activities.contracts import (
+    DeliverInput,
+    DeliveryMark,
+    DeliveryResult,
+    DeliveryStatus,
+    Envelope,
+    Waiting,
+)
 from activities.delivery.endpoint import Endpoint, EndpointCache
 from activities.delivery.failures import where
 from activities.delivery.gate import Gate
 from activities.delivery.health import Health, describe_duration, failing_for
 from activities.delivery.ledger import Ledger
+from activities.log.attempts import AttemptLog
 from activities.store.database import utcnow
 
 
@@ -23,6 +31,7 @@ class LedgerSteps:
     """The delivery log's writes of the delivery activity."""
 
     _ledger: Ledger
+    _log: AttemptLog
     _endpoints: EndpointCache
     _gate: Gate
 
@@ -75,14 +84,18 @@ class LedgerSteps:
         *,
         next_attempt_at: datetime | None = None,
     ) -> None:
-        await self._ledger.mark(
-            project=req.project,
-            webhook_id=req.webhook_id,
-            envelopes=envelopes,
-            status=status,
-            reason=reason,
-            next_attempt_at=next_attempt_at,
-        )
+        """Deliveries that get no attempt now (held while paused, waiting, skipped)."""
+        marks = [
+            DeliveryMark(
+                webhook_id=req.webhook_id,
+                envelope=envelope,
+                status=status,
+                error=reason,
+                next_attempt_at=next_attempt_at,
+            )
+            for envelope in envelopes
+        ]
+        await self._log.mark(req.project, marks)
 
     async def _disable(self, endpoint: Endpoint, reason: str) -> bool:
         done = await self._ledger.disable(endpoint.id, reason)
