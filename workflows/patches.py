@@ -57,12 +57,16 @@ LEVEL: dict[str, int] = {
     DELIVERY_LOG: 1,
     PROJECT_IDS: 1,
     LEAN_START: 1,
-    RELEASE_BEHIND_BATCH: 2,
 }
+"""Patches a level stands for. A level is only ever added, and only for patches
+every worker already runs (shipped in an earlier release): a worker that has a
+patch but runs a workflow started at a level naming it records no marker, and a
+worker without it would take the old path where the level promises the new.
+A patch new in this release (``RELEASE_BEHIND_BATCH``) has no level yet."""
 CODE_LEVEL = max(LEVEL.values())
-"""What this code starts workflows at: every change above is theirs from the
-first task, without a marker (each ``workflow.patched`` costs the server a
-marker event and an upsert of ``TemporalChangeVersion``)."""
+"""What this code starts workflows at: every change of that level is theirs
+from the first task, without a marker (each ``workflow.patched`` costs the
+server a marker event and an upsert of ``TemporalChangeVersion``)."""
 START_MEMO = {CODE_MEMO: CODE_LEVEL}
 """The memo of every workflow hookflow starts."""
 
@@ -70,8 +74,16 @@ START_MEMO = {CODE_MEMO: CODE_LEVEL}
 def takes(patch_id: str) -> bool:
     """Whether this run takes the change ``patch_id``: yes when the code that
     started it had the change (its memo is in the start event, so replay agrees),
-    else as ``workflow.patched`` says (a workflow started before code levels)."""
+    else as ``workflow.patched`` says (a workflow started before code levels, or a
+    patch with no level yet).
+
+    On replay the marker is still asked for: a worker that knew the patch but
+    not the memo (an API upgraded before its workers) recorded one, and the
+    history must find its command again. Asked on replay, ``workflow.patched``
+    records nothing where the history has no marker."""
     level = workflow.memo_value(CODE_MEMO, default=0)
-    if isinstance(level, int) and level >= LEVEL[patch_id]:
+    if type(level) is int and level >= LEVEL.get(patch_id, CODE_LEVEL + 1):
+        if workflow.unsafe.is_replaying():
+            workflow.patched(patch_id)
         return True
     return workflow.patched(patch_id)

@@ -156,14 +156,22 @@ class AttemptLog:
             batch, self._pending = self._pending, []
             try:
                 await asyncio.to_thread(self._write, [item for item, _ in batch])
-            except Exception as err:  # each caller sees the failure and retries its attempt
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(err)
+            except Exception as err:
+                if len(batch) == 1:
+                    _fail(batch[0][1], err)
+                    continue
+                # One bad write (or a deadlock) does not fail the others: each
+                # goes again alone, and only its own caller sees its failure.
+                for item, future in batch:
+                    try:
+                        await asyncio.to_thread(self._write, [item])
+                    except Exception as alone:
+                        _fail(future, alone)
+                    else:
+                        _done(future)
                 continue
             for _, future in batch:
-                if not future.done():
-                    future.set_result(None)
+                _done(future)
 
     def _write(self, items: list[AttemptRecord | _Marks]) -> None:
         """In order: each run of attempts in one insert, each set of marks in turn."""
@@ -183,6 +191,17 @@ class AttemptLog:
                     run = []
                 if item is not None:
                     write_marks(connection, item.project, item.marks, seals=self._seals)
+
+
+def _done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _fail(future: asyncio.Future[None], err: Exception) -> None:
+    """For the caller awaiting ``future``, which retries its attempt or its marks."""
+    if not future.done():
+        future.set_exception(err)
 
 
 _WEBHOOK_TYPE = select(Webhook.type).where(Webhook.id == bindparam("id"))

@@ -102,18 +102,20 @@ class Seals:
     """Each delivery's envelope sealed once per worker: the envelope of a delivery
     never changes, and its row is written at each mark and attempt (bounded)."""
 
-    def __init__(self, box: SecretBox, *, size: int = 4096) -> None:
+    def __init__(self, box: SecretBox, *, budget: int = 8 * 1024 * 1024) -> None:
         self.box = box
-        self._size = size
+        self._budget = budget  # characters of sealed text kept, at most
+        self._held = 0
         self._sealed: dict[str, str] = {}
 
     def envelope(self, key: str, envelope: Envelope) -> dict[str, str]:
         token = self._sealed.pop(key, None)
         if token is None:
             token = self.box.seal(json.dumps(envelope.body()))
-            if len(self._sealed) >= self._size:
-                del self._sealed[next(iter(self._sealed))]
-        self._sealed[key] = token
+            self._held += len(token)
+        self._sealed[key] = token  # (the most recent last)
+        while self._held > self._budget and self._sealed:
+            self._held -= len(self._sealed.pop(next(iter(self._sealed))))
         return {SEALED: token}
 
 
@@ -206,9 +208,9 @@ def write_attempts(
         numbered.append((key, row["attempts"], record))
     totals: dict[str, int] = {}
     for redelivery in (False, True):
-        batch = [
+        batch = [  # (in key order: writers lock the rows they share in one order)
             {k: v for k, v in row.items() if k != "redelivery"}
-            for row in rows.values()
+            for _, row in sorted(rows.items())
             if row["redelivery"] == redelivery
         ]
         if batch:
@@ -250,4 +252,4 @@ def write_marks(
             rounds.append({})
         rounds[nth][key] = row
     for batch in rounds:
-        connection.execute(_MARKS[connection.dialect.name], list(batch.values()))
+        connection.execute(_MARKS[connection.dialect.name], [batch[k] for k in sorted(batch)])

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -67,3 +68,37 @@ def test_a_delivered_row_is_not_rewound_unless_redelivered(url: str) -> None:
     assert (rows[1].status, rows[1].attempts, rows[1].last_error) == ("delivered", 3, None)
     assert (rows[2].status, rows[2].attempts) == ("delivered", 2)
     assert (rows[3].status, rows[3].attempts, rows[3].last_error) == ("pending", 2, "HTTP 409")
+
+
+def test_one_write_that_fails_fails_its_own_caller_only(url: str) -> None:
+    """Attempts and marks committed together: when the batch's transaction fails
+    because of one of them, the others are written alone and their callers
+    return; only the failing one's caller sees the error (and retries)."""
+    engine = make_engine(url)
+    init_db(engine)
+    hook = uuid.uuid4()
+    bad = _record(hook, "retrying", 2)
+
+    class Flaky(AttemptLog):
+        def _write(self, items: list[Any]) -> None:
+            if bad in items:
+                raise RuntimeError("the database refused this row")
+            super()._write(items)
+
+    log = Flaky(engine, box=SecretBox("k"))
+
+    async def together() -> list[BaseException | None]:
+        return await asyncio.gather(
+            log.record(_record(hook, "delivered", 1)),
+            log.record(bad),
+            log.record(_record(hook, "delivered", 3)),
+            return_exceptions=True,
+        )
+
+    outcomes = asyncio.run(together())
+    with Session(engine) as session:
+        rows = {d.sequence: d.status for d in list_deliveries(session=session, session_id="s1")}
+    engine.dispose()
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], RuntimeError)
+    assert rows == {1: "delivered", 3: "delivered"}

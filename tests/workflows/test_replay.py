@@ -17,6 +17,7 @@ from worker.runtime.codec import (
     encrypted_key_ids,
     payloads_in,
 )
+from workflows.patches import CODE_MEMO, LEAN_START, LEVEL
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 
@@ -54,5 +55,22 @@ async def test_replay(path: Path, encrypted: bool) -> None:
     # The full sandbox (the worker shares the workflow modules between runs):
     # a non-deterministic call in workflow code fails here.
     replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(CODEC))
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+async def test_a_level_started_session_whose_first_tasks_ran_on_an_older_worker() -> None:
+    """An API upgraded before its workers starts a session with its code level in
+    the memo; a worker that knew the patch but not the memo records its marker.
+    A current worker replays that history: the marker is found again."""
+    path = next(p for p in HISTORIES if p.stem == "session-v4")
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    markers = [e.marker_recorded_event_attributes.marker_name for e in history.events]
+    assert "core_patch" in markers
+    started = history.events[0].workflow_execution_started_event_attributes
+    started.memo.fields[CODE_MEMO].CopyFrom(
+        data_converter(None).payload_converter.to_payloads([LEVEL[LEAN_START]])[0]
+    )
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(None))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
